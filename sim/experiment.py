@@ -1,0 +1,144 @@
+"""Running a scenario as many replications: fixed chunks, independent seeds, any executor.
+
+Replications are cut into chunks of ``CHUNK`` worlds; chunk c is seeded with the c-th child of
+``numpy.random.SeedSequence(seed)``. A world's numbers therefore depend only on the seed and its
+index, never on how many workers ran the chunks or in which order they finished.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.scenario import Scenario
+
+CHUNK = 1024  # part of the reproducibility contract: changing it changes every number
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    """Outcomes of one chunk of worlds, as compact arrays."""
+
+    start: int
+    agreed: np.ndarray
+    round: np.ndarray
+    package: np.ndarray
+    utility: np.ndarray
+    ratification_failures: np.ndarray
+    first_demand: np.ndarray
+
+
+def chunk_bounds(replications: int) -> list[tuple[int, int]]:
+    return [(s, min(s + CHUNK, replications)) for s in range(0, replications, CHUNK)]
+
+
+def chunk_seed(seed: int, chunk: int) -> np.random.SeedSequence:
+    return np.random.SeedSequence(seed, spawn_key=(chunk,))
+
+
+def pin_threads() -> None:
+    """One BLAS thread per worker: more threads slow small array work and change the last bits."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+
+
+def run_chunk(scenario: Scenario, seed: int, start: int, stop: int) -> ChunkResult:
+    """Play worlds [start, stop) of a run; ``start`` must be a multiple of CHUNK."""
+    from sim.model import NegotiationModel
+
+    pin_threads()
+    model = NegotiationModel(
+        scenario,
+        replications=stop - start,
+        rng=np.random.default_rng(chunk_seed(seed, start // CHUNK)),
+        space=_space(scenario),
+    ).run()
+    return ChunkResult(
+        start,
+        model.agreed,
+        model.round,
+        model.package,
+        model.utility,
+        model.ratification_failures,
+        model.first_demand,
+    )
+
+
+_SPACES: dict[str, object] = {}
+
+
+def _space(scenario: Scenario):
+    """The compiled outcome space, cached per scenario content within a process."""
+    from sim.outcomes import OutcomeSpace
+
+    key = scenario.sha256 or str(id(scenario))
+    if key not in _SPACES:
+        _SPACES.clear()  # one scenario at a time is all a worker needs
+        _SPACES[key] = OutcomeSpace(scenario)
+    return _SPACES[key]
+
+
+def trace_model(scenario: Scenario, replication: int, seed: int | None = None):
+    """The model of the chunk that holds ``replication``, run with its transcript recorded."""
+    from sim.model import NegotiationModel
+
+    seed = scenario.seed if seed is None else seed
+    if not 0 <= replication < scenario.replications:
+        raise ValueError(f"replication must be in 0..{scenario.replications - 1}")
+    c = replication // CHUNK
+    start, stop = chunk_bounds(scenario.replications)[c]
+    return NegotiationModel(
+        scenario,
+        replications=stop - start,
+        rng=np.random.default_rng(chunk_seed(seed, c)),
+        trace=replication - start,
+    ).run()
+
+
+def run_chunks(
+    scenario: Scenario,
+    seed: int,
+    replications: int,
+    executor: Executor | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[ChunkResult]:
+    """All chunks of one run, in order, on ``executor`` (in this process when None)."""
+    bounds = chunk_bounds(replications)
+    if executor is None:
+        results: Iterable[ChunkResult] = (run_chunk(scenario, seed, a, b) for a, b in bounds)
+        out = []
+        for r in results:
+            out.append(r)
+            if progress:
+                progress(len(r.agreed))
+        return out
+    futures = [executor.submit(run_chunk, scenario, seed, a, b) for a, b in bounds]
+    out = []
+    for f in futures:
+        r = f.result()
+        out.append(r)
+        if progress:
+            progress(len(r.agreed))
+    return out
+
+
+def run(
+    scenario: Scenario | str | os.PathLike,
+    replications: int | None = None,
+    seed: int | None = None,
+    executor: Executor | None = None,
+    progress: Callable[[int], None] | None = None,
+):
+    """Run a scenario; return one row per replication (``pandas.DataFrame``, see sim.results)."""
+    from sim.results import outcomes_frame
+    from sim.scenario import load_scenario
+
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    n = sc.replications if replications is None else int(replications)
+    s = sc.seed if seed is None else int(seed)
+    chunks = run_chunks(sc, s, n, executor=executor, progress=progress)
+    return outcomes_frame(_space(sc), chunks)

@@ -1,0 +1,193 @@
+"""NegotiationModel: a mediated multi-party negotiation, run as an ensemble of worlds in lockstep.
+
+One ``step()`` is one round: world dynamics, levers, the mediator's proposal, the parties'
+responses (with demands), ratification at home, and the record of any agreement. Each of the R
+replications is one possible world drawn from the scenario's uncertainty; the agents hold their
+state as arrays over worlds, so a round is a few array operations. ``replications=1`` is the
+readable single run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mesa
+import numpy as np
+
+from sim.agents import Mediator, Party, VetoPlayer
+from sim.dynamics import Battlefield, Events, Levers
+from sim.outcomes import OutcomeSpace
+from sim.scenario import Scenario
+
+
+class NegotiationModel(mesa.Model):
+    """Mediated negotiation rounds over ``replications`` worlds.
+
+    Args:
+        scenario: a validated scenario (``sim.load_scenario``).
+        replications: number of worlds played in lockstep.
+        rng: seed or ``numpy.random.Generator``; fixes every number.
+        trace: index of one world whose rounds are recorded in ``self.transcript``.
+        space: a precompiled outcome space of this scenario, shared between chunks.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        replications: int = 1,
+        rng: Any = None,
+        trace: int | None = None,
+        space: OutcomeSpace | None = None,
+    ) -> None:
+        super().__init__(rng=rng)
+        self.spec = scenario
+        self.replications = R = int(replications)
+        self.space = space if space is not None else OutcomeSpace(scenario)
+        T = scenario.rounds
+        self.parties = [Party(self, pid, p) for pid, p in scenario.parties.items()]
+        self.party = {p.pid: p for p in self.parties}
+        self.vetoes = [VetoPlayer(self, p, p.spec.veto) for p in self.parties if p.spec.veto]
+        self.mediator = Mediator(self, scenario.mediator)
+        self.battlefield = Battlefield(scenario.dynamics.momentum, self.rng, R, T)
+        self.events = Events(scenario.events, self.rng, R, T)
+        self.levers = Levers(scenario.levers, self.party, R)
+        self.ratify_luck = self.rng.random((len(self.vetoes), R, T))
+        self.opening = self.space.index(scenario.opening.package) if scenario.opening else None
+
+        n = len(self.parties)
+        self.agreed = np.zeros(R, dtype=bool)
+        self.round = np.zeros(R, dtype=np.int16)
+        self.package = np.full(R, -1, dtype=np.int64)
+        self.utility = np.full((R, n), np.nan)
+        self.ratification_failures = np.zeros(R, dtype=np.int16)
+        self.first_demand = np.full((R, n), -1, dtype=np.int16)
+        self.rejected_last = {p.pid: np.zeros(R, dtype=bool) for p in self.parties}
+        self.active = np.arange(R)
+        self.trace_row = trace
+        self.transcript: list[dict[str, Any]] = []
+        self.running = True
+
+    # ------------------------------------------------------------------ one round
+
+    def step(self) -> None:
+        t, idx = self.steps, self.active
+        happened = self.world(t, idx)
+        fired = self.levers.apply(t, idx, self.rejected_last)
+        for p in self.parties:
+            p.update_position(t, self.battlefield.momentum)
+        pkg = self.propose(t, idx)
+        accepted, utils, deal = self.respond(pkg, idx)
+        ratified, vetoed_by = self.ratify(t, pkg, idx, deal)
+        self.mediator.learn(t, idx, pkg, accepted & ~vetoed_by)
+        done = deal & ratified
+        self.record(t, idx, pkg, utils, done, deal)
+        if self.trace_row is not None:
+            self._trace(t, idx, pkg, accepted, utils, deal, ratified, happened, fired)
+        self.active = idx[~done]
+        self.running = t < self.spec.rounds and self.active.size > 0
+
+    def world(self, t: int, idx: np.ndarray) -> list[np.ndarray]:
+        """Battlefield momentum moves; scenario events fire and take effect."""
+        self.battlefield.advance(t, idx)
+        hits = self.events.fire(t, idx)
+        for ev, hit in zip(self.events.specs, hits, strict=True):
+            rows = idx[hit]
+            if rows.size == 0:
+                continue
+            for pid, shift in ev.reservation_shift.items():
+                self.party[pid].shift[rows] += shift
+            self.battlefield.momentum[rows] += ev.momentum_shift
+            if ev.reveal:
+                self.mediator.informed[rows] = True
+        return hits
+
+    def propose(self, t: int, idx: np.ndarray) -> np.ndarray:
+        """Round 1 puts the scenario's opening proposal on the table; later rounds the mediator's."""
+        if t == 1 and self.opening is not None:
+            return np.full(idx.size, self.opening, dtype=np.int64)
+        return self.mediator.propose(t, idx)
+
+    def respond(self, pkg: np.ndarray, idx: np.ndarray):
+        """Every party whose consent the package needs answers; a refusal names a demand."""
+        n = len(self.parties)
+        accepted = np.ones((n, idx.size), dtype=bool)
+        utils = np.empty((n, idx.size))
+        for i, p in enumerate(self.parties):
+            ok, utils[i] = p.respond(pkg, idx)
+            asked = p.required[pkg]
+            accepted[i] = ok | ~asked
+            refused = asked & ~ok
+            self.rejected_last[p.pid][idx] = refused
+            first = refused & (self.first_demand[idx, i] < 0)
+            if first.any():
+                self.first_demand[idx[first], i] = p.demand(pkg[first], idx[first])
+        return accepted, utils, accepted.all(axis=0)
+
+    def ratify(self, t: int, pkg: np.ndarray, idx: np.ndarray, deal: np.ndarray):
+        """Each required party's veto player takes the deal home (Putnam 1988)."""
+        ok = np.ones(idx.size, dtype=bool)
+        vetoed_by = np.zeros((len(self.parties), idx.size), dtype=bool)
+        for v, veto in enumerate(self.vetoes):
+            asked = deal & veto.party.required[pkg]
+            if not asked.any():
+                continue
+            passed = veto.ratify(pkg[asked], idx[asked], self.ratify_luck[v, idx[asked], t - 1])
+            no = np.zeros(idx.size, dtype=bool)
+            no[np.flatnonzero(asked)[~passed]] = True
+            vetoed_by[self.parties.index(veto.party)] |= no
+            ok &= ~no
+        self.ratification_failures[idx[deal & ~ok]] += 1
+        return ok, vetoed_by
+
+    def record(self, t, idx, pkg, utils, done, deal) -> None:
+        rows = idx[done]
+        self.agreed[rows] = True
+        self.round[rows] = t
+        self.package[rows] = pkg[done]
+        self.utility[rows] = utils[:, done].T
+
+    def run(self) -> NegotiationModel:
+        """Play every round until all worlds have agreed or the deadline passes."""
+        while self.running:
+            self.step()
+        return self
+
+    # ------------------------------------------------------------------ transcript
+
+    def _trace(self, t, idx, pkg, accepted, utils, deal, ratified, happened, fired) -> None:
+        j = self.trace_row
+        where = np.flatnonzero(idx == j)
+        if where.size == 0:
+            return
+        k = int(where[0])
+        p = int(pkg[k])
+        entry: dict[str, Any] = {
+            "round": t,
+            "momentum": float(self.battlefield.momentum[j]),
+            "events": [e for e, h in zip(self.events.ids, happened, strict=True) if h[k]],
+            "levers": [lv for lv, f in zip(self.levers.ids, fired, strict=True) if f[k]],
+            "proposal": p,
+            "by": "opening" if (t == 1 and self.opening is not None) else "mediator",
+            "informed": bool(self.mediator.informed[j]),
+            "parties": [],
+            "deal": bool(deal[k]),
+            "ratified": bool(deal[k] and ratified[k]),
+        }
+        for i, party in enumerate(self.parties):
+            asked = bool(party.required[p])
+            row = {
+                "party": party.pid,
+                "asked": asked,
+                "utility": float(utils[i, k]),
+                "bonus": float(party.bonus[j]),
+                "aspiration": float(party.aspiration[j]),
+                "reservation": float(party.reservation[j]),
+                "red_line": bool(party.red[p]),
+                "accepted": bool(accepted[i, k]),
+                "demand": None,
+            }
+            if asked and not accepted[i, k]:
+                m = int(party.demand(np.array([p]), np.array([j]))[0])
+                row["demand"] = m if m >= 0 else None
+            entry["parties"].append(row)
+        self.transcript.append(entry)
