@@ -78,9 +78,7 @@ class Party(mesa.Agent):
 
     def update_position(self, t: int, momentum: np.ndarray) -> None:
         """Move the BATNA with the battlefield and the cost of war, then the aspiration with it."""
-        self.reservation = (
-            self.reservation0 + self.exposure * momentum - self.cost * (t - 1) + self.shift
-        )
+        self.reservation = self.reservation0 + self.exposure * momentum - self.cost * (t - 1) + self.shift
         gap = self.opening - self.reservation0
         progress = concession_progress(t, self.model.spec.rounds, self.beta)
         self.aspiration = self.reservation + gap * (1.0 - progress)

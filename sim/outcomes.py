@@ -49,8 +49,7 @@ class OutcomeSpace:
 
     def describe(self, p: int) -> dict[str, str]:
         return {
-            issue: opts[o]
-            for issue, opts, o in zip(self.issues, self.options, self.packages[p], strict=True)
+            issue: opts[o] for issue, opts, o in zip(self.issues, self.options, self.packages[p], strict=True)
         }
 
     def holds(self, when: dict[str, list[str]] | dict[str, str]) -> np.ndarray:

@@ -23,11 +23,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sim.errors import UserError
+
 MAX_PACKAGES = 20_000  # the mediator enumerates the outcome space; beyond this it is refused
 ID = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
 
 
-class ScenarioError(Exception):
+class ScenarioError(UserError):
     """A user's mistake in a scenario file: one line naming the file, the field and what is allowed."""
 
     def __init__(self, file: str | Path, where: str, message: str) -> None:
@@ -286,9 +288,7 @@ def validate(raw: dict[str, Any], path: str | Path, name: str | None = None) -> 
         raise ScenarioError(path, _loc(err["loc"]), msg) from None
     _check_references(sc, path)
     _check_quotes(sc, path)
-    return sc.model_copy(
-        update={"name": name or path.stem, "path": str(path), "sha256": canonical_hash(raw)}
-    )
+    return sc.model_copy(update={"name": name or path.stem, "path": str(path), "sha256": canonical_hash(raw)})
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -314,7 +314,9 @@ def _check_option(sc: Scenario, issue: str, opt: str, where: str, path: Path) ->
     options = sc.issues[issue].options
     if opt not in options:
         raise ScenarioError(
-            path, where, f"unknown option '{opt}' for issue '{issue}'; allowed: {', '.join(options)}"
+            path,
+            where,
+            f"unknown option '{opt}' for issue '{issue}'; allowed: {', '.join(options)}",
         )
 
 
@@ -409,9 +411,7 @@ def _check_quotes(sc: Scenario, path: Path) -> None:
                 raise ScenarioError(path, f"{where}.source.seed", f"no seed file 'seeds/{seed}'")
             texts[seed] = _squash(found.read_text(encoding="utf-8"))
         if _squash(item.source.quote) not in texts[seed]:
-            raise ScenarioError(
-                path, f"{where}.source.quote", f"quote not found verbatim in seeds/{seed}"
-            )
+            raise ScenarioError(path, f"{where}.source.quote", f"quote not found verbatim in seeds/{seed}")
 
 
 def seed_line(sc: Scenario, source: Source) -> int | None:

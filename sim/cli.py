@@ -1,0 +1,249 @@
+"""The ``negsim`` command line.
+
+Data flows one way: scenario file -> validated scenario -> model -> outcome tables -> plots and
+report. A user's mistake (bad file, bad option) is one line on stderr and exit code 2, before any
+output is written. Heavy libraries are imported inside the commands, so ``--help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from sim import __version__
+from sim.errors import UserError
+from sim.scenario import ScenarioError
+
+USAGE_ERROR = 2
+DEFAULT_SCENARIOS = Path("scenarios")
+DEFAULT_OUT = Path("results")
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--replications", "-n", type=int, help="worlds to simulate (default: file's)")
+    p.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: results)")
+    p.add_argument("--workers", type=int, help="worker processes (default: number of cores; 1 = in-process)")
+    p.add_argument(
+        "--executor",
+        default=None,
+        help="where chunks run: local (default), dask-local, or dask://HOST:PORT",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="negsim",
+        description="Simulate mediated multi-party negotiations from scenario files.",
+    )
+    ap.add_argument("--version", action="version", version=f"negsim {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check scenario files (schema, references, quotes)")
+    p.add_argument("files", nargs="+", type=Path)
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("explain", help="each party's positions with the source behind each")
+    p.add_argument("file", type=Path)
+    p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("run", help="simulate one scenario; write CSVs, manifest and plots")
+    p.add_argument("file", type=Path)
+    _add_run_options(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("trace", help="round-by-round narrative of one replication")
+    p.add_argument("file", type=Path)
+    p.add_argument("--replication", "-j", type=int, default=0, help="which world (default 0)")
+    p.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
+    p.add_argument("--replications", "-n", type=int, help="size of the ensemble it belongs to")
+    p.set_defaults(func=cmd_trace)
+
+    p = sub.add_parser("compare", help="run several scenarios and compare them (the main job)")
+    p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: scenarios/)")
+    _add_run_options(p)
+    p.set_defaults(func=cmd_compare)
+    return ap
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def scenario_files(paths: list[Path]) -> list[Path]:
+    """Expand folders to the *.toml files directly inside them (sorted, baseline first)."""
+    files: list[Path] = []
+    for p in paths or [DEFAULT_SCENARIOS]:
+        if p.is_dir():
+            found = sorted(p.glob("*.toml"), key=lambda f: (f.stem != "baseline", f.name))
+            if not found:
+                raise UserError(f"{p}: no scenario files (*.toml) in this folder")
+            files.extend(found)
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise UserError(f"{p}: no such file or folder")
+    return files
+
+
+def load_all(files: list[Path], replications: int | None = None, seed: int | None = None):
+    """Validate every file before any work starts; apply command-line overrides."""
+    from sim.scenario import load_scenario
+
+    out = []
+    for f in files:
+        sc = load_scenario(f)
+        update = {}
+        if replications is not None:
+            if replications < 1:
+                raise UserError("--replications must be at least 1")
+            update["replications"] = replications
+        if seed is not None:
+            if seed < 0:
+                raise UserError("--seed must be >= 0")
+            update["seed"] = seed
+        out.append(sc.model_copy(update=update) if update else sc)
+    return out
+
+
+def progress_bar(total: int, desc: str):
+    """A tqdm bar on a terminal; nothing at all when output is not a terminal."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="rep", disable=None, leave=False)
+
+
+def simulate(sc, executor):
+    """Run one scenario; return (outcomes, curve, shares, wall seconds)."""
+    from sim import results
+    from sim.experiment import _space, run_chunks
+
+    space = _space(sc)
+    t0 = time.perf_counter()
+    with progress_bar(sc.replications, sc.name) as bar:
+        chunks = run_chunks(sc, sc.seed, sc.replications, executor=executor, progress=bar.update)
+    wall = time.perf_counter() - t0
+    outcomes = results.outcomes_frame(space, chunks)
+    classes = results.class_order(space)
+    return (
+        outcomes,
+        results.curve(outcomes, classes, sc.rounds),
+        results.shares(outcomes, classes),
+        wall,
+    )
+
+
+def manifest(sc, wall: float, workers: str) -> dict:
+    from sim.io import versions
+
+    v = versions()
+    return {
+        "scenario": sc.name,
+        "file": Path(sc.path).name,
+        "scenario_sha256": sc.sha256,
+        "seed": sc.seed,
+        "replications": sc.replications,
+        "rounds": sc.rounds,
+        "negsim_version": v["negsim"],
+        "mesa_version": v["mesa"],
+        "numpy_version": v["numpy"],
+        "executor": workers,
+        "wall_seconds": round(wall, 3),
+    }
+
+
+def write_run(outdir: Path, sc, outcomes, curve, shares, wall: float, workers: str) -> None:
+    from sim import plots
+    from sim.io import write_csv, write_json
+
+    write_csv(outdir / "outcomes.csv", outcomes)
+    write_csv(outdir / "curve.csv", curve)
+    write_csv(outdir / "shares.csv", shares)
+    plots.plot_run(outdir, sc, curve, shares)
+    write_json(outdir / "manifest.json", manifest(sc, wall, workers))
+
+
+def format_shares(name: str, shares) -> str:
+    cells = [
+        f"{r.outcome} {100 * r.share:5.1f}% [{100 * r.lo:4.1f}, {100 * r.hi:4.1f}]"
+        for r in shares.itertuples()
+    ]
+    return f"{name}: " + "; ".join(cells)
+
+
+def _executor_label(args) -> str:
+    from sim.executors import default_workers
+
+    workers = default_workers() if args.workers is None else args.workers
+    return f"{args.executor or 'local'} x{workers}"
+
+
+# ---------------------------------------------------------------------------- commands
+
+
+def cmd_validate(args) -> int:
+    for sc in load_all(scenario_files(args.files)):
+        print(f"ok  {sc.path}  ({sc.n_packages} packages, {len(sc.parties)} parties)")
+    return 0
+
+
+def cmd_explain(args) -> int:
+    from sim.narrative import explain
+
+    (sc,) = load_all([args.file])
+    print(explain(sc))
+    return 0
+
+
+def cmd_run(args) -> int:
+    from sim.executors import executor_for
+
+    (sc,) = load_all(scenario_files([args.file]), args.replications, args.seed)
+    with executor_for(args.executor, args.workers) as ex:
+        outcomes, curve, shares, wall = simulate(sc, ex)
+    outdir = args.out / sc.name
+    write_run(outdir, sc, outcomes, curve, shares, wall, _executor_label(args))
+    print(format_shares(sc.name, shares))
+    print(f"{sc.replications} replications in {wall:.2f} s -> {outdir}/")
+    return 0
+
+
+def cmd_trace(args) -> int:
+    from sim.experiment import trace_model
+    from sim.narrative import trace
+
+    (sc,) = load_all([args.file], args.replications, args.seed)
+    if not 0 <= args.replication < sc.replications:
+        raise UserError(f"--replication must be in 0..{sc.replications - 1}")
+    model = trace_model(sc, args.replication)
+    print(trace(sc, model, args.replication))
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from sim import report
+    from sim.executors import executor_for
+
+    scenarios = load_all(scenario_files(args.paths), args.replications, args.seed)
+    runs = {}
+    t0 = time.perf_counter()
+    with executor_for(args.executor, args.workers) as ex:
+        for sc in scenarios:
+            outcomes, curve, shares, wall = simulate(sc, ex)
+            write_run(args.out / sc.name, sc, outcomes, curve, shares, wall, _executor_label(args))
+            runs[sc.name] = (sc, curve, shares)
+            print(format_shares(sc.name, shares))
+    outdir = args.out / "compare"
+    report.write_compare(outdir, runs, wall=time.perf_counter() - t0, executor=_executor_label(args))
+    print(f"compared {len(runs)} scenarios -> {outdir}/")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ScenarioError, UserError) as e:
+        print(f"negsim: error: {e}", file=sys.stderr)
+        return USAGE_ERROR

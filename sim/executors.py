@@ -1,0 +1,45 @@
+"""Where chunks run: this process, a local process pool, or a Dask cluster, behind one interface.
+
+Every option is a ``concurrent.futures.Executor``; results do not depend on which one ran the work,
+because each chunk carries its own seed (see sim.experiment).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+
+from sim.errors import UserError
+from sim.experiment import pin_threads
+
+
+def default_workers() -> int:
+    return os.cpu_count() or 1
+
+
+@contextmanager
+def executor_for(spec: str | None = None, workers: int | None = None) -> Iterator[Executor | None]:
+    """An executor for ``--executor SPEC --workers N``; None means run in this process.
+
+    SPEC is ``local`` (default: a process pool of N workers, in-process when N is 1),
+    ``dask-local`` (start a Dask LocalCluster of N workers) or ``dask://HOST:PORT``.
+    """
+    workers = default_workers() if workers is None else workers
+    if workers < 1:
+        raise UserError("--workers must be at least 1")
+    if spec in (None, "local"):
+        if workers <= 1:
+            yield None
+            return
+        with ProcessPoolExecutor(max_workers=workers, initializer=pin_threads) as pool:
+            yield pool
+        return
+    if spec == "dask-local" or spec.startswith(("dask://", "tcp://")):
+        from sim.dask_executor import dask_executor
+
+        with dask_executor(spec, workers) as ex:
+            yield ex
+        return
+    raise UserError(f"unknown executor '{spec}'; allowed: local, dask-local, dask://HOST:PORT")
