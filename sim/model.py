@@ -172,7 +172,20 @@ class NegotiationModel(mesa.Model):
             "parties": [],
             "deal": bool(deal[k]),
             "ratified": bool(deal[k] and ratified[k]),
+            "ratification": [],
         }
+        for veto in self.vetoes:
+            if deal[k] and veto.party.required[p]:
+                z = (veto.u[p] - veto.threshold[j]) / veto.spec.slope
+                entry["ratification"].append(
+                    {
+                        "party": veto.party.pid,
+                        "veto": veto.spec.label,
+                        "utility": float(veto.u[p]),
+                        "threshold": float(veto.threshold[j]),
+                        "probability": float(1.0 / (1.0 + np.exp(-z))),
+                    }
+                )
         for i, party in enumerate(self.parties):
             asked = bool(party.required[p])
             row = {
