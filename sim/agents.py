@@ -43,6 +43,17 @@ def concession_progress(t: int, rounds: int, beta: np.ndarray) -> np.ndarray:
     return np.power(frac, 1.0 / beta)
 
 
+def party_tables(space, spec: S.Party) -> tuple[np.ndarray, ...]:
+    """What a party's utility needs, per package: values (K, P), interactions, red lines, consent."""
+    return (
+        space.value_matrix(spec),
+        space.interaction_vector(spec),
+        space.red_line_mask(spec),
+        space.required_mask(spec),
+        space.weights(spec),
+    )
+
+
 class Party(mesa.Agent):
     """A negotiating party with linear-additive utility over issues plus interaction terms.
 
@@ -57,11 +68,9 @@ class Party(mesa.Agent):
         super().__init__(model)
         space, n, rng = model.space, model.replications, model.rng
         self.pid, self.spec = pid, spec
-        self.V = space.value_matrix(spec)  # (K, P)
-        self.inter = space.interaction_vector(spec)  # (P,)
-        self.red = space.red_line_mask(spec)  # (P,)
-        self.required = space.required_mask(spec)  # (P,)
-        self.mean_weights = space.weights(spec)
+        self.V, self.inter, self.red, self.required, self.mean_weights = space.memo(
+            f"party:{pid}", lambda: party_tables(space, spec)
+        )
         conc = model.spec.uncertainty.weight_concentration
         self.W = draw_weights(rng, self.mean_weights, conc, n)  # (R, K)
         self.reservation0 = draw(rng, spec.reservation, n)
@@ -73,18 +82,28 @@ class Party(mesa.Agent):
         # carrots add to the value of any deal.
         self.shift = np.zeros(n)
         self.bonus = np.zeros(n)
+        self.gap = self.opening - self.reservation0
         self.reservation = self.reservation0.copy()
         self.aspiration = self.opening.copy()
 
-    def update_position(self, t: int, momentum: np.ndarray) -> None:
+    def update_position(self, t: int, idx: np.ndarray, momentum: np.ndarray) -> None:
         """Move the BATNA with the battlefield and the cost of war, then the aspiration with it."""
-        self.reservation = self.reservation0 + self.exposure * momentum - self.cost * (t - 1) + self.shift
-        gap = self.opening - self.reservation0
-        progress = concession_progress(t, self.model.spec.rounds, self.beta)
-        self.aspiration = self.reservation + gap * (1.0 - progress)
+        res = self.reservation0[idx] + self.exposure * momentum - self.cost * (t - 1) + self.shift[idx]
+        progress = concession_progress(t, self.model.spec.rounds, self.beta[idx])
+        self.reservation[idx] = res
+        self.aspiration[idx] = res + self.gap[idx] * (1.0 - progress)
+
+    def tabulate(self, packages: np.ndarray) -> None:
+        """Precompute u(p) in every world for the packages that can be put on the table."""
+        self.column = np.full(self.V.shape[1], -1, dtype=np.int64)
+        self.column[packages] = np.arange(packages.size)
+        self.U = self.W @ self.V[:, packages] + self.inter[packages]  # (R, C)
 
     def utility(self, pkg: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """u(p) in the worlds idx, for one package per world."""
+        col = self.column[pkg]
+        if (col >= 0).all():
+            return self.U[idx, col]
         return np.einsum("rk,kr->r", self.W[idx], self.V[:, pkg]) + self.inter[pkg]
 
     def respond(self, pkg: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -98,7 +117,7 @@ class Party(mesa.Agent):
         nb = self.model.space.neighbours[pkg]  # (r, M)
         u_nb = np.einsum("rk,krm->rm", self.W[idx], self.V[:, nb]) + self.inter[nb]
         u_nb[self.red[nb]] = -np.inf
-        gain = u_nb - self.utility(pkg, idx)[:, None]
+        gain = u_nb - u_nb[np.arange(len(idx)), self.model.space.stay[pkg]][:, None]
         best = np.argmax(gain, axis=1)
         return np.where(gain[np.arange(len(idx)), best] > 1e-12, best, -1)
 
@@ -132,24 +151,35 @@ class Mediator(mesa.Agent):
     (smallest total shortfall). Ties go to the larger total surplus, then to the lower index.
     It estimates utilities with the stated (mean) weights, and believes each party's threshold
     follows the public concession curve plus a learned offset: a rejection raises the offset above
-    the rejected package, an acceptance caps it. Beliefs rest only on public history, so many worlds
-    share a belief row and each distinct row is solved once. A leaders' summit can reveal the true
-    thresholds of a world (``reveal``), after which the mediator uses them there.
+    the rejected package, an acceptance caps it. A leaders' summit can reveal the true thresholds of
+    a world (``reveal``), after which the mediator uses them there.
+
+    Beliefs rest only on public history (proposals and answers), so worlds with the same history
+    share a belief row: ``history`` numbers the distinct histories, and each is solved once.
     """
 
     def __init__(self, model: NegotiationModel, spec: S.Mediator) -> None:
         super().__init__(model)
         self.spec = spec
-        parties, space = model.parties, model.space
-        n = len(parties)
-        self.U_hat = np.array([p.mean_weights @ p.V + p.inter for p in parties])  # (n, P)
-        self.required = np.array([p.required for p in parties])  # (n, P)
-        self.candidates = self._frontier(space, parties)
-        self.public = self._public_curve(model)  # (T+1, n)
-        self.offset = np.zeros((model.replications, n))
-        self.informed = np.full(model.replications, spec.informed)
+        self.U_hat, self.required, self.candidates, self.public = model.space.memo(
+            "mediator", lambda: self._tables(model)
+        )
+        self.solved: dict[bytes, int] = model.space.memo("mediator:solved", dict)
+        R, n = model.replications, len(model.parties)
+        self.offset = np.zeros((R, n))
+        self.history = np.zeros(R, dtype=np.int64)
+        self.informed = np.full(R, spec.informed)
 
-    def _frontier(self, space, parties) -> np.ndarray:
+    @staticmethod
+    def _tables(model: NegotiationModel) -> tuple[np.ndarray, ...]:
+        parties = model.parties
+        U_hat = np.array([p.mean_weights @ p.V + p.inter for p in parties])  # (n, P)
+        required = np.array([p.required for p in parties])  # (n, P)
+        candidates = Mediator._frontier(model.space, parties, U_hat, required)
+        return U_hat, required, candidates, Mediator._public_curve(model)
+
+    @staticmethod
+    def _frontier(space, parties, U_hat: np.ndarray, required: np.ndarray) -> np.ndarray:
         """Proposable packages: deals crossing no known red line, Pareto-undominated in U_hat.
 
         The Nash maximiser and the least-infeasible package both lie on this frontier (within a
@@ -161,17 +191,18 @@ class Mediator(mesa.Agent):
         keep = []
         groups: dict[bytes, list[int]] = {}
         for j in np.flatnonzero(ok):
-            groups.setdefault(self.required[:, j].tobytes(), []).append(j)
+            groups.setdefault(required[:, j].tobytes(), []).append(j)
         for members in groups.values():
             m = np.array(members)
-            u = self.U_hat[:, m].T  # (g, n)
+            u = U_hat[:, m].T  # (g, n)
             ge = (u[:, None, :] >= u[None, :, :]).all(-1)
             gt = (u[:, None, :] > u[None, :, :]).any(-1)
             dominated = (ge & gt).any(axis=0)
             keep.extend(m[~dominated])
         return np.array(sorted(keep), dtype=np.int64)
 
-    def _public_curve(self, model: NegotiationModel) -> np.ndarray:
+    @staticmethod
+    def _public_curve(model: NegotiationModel) -> np.ndarray:
         """Each party's threshold as the public sees it: mean parameters, expected momentum."""
         T, mom = model.spec.rounds, model.spec.dynamics.momentum
         out = np.zeros((T + 1, len(model.parties)))
@@ -186,22 +217,33 @@ class Mediator(mesa.Agent):
                 out[t, i] = res + gap * (1.0 - prog)
         return out
 
-    def beliefs(self, t: int, idx: np.ndarray) -> np.ndarray:
-        """(r, n) the mediator's estimate of each party's threshold in each world."""
-        b = self.public[t] + self.offset[idx]
-        known = self.informed[idx]
-        if known.any():
-            truth = np.stack([p.aspiration[idx] - p.bonus[idx] for p in self.model.parties], 1)
-            b[known] = truth[known]
-        return b
-
     def propose(self, t: int, idx: np.ndarray) -> np.ndarray:
-        """One package per world in idx: solve each distinct belief row once."""
-        b = self.beliefs(t, idx)
-        rows, inverse = np.unique(b, axis=0, return_inverse=True)
-        return self.candidates[self._solve(rows)][inverse.ravel()]
+        """One package per world in idx; worlds that share a history share the answer."""
+        out = np.empty(idx.size, dtype=np.int64)
+        known = self.informed[idx]
+        public = np.flatnonzero(~known)
+        if public.size:
+            _, first, inverse = np.unique(self.history[idx[public]], return_index=True, return_inverse=True)
+            rows = self.public[t] + self.offset[idx[public[first]]]
+            out[public] = self.solve(rows)[inverse.ravel()]
+        if known.any():
+            rows = np.stack([p.aspiration[idx] - p.bonus[idx] for p in self.model.parties], 1)
+            out[known] = self.solve(rows[known])
+        return out
 
-    def _solve(self, rows: np.ndarray) -> np.ndarray:
+    def solve(self, rows: np.ndarray) -> np.ndarray:
+        """The package to propose for each belief row (G, n); each distinct row is solved once."""
+        keys = [r.tobytes() for r in rows]
+        todo = [g for g, k in enumerate(keys) if k not in self.solved]
+        if todo:
+            if len(self.solved) > 100_000:
+                self.solved.clear()
+            best = self.candidates[self._argbest(rows[todo])]
+            for g, b in zip(todo, best, strict=True):
+                self.solved[keys[g]] = int(b)
+        return np.array([self.solved[k] for k in keys], dtype=np.int64)
+
+    def _argbest(self, rows: np.ndarray) -> np.ndarray:
         """Index into candidates of the best package for each belief row (G, n)."""
         C = self.candidates
         surplus = self.U_hat[:, C][None] - rows[:, :, None]  # (G, n, C)
@@ -218,12 +260,15 @@ class Mediator(mesa.Agent):
         return np.argmax(best, axis=1)
 
     def learn(self, t: int, idx: np.ndarray, pkg: np.ndarray, accepted: np.ndarray) -> None:
-        """Update offsets from the public responses (n, r) to the proposals pkg in worlds idx."""
+        """Update offsets from the public answers (n, r) to the proposals pkg in worlds idx."""
         gap = self.U_hat[:, pkg].T - self.public[t]  # (r, n)
         asked = self.required[:, pkg].T
+        said_yes = accepted.T
         off = self.offset[idx]
-        step = self.spec.learning_step
-        rejected = asked & ~accepted.T
-        off = np.where(rejected, np.maximum(off, gap + step), off)
-        off = np.where(asked & accepted.T, np.minimum(off, gap), off)
+        off = np.where(asked & ~said_yes, np.maximum(off, gap + self.spec.learning_step), off)
+        off = np.where(asked & said_yes, np.minimum(off, gap), off)
         self.offset[idx] = off
+        # The history grows by this round's answers; renumber so ids stay small.
+        answers = said_yes.astype(np.int64) @ (1 << np.arange(said_yes.shape[1], dtype=np.int64))
+        grown = self.history[idx] * (1 << said_yes.shape[1]) + answers
+        self.history[idx] = np.unique(grown, return_inverse=True)[1].ravel()

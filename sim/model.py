@@ -48,11 +48,16 @@ class NegotiationModel(mesa.Model):
         self.party = {p.pid: p for p in self.parties}
         self.vetoes = [VetoPlayer(self, p, p.spec.veto) for p in self.parties if p.spec.veto]
         self.mediator = Mediator(self, scenario.mediator)
+        self.opening = self.space.index(scenario.opening.package) if scenario.opening else None
+        on_table = self.mediator.candidates
+        if self.opening is not None:
+            on_table = np.union1d(on_table, [self.opening])
+        for p in self.parties:
+            p.tabulate(on_table)
         self.battlefield = Battlefield(scenario.dynamics.momentum, self.rng, R, T)
         self.events = Events(scenario.events, self.rng, R, T)
         self.levers = Levers(scenario.levers, self.party, R)
         self.ratify_luck = self.rng.random((len(self.vetoes), R, T))
-        self.opening = self.space.index(scenario.opening.package) if scenario.opening else None
 
         n = len(self.parties)
         self.agreed = np.zeros(R, dtype=bool)
@@ -73,8 +78,9 @@ class NegotiationModel(mesa.Model):
         t, idx = self.steps, self.active
         happened = self.world(t, idx)
         fired = self.levers.apply(t, idx, self.rejected_last)
+        momentum = self.battlefield.momentum[idx]
         for p in self.parties:
-            p.update_position(t, self.battlefield.momentum)
+            p.update_position(t, idx, momentum)
         pkg = self.propose(t, idx)
         accepted, utils, deal = self.respond(pkg, idx)
         ratified, vetoed_by = self.ratify(t, pkg, idx, deal)

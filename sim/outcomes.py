@@ -7,8 +7,10 @@ packages one issue-change away) is a lookup table here, so a round is array inde
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -20,6 +22,13 @@ NO_DEAL = "no_agreement"
 @dataclass(frozen=True)
 class OutcomeSpace:
     scenario: Scenario
+    _memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def memo(self, key: str, make: Callable[[], Any]) -> Any:
+        """Compute once per scenario what every chunk of a run would otherwise rebuild."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
 
     @cached_property
     def issues(self) -> list[str]:
@@ -130,6 +139,11 @@ class OutcomeSpace:
         for k, o in self.moves:
             cols.append(idx[:, 0] + (o - self.packages[:, k].astype(np.int64)) * strides[k])
         return np.stack(cols, axis=1)
+
+    @cached_property
+    def stay(self) -> np.ndarray:
+        """(P,) a move that leaves each package as it is (its own option on the first issue)."""
+        return self.packages[:, 0].astype(np.int64)
 
     def describe_move(self, m: int) -> tuple[str, str]:
         k, o = self.moves[m]
