@@ -165,6 +165,9 @@ class Mediator(mesa.Agent):
             "mediator", lambda: self._tables(model)
         )
         self.solved: dict[bytes, int] = model.space.memo("mediator:solved", dict)
+        self.U_cand = self.U_hat[:, self.candidates]  # (n, C)
+        req = self.required[:, self.candidates]
+        self.req_cand = None if req.all() else req
         R, n = model.replications, len(model.parties)
         self.offset = np.zeros((R, n))
         self.history = np.zeros(R, dtype=np.int64)
@@ -218,17 +221,18 @@ class Mediator(mesa.Agent):
         return out
 
     def propose(self, t: int, idx: np.ndarray) -> np.ndarray:
-        """One package per world in idx; worlds that share a history share the answer."""
+        """One package per world in idx; worlds that share a public history share the answer."""
         out = np.empty(idx.size, dtype=np.int64)
         known = self.informed[idx]
-        public = np.flatnonzero(~known)
-        if public.size:
-            _, first, inverse = np.unique(self.history[idx[public]], return_index=True, return_inverse=True)
-            rows = self.public[t] + self.offset[idx[public[first]]]
-            out[public] = self.solve(rows)[inverse.ravel()]
+        public = idx[~known]
+        _, first, history = np.unique(self.history[public], return_index=True, return_inverse=True)
+        # Renumbered, so ids stay below R however long the talks; informed worlds leave the pool.
+        self.history[public] = history.ravel()
+        self.history[idx[known]] = -1
+        out[~known] = self.solve(self.public[t] + self.offset[public[first]])[history.ravel()]
         if known.any():
-            rows = np.stack([p.aspiration[idx] - p.bonus[idx] for p in self.model.parties], 1)
-            out[known] = self.solve(rows[known])
+            truth = np.stack([p.aspiration[idx] - p.bonus[idx] for p in self.model.parties], 1)
+            out[known] = self.solve(truth[known])
         return out
 
     def solve(self, rows: np.ndarray) -> np.ndarray:
@@ -245,13 +249,18 @@ class Mediator(mesa.Agent):
 
     def _argbest(self, rows: np.ndarray) -> np.ndarray:
         """Index into candidates of the best package for each belief row (G, n)."""
-        C = self.candidates
-        surplus = self.U_hat[:, C][None] - rows[:, :, None]  # (G, n, C)
-        req = self.required[:, C][None]
-        feasible = np.where(req, surplus > 0, True).all(axis=1)  # (G, C)
-        nash = np.where(req, np.maximum(surplus, 0.0), 1.0).prod(axis=1)
-        shortfall = np.where(req, np.maximum(-surplus, 0.0), 0.0).sum(axis=1)
-        total = np.where(req, surplus, 0.0).sum(axis=1)
+        surplus = self.U_cand[None] - rows[:, :, None]  # (G, n, C)
+        if self.req_cand is None:  # every candidate needs every party's consent
+            feasible = (surplus > 0).all(axis=1)
+            nash = surplus.prod(axis=1)  # only read where feasible, i.e. all factors > 0
+            shortfall = np.maximum(-surplus, 0.0).sum(axis=1)
+            total = surplus.sum(axis=1)
+        else:
+            req = self.req_cand[None]
+            feasible = np.where(req, surplus > 0, True).all(axis=1)  # (G, C)
+            nash = np.where(req, surplus, 1.0).prod(axis=1)
+            shortfall = np.where(req, np.maximum(-surplus, 0.0), 0.0).sum(axis=1)
+            total = np.where(req, surplus, 0.0).sum(axis=1)
         any_ok = feasible.any(axis=1, keepdims=True)
         primary = np.where(any_ok, np.where(feasible, nash, -np.inf), -shortfall)
         best = primary == primary.max(axis=1, keepdims=True)
@@ -268,7 +277,6 @@ class Mediator(mesa.Agent):
         off = np.where(asked & ~said_yes, np.maximum(off, gap + self.spec.learning_step), off)
         off = np.where(asked & said_yes, np.minimum(off, gap), off)
         self.offset[idx] = off
-        # The history grows by this round's answers; renumber so ids stay small.
+        # The history grows by this round's answers (one bit per party).
         answers = said_yes.astype(np.int64) @ (1 << np.arange(said_yes.shape[1], dtype=np.int64))
-        grown = self.history[idx] * (1 << said_yes.shape[1]) + answers
-        self.history[idx] = np.unique(grown, return_inverse=True)[1].ravel()
+        self.history[idx] = self.history[idx] * (1 << said_yes.shape[1]) + answers

@@ -15,6 +15,7 @@ from pathlib import Path
 from sim import __version__
 from sim.errors import UserError
 from sim.scenario import ScenarioError
+from sim.threads import pin_threads
 
 USAGE_ERROR = 2
 DEFAULT_SCENARIOS = Path("scenarios")
@@ -65,6 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: scenarios/)")
     _add_run_options(p)
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("sweep", help="run one scenario over a grid of one or two parameters")
+    p.add_argument("file", type=Path)
+    p.add_argument(
+        "--vary",
+        action="append",
+        required=True,
+        metavar="PATH=LO:HI:N",
+        help="a numeric field by dotted path, e.g. parties.russia.reservation.mean=0.3:0.6:7 "
+        "(a salience weight is varied with the party's other weights rescaled to sum to 1)",
+    )
+    p.add_argument("--fresh", action="store_true", help="forget finished points of an earlier run")
+    _add_run_options(p)
+    p.set_defaults(func=cmd_sweep)
     return ap
 
 
@@ -240,7 +255,33 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    from sim import sweep
+    from sim.executors import executor_for
+
+    if args.file.is_dir():
+        raise UserError(f"{args.file}: sweep takes one scenario file, not a folder")
+    (sc,) = load_all([args.file], args.replications, args.seed)
+    if len(args.vary) > 2:
+        raise UserError("at most two --vary (curves for one, heatmaps for two)")
+    plan = sweep.plan_sweep(sc, sweep.vary_from_specs(args.vary))  # every point validated here
+    outdir = args.out / sc.name / "sweep"
+    if args.fresh:
+        sweep.clear_cache(outdir / "points")
+    reused = sweep.cached_count(plan, outdir / "points")
+    t0 = time.perf_counter()
+    with executor_for(args.executor, args.workers) as ex:
+        frame = sweep.run_plan(plan, ex, cache_dir=outdir / "points")
+    wall = time.perf_counter() - t0
+    meta = manifest(sc, wall, _executor_label(args)) | sweep.grid_meta(plan) | {"points_reused": reused}
+    sweep.write_outputs(outdir, plan, frame, meta)
+    print(f"{len(plan.points)} points ({reused} reused) x {sc.replications} replications in {wall:.2f} s")
+    print(f"sweep of {sc.name} -> {outdir}/")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    pin_threads()  # before NumPy loads, in this process and the workers it forks
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

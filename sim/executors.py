@@ -12,7 +12,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 
 from sim.errors import UserError
-from sim.experiment import pin_threads
+from sim.threads import pin_threads
 
 
 def default_workers() -> int:
