@@ -144,65 +144,50 @@ class VetoPlayer(mesa.Agent):
 
 
 class Mediator(mesa.Agent):
-    """The mediator proposes a single negotiating text each round (Raiffa 1982).
+    """The mediator keeps a single negotiating text and revises it each round (Raiffa 1982).
 
-    It picks the package that maximises the Nash (1950) product of the parties' estimated surpluses
-    over its beliefs of their thresholds; if no package clears them all, the least-infeasible one
-    (smallest total shortfall). Ties go to the larger total surplus, then to the lower index.
+    It proposes the package that maximises the Nash (1950) product of the parties' estimated
+    surpluses over its beliefs of their thresholds; if no package clears them all, the
+    least-infeasible one (smallest total shortfall). Ties go to the larger total surplus, then to
+    the lower index. With ``reach = k`` the revision stays within k issue changes of the text on the
+    table, so the opening proposal anchors the talks; without it the mediator searches every package.
+
     It estimates utilities with the stated (mean) weights, and believes each party's threshold
     follows the public concession curve plus a learned offset: a rejection raises the offset above
     the rejected package, an acceptance caps it. A leaders' summit can reveal the true thresholds of
     a world (``reveal``), after which the mediator uses them there.
 
-    Beliefs rest only on public history (proposals and answers), so worlds with the same history
-    share a belief row: ``history`` numbers the distinct histories, and each is solved once.
+    Beliefs and texts rest only on public history (proposals and answers), so worlds with the same
+    history share them: ``history`` numbers the distinct histories, and each is solved once.
     """
 
     def __init__(self, model: NegotiationModel, spec: S.Mediator) -> None:
         super().__init__(model)
         self.spec = spec
-        self.U_hat, self.required, self.candidates, self.public = model.space.memo(
+        space = model.space
+        self.U_hat, self.required, self.proposable, self.public = space.memo(
             "mediator", lambda: self._tables(model)
         )
-        self.solved: dict[bytes, int] = model.space.memo("mediator:solved", dict)
-        self.U_cand = self.U_hat[:, self.candidates]  # (n, C)
-        req = self.required[:, self.candidates]
-        self.req_cand = None if req.all() else req
+        self.solved: dict[bytes, int] = space.memo("mediator:solved", dict)
+        self.searches: dict[int, tuple] = space.memo("mediator:searches", dict)
         R, n = model.replications, len(model.parties)
         self.offset = np.zeros((R, n))
         self.history = np.zeros(R, dtype=np.int64)
         self.informed = np.full(R, spec.informed)
+        self.text = np.full(R, -1, dtype=np.int64)  # the text on the table; -1 before any
 
     @staticmethod
     def _tables(model: NegotiationModel) -> tuple[np.ndarray, ...]:
-        parties = model.parties
+        parties, space = model.parties, model.space
         U_hat = np.array([p.mean_weights @ p.V + p.inter for p in parties])  # (n, P)
         required = np.array([p.required for p in parties])  # (n, P)
-        candidates = Mediator._frontier(model.space, parties, U_hat, required)
-        return U_hat, required, candidates, Mediator._public_curve(model)
-
-    @staticmethod
-    def _frontier(space, parties, U_hat: np.ndarray, required: np.ndarray) -> np.ndarray:
-        """Proposable packages: deals crossing no known red line, Pareto-undominated in U_hat.
-
-        The Nash maximiser and the least-infeasible package both lie on this frontier (within a
-        group of packages needing the same consents), so restricting the search is exact.
-        """
         ok = space.package_class >= 0
         for p in parties:
             ok &= ~p.red
-        keep = []
-        groups: dict[bytes, list[int]] = {}
-        for j in np.flatnonzero(ok):
-            groups.setdefault(required[:, j].tobytes(), []).append(j)
-        for members in groups.values():
-            m = np.array(members)
-            u = U_hat[:, m].T  # (g, n)
-            ge = (u[:, None, :] >= u[None, :, :]).all(-1)
-            gt = (u[:, None, :] > u[None, :, :]).any(-1)
-            dominated = (ge & gt).any(axis=0)
-            keep.extend(m[~dominated])
-        return np.array(sorted(keep), dtype=np.int64)
+        allowed = np.flatnonzero(ok)
+        if model.spec.mediator.reach is None:
+            allowed = pareto_frontier(allowed, U_hat, required)
+        return U_hat, required, allowed, Mediator._public_curve(model)
 
     @staticmethod
     def _public_curve(model: NegotiationModel) -> np.ndarray:
@@ -220,6 +205,19 @@ class Mediator(mesa.Agent):
                 out[t, i] = res + gap * (1.0 - prog)
         return out
 
+    def search_space(self, text: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Candidates near ``text`` (all proposable ones if -1 or no reach), their U_hat, consents."""
+        if text not in self.searches:
+            cand = self.proposable
+            reach = self.spec.reach
+            if reach is not None and text >= 0:
+                packages = self.model.space.packages
+                changes = (packages[cand] != packages[text]).sum(axis=1)
+                cand = pareto_frontier(cand[changes <= reach], self.U_hat, self.required)
+            req = self.required[:, cand]
+            self.searches[text] = (cand, self.U_hat[:, cand], None if req.all() else req)
+        return self.searches[text]
+
     def propose(self, t: int, idx: np.ndarray) -> np.ndarray:
         """One package per world in idx; worlds that share a public history share the answer."""
         out = np.empty(idx.size, dtype=np.int64)
@@ -229,44 +227,34 @@ class Mediator(mesa.Agent):
         # Renumbered, so ids stay below R however long the talks; informed worlds leave the pool.
         self.history[public] = history.ravel()
         self.history[idx[known]] = -1
-        out[~known] = self.solve(self.public[t] + self.offset[public[first]])[history.ravel()]
+        reps = public[first]
+        out[~known] = self.solve(self.public[t] + self.offset[reps], self.text[reps])[history.ravel()]
         if known.any():
             truth = np.stack([p.aspiration[idx] - p.bonus[idx] for p in self.model.parties], 1)
-            out[known] = self.solve(truth[known])
+            out[known] = self.solve(truth[known], self.text[idx[known]])
         return out
 
-    def solve(self, rows: np.ndarray) -> np.ndarray:
-        """The package to propose for each belief row (G, n); each distinct row is solved once."""
-        keys = [r.tobytes() for r in rows]
-        todo = [g for g, k in enumerate(keys) if k not in self.solved]
-        if todo:
+    def table(self, idx: np.ndarray, pkg: np.ndarray) -> None:
+        """The package just proposed becomes the text that later revisions start from."""
+        self.text[idx] = pkg
+
+    def solve(self, rows: np.ndarray, texts: np.ndarray) -> np.ndarray:
+        """The package to propose for each belief row (G, n) and text; each pair solved once."""
+        if self.spec.reach is None:
+            texts = np.full(len(rows), -1, dtype=np.int64)
+        keys = [
+            r.tobytes() + int(x).to_bytes(8, "little", signed=True) for r, x in zip(rows, texts, strict=True)
+        ]
+        todo = np.array([g for g, k in enumerate(keys) if k not in self.solved], dtype=np.int64)
+        if todo.size:
             if len(self.solved) > 100_000:
                 self.solved.clear()
-            best = self.candidates[self._argbest(rows[todo])]
-            for g, b in zip(todo, best, strict=True):
-                self.solved[keys[g]] = int(b)
+            for text in np.unique(texts[todo]):
+                group = todo[texts[todo] == text]
+                cand, U, req = self.search_space(int(text))
+                for g, b in zip(group, cand[nash_choice(rows[group], U, req)], strict=True):
+                    self.solved[keys[g]] = int(b)
         return np.array([self.solved[k] for k in keys], dtype=np.int64)
-
-    def _argbest(self, rows: np.ndarray) -> np.ndarray:
-        """Index into candidates of the best package for each belief row (G, n)."""
-        surplus = self.U_cand[None] - rows[:, :, None]  # (G, n, C)
-        if self.req_cand is None:  # every candidate needs every party's consent
-            feasible = (surplus > 0).all(axis=1)
-            nash = surplus.prod(axis=1)  # only read where feasible, i.e. all factors > 0
-            shortfall = np.maximum(-surplus, 0.0).sum(axis=1)
-            total = surplus.sum(axis=1)
-        else:
-            req = self.req_cand[None]
-            feasible = np.where(req, surplus > 0, True).all(axis=1)  # (G, C)
-            nash = np.where(req, surplus, 1.0).prod(axis=1)
-            shortfall = np.where(req, np.maximum(-surplus, 0.0), 0.0).sum(axis=1)
-            total = np.where(req, surplus, 0.0).sum(axis=1)
-        any_ok = feasible.any(axis=1, keepdims=True)
-        primary = np.where(any_ok, np.where(feasible, nash, -np.inf), -shortfall)
-        best = primary == primary.max(axis=1, keepdims=True)
-        secondary = np.where(best, total, -np.inf)
-        best &= secondary == secondary.max(axis=1, keepdims=True)
-        return np.argmax(best, axis=1)
 
     def learn(self, t: int, idx: np.ndarray, pkg: np.ndarray, accepted: np.ndarray) -> None:
         """Update offsets from the public answers (n, r) to the proposals pkg in worlds idx."""
@@ -280,3 +268,48 @@ class Mediator(mesa.Agent):
         # The history grows by this round's answers (one bit per party).
         answers = said_yes.astype(np.int64) @ (1 << np.arange(said_yes.shape[1], dtype=np.int64))
         self.history[idx] = self.history[idx] * (1 << said_yes.shape[1]) + answers
+
+
+def pareto_frontier(packages: np.ndarray, U: np.ndarray, required: np.ndarray) -> np.ndarray:
+    """The packages not Pareto-dominated in U (n, P) by another needing the same consents.
+
+    The Nash maximiser and the least-infeasible package both lie on this frontier, so restricting
+    the mediator's search to it is exact (ties are broken the same way either way).
+    """
+    keep = []
+    groups: dict[bytes, list[int]] = {}
+    for j in packages:
+        groups.setdefault(required[:, j].tobytes(), []).append(int(j))
+    for members in groups.values():
+        m = np.array(members)
+        u = U[:, m].T  # (g, n)
+        ge = (u[:, None, :] >= u[None, :, :]).all(-1)
+        gt = (u[:, None, :] > u[None, :, :]).any(-1)
+        keep.extend(m[~(ge & gt).any(axis=0)])
+    return np.array(sorted(keep), dtype=np.int64)
+
+
+def nash_choice(rows: np.ndarray, U: np.ndarray, req: np.ndarray | None) -> np.ndarray:
+    """For each belief row (G, n): the index of the best column of U (n, C).
+
+    Best = largest Nash product of surpluses among packages every required party is believed to
+    accept; if there is none, the smallest total shortfall. Ties: larger total surplus, then the
+    lower index. ``req`` (n, C) marks whose consent each package needs (None: everyone's).
+    """
+    surplus = U[None] - rows[:, :, None]  # (G, n, C)
+    if req is None:
+        feasible = (surplus > 0).all(axis=1)
+        nash = surplus.prod(axis=1)  # only read where feasible, i.e. all factors > 0
+        shortfall = np.maximum(-surplus, 0.0).sum(axis=1)
+        total = surplus.sum(axis=1)
+    else:
+        feasible = np.where(req, surplus > 0, True).all(axis=1)  # (G, C)
+        nash = np.where(req, surplus, 1.0).prod(axis=1)
+        shortfall = np.where(req, np.maximum(-surplus, 0.0), 0.0).sum(axis=1)
+        total = np.where(req, surplus, 0.0).sum(axis=1)
+    any_ok = feasible.any(axis=1, keepdims=True)
+    primary = np.where(any_ok, np.where(feasible, nash, -np.inf), -shortfall)
+    best = primary == primary.max(axis=1, keepdims=True)
+    secondary = np.where(best, total, -np.inf)
+    best &= secondary == secondary.max(axis=1, keepdims=True)
+    return np.argmax(best, axis=1)

@@ -49,7 +49,7 @@ class NegotiationModel(mesa.Model):
         self.vetoes = [VetoPlayer(self, p, p.spec.veto) for p in self.parties if p.spec.veto]
         self.mediator = Mediator(self, scenario.mediator)
         self.opening = self.space.index(scenario.opening.package) if scenario.opening else None
-        on_table = self.mediator.candidates
+        on_table = self.mediator.proposable
         if self.opening is not None:
             on_table = np.union1d(on_table, [self.opening])
         for p in self.parties:
@@ -82,6 +82,7 @@ class NegotiationModel(mesa.Model):
         for p in self.parties:
             p.update_position(t, idx, momentum)
         pkg = self.propose(t, idx)
+        self.mediator.table(idx, pkg)
         accepted, utils, deal = self.respond(pkg, idx)
         ratified, vetoed_by = self.ratify(t, pkg, idx, deal)
         self.mediator.learn(t, idx, pkg, accepted & ~vetoed_by)

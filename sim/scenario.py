@@ -131,6 +131,7 @@ class Mediator(Sourced):
     label: str = "Mediator"
     informed: bool = False
     learning_step: float = Field(default=0.02, ge=0)
+    reach: int | None = Field(default=None, ge=1)
 
 
 class Opening(Sourced):
