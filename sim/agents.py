@@ -114,12 +114,17 @@ class Party(mesa.Agent):
 
     def demand(self, pkg: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """The single-issue change this party values most (a move index), -1 if none helps."""
-        nb = self.model.space.neighbours[pkg]  # (r, M)
-        u_nb = np.einsum("rk,krm->rm", self.W[idx], self.V[:, nb]) + self.inter[nb]
-        u_nb[self.red[nb]] = -np.inf
-        gain = u_nb - u_nb[np.arange(len(idx)), self.model.space.stay[pkg]][:, None]
-        best = np.argmax(gain, axis=1)
-        return np.where(gain[np.arange(len(idx)), best] > 1e-12, best, -1)
+        space = self.model.space
+        out = np.empty(idx.size, dtype=np.int64)
+        for p in np.unique(pkg):  # few distinct packages are on the table in any round
+            rows = pkg == p
+            nb = space.neighbours[p]  # (M,)
+            u_nb = self.W[idx[rows]] @ self.V[:, nb] + self.inter[nb]  # (r, M)
+            u_nb[:, self.red[nb]] = -np.inf
+            gain = u_nb - u_nb[:, [space.stay[p]]]
+            best = np.argmax(gain, axis=1)
+            out[rows] = np.where(gain[np.arange(best.size), best] > 1e-12, best, -1)
+        return out
 
 
 class VetoPlayer(mesa.Agent):
@@ -143,6 +148,10 @@ class VetoPlayer(mesa.Agent):
         return luck < 1.0 / (1.0 + np.exp(-z))
 
 
+# Odd 64-bit multipliers for hashing belief states (see Mediator.states); the last is the text's.
+_HASH = np.random.default_rng(0x6E6567).integers(1, 2**63, 33, dtype=np.uint64) | np.uint64(1)
+
+
 class Mediator(mesa.Agent):
     """The mediator keeps a single negotiating text and revises it each round (Raiffa 1982).
 
@@ -157,8 +166,8 @@ class Mediator(mesa.Agent):
     the rejected package, an acceptance caps it. A leaders' summit can reveal the true thresholds of
     a world (``reveal``), after which the mediator uses them there.
 
-    Beliefs and texts rest only on public history (proposals and answers), so worlds with the same
-    history share them: ``history`` numbers the distinct histories, and each is solved once.
+    Beliefs and texts rest only on public history (proposals and answers), so many worlds share a
+    belief state; each distinct state is solved once.
     """
 
     def __init__(self, model: NegotiationModel, spec: S.Mediator) -> None:
@@ -172,7 +181,6 @@ class Mediator(mesa.Agent):
         self.searches: dict[int, tuple] = space.memo("mediator:searches", dict)
         R, n = model.replications, len(model.parties)
         self.offset = np.zeros((R, n))
-        self.history = np.zeros(R, dtype=np.int64)
         self.informed = np.full(R, spec.informed)
         self.text = np.full(R, -1, dtype=np.int64)  # the text on the table; -1 before any
 
@@ -219,20 +227,36 @@ class Mediator(mesa.Agent):
         return self.searches[text]
 
     def propose(self, t: int, idx: np.ndarray) -> np.ndarray:
-        """One package per world in idx; worlds that share a public history share the answer."""
+        """One package per world in idx; worlds in the same belief state share the answer."""
         out = np.empty(idx.size, dtype=np.int64)
         known = self.informed[idx]
         public = idx[~known]
-        _, first, history = np.unique(self.history[public], return_index=True, return_inverse=True)
-        # Renumbered, so ids stay below R however long the talks; informed worlds leave the pool.
-        self.history[public] = history.ravel()
-        self.history[idx[known]] = -1
+        first, group = self.states(public)
         reps = public[first]
-        out[~known] = self.solve(self.public[t] + self.offset[reps], self.text[reps])[history.ravel()]
+        out[~known] = self.solve(self.public[t] + self.offset[reps], self.text[reps])[group]
         if known.any():
             truth = np.stack([p.aspiration[idx] - p.bonus[idx] for p in self.model.parties], 1)
             out[known] = self.solve(truth[known], self.text[idx[known]])
         return out
+
+    def states(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Group worlds by belief state (offsets, and the text when revisions are local).
+
+        Returns a representative position per group and each world's group. Worlds are grouped by
+        a 64-bit hash of the state, then checked for exact equality (a collision falls back to a
+        row-wise unique), so grouping never merges different states.
+        """
+        off = self.offset[rows]
+        text = self.text[rows] if self.spec.reach is not None else np.zeros(rows.size, np.int64)
+        bits = off.view(np.uint64) * _HASH[: off.shape[1]]
+        key = bits.sum(axis=1, dtype=np.uint64) ^ (text.astype(np.uint64) * _HASH[-1])
+        _, first, group = np.unique(key, return_index=True, return_inverse=True)
+        group = group.ravel()
+        if (off == off[first][group]).all() and (text == text[first][group]).all():
+            return first, group
+        state = np.column_stack([off, text])
+        _, first, group = np.unique(state, axis=0, return_index=True, return_inverse=True)
+        return first, group.ravel()
 
     def table(self, idx: np.ndarray, pkg: np.ndarray) -> None:
         """The package just proposed becomes the text that later revisions start from."""
@@ -265,9 +289,6 @@ class Mediator(mesa.Agent):
         off = np.where(asked & ~said_yes, np.maximum(off, gap + self.spec.learning_step), off)
         off = np.where(asked & said_yes, np.minimum(off, gap), off)
         self.offset[idx] = off
-        # The history grows by this round's answers (one bit per party).
-        answers = said_yes.astype(np.int64) @ (1 << np.arange(said_yes.shape[1], dtype=np.int64))
-        self.history[idx] = self.history[idx] * (1 << said_yes.shape[1]) + answers
 
 
 def pareto_frontier(packages: np.ndarray, U: np.ndarray, required: np.ndarray) -> np.ndarray:

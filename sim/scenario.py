@@ -186,7 +186,7 @@ class Scenario(Strict):
     rounds: int = Field(default=30, ge=1, le=1000)
     replications: int = Field(default=2000, ge=1)
     issues: dict[ID, Issue] = Field(min_length=1)
-    parties: dict[ID, Party] = Field(min_length=2)
+    parties: dict[ID, Party] = Field(min_length=2, max_length=32)
     mediator: Mediator
     opening: Opening | None = None
     dynamics: Dynamics = Dynamics()
