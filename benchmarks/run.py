@@ -1,0 +1,569 @@
+"""Benchmarks of negsim on the baseline scenario: engine speed, CLI end to end, memory, start-up.
+
+Usage:
+    python benchmarks/run.py [--quick] [--repeat K] [--out results/benchmarks.json]
+
+Each timing is the median of K runs (default 5; 2 in ``--quick`` mode, which also shrinks every
+workload so that it finishes in seconds). The script prints a table of measurement, value, unit,
+target and whether the target is met, and writes the same numbers, with the parameters, versions
+and machine facts, to a JSON file (atomically). Targets are reported, never enforced: the exit
+code is 0 unless a measurement could not be taken at all (a command crashed); a command that does
+not exist yet is recorded as "unavailable".
+
+Measurements:
+    ensemble_<n>          replications/s of ``sim.experiment.run_chunks`` in this process (world
+                          draws included; loading the scenario is not timed)
+    looped                replications/s of one ``NegotiationModel(replications=1)`` per replication
+    ensemble_vs_looped    ratio of the two, from the largest ensemble measured in this invocation
+    compare_w<W>          wall time of ``negsim compare`` over the scenarios folder, W workers
+    sweep_w2              wall time of a 2-D ``negsim sweep`` on the baseline, 2 workers
+    rss_import            peak resident memory after importing the engine and loading the scenario
+    rss_peak_<n>          peak resident memory of a process that runs n replications
+    rss_increment_<n>     the same, less rss_import
+    help_console          ``negsim --help`` start-up (the console script)
+    help_module           ``python -m sim --help`` start-up
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+BASELINE = SCENARIOS / "baseline.toml"
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+)
+UNAVAILABLE = "unavailable"
+FAILED = "failed"
+
+# Workloads. Full sizes are the ones the performance targets are stated for.
+FULL = {
+    "ensemble_sizes": [1_000, 10_000, 100_000],
+    "looped_instances": 200,
+    "compare_replications": 10_000,
+    "compare_scenarios": None,  # every *.toml directly in scenarios/
+    "compare_workers": [1, 2],
+    "sweep_points": 21,
+    "sweep_replications": 1_000,
+    "sweep_workers": 2,
+    "memory_sizes": [100_000, 1_000_000],
+    "repeat": 5,
+}
+QUICK = {
+    "ensemble_sizes": [1_000, 2_000],
+    "looped_instances": 20,
+    "compare_replications": 500,
+    "compare_scenarios": 2,
+    "compare_workers": [1, 2],
+    "sweep_points": 3,
+    "sweep_replications": 200,
+    "sweep_workers": 2,
+    "memory_sizes": [10_000],
+    "repeat": 2,
+}
+SWEEP_AXES = [
+    ("parties.russia.reservation.mean", 0.3, 0.6),
+    ("levers.us_sanctions.strength", 0.0, 0.1),
+]
+
+# Targets of the performance issue, for the full workloads on a 2-core machine.
+REPS_PER_S_TARGET = 100_000  # per core; the ensemble runs on one core
+RATIO_TARGET = 200
+COMPARE_TARGET_S = 3.0  # 8 scenarios x 10,000 replications, 2 workers
+SWEEP_TARGET_S = 10.0  # 21 x 21 x 1,000, 2 workers
+MEMORY_TARGET_MB = 250.0  # 1,000,000 replications
+HELP_TARGET_S = 0.3
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def child_env() -> dict[str, str]:
+    """The environment for every subprocess: one BLAS/OpenMP thread, everything else inherited."""
+    env = dict(os.environ)
+    for var in THREAD_VARS:
+        env[var] = "1"
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def measurement(
+    value: Any,
+    unit: str,
+    label: str,
+    target: str | None = None,
+    met: bool | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    return {"label": label, "value": value, "unit": unit, "target": target, "met": met, **extra}
+
+
+def median_time(fn: Callable[[], None], repeat: int) -> tuple[float, list[float]]:
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), times
+
+
+class CommandFailed(RuntimeError):
+    pass
+
+
+def run_command(cmd: list[str], timeout: float = 3600) -> float:
+    """Wall seconds of one subprocess run; raise CommandFailed with its stderr tail if it fails."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        cmd, cwd=ROOT, env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout
+    )
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        tail = proc.stderr.decode(errors="replace").strip().splitlines()[-3:]
+        raise CommandFailed(f"exit {proc.returncode}: " + " | ".join(tail))
+    return wall
+
+
+def median_command(make_cmd: Callable[[Path], list[str]], repeat: int) -> tuple[float, list[float]]:
+    """Median wall time of a command, each run writing into a fresh temporary folder."""
+    times = []
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory(prefix="negsim-bench-") as tmp:
+            times.append(run_command(make_cmd(Path(tmp))))
+    return statistics.median(times), times
+
+
+def failed(label: str, unit: str, target: str | None, err: Exception) -> dict[str, Any]:
+    log(f"  FAILED: {err}")
+    return measurement(FAILED, unit, label, target, None, error=str(err))
+
+
+# ---------------------------------------------------------------------------- engine, in process
+
+
+def bench_engine(cfg: dict, repeat: int, quick: bool) -> dict[str, dict]:
+    import numpy as np
+
+    from sim.experiment import run_chunks
+    from sim.model import NegotiationModel
+    from sim.scenario import load_scenario
+
+    sc = load_scenario(BASELINE)
+    seed = sc.seed
+    run_chunks(sc, seed, 1_024)  # warm-up: imports, compiled outcome space, caches
+    out: dict[str, dict] = {}
+    rate = 0.0
+    for n in cfg["ensemble_sizes"]:
+        log(f"ensemble: {n:,} replications x {repeat}")
+        t, times = median_time(lambda n=n: run_chunks(sc, seed, n), repeat)
+        rate = n / t
+        out[f"ensemble_{n}"] = measurement(
+            rate,
+            "reps/s",
+            f"ensemble, {n:,} replications, 1 process",
+            f">= {REPS_PER_S_TARGET:,}",
+            rate >= REPS_PER_S_TARGET,
+            replications=n,
+            runs_s=times,
+        )
+
+    k = cfg["looped_instances"]
+
+    def looped() -> None:
+        for i in range(k):
+            NegotiationModel(sc, replications=1, rng=np.random.default_rng([seed, i])).run()
+
+    log(f"looped: {k} models of 1 replication x {repeat}")
+    NegotiationModel(sc, replications=1, rng=np.random.default_rng(seed)).run()  # warm-up
+    t, times = median_time(looped, repeat)
+    looped_rate = k / t
+    out["looped"] = measurement(
+        looped_rate,
+        "reps/s",
+        f"one model per replication, {k} models looped",
+        instances=k,
+        runs_s=times,
+    )
+    ratio = rate / looped_rate
+    biggest = cfg["ensemble_sizes"][-1]
+    out["ensemble_vs_looped"] = measurement(
+        ratio,
+        "x",
+        f"ensemble ({biggest:,}) / looped, per replication",
+        f">= {RATIO_TARGET}",
+        ratio >= RATIO_TARGET,
+        ensemble_replications=biggest,
+    )
+    return out
+
+
+# ---------------------------------------------------------------------------- CLI, end to end
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
+def compare_files(limit: int | None) -> list[Path]:
+    """The files ``negsim compare scenarios`` takes (baseline first), at most ``limit`` of them."""
+    files = sorted(SCENARIOS.glob("*.toml"), key=lambda f: (f.stem != "baseline", f.name))
+    return files if limit is None else files[:limit]
+
+
+def bench_compare(cfg: dict, repeat: int, quick: bool) -> dict[str, dict]:
+    files = compare_files(cfg["compare_scenarios"])
+    reps = cfg["compare_replications"]
+    paths = ["scenarios"] if cfg["compare_scenarios"] is None else [str(f.relative_to(ROOT)) for f in files]
+    out: dict[str, dict] = {}
+    for w in cfg["compare_workers"]:
+        label = f"negsim compare, {plural(len(files), 'scenario')} x {reps:,} reps, {plural(w, 'worker')}"
+        target = f"<= {COMPARE_TARGET_S:g} (8 scenarios)" if w == 2 else None
+        log(f"{label} x {repeat}")
+
+        def cmd(tmp: Path, w: int = w) -> list[str]:
+            return [sys.executable, "-m", "sim", "compare", *paths, "--replications", str(reps)] + [
+                "--workers",
+                str(w),
+                "--out",
+                str(tmp),
+            ]
+
+        try:
+            t, times = median_command(cmd, repeat)
+        except CommandFailed as e:
+            out[f"compare_w{w}"] = failed(label, "s", target, e)
+            continue
+        met = None if (quick or target is None) else t <= COMPARE_TARGET_S
+        out[f"compare_w{w}"] = measurement(
+            t,
+            "s",
+            label,
+            target,
+            met,
+            scenarios=[f.name for f in files],
+            n_scenarios=len(files),
+            replications=reps,
+            workers=w,
+            runs_s=times,
+        )
+    return out
+
+
+def sweep_available() -> bool:
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim", "sweep", "--help"],
+        cwd=ROOT,
+        env=child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return proc.returncode == 0
+
+
+def bench_sweep(cfg: dict, repeat: int, quick: bool) -> dict[str, dict]:
+    n, reps, w = cfg["sweep_points"], cfg["sweep_replications"], cfg["sweep_workers"]
+    label = f"negsim sweep, {n} x {n} points x {reps:,} reps, {w} workers"
+    target = f"<= {SWEEP_TARGET_S:g} (21 x 21 x 1,000)"
+    key = f"sweep_w{w}"
+    log(f"{label} x {repeat}")
+    if not sweep_available():
+        log("  unavailable: `negsim sweep --help` fails")
+        return {key: measurement(UNAVAILABLE, "s", label, target, None)}
+    vary = []
+    for path, lo, hi in SWEEP_AXES:
+        vary += ["--vary", f"{path}={lo:g}:{hi:g}:{n}"]
+
+    def cmd(tmp: Path) -> list[str]:
+        return [sys.executable, "-m", "sim", "sweep", str(BASELINE.relative_to(ROOT)), *vary] + [
+            "--replications",
+            str(reps),
+            "--workers",
+            str(w),
+            "--out",
+            str(tmp),
+            "--fresh",
+        ]
+
+    try:
+        t, times = median_command(cmd, repeat)
+    except CommandFailed as e:
+        return {key: failed(label, "s", target, e)}
+    met = None if quick else t <= SWEEP_TARGET_S
+    return {
+        key: measurement(t, "s", label, target, met, points=n * n, replications=reps, workers=w, runs_s=times)
+    }
+
+
+# ---------------------------------------------------------------------------- memory
+
+MEMORY_CHILD = """
+import json, resource, sys
+from sim.experiment import run_chunks
+from sim.model import NegotiationModel  # noqa: F401  (the engine's imports, before the baseline)
+from sim.scenario import load_scenario
+sc = load_scenario(sys.argv[1])
+n = int(sys.argv[2])
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+if n:
+    run_chunks(sc, sc.seed, n)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"import_kib": base, "peak_kib": peak}))
+"""
+
+
+def child_rss(n: int) -> dict[str, int]:
+    """ru_maxrss (KiB on Linux) of a fresh process after imports, and after running n replications."""
+    proc = subprocess.run(
+        [sys.executable, "-c", MEMORY_CHILD, str(BASELINE), str(n)],
+        cwd=ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        tail = proc.stderr.strip().splitlines()[-3:]
+        raise CommandFailed(f"exit {proc.returncode}: " + " | ".join(tail))
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def mb(kib: int) -> float:
+    return kib * 1024 / 1e6
+
+
+def bench_memory(cfg: dict, repeat: int, quick: bool) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    log(f"memory: import baseline x {repeat}")
+    try:
+        base = statistics.median(mb(child_rss(0)["import_kib"]) for _ in range(repeat))
+    except CommandFailed as e:
+        return {"rss_import": failed("peak RSS after import", "MB", None, e)}
+    out["rss_import"] = measurement(base, "MB", "peak RSS after importing the engine, scenario loaded")
+    for n in cfg["memory_sizes"]:
+        log(f"memory: {n:,} replications (one run)")
+        label = f"peak RSS, {n:,} replications, 1 process"
+        target = f"<= {MEMORY_TARGET_MB:g}" if n == 1_000_000 else None
+        try:
+            r = child_rss(n)
+        except CommandFailed as e:
+            out[f"rss_peak_{n}"] = failed(label, "MB", target, e)
+            out[f"rss_increment_{n}"] = failed(f"increment over import, {n:,} replications", "MB", None, e)
+            continue
+        peak = mb(r["peak_kib"])
+        met = None if target is None else peak <= MEMORY_TARGET_MB
+        out[f"rss_peak_{n}"] = measurement(peak, "MB", label, target, met, replications=n)
+        out[f"rss_increment_{n}"] = measurement(
+            peak - mb(r["import_kib"]),
+            "MB",
+            f"  increment over import, {n:,} replications",
+            replications=n,
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------- start-up
+
+
+def console_script() -> str | None:
+    here = Path(sys.executable).parent / ("negsim.exe" if os.name == "nt" else "negsim")
+    return str(here) if here.exists() else shutil.which("negsim")
+
+
+def bench_help(cfg: dict, repeat: int, quick: bool) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    commands = {
+        "help_console": ("negsim --help (console script)", [console_script(), "--help"]),
+        "help_module": ("python -m sim --help", [sys.executable, "-m", "sim", "--help"]),
+    }
+    target = f"<= {HELP_TARGET_S:g}"
+    for key, (label, cmd) in commands.items():
+        log(f"{label} x {repeat}")
+        if cmd[0] is None:
+            log("  unavailable: the negsim console script is not installed")
+            out[key] = measurement(UNAVAILABLE, "s", label, target, None)
+            continue
+        try:
+            run_command(cmd)  # warm-up: file cache
+            times = [run_command(cmd) for _ in range(repeat)]
+        except CommandFailed as e:
+            out[key] = failed(label, "s", target, e)
+            continue
+        t = statistics.median(times)
+        out[key] = measurement(t, "s", label, target, t <= HELP_TARGET_S, runs_s=times)
+    return out
+
+
+# ---------------------------------------------------------------------------- report
+
+
+def metadata(args, cfg: dict, repeat: int) -> dict[str, Any]:
+    from sim.io import versions
+
+    try:
+        affinity = len(os.sched_getaffinity(0))
+    except AttributeError:
+        affinity = None
+    return {
+        "schema": 1,
+        "mode": "quick" if args.quick else "full",
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "cpus_usable": affinity,
+        "versions": versions(),
+        "git": git_revision(),
+        "environment": {
+            **{v: os.environ.get(v) for v in THREAD_VARS},
+            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+            "OPENBLAS_CORETYPE_set": "OPENBLAS_CORETYPE" in os.environ,
+        },
+        "parameters": {
+            "scenario": str(BASELINE.relative_to(ROOT)),
+            "repeat": repeat,
+            "statistic": "median of repeat runs (memory: one run per size)",
+            **{k: v for k, v in cfg.items() if k != "repeat"},
+            "sweep_axes": [f"{p}={lo:g}:{hi:g}" for p, lo, hi in SWEEP_AXES],
+            "threads_per_process": 1,
+        },
+    }
+
+
+def git_revision() -> dict[str, Any] | None:
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return {"commit": head, "modified": bool(dirty)}
+
+
+def format_value(value: Any, unit: str) -> str:
+    if not isinstance(value, int | float):
+        return str(value)
+    if unit == "reps/s":
+        return f"{value:,.0f}"
+    if unit == "x":
+        return f"{value:,.1f}"
+    if unit == "MB":
+        return f"{value:,.1f}"
+    return f"{value:.3f}"
+
+
+def format_met(m: dict) -> str:
+    if m["value"] in (UNAVAILABLE, FAILED):
+        return "-"
+    if m["target"] is None:
+        return ""
+    if m["met"] is None:
+        return "n/a (quick)"
+    return "yes" if m["met"] else "NO"
+
+
+def table(measurements: dict[str, dict]) -> str:
+    rows = [("measurement", "value", "unit", "target", "met")]
+    for m in measurements.values():
+        rows.append(
+            (m["label"], format_value(m["value"], m["unit"]), m["unit"], m["target"] or "", format_met(m))
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = []
+    for j, r in enumerate(rows):
+        cells = [r[0].ljust(widths[0]), r[1].rjust(widths[1])]
+        cells += [c.ljust(w) for c, w in zip(r[2:], widths[2:], strict=True)]
+        lines.append("  ".join(cells).rstrip())
+        if j == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small workloads, 2 runs each (for CI)")
+    ap.add_argument("--repeat", type=int, help="runs per timing, median reported (default 5; quick 2)")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "results" / "benchmarks.json",
+        help="JSON file to write (default: results/benchmarks.json)",
+    )
+    args = ap.parse_args(argv)
+    if args.repeat is not None and args.repeat < 1:
+        ap.error("--repeat must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    for var in THREAD_VARS:  # before NumPy is imported: the engine is measured on one thread
+        os.environ[var] = "1"
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+
+    cfg = QUICK if args.quick else FULL
+    repeat = args.repeat or cfg["repeat"]
+    report = metadata(args, cfg, repeat)
+    report["loadavg_start"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    t0 = time.perf_counter()
+    measurements: dict[str, dict] = {}
+    for bench in (bench_engine, bench_compare, bench_sweep, bench_memory, bench_help):
+        measurements.update(bench(cfg, repeat, args.quick))
+    report["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    report["total_seconds"] = time.perf_counter() - t0
+    report["measurements"] = measurements
+
+    from sim.io import write_json
+
+    write_json(args.out, report)
+    env = report["environment"]
+    print(
+        f"negsim {report['versions']['negsim']} benchmarks ({report['mode']}, median of {repeat}); "
+        f"Python {report['python']}, NumPy {report['versions']['numpy']}, Mesa {report['versions']['mesa']}, "
+        f"{report['cpu_count']} CPUs, OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE'] or 'unset'}"
+    )
+    print(table(measurements))
+    if report["loadavg_start"] and report["loadavg_end"]:
+        print(
+            f"load average (1 min) at start {report['loadavg_start'][0]:.2f}, at end "
+            f"{report['loadavg_end'][0]:.2f}: above 0 means other processes shared the CPUs"
+        )
+    print(f"written: {args.out}")
+    bad = [k for k, m in measurements.items() if m["value"] == FAILED]
+    if bad:
+        print(f"failed measurements: {', '.join(bad)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
