@@ -119,11 +119,13 @@ class Party(mesa.Agent):
         for p in np.unique(pkg):  # few distinct packages are on the table in any round
             rows = pkg == p
             nb = space.neighbours[p]  # (M,)
-            u_nb = self.W[idx[rows]] @ self.V[:, nb] + self.inter[nb]  # (r, M)
-            u_nb[:, self.red[nb]] = -np.inf
-            gain = u_nb - u_nb[:, [space.stay[p]]]
+            raw = self.W[idx[rows]] @ self.V[:, nb] + self.inter[nb]  # (r, M)
+            u = np.where(self.red[nb], -np.inf, raw)
+            # Off a red line, any move that leaves it is progress: rank moves by utility alone.
+            gain = u if self.red[p] else u - raw[:, [space.stay[p]]]
             best = np.argmax(gain, axis=1)
-            out[rows] = np.where(gain[np.arange(best.size), best] > 1e-12, best, -1)
+            helps = gain[np.arange(best.size), best]
+            out[rows] = np.where(np.isfinite(helps) & (helps > 1e-12 if not self.red[p] else True), best, -1)
         return out
 
 
@@ -221,7 +223,8 @@ class Mediator(mesa.Agent):
             if reach is not None and text >= 0:
                 packages = self.model.space.packages
                 changes = (packages[cand] != packages[text]).sum(axis=1)
-                cand = pareto_frontier(cand[changes <= reach], self.U_hat, self.required)
+                if (changes <= reach).any():  # else the text is far from any deal: search them all
+                    cand = pareto_frontier(cand[changes <= reach], self.U_hat, self.required)
             req = self.required[:, cand]
             self.searches[text] = (cand, self.U_hat[:, cand], None if req.all() else req)
         return self.searches[text]

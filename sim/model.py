@@ -122,7 +122,8 @@ class NegotiationModel(mesa.Model):
         for i, p in enumerate(self.parties):
             ok, utils[i] = p.respond(pkg, idx)
             asked = p.required[pkg]
-            accepted[i] = ok | ~asked
+            # A red line binds even a party whose consent the package does not otherwise need.
+            accepted[i] = (ok | ~asked) & ~p.red[pkg]
             refused = asked & ~ok
             self.rejected_last[p.pid][idx] = refused
             first = refused & (self.first_demand[idx, i] < 0)

@@ -19,11 +19,16 @@ def wilson(successes: np.ndarray, n: int | np.ndarray) -> tuple[np.ndarray, np.n
     from statsmodels.stats.proportion import proportion_confint
 
     lo, hi = proportion_confint(successes, n, alpha=Z95, method="wilson")
-    return np.clip(lo, 0.0, 1.0), np.clip(hi, 0.0, 1.0)
+    share = np.asarray(successes) / np.asarray(n)
+    # At k = 0 or k = n the formula lands a rounding error inside [0, 1]; keep the share inside.
+    return np.clip(np.minimum(lo, share), 0.0, 1.0), np.clip(np.maximum(hi, share), 0.0, 1.0)
 
 
 def outcomes_frame(space: OutcomeSpace, chunks: list[ChunkResult]) -> pd.DataFrame:
-    """One row per replication: whether and when a deal came, its class, options and utilities."""
+    """One row per replication: whether and when a deal came, its class, options and utilities.
+
+    Text columns are categoricals (a byte per row), so a million replications stay small.
+    """
     sc = space.scenario
     agreed = np.concatenate([c.agreed for c in chunks])
     rnd = np.concatenate([c.round for c in chunks])
@@ -32,28 +37,31 @@ def outcomes_frame(space: OutcomeSpace, chunks: list[ChunkResult]) -> pd.DataFra
     ratfail = np.concatenate([c.ratification_failures for c in chunks])
     demand = np.concatenate([c.first_demand for c in chunks])
 
-    classes = np.array([*space.class_ids, NO_DEAL], dtype=object)
     cls = np.where(agreed, space.package_class[np.maximum(pkg, 0)], len(space.class_ids))
     df = pd.DataFrame(
         {
-            "replication": np.arange(agreed.size),
+            "replication": np.arange(agreed.size, dtype=np.int64),
             "agreed": agreed.astype(np.int8),
-            "round": pd.array(np.where(agreed, rnd, 0), dtype="Int16").astype("Int16"),
-            "outcome": classes[cls],
+            "round": pd.array(np.where(agreed, rnd, 0), dtype="Int16"),
+            "outcome": _labels(cls, class_order(space)),
         }
     )
     df.loc[~agreed, "round"] = pd.NA
     for k, issue in enumerate(space.issues):
-        opts = np.array(space.options[k], dtype=object)
-        df[issue] = np.where(agreed, opts[space.packages[np.maximum(pkg, 0), k]], None)
+        codes = np.where(agreed, space.packages[np.maximum(pkg, 0), k], -1)
+        df[issue] = _labels(codes, space.options[k])
     for i, pid in enumerate(sc.parties):
         df[f"u_{pid}"] = util[:, i]
     df["ratification_failures"] = ratfail
-    moves = np.array([f"{a}={b}" for a, b in map(space.describe_move, range(len(space.moves)))])
+    moves = [f"{a}={b}" for a, b in map(space.describe_move, range(len(space.moves)))]
     for i, pid in enumerate(sc.parties):
-        d = demand[:, i]
-        df[f"demand_{pid}"] = np.where(d >= 0, moves[np.maximum(d, 0)], None)
+        df[f"demand_{pid}"] = _labels(demand[:, i], moves)
     return df
+
+
+def _labels(codes: np.ndarray, names: list[str]) -> pd.Categorical:
+    """Codes into ``names`` as a categorical; -1 is missing (an empty CSV cell)."""
+    return pd.Categorical.from_codes(codes.astype(np.int32), categories=names)
 
 
 def class_order(space: OutcomeSpace) -> list[str]:

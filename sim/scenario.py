@@ -38,7 +38,7 @@ class ScenarioError(UserError):
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Source(Strict):
@@ -257,6 +257,8 @@ def load_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
         return data
     if not isinstance(parent, str):
         raise ScenarioError(path, "extends", "must be a file name such as 'baseline.toml'")
+    if not (path.parent / parent).is_file():
+        raise ScenarioError(path, "extends", f"no such file '{parent}' beside this one")
     base = load_raw(path.parent / parent, (*_chain, path))
     # A variant's header is its own; it never inherits the parent's.
     base.pop("title", None)
@@ -288,6 +290,7 @@ def validate(raw: dict[str, Any], path: str | Path, name: str | None = None) -> 
             msg = "required field is missing"
         raise ScenarioError(path, _loc(err["loc"]), msg) from None
     _check_references(sc, path)
+    _check_negotiable(sc, path)
     _check_quotes(sc, path)
     return sc.model_copy(update={"name": name or path.stem, "path": str(path), "sha256": canonical_hash(raw)})
 
@@ -373,6 +376,10 @@ def _check_references(sc: Scenario, path: Path) -> None:
     _check_party(sc, sc.mediator.party, "mediator.party", path)
     if sc.opening is not None:
         _check_package(sc, sc.opening.package, "opening.package", path, full=True)
+        if not any(
+            all(sc.opening.package[i] in opts for i, opts in cl.when.items()) for cl in sc.classes.values()
+        ):
+            raise ScenarioError(path, "opening.package", "matches no outcome class, so it is not a deal")
     for lid, lv in sc.levers.items():
         _check_party(sc, lv.holder, f"levers.{lid}.holder", path)
         _check_party(sc, lv.target, f"levers.{lid}.target", path)
@@ -385,6 +392,20 @@ def _check_references(sc: Scenario, path: Path) -> None:
                 _check_option(sc, issue, o, f"classes.{cid}.when.{issue}", path)
     if "no_agreement" in sc.classes:
         raise ScenarioError(path, "classes.no_agreement", "is reserved for talks that end without a deal")
+
+
+def _check_negotiable(sc: Scenario, path: Path) -> None:
+    """Refuse a domain where every package crosses a red line or matches no outcome class."""
+    from sim.outcomes import OutcomeSpace
+
+    space = OutcomeSpace(sc)
+    ok = space.package_class >= 0
+    for party in sc.parties.values():
+        ok &= ~space.red_line_mask(party)
+    if not ok.any():
+        raise ScenarioError(
+            path, "classes", "no package is a deal that crosses no red line: there is nothing to negotiate"
+        )
 
 
 def find_seed(name: str, scenario_path: Path) -> Path | None:
