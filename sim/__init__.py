@@ -15,6 +15,8 @@ _EXPORTS = {
     "NegotiationModel": "sim.model",
     "OutcomeSpace": "sim.outcomes",
     "run": "sim.experiment",
+    "compare": "sim.experiment",
+    "sweep": "sim.sweeps",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

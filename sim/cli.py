@@ -8,6 +8,7 @@ output is written. Heavy libraries are imported inside the commands, so ``--help
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -68,14 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("sweep", help="run one scenario over a grid of one or two parameters")
-    p.add_argument("file", type=Path)
+    p.add_argument("file", type=Path, help="scenario file")
     p.add_argument(
         "--vary",
         action="append",
         required=True,
         metavar="PATH=LO:HI:N",
-        help="a numeric field by dotted path, e.g. parties.russia.reservation.mean=0.3:0.6:7 "
-        "(a salience weight is varied with the party's other weights rescaled to sum to 1)",
+        help="a numeric field by dotted path and its grid, e.g. parties.russia.reservation.mean=0.3:0.6:7; "
+        "once for curves, twice for heatmaps (a salience weight is varied with the party's other "
+        "weights rescaled to sum to 1)",
     )
     p.add_argument("--fresh", action="store_true", help="forget finished points of an earlier run")
     _add_run_options(p)
@@ -256,7 +258,7 @@ def cmd_compare(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from sim import sweep
+    from sim import sweeps
     from sim.executors import executor_for
 
     if args.file.is_dir():
@@ -264,17 +266,17 @@ def cmd_sweep(args) -> int:
     (sc,) = load_all([args.file], args.replications, args.seed)
     if len(args.vary) > 2:
         raise UserError("at most two --vary (curves for one, heatmaps for two)")
-    plan = sweep.plan_sweep(sc, sweep.vary_from_specs(args.vary))  # every point validated here
+    plan = sweeps.plan_sweep(sc, sweeps.vary_from_specs(args.vary))  # every point validated here
     outdir = args.out / sc.name / "sweep"
     if args.fresh:
-        sweep.clear_cache(outdir / "points")
-    reused = sweep.cached_count(plan, outdir / "points")
+        sweeps.clear_cache(outdir / "points")
+    reused = sweeps.cached_count(plan, outdir / "points")
     t0 = time.perf_counter()
     with executor_for(args.executor, args.workers) as ex:
-        frame = sweep.run_plan(plan, ex, cache_dir=outdir / "points")
+        frame = sweeps.run_plan(plan, ex, cache_dir=outdir / "points")
     wall = time.perf_counter() - t0
-    meta = manifest(sc, wall, _executor_label(args)) | sweep.grid_meta(plan) | {"points_reused": reused}
-    sweep.write_outputs(outdir, plan, frame, meta)
+    meta = manifest(sc, wall, _executor_label(args)) | sweeps.grid_meta(plan) | {"points_reused": reused}
+    sweeps.write_outputs(outdir, plan, frame, meta)
     print(f"{len(plan.points)} points ({reused} reused) x {sc.replications} replications in {wall:.2f} s")
     print(f"sweep of {sc.name} -> {outdir}/")
     return 0
@@ -288,3 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ScenarioError, UserError) as e:
         print(f"negsim: error: {e}", file=sys.stderr)
         return USAGE_ERROR
+    except BrokenPipeError:
+        # The reader went away (negsim trace ... | head): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

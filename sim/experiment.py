@@ -7,10 +7,12 @@ index, never on how many workers ran the chunks or in which order they finished.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -52,7 +54,7 @@ def run_chunk(scenario: Scenario, seed: int, start: int, stop: int) -> ChunkResu
         rng=np.random.default_rng(chunk_seed(seed, start // CHUNK)),
         space=_space(scenario),
     ).run()
-    return ChunkResult(
+    result = ChunkResult(
         start,
         model.agreed,
         model.round,
@@ -61,6 +63,11 @@ def run_chunk(scenario: Scenario, seed: int, start: int, stop: int) -> ChunkResu
         model.ratification_failures,
         model.first_demand,
     )
+    # A Mesa model is a reference cycle (agents <-> model); free its arrays now, not at the next
+    # full collection, so memory stays flat however many chunks a run has.
+    del model
+    gc.collect(1)
+    return result
 
 
 _SPACES: dict[str, object] = {}
@@ -137,3 +144,45 @@ def run(
     s = sc.seed if seed is None else int(seed)
     chunks = run_chunks(sc, s, n, executor=executor, progress=progress)
     return outcomes_frame(_space(sc), chunks)
+
+
+def compare(
+    paths_or_scenarios: Scenario | str | os.PathLike | Iterable[Scenario | str | os.PathLike],
+    replications: int | None = None,
+    seed: int | None = None,
+    executor: Executor | None = None,
+):
+    """Run several scenarios (files, folders of files, or Scenario objects) and tabulate them.
+
+    Returns one row per scenario and outcome class (plus ``agreement``, any deal): scenario, outcome,
+    count, n, share and its 95% interval (``pandas.DataFrame``, see sim.results.shares).
+    """
+    import pandas as pd
+    from tqdm import tqdm
+
+    from sim.results import class_order, outcomes_frame, shares
+
+    frames = []
+    for sc in _scenarios(paths_or_scenarios, replications, seed):
+        with tqdm(total=sc.replications, desc=sc.name, unit="rep", disable=None, leave=False) as bar:
+            chunks = run_chunks(sc, sc.seed, sc.replications, executor=executor, progress=bar.update)
+        space = _space(sc)
+        frames.append(shares(outcomes_frame(space, chunks), class_order(space)).assign(scenario=sc.name))
+    out = pd.concat(frames, ignore_index=True)
+    return out[["scenario", *[c for c in out.columns if c != "scenario"]]]
+
+
+def _scenarios(items, replications: int | None, seed: int | None) -> list[Scenario]:
+    """Scenario objects as given; paths loaded and folders expanded as ``negsim compare`` does."""
+    from sim.cli import load_all, scenario_files
+    from sim.sweeps import with_overrides
+
+    if isinstance(items, Scenario | str | os.PathLike):
+        items = [items]
+    out = []
+    for item in items:
+        if isinstance(item, Scenario):
+            out.append(with_overrides(item, replications, seed))
+        else:
+            out.extend(load_all(scenario_files([Path(item)]), replications, seed))
+    return out

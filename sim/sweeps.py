@@ -1,0 +1,473 @@
+"""Sweeps: one scenario run over a grid of values of one or more of its numeric parameters.
+
+A parameter is addressed by its dotted path in the validated scenario, defaults included
+(``parties.russia.reservation.mean``, ``levers.us_sanctions.strength``, ``dynamics.momentum.drift``).
+Every grid point is built and validated before any work starts, so a bad path or a value that breaks
+the scenario is one error, not a half-finished sweep. Whole-number fields (``rounds``,
+``levers.X.max_uses`` ...) take whole-number grids only.
+
+A salience weight (``parties.P.positions.I.weight`` or ``parties.P.veto.weights.I``) is set to the
+grid value and the party's other weights are rescaled in proportion, so they still sum to 1: that is
+the question "what if Russia cared more about scope", and no single weight could be swept otherwise.
+
+Every point uses the same seed (common random numbers), so differences between neighbouring points
+come from the parameter, not from sampling noise. The chunks of all points go to the executor at
+once, so every worker stays busy. Each finished point is cached atomically as ``<key>.json``, where
+the key hashes the point's resolved scenario, seed and replications; a rerun after a kill skips
+those points and ends with the same bytes as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim import __version__
+from sim.errors import UserError
+from sim.experiment import CHUNK, _space, chunk_bounds, run_chunk
+from sim.outcomes import NO_DEAL
+from sim.scenario import Scenario, ScenarioError, load_scenario, set_path, validate
+
+AGREEMENT = "agreement"
+DUMP_EXCLUDE = {"name", "path", "sha256"}  # set by the loader, not part of a scenario's content
+# A weight in one of these groups is varied with its siblings rescaled: (group, member, field in member)
+WEIGHT_GROUPS = (
+    re.compile(r"^(?P<group>parties\.[^.]+\.positions)\.(?P<member>[^.]+)\.(?P<field>weight)$"),
+    re.compile(r"^(?P<group>parties\.[^.]+\.veto\.weights)\.(?P<member>[^.]+)$"),
+)
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One varied parameter: its path, its grid, its value in the unmodified scenario."""
+
+    path: str
+    values: tuple[float | int, ...]
+    baseline: float | int
+    integer: bool
+
+
+@dataclass(frozen=True)
+class Point:
+    values: tuple[float | int, ...]
+    scenario: Scenario
+    key: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A validated sweep: the base scenario, its axes and every point (first axis outermost)."""
+
+    base: Scenario
+    axes: tuple[Axis, ...]
+    points: tuple[Point, ...]
+
+    @property
+    def outcomes(self) -> list[str]:
+        return [*self.base.classes, NO_DEAL, AGREEMENT]
+
+
+# ---------------------------------------------------------------- addressing fields
+
+
+def scenario_raw(sc: Scenario) -> dict[str, Any]:
+    """The scenario's content as a plain dict, defaults included: what dotted paths address."""
+    return sc.model_dump(exclude=DUMP_EXCLUDE)
+
+
+def lookup(raw: dict[str, Any], path: str) -> Any:
+    """The value at ``path``; a one-line error naming what exists where the path goes wrong."""
+    node: Any = raw
+    done: list[str] = []
+    for key in path.split("."):
+        if not isinstance(node, dict):
+            where = ".".join(done)
+            raise UserError(f"no field '{path}': {where} is {_describe(node)}, it has no fields")
+        if key not in node:
+            where = ".".join(done) or "the top level"
+            raise UserError(f"no field '{path}' in the scenario; {where} has: {', '.join(map(str, node))}")
+        node = node[key]
+        done.append(key)
+    return node
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "not set in this scenario"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, str):
+        return "text"
+    return "a list" if isinstance(value, list) else f"a {type(value).__name__}"
+
+
+def numeric_kind(raw: dict[str, Any], path: str) -> type:
+    """``int`` or ``float``: the type of the numeric field at ``path`` (pydantic stores floats as float)."""
+    value = lookup(raw, path)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        shown = "a table" if isinstance(value, dict) else _describe(value)
+        raise UserError(f"'{path}' is {shown}, not a number; only numeric fields can be swept")
+    return int if isinstance(value, int) else float
+
+
+def numeric_paths(raw: dict[str, Any], prefix: str = "") -> list[str]:
+    """Every numeric leaf of a scenario dict, as dotted paths (what a sweep can vary)."""
+    out: list[str] = []
+    for key, value in raw.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            out.extend(numeric_paths(value, path))
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            out.append(path)
+    return out
+
+
+# ---------------------------------------------------------------- grids
+
+
+def parse_vary(spec: str) -> tuple[str, float, float, int]:
+    """``PATH=LO:HI:N`` -> (path, lo, hi, n)."""
+    path, eq, grid = spec.partition("=")
+    parts = grid.split(":")
+    if not eq or not path or len(parts) != 3:
+        raise UserError(f"--vary '{spec}': expected PATH=LO:HI:N, e.g. dynamics.momentum.drift=0:0.1:5")
+    try:
+        lo, hi, n = float(parts[0]), float(parts[1]), int(parts[2])
+    except ValueError:
+        raise UserError(f"--vary '{spec}': LO and HI must be numbers and N a whole number") from None
+    if n < 1:
+        raise UserError(f"--vary '{spec}': N must be at least 1")
+    return path.strip(), lo, hi, n
+
+
+def grid(lo: float, hi: float, n: int) -> list[float]:
+    """N evenly spaced values from LO to HI, rounded so 0.1 steps print as 0.1."""
+    return [round(float(v), 12) for v in np.linspace(lo, hi, n)]
+
+
+def vary_from_specs(specs: Sequence[str]) -> dict[str, list[float]]:
+    """Command-line ``--vary`` specs -> {path: grid values}."""
+    vary: dict[str, list[float]] = {}
+    for spec in specs:
+        path, lo, hi, n = parse_vary(spec)
+        if path in vary:
+            raise UserError(f"--vary {path} is given twice")
+        vary[path] = grid(lo, hi, n)
+    return vary
+
+
+def make_axis(raw: dict[str, Any], path: str, values: Sequence[float]) -> Axis:
+    """Check the path and the values against the field's type."""
+    kind = numeric_kind(raw, path)
+    try:
+        vals = [float(v) for v in values]
+    except (TypeError, ValueError):
+        raise UserError(f"{path}: sweep values must be numbers") from None
+    if not vals:
+        raise UserError(f"{path}: no values to sweep")
+    if any(not np.isfinite(v) for v in vals):
+        raise UserError(f"{path}: sweep values must be finite")
+    if kind is int:
+        bad = [v for v in vals if abs(v - round(v)) > 1e-9]
+        if bad:
+            raise UserError(
+                f"{path} holds whole numbers, but the grid has {bad[0]:g}; "
+                "choose LO, HI and N so that every step is whole"
+            )
+        vals = [round(v) for v in vals]
+    if len(set(vals)) != len(vals):
+        raise UserError(f"{path}: the grid repeats values ({', '.join(f'{v:g}' for v in vals)})")
+    return Axis(path, tuple(vals), lookup(raw, path), kind is int)
+
+
+# ---------------------------------------------------------------- points
+
+
+def point_key(sc: Scenario) -> str:
+    """Names a point's cached result: its resolved content, seed, replications and engine version."""
+    blob = json.dumps([sc.sha256, sc.seed, sc.replications, CHUNK, __version__])
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def rebalance(raw: dict[str, Any], varied: Sequence[str]) -> None:
+    """Rescale the unvaried weights of every weight group a varied path touches, so each sums to 1."""
+    groups: dict[tuple[str, str | None], set[str]] = {}
+    for path in varied:
+        for pattern in WEIGHT_GROUPS:
+            m = pattern.match(path)
+            if m:
+                groups.setdefault((m["group"], m.groupdict().get("field")), set()).add(m["member"])
+    for (group, field), fixed in groups.items():
+        _rescale(lookup(raw, group), field, fixed, group)
+
+
+def _rescale(node: dict[str, Any], field: str | None, fixed: set[str], group: str) -> None:
+    def get(m: str) -> float:
+        return node[m][field] if field else node[m]
+
+    def put(m: str, v: float) -> None:
+        if field:
+            node[m][field] = v
+        else:
+            node[m] = v
+
+    others = [m for m in node if m not in fixed]
+    target = 1.0 - sum(get(m) for m in fixed)
+    rest = sum(get(m) for m in others)
+    if target < -1e-9:
+        raise UserError(f"{group}: the varied weights sum to more than 1")
+    if abs(rest - target) < 1e-12:
+        return  # already sums to 1: leave the other weights bit for bit as written
+    if rest <= 0:
+        raise UserError(f"{group}: the other weights are all 0, so they cannot make up the sum of 1")
+    for m in others:
+        put(m, get(m) * target / rest)
+
+
+def build_point(base: Scenario, raw: dict[str, Any], axes: Sequence[Axis], values: Sequence) -> Point:
+    """The base scenario with each axis set to its value, validated; one-line error if invalid."""
+    for axis, value in zip(axes, values, strict=True):
+        raw = set_path(raw, axis.path, value)
+    label = ", ".join(f"{a.path}={v:g}" for a, v in zip(axes, values, strict=True))
+    try:
+        rebalance(raw, [a.path for a in axes])
+        sc = validate(raw, base.path, name=base.name)
+    except ScenarioError as e:
+        name = Path(base.path).name
+        raise UserError(f"{name} with {label} is not a valid scenario: {e.where}: {e.message}") from None
+    except UserError as e:
+        raise UserError(f"{Path(base.path).name} with {label}: {e}") from None
+    return Point(tuple(values), sc, point_key(sc))
+
+
+def plan_sweep(base: Scenario, vary: Mapping[str, Sequence[float]]) -> Plan:
+    """Every point of the grid, built and validated (nothing runs yet)."""
+    if not vary:
+        raise UserError("nothing to sweep: give at least one parameter to vary")
+    raw = scenario_raw(base)
+    axes = tuple(make_axis(raw, path, values) for path, values in vary.items())
+    combos = itertools.product(*[a.values for a in axes])  # first axis outermost
+    points = tuple(build_point(base, raw, axes, combo) for combo in combos)
+    return Plan(base, axes, points)
+
+
+# ---------------------------------------------------------------- running
+
+
+def chunk_counts(sc: Scenario, seed: int, start: int, stop: int) -> np.ndarray:
+    """Play one chunk; count worlds per outcome (classes, no agreement, any agreement).
+
+    Counted as sim.results.outcomes_frame labels them: a deal on a package that no class rule holds
+    counts as no agreement in the class columns but as an agreement in the total.
+    """
+    space = _space(sc)
+    r = run_chunk(sc, seed, start, stop)
+    n_cls = len(space.class_ids)
+    cls = np.where(r.agreed, space.package_class[np.maximum(r.package, 0)], n_cls)
+    cls = np.where(cls < 0, n_cls, cls)
+    counts = np.bincount(cls, minlength=n_cls + 1)
+    return np.append(counts, int(r.agreed.sum())).astype(np.int64)
+
+
+def _run_points(
+    points: Sequence[Point], executor: Executor | None, done: Callable[[Point, np.ndarray], None]
+) -> None:
+    """Run every point's chunks; call ``done(point, counts)`` as each point completes."""
+    if executor is None:
+        for p in points:
+            sc = p.scenario
+            done(p, sum(chunk_counts(sc, sc.seed, a, b) for a, b in chunk_bounds(sc.replications)))
+        return
+    futures = {}
+    for i, p in enumerate(points):
+        for a, b in chunk_bounds(p.scenario.replications):
+            futures[executor.submit(chunk_counts, p.scenario, p.scenario.seed, a, b)] = i
+    left = [len(chunk_bounds(p.scenario.replications)) for p in points]
+    totals: list[Any] = [0] * len(points)
+    try:
+        for f in as_completed(futures):
+            i = futures[f]
+            totals[i] = totals[i] + f.result()
+            left[i] -= 1
+            if left[i] == 0:
+                done(points[i], totals[i])
+    except BaseException:
+        for f in futures:
+            f.cancel()  # do not leave the pool busy with a sweep that has failed or was interrupted
+        raise
+
+
+class PointCache:
+    """Finished points as ``<key>.json``, each written atomically when its point completes."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = Path(folder) if folder is not None else None
+
+    def get(self, point: Point, outcomes: list[str]) -> np.ndarray | None:
+        if self.folder is None:
+            return None
+        try:
+            data = json.loads((self.folder / f"{point.key}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if data.get("key") != point.key or data.get("outcomes") != outcomes:
+            return None
+        counts = np.array(data.get("counts", []), dtype=np.int64)
+        return counts if counts.shape == (len(outcomes),) else None
+
+    def put(self, point: Point, outcomes: list[str], axes: Sequence[Axis], counts: np.ndarray) -> None:
+        if self.folder is None:
+            return
+        from sim.io import write_json
+
+        sc = point.scenario
+        write_json(
+            self.folder / f"{point.key}.json",
+            {
+                "key": point.key,
+                "values": {a.path: v for a, v in zip(axes, point.values, strict=True)},
+                "scenario_sha256": sc.sha256,
+                "seed": sc.seed,
+                "replications": sc.replications,
+                "outcomes": outcomes,
+                "counts": [int(c) for c in counts],
+            },
+        )
+
+
+def clear_cache(folder: Path) -> None:
+    """``--fresh``: forget every finished point."""
+    if Path(folder).is_dir():
+        shutil.rmtree(folder)
+
+
+def cached_count(plan: Plan, cache_dir: Path | None) -> int:
+    cache = PointCache(cache_dir)
+    return sum(cache.get(p, plan.outcomes) is not None for p in plan.points)
+
+
+def run_plan(
+    plan: Plan, executor: Executor | None = None, cache_dir: Path | None = None, progress: bool = True
+) -> pd.DataFrame:
+    """Run the points not yet cached in ``cache_dir``; return the sweep frame (see :func:`frame`)."""
+    from tqdm import tqdm
+
+    cache = PointCache(cache_dir)
+    outcomes = plan.outcomes
+    counts = {p.key: cache.get(p, outcomes) for p in plan.points}
+    todo = [p for p in plan.points if counts[p.key] is None]
+    todo = list({p.key: p for p in todo}.values())  # identical points run once
+    bar = tqdm(
+        total=len(plan.points),
+        initial=len(plan.points) - len(todo),
+        desc=f"{plan.base.name} sweep",
+        unit="pt",
+        disable=None if progress else True,
+        leave=False,
+    )
+
+    def done(point: Point, c: np.ndarray) -> None:
+        cache.put(point, outcomes, plan.axes, c)
+        counts[point.key] = c
+        bar.update(1)
+
+    with bar:
+        _run_points(todo, executor, done)
+    return frame(plan, [counts[p.key] for p in plan.points])
+
+
+def frame(plan: Plan, counts: Sequence[np.ndarray]) -> pd.DataFrame:
+    """One row per point and outcome: the varied values, outcome, count, n, share, 95% interval."""
+    from sim.results import wilson
+
+    outcomes = plan.outcomes
+    k = np.concatenate(counts).astype(np.int64)
+    n = np.repeat([p.scenario.replications for p in plan.points], len(outcomes))
+    lo, hi = wilson(k, n)
+    cols: dict[str, Any] = {}
+    for j, axis in enumerate(plan.axes):
+        vals = np.repeat([p.values[j] for p in plan.points], len(outcomes))
+        cols[axis.path] = vals.astype(np.int64 if axis.integer else np.float64)
+    cols |= {"outcome": outcomes * len(plan.points), "count": k, "n": n, "share": k / n, "lo": lo, "hi": hi}
+    return pd.DataFrame(cols)
+
+
+# ---------------------------------------------------------------- API and outputs
+
+
+def sweep(
+    scenario_or_path: Scenario | str | Path,
+    vary: Mapping[str, Sequence[float]],
+    replications: int | None = None,
+    seed: int | None = None,
+    executor: Executor | None = None,
+    cache_dir: str | Path | None = None,
+) -> pd.DataFrame:
+    """Run a scenario over a grid: ``vary = {"levers.us_sanctions.strength": [0, 0.05, 0.1]}``.
+
+    Returns one row per grid point and outcome class (plus ``agreement``, any deal) with its share
+    and 95% interval. ``cache_dir`` keeps finished points, so an interrupted sweep resumes there.
+    """
+    base = with_overrides(_load(scenario_or_path), replications, seed)
+    plan = plan_sweep(base, vary)
+    return run_plan(plan, executor, Path(cache_dir) if cache_dir is not None else None)
+
+
+def _load(scenario_or_path: Scenario | str | Path) -> Scenario:
+    return scenario_or_path if isinstance(scenario_or_path, Scenario) else load_scenario(scenario_or_path)
+
+
+def with_overrides(sc: Scenario, replications: int | None, seed: int | None) -> Scenario:
+    """The scenario with the replications and seed the caller asked for (checked like the file's)."""
+    update: dict[str, int] = {}
+    if replications is not None:
+        if int(replications) < 1:
+            raise UserError("replications must be at least 1")
+        update["replications"] = int(replications)
+    if seed is not None:
+        if int(seed) < 0:
+            raise UserError("seed must be >= 0")
+        update["seed"] = int(seed)
+    return sc.model_copy(update=update) if update else sc
+
+
+def grid_meta(plan: Plan) -> dict[str, Any]:
+    """What was varied, for the manifest and the report."""
+    return {
+        "axes": [a.path for a in plan.axes],
+        "grid": {
+            a.path: {"values": list(a.values), "baseline": a.baseline, "integer": a.integer}
+            for a in plan.axes
+        },
+        "points": len(plan.points),
+    }
+
+
+def write_outputs(outdir: Path, plan: Plan, sweep_frame: pd.DataFrame, meta: dict[str, Any]) -> list[Path]:
+    """``sweep.csv``, the plots, ``manifest.json`` and ``report.html``, each written atomically."""
+    from sim import plots, report
+    from sim.io import write_csv, write_json
+
+    outdir = Path(outdir)
+    written = [write_csv(outdir / "sweep.csv", sweep_frame)]
+    if len(plan.axes) == 1:
+        images = [plots.plot_sweep_curves(outdir, plan.base, sweep_frame, plan.axes[0])]
+    elif len(plan.axes) == 2:
+        images = plots.plot_sweep_heatmaps(outdir, plan.base, sweep_frame, plan.axes)
+    else:
+        images = []  # more than two axes: the table only
+    written += images
+    written.append(write_json(outdir / "manifest.json", meta))
+    written.append(report.write_sweep_report(outdir, plan.base, sweep_frame, images, meta))
+    return written
