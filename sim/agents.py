@@ -134,14 +134,19 @@ class VetoPlayer(mesa.Agent):
 
     Putnam (1988) two-level games: an agreement at the table (level I) must be ratified at home
     (level II). The hardliners ratify with a probability that rises with their own utility of the
-    deal: logistic((u_h - threshold) / slope), u_h using their salience over the party's values.
+    deal: logistic((u_h - threshold) / slope), u_h using their own salience, and their own option
+    values where given (else the party's).
     """
 
     def __init__(self, model: NegotiationModel, party: Party, spec: S.VetoPlayer) -> None:
         super().__init__(model)
         self.party, self.spec = party, spec
-        w = np.array([spec.weights.get(i, 0.0) for i in model.space.issues])
-        self.u = w @ party.V + party.inter  # (P,)
+        space = model.space
+        w = np.array([spec.weights.get(i, 0.0) for i in space.issues])
+        V = party.V.copy()
+        for issue, values in spec.values.items():  # where the hardliners value options differently
+            V[space.issues.index(issue)] = space.option_values(issue, values)
+        self.u = w @ V + party.inter  # (P,)
         self.threshold = draw(model.rng, spec.threshold, model.replications)
 
     def ratify(self, pkg: np.ndarray, idx: np.ndarray, luck: np.ndarray) -> np.ndarray:
@@ -150,8 +155,8 @@ class VetoPlayer(mesa.Agent):
         return luck < 1.0 / (1.0 + np.exp(-z))
 
 
-# Odd 64-bit multipliers for hashing belief states (see Mediator.states); the last is the text's.
-_HASH = np.random.default_rng(0x6E6567).integers(1, 2**63, 33, dtype=np.uint64) | np.uint64(1)
+# Odd 64-bit multipliers for hashing belief states (see Mediator.states).
+_HASH = np.random.default_rng(0x6E6567).integers(1, 2**63, 4096, dtype=np.uint64) | np.uint64(1)
 
 
 class Mediator(mesa.Agent):
@@ -163,7 +168,10 @@ class Mediator(mesa.Agent):
     the lower index. With ``reach = k`` the revision stays within k issue changes of the text on the
     table, so the opening proposal anchors the talks; without it the mediator searches every package.
 
-    It estimates utilities with the stated (mean) weights, and believes each party's threshold
+    It estimates utilities with the stated (mean) weights; with ``listening > 0`` it also takes each
+    demand as a sign of salience and raises its estimate of the demanded issue's weight for that
+    party by that factor, as a single-text mediator revises from the parties' criticisms. It
+    believes each party's threshold
     follows the public concession curve plus a learned offset: a rejection raises the offset above
     the rejected package, an acceptance caps it. A leaders' summit can reveal the true thresholds of
     a world (``reveal``), after which the mediator uses them there.
@@ -185,6 +193,12 @@ class Mediator(mesa.Agent):
         self.offset = np.zeros((R, n))
         self.informed = np.full(R, spec.informed)
         self.text = np.full(R, -1, dtype=np.int64)  # the text on the table; -1 before any
+        self.listening = spec.listening > 0
+        if self.listening:
+            parties = model.parties
+            self.V = np.stack([p.V for p in parties])  # (n, K, P)
+            self.inter = np.stack([p.inter for p in parties])  # (n, P)
+            self.W_hat = np.repeat(np.stack([p.mean_weights for p in parties])[None], R, axis=0)
 
     @staticmethod
     def _tables(model: NegotiationModel) -> tuple[np.ndarray, ...]:
@@ -195,7 +209,7 @@ class Mediator(mesa.Agent):
         for p in parties:
             ok &= ~p.red
         allowed = np.flatnonzero(ok)
-        if model.spec.mediator.reach is None:
+        if model.spec.mediator.reach is None and model.spec.mediator.listening == 0:
             allowed = pareto_frontier(allowed, U_hat, required)
         return U_hat, required, allowed, Mediator._public_curve(model)
 
@@ -224,7 +238,9 @@ class Mediator(mesa.Agent):
                 packages = self.model.space.packages
                 changes = (packages[cand] != packages[text]).sum(axis=1)
                 if (changes <= reach).any():  # else the text is far from any deal: search them all
-                    cand = pareto_frontier(cand[changes <= reach], self.U_hat, self.required)
+                    cand = cand[changes <= reach]
+                    if not self.listening:  # with fixed estimates the frontier holds the answer
+                        cand = pareto_frontier(cand, self.U_hat, self.required)
             req = self.required[:, cand]
             self.searches[text] = (cand, self.U_hat[:, cand], None if req.all() else req)
         return self.searches[text]
@@ -236,41 +252,56 @@ class Mediator(mesa.Agent):
         public = idx[~known]
         first, group = self.states(public)
         reps = public[first]
-        out[~known] = self.solve(self.public[t] + self.offset[reps], self.text[reps])[group]
+        weights = self.W_hat[reps] if self.listening else None
+        out[~known] = self.solve(self.public[t] + self.offset[reps], self.text[reps], weights)[group]
         if known.any():
-            truth = np.stack([p.aspiration[idx] - p.bonus[idx] for p in self.model.parties], 1)
-            out[known] = self.solve(truth[known], self.text[idx[known]])
+            rows = idx[known]
+            truth = np.stack([p.aspiration[rows] - p.bonus[rows] for p in self.model.parties], 1)
+            out[known] = self.solve(truth, self.text[rows], self.W_hat[rows] if self.listening else None)
         return out
 
     def states(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Group worlds by belief state (offsets, and the text when revisions are local).
+        """Group worlds by belief state: offsets, salience estimates, and the text on the table.
 
         Returns a representative position per group and each world's group. Worlds are grouped by
         a 64-bit hash of the state, then checked for exact equality (a collision falls back to a
         row-wise unique), so grouping never merges different states.
         """
-        off = self.offset[rows]
-        text = self.text[rows] if self.spec.reach is not None else np.zeros(rows.size, np.int64)
-        bits = off.view(np.uint64) * _HASH[: off.shape[1]]
-        key = bits.sum(axis=1, dtype=np.uint64) ^ (text.astype(np.uint64) * _HASH[-1])
+        parts = [self.offset[rows]]
+        if self.listening:
+            parts.append(self.W_hat[rows].reshape(rows.size, -1))
+        if self.spec.reach is not None:
+            parts.append(self.text[rows, None].astype(np.float64))
+        state = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+        key = (state.view(np.uint64) * _HASH[: state.shape[1]]).sum(axis=1, dtype=np.uint64)
         _, first, group = np.unique(key, return_index=True, return_inverse=True)
         group = group.ravel()
-        if (off == off[first][group]).all() and (text == text[first][group]).all():
+        if (state == state[first][group]).all():
             return first, group
-        state = np.column_stack([off, text])
         _, first, group = np.unique(state, axis=0, return_index=True, return_inverse=True)
         return first, group.ravel()
+
+    def see_levers(self, levers, idx: np.ndarray, fired: list[np.ndarray]) -> None:
+        """Pressure is public: a stick lowers the target's threshold, a carrot the price of a deal."""
+        for spec, target, hit in zip(levers.specs, levers.targets, fired, strict=True):
+            if spec.strength > 0 and hit.any():
+                self.offset[idx[hit], self.model.index[target.pid]] -= spec.strength
 
     def table(self, idx: np.ndarray, pkg: np.ndarray) -> None:
         """The package just proposed becomes the text that later revisions start from."""
         self.text[idx] = pkg
 
-    def solve(self, rows: np.ndarray, texts: np.ndarray) -> np.ndarray:
-        """The package to propose for each belief row (G, n) and text; each pair solved once."""
+    def solve(self, rows: np.ndarray, texts: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """The package to propose for each belief row (G, n), text and salience estimate (G, n, K).
+
+        Each distinct state is solved once per process (the answers are shared between chunks).
+        """
         if self.spec.reach is None:
             texts = np.full(len(rows), -1, dtype=np.int64)
+        salience = [b""] * len(rows) if weights is None else [w.tobytes() for w in weights]
         keys = [
-            r.tobytes() + int(x).to_bytes(8, "little", signed=True) for r, x in zip(rows, texts, strict=True)
+            r.tobytes() + int(x).to_bytes(8, "little", signed=True) + w
+            for r, x, w in zip(rows, texts, salience, strict=True)
         ]
         todo = np.array([g for g, k in enumerate(keys) if k not in self.solved], dtype=np.int64)
         if todo.size:
@@ -279,13 +310,33 @@ class Mediator(mesa.Agent):
             for text in np.unique(texts[todo]):
                 group = todo[texts[todo] == text]
                 cand, U, req = self.search_space(int(text))
+                if weights is not None:  # utilities under each state's own salience estimates
+                    U = np.einsum("gnk,nkc->gnc", weights[group], self.V[:, :, cand]) + self.inter[:, cand]
                 for g, b in zip(group, cand[nash_choice(rows[group], U, req)], strict=True):
                     self.solved[keys[g]] = int(b)
         return np.array([self.solved[k] for k in keys], dtype=np.int64)
 
+    def estimate(self, idx: np.ndarray, pkg: np.ndarray) -> np.ndarray:
+        """(r, n) the mediator's estimate of each party's utility of the package in each world."""
+        if not self.listening:
+            return self.U_hat[:, pkg].T
+        return np.einsum("rnk,nkr->rn", self.W_hat[idx], self.V[:, :, pkg]) + self.inter[:, pkg].T
+
+    def listen(self, idx: np.ndarray, demands: np.ndarray) -> None:
+        """A demand (n, r; move index or -1) marks its issue as salient to the party that made it."""
+        if not self.listening:
+            return
+        issue_of = np.array([k for k, _ in self.model.space.moves])
+        for i in range(demands.shape[0]):
+            said = demands[i] >= 0
+            if said.any():
+                rows, k = idx[said], issue_of[demands[i, said]]
+                self.W_hat[rows, i, k] *= 1.0 + self.spec.listening
+                self.W_hat[rows, i] /= self.W_hat[rows, i].sum(axis=1, keepdims=True)
+
     def learn(self, t: int, idx: np.ndarray, pkg: np.ndarray, accepted: np.ndarray) -> None:
         """Update offsets from the public answers (n, r) to the proposals pkg in worlds idx."""
-        gap = self.U_hat[:, pkg].T - self.public[t]  # (r, n)
+        gap = self.estimate(idx, pkg) - self.public[t]  # (r, n)
         asked = self.required[:, pkg].T
         said_yes = accepted.T
         off = self.offset[idx]
@@ -314,13 +365,13 @@ def pareto_frontier(packages: np.ndarray, U: np.ndarray, required: np.ndarray) -
 
 
 def nash_choice(rows: np.ndarray, U: np.ndarray, req: np.ndarray | None) -> np.ndarray:
-    """For each belief row (G, n): the index of the best column of U (n, C).
+    """For each belief row (G, n): the index of the best column of U (n, C, or G x n x C).
 
     Best = largest Nash product of surpluses among packages every required party is believed to
     accept; if there is none, the smallest total shortfall. Ties: larger total surplus, then the
     lower index. ``req`` (n, C) marks whose consent each package needs (None: everyone's).
     """
-    surplus = U[None] - rows[:, :, None]  # (G, n, C)
+    surplus = (U if U.ndim == 3 else U[None]) - rows[:, :, None]  # (G, n, C)
     if req is None:
         feasible = (surplus > 0).all(axis=1)
         nash = surplus.prod(axis=1)  # only read where feasible, i.e. all factors > 0

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from sim import __version__
 from sim.errors import UserError
-from sim.scenario import ScenarioError
 from sim.threads import pin_threads
 
 USAGE_ERROR = 2
@@ -89,39 +88,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def scenario_files(paths: list[Path]) -> list[Path]:
-    """Expand folders to the *.toml files directly inside them (sorted, baseline first)."""
-    files: list[Path] = []
-    for p in paths or [DEFAULT_SCENARIOS]:
-        if p.is_dir():
-            found = sorted(p.glob("*.toml"), key=lambda f: (f.stem != "baseline", f.name))
-            if not found:
-                raise UserError(f"{p}: no scenario files (*.toml) in this folder")
-            files.extend(found)
-        elif p.is_file():
-            files.append(p)
-        else:
-            raise UserError(f"{p}: no such file or folder")
-    return files
+    from sim.scenario import find_scenarios
+
+    return find_scenarios(paths or [DEFAULT_SCENARIOS])
 
 
 def load_all(files: list[Path], replications: int | None = None, seed: int | None = None):
     """Validate every file before any work starts; apply command-line overrides."""
-    from sim.scenario import load_scenario
+    from sim.scenario import load_scenario, with_overrides
 
-    out = []
-    for f in files:
-        sc = load_scenario(f)
-        update = {}
-        if replications is not None:
-            if replications < 1:
-                raise UserError("--replications must be at least 1")
-            update["replications"] = replications
-        if seed is not None:
-            if seed < 0:
-                raise UserError("--seed must be >= 0")
-            update["seed"] = seed
-        out.append(sc.model_copy(update=update) if update else sc)
-    return out
+    return [with_overrides(load_scenario(f), replications, seed) for f in files]
 
 
 def progress_bar(total: int, desc: str):
@@ -287,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ScenarioError, UserError) as e:
+    except UserError as e:  # includes ScenarioError
         print(f"negsim: error: {e}", file=sys.stderr)
         return USAGE_ERROR
     except BrokenPipeError:

@@ -12,7 +12,6 @@ import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -174,8 +173,7 @@ def compare(
 
 def _scenarios(items, replications: int | None, seed: int | None) -> list[Scenario]:
     """Scenario objects as given; paths loaded and folders expanded as ``negsim compare`` does."""
-    from sim.cli import load_all, scenario_files
-    from sim.sweeps import with_overrides
+    from sim.scenario import find_scenarios, load_scenario, with_overrides
 
     if isinstance(items, Scenario | str | os.PathLike):
         items = [items]
@@ -184,5 +182,5 @@ def _scenarios(items, replications: int | None, seed: int | None) -> list[Scenar
         if isinstance(item, Scenario):
             out.append(with_overrides(item, replications, seed))
         else:
-            out.extend(load_all(scenario_files([Path(item)]), replications, seed))
+            out.extend(with_overrides(load_scenario(f), replications, seed) for f in find_scenarios([item]))
     return out

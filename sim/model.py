@@ -46,6 +46,7 @@ class NegotiationModel(mesa.Model):
         T = scenario.rounds
         self.parties = [Party(self, pid, p) for pid, p in scenario.parties.items()]
         self.party = {p.pid: p for p in self.parties}
+        self.index = {p.pid: i for i, p in enumerate(self.parties)}
         self.vetoes = [VetoPlayer(self, p, p.spec.veto) for p in self.parties if p.spec.veto]
         self.mediator = Mediator(self, scenario.mediator)
         self.opening = self.space.index(scenario.opening.package) if scenario.opening else None
@@ -78,14 +79,17 @@ class NegotiationModel(mesa.Model):
         t, idx = self.steps, self.active
         happened = self.world(t, idx)
         fired = self.levers.apply(t, idx, self.rejected_last)
+        self.mediator.see_levers(self.levers, idx, fired)
         momentum = self.battlefield.momentum[idx]
         for p in self.parties:
             p.update_position(t, idx, momentum)
         pkg = self.propose(t, idx)
         self.mediator.table(idx, pkg)
-        accepted, utils, deal = self.respond(pkg, idx)
+        accepted, utils, demands = self.respond(pkg, idx)
+        deal = accepted.all(axis=0)
         ratified, vetoed_by = self.ratify(t, pkg, idx, deal)
         self.mediator.learn(t, idx, pkg, accepted & ~vetoed_by)
+        self.mediator.listen(idx, demands)
         done = deal & ratified
         self.record(t, idx, pkg, utils, done, deal)
         if self.trace_row is not None:
@@ -103,6 +107,7 @@ class NegotiationModel(mesa.Model):
                 continue
             for pid, shift in ev.reservation_shift.items():
                 self.party[pid].shift[rows] += shift
+                self.mediator.offset[rows, self.index[pid]] += shift  # the event is public
             self.battlefield.momentum[rows] += ev.momentum_shift
             if ev.reveal:
                 self.mediator.informed[rows] = True
@@ -119,6 +124,7 @@ class NegotiationModel(mesa.Model):
         n = len(self.parties)
         accepted = np.ones((n, idx.size), dtype=bool)
         utils = np.empty((n, idx.size))
+        demands = np.full((n, idx.size), -1, dtype=np.int64)
         for i, p in enumerate(self.parties):
             ok, utils[i] = p.respond(pkg, idx)
             asked = p.required[pkg]
@@ -126,10 +132,14 @@ class NegotiationModel(mesa.Model):
             accepted[i] = (ok | ~asked) & ~p.red[pkg]
             refused = asked & ~ok
             self.rejected_last[p.pid][idx] = refused
-            first = refused & (self.first_demand[idx, i] < 0)
-            if first.any():
-                self.first_demand[idx[first], i] = p.demand(pkg[first], idx[first])
-        return accepted, utils, accepted.all(axis=0)
+            # Demands are worked out where someone listens: always the first, every one if the
+            # mediator learns from them.
+            ask = refused if self.mediator.listening else refused & (self.first_demand[idx, i] < 0)
+            if ask.any():
+                demands[i, ask] = p.demand(pkg[ask], idx[ask])
+                first = ask & (self.first_demand[idx, i] < 0)
+                self.first_demand[idx[first], i] = demands[i, first]
+        return accepted, utils, demands
 
     def ratify(self, t: int, pkg: np.ndarray, idx: np.ndarray, deal: np.ndarray):
         """Each required party's veto player takes the deal home (Putnam 1988)."""

@@ -75,11 +75,14 @@ class OutcomeSpace:
 
     def value_matrix(self, party: Party) -> np.ndarray:
         """(K, P): the party's value of each package's option on each issue (unweighted)."""
-        rows = []
-        for k, issue in enumerate(self.issues):
-            vals = np.array([party.positions[issue].values[o] for o in self.options[k]])
-            rows.append(vals[self.packages[:, k]])
+        rows = [self.option_values(i, party.positions[i].values) for i in self.issues]
         return np.array(rows, dtype=np.float64)
+
+    def option_values(self, issue: str, values: dict[str, float]) -> np.ndarray:
+        """(P,): the value of each package's option on ``issue``."""
+        k = self.issues.index(issue)
+        vals = np.array([values[o] for o in self.options[k]], dtype=np.float64)
+        return vals[self.packages[:, k]]
 
     def weights(self, party: Party) -> np.ndarray:
         return np.array([party.positions[i].weight for i in self.issues], dtype=np.float64)

@@ -101,6 +101,7 @@ class VetoPlayer(Sourced):
 
     label: str
     weights: dict[str, Annotated[float, Field(ge=0, le=1)]]
+    values: dict[str, dict[str, Annotated[float, Field(ge=0, le=1)]]] = {}
     threshold: Uncertain
     slope: float = Field(default=0.05, gt=0)
 
@@ -132,6 +133,7 @@ class Mediator(Sourced):
     informed: bool = False
     learning_step: float = Field(default=0.02, ge=0)
     reach: int | None = Field(default=None, ge=1)
+    listening: float = Field(default=0.0, ge=0)
 
 
 class Opening(Sourced):
@@ -240,6 +242,10 @@ def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(base)
     for k, v in over.items():
         if isinstance(v, dict) and isinstance(out.get(k), dict):
+            # A statement's provenance is replaced whole: a variant may swap a quote for an assumption.
+            for mine, theirs in (("source", "assumption"), ("assumption", "source")):
+                if mine in v:
+                    out[k].pop(theirs, None)
             out[k] = merge(out[k], v)
         else:
             out[k] = copy.deepcopy(v)
@@ -373,6 +379,13 @@ def _check_references(sc: Scenario, path: Path) -> None:
             raise ScenarioError(path, f"{base}.concession.mean", "must be > 0 (1 is linear)")
         if p.veto is not None:
             _check_weights(p.veto.weights, f"{base}.veto.weights", path, sc)
+            for issue, values in p.veto.values.items():
+                where = f"{base}.veto.values.{issue}"
+                if issue not in sc.issues:
+                    raise ScenarioError(path, where, f"unknown issue '{issue}'")
+                if set(values) != set(sc.issues[issue].options):
+                    opts = ", ".join(sc.issues[issue].options)
+                    raise ScenarioError(path, where, f"must give a value for each option: {opts}")
     _check_party(sc, sc.mediator.party, "mediator.party", path)
     if sc.opening is not None:
         _check_package(sc, sc.opening.package, "opening.package", path, full=True)
@@ -406,6 +419,36 @@ def _check_negotiable(sc: Scenario, path: Path) -> None:
         raise ScenarioError(
             path, "classes", "no package is a deal that crosses no red line: there is nothing to negotiate"
         )
+
+
+def find_scenarios(paths: list[Path]) -> list[Path]:
+    """Expand folders to the *.toml files directly inside them (sorted, baseline first)."""
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(p.glob("*.toml"), key=lambda f: (f.stem != "baseline", f.name))
+            if not found:
+                raise UserError(f"{p}: no scenario files (*.toml) in this folder")
+            files.extend(found)
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise UserError(f"{p}: no such file or folder")
+    return files
+
+
+def with_overrides(sc: Scenario, replications: int | None, seed: int | None) -> Scenario:
+    """The scenario with the replications and seed the caller asked for (checked like the file's)."""
+    update: dict[str, int] = {}
+    if replications is not None:
+        if int(replications) < 1:
+            raise UserError("replications must be at least 1")
+        update["replications"] = int(replications)
+    if seed is not None:
+        if int(seed) < 0:
+            raise UserError("seed must be >= 0")
+        update["seed"] = int(seed)
+    return sc.model_copy(update=update) if update else sc
 
 
 def find_seed(name: str, scenario_path: Path) -> Path | None:

@@ -37,7 +37,7 @@ from sim import __version__
 from sim.errors import UserError
 from sim.experiment import CHUNK, _space, chunk_bounds, run_chunk
 from sim.outcomes import NO_DEAL
-from sim.scenario import Scenario, ScenarioError, load_scenario, set_path, validate
+from sim.scenario import Scenario, ScenarioError, load_scenario, set_path, validate, with_overrides
 
 AGREEMENT = "agreement"
 DUMP_EXCLUDE = {"name", "path", "sha256"}  # set by the loader, not part of a scenario's content
@@ -426,20 +426,6 @@ def sweep(
 
 def _load(scenario_or_path: Scenario | str | Path) -> Scenario:
     return scenario_or_path if isinstance(scenario_or_path, Scenario) else load_scenario(scenario_or_path)
-
-
-def with_overrides(sc: Scenario, replications: int | None, seed: int | None) -> Scenario:
-    """The scenario with the replications and seed the caller asked for (checked like the file's)."""
-    update: dict[str, int] = {}
-    if replications is not None:
-        if int(replications) < 1:
-            raise UserError("replications must be at least 1")
-        update["replications"] = int(replications)
-    if seed is not None:
-        if int(seed) < 0:
-            raise UserError("seed must be >= 0")
-        update["seed"] = int(seed)
-    return sc.model_copy(update=update) if update else sc
 
 
 def grid_meta(plan: Plan) -> dict[str, Any]:

@@ -43,6 +43,7 @@ BUNDLED = {
     "leaders_call",
     "europe",
     "commitment_problem",
+    "mediator_listens",
 }
 CLASSES = ["full_ceasefire", "partial_ceasefire", "humanitarian", NO_DEAL]
 # Russia's stated conditions (article lines 5 and 6): what its round-1 demand may be.
@@ -284,3 +285,27 @@ def test_europes_consent_makes_an_arms_halt_rarer():
         return deals["arms"] == "yes"
 
     assert above(share_of_deals("baseline", arms_halt), share_of_deals("europe", arms_halt))
+
+
+# ---------------------------------------------------------------- a mediator who listens to demands
+
+
+def test_a_listening_mediator_reaches_more_than_one_kind_of_deal():
+    """Demands steer the text down different paths, so one scenario yields a mix of deal classes."""
+    df = outcomes("mediator_listens")
+    deals = df.loc[df["agreed"] == 1, "outcome"].value_counts(normalize=True)
+    assert (deals >= 0.10).sum() >= 2, deals
+
+
+def test_a_listening_mediator_revises_its_picture_of_russia_from_its_first_demand():
+    """After round 1 the mediator weights the issue Russia demanded more heavily for Russia."""
+    model = round_one(scenario("mediator_listens"))
+    i = list(model.spec.parties).index("russia")
+    demanded = model.first_demand[:, i]
+    assert (demanded >= 0).mean() >= 0.95
+    issue = np.array([k for k, _ in model.space.moves])[demanded[demanded >= 0]]
+    rows = np.flatnonzero(demanded >= 0)
+    before = model.parties[i].mean_weights[issue]
+    after = model.mediator.W_hat[rows, i, issue]
+    assert (after > before).all()
+    assert np.allclose(model.mediator.W_hat.sum(axis=2), 1.0)
