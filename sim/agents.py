@@ -303,10 +303,10 @@ class Mediator(mesa.Agent):
             r.tobytes() + int(x).to_bytes(8, "little", signed=True) + w
             for r, x, w in zip(rows, texts, salience, strict=True)
         ]
+        if len(self.solved) > 100_000:  # bound the memory of a long run; answers are recomputed
+            self.solved.clear()
         todo = np.array([g for g, k in enumerate(keys) if k not in self.solved], dtype=np.int64)
         if todo.size:
-            if len(self.solved) > 100_000:
-                self.solved.clear()
             for text in np.unique(texts[todo]):
                 group = todo[texts[todo] == text]
                 cand, U, req = self.search_space(int(text))

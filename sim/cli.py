@@ -107,24 +107,37 @@ def progress_bar(total: int, desc: str):
     return tqdm(total=total, desc=desc, unit="rep", disable=None, leave=False)
 
 
-def simulate(sc, executor):
-    """Run one scenario; return (outcomes, curve, shares, wall seconds)."""
+def simulate(sc, chunks, outdir: Path, started: float):
+    """Stream one scenario's chunks into outdir/outcomes.csv; return (curve, shares, wall seconds).
+
+    Each chunk is written and counted as it arrives, so memory does not grow with replications.
+    """
     from sim import results
-    from sim.experiment import _space, run_chunks
+    from sim.experiment import _space
+    from sim.io import append_csv, atomic_path
 
     space = _space(sc)
-    t0 = time.perf_counter()
-    with progress_bar(sc.replications, sc.name) as bar:
-        chunks = run_chunks(sc, sc.seed, sc.replications, executor=executor, progress=bar.update)
-    wall = time.perf_counter() - t0
-    outcomes = results.outcomes_frame(space, chunks)
-    classes = results.class_order(space)
-    return (
-        outcomes,
-        results.curve(outcomes, classes, sc.rounds),
-        results.shares(outcomes, classes),
-        wall,
-    )
+    tally = results.Tally(results.class_order(space), sc.rounds)
+    with (
+        progress_bar(sc.replications, sc.name) as bar,
+        atomic_path(outdir / "outcomes.csv") as tmp,
+        open(tmp, "w", newline="") as f,
+    ):
+        for i, chunk in enumerate(chunks):
+            append_csv(f, results.outcomes_frame(space, [chunk]), header=i == 0)
+            tally.add_chunk(space, chunk)
+            bar.update(chunk.agreed.size)
+    return tally.curve(), tally.shares(), time.perf_counter() - started
+
+
+def warm_up() -> None:
+    """Load the libraries that summarise and plot while the workers play the first chunks."""
+    import numpy as np
+
+    from sim import plots, results
+
+    results.wilson(np.array([0]), 1)
+    plots.class_colours([])
 
 
 def manifest(sc, wall: float, workers: str) -> dict:
@@ -146,15 +159,24 @@ def manifest(sc, wall: float, workers: str) -> dict:
     }
 
 
-def write_run(outdir: Path, sc, outcomes, curve, shares, wall: float, workers: str) -> None:
+def write_run(outdir: Path, sc, curve, shares, wall: float, workers: str, pool=None):
+    """Everything but outcomes.csv, which simulate() streams. Returns the plots' future, if any.
+
+    Plots are the slowest part of the outputs: with a local process pool they are drawn there,
+    beside the chunks still playing, rather than one after another in this process.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
     from sim import plots
     from sim.io import write_csv, write_json
 
-    write_csv(outdir / "outcomes.csv", outcomes)
     write_csv(outdir / "curve.csv", curve)
     write_csv(outdir / "shares.csv", shares)
-    plots.plot_run(outdir, sc, curve, shares)
     write_json(outdir / "manifest.json", manifest(sc, wall, workers))
+    if isinstance(pool, ProcessPoolExecutor):  # a remote cluster would draw on its own disks
+        return pool.submit(plots.plot_run, outdir, sc, curve, shares)
+    plots.plot_run(outdir, sc, curve, shares)
+    return None
 
 
 def format_shares(name: str, shares) -> str:
@@ -191,12 +213,14 @@ def cmd_explain(args) -> int:
 
 def cmd_run(args) -> int:
     from sim.executors import executor_for
+    from sim.experiment import launch
 
     (sc,) = load_all(scenario_files([args.file]), args.replications, args.seed)
-    with executor_for(args.executor, args.workers) as ex:
-        outcomes, curve, shares, wall = simulate(sc, ex)
     outdir = args.out / sc.name
-    write_run(outdir, sc, outcomes, curve, shares, wall, _executor_label(args))
+    with executor_for(args.executor, args.workers) as ex:
+        t0 = time.perf_counter()
+        curve, shares, wall = simulate(sc, launch(sc, sc.seed, sc.replications, ex), outdir, t0)
+    write_run(outdir, sc, curve, shares, wall, _executor_label(args))
     print(format_shares(sc.name, shares))
     print(f"{sc.replications} replications in {wall:.2f} s -> {outdir}/")
     return 0
@@ -217,16 +241,25 @@ def cmd_trace(args) -> int:
 def cmd_compare(args) -> int:
     from sim import report
     from sim.executors import executor_for
+    from sim.experiment import launch
 
     scenarios = load_all(scenario_files(args.paths), args.replications, args.seed)
     runs = {}
     t0 = time.perf_counter()
     with executor_for(args.executor, args.workers) as ex:
-        for sc in scenarios:
-            outcomes, curve, shares, wall = simulate(sc, ex)
-            write_run(args.out / sc.name, sc, outcomes, curve, shares, wall, _executor_label(args))
+        # Every scenario's chunks go to the workers at once; this process writes each scenario's
+        # outputs while the workers play the next ones.
+        launched = [(sc, launch(sc, sc.seed, sc.replications, ex)) for sc in scenarios]
+        warm_up()
+        drawing = []
+        for sc, chunks in launched:
+            curve, shares, wall = simulate(sc, chunks, args.out / sc.name, t0)
+            drawing.append(write_run(args.out / sc.name, sc, curve, shares, wall, _executor_label(args), ex))
             runs[sc.name] = (sc, curve, shares)
             print(format_shares(sc.name, shares))
+        for f in drawing:
+            if f is not None:
+                f.result()
     outdir = args.out / "compare"
     report.write_compare(outdir, runs, wall=time.perf_counter() - t0, executor=_executor_label(args))
     print(f"compared {len(runs)} scenarios -> {outdir}/")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable, Iterable
-from concurrent.futures import Executor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,6 +100,29 @@ def trace_model(scenario: Scenario, replication: int, seed: int | None = None):
     ).run()
 
 
+def launch(
+    scenario: Scenario, seed: int, replications: int, executor: Executor | None = None
+) -> Iterator[ChunkResult]:
+    """Start every chunk of a run now (on ``executor``); iterate their results in order.
+
+    Without an executor the chunks are played in this process, one by one as they are read.
+    """
+    bounds = chunk_bounds(replications)
+    if executor is None:
+        return (run_chunk(scenario, seed, a, b) for a, b in bounds)
+    futures = [executor.submit(run_chunk, scenario, seed, a, b) for a, b in bounds]
+    return _in_order(futures)
+
+
+def _in_order(futures: list[Future]) -> Iterator[ChunkResult]:
+    try:
+        for f in futures:
+            yield f.result()
+    finally:
+        for f in futures:
+            f.cancel()  # a reader that stops early leaves no work queued
+
+
 def run_chunks(
     scenario: Scenario,
     seed: int,
@@ -108,19 +131,8 @@ def run_chunks(
     progress: Callable[[int], None] | None = None,
 ) -> list[ChunkResult]:
     """All chunks of one run, in order, on ``executor`` (in this process when None)."""
-    bounds = chunk_bounds(replications)
-    if executor is None:
-        results: Iterable[ChunkResult] = (run_chunk(scenario, seed, a, b) for a, b in bounds)
-        out = []
-        for r in results:
-            out.append(r)
-            if progress:
-                progress(len(r.agreed))
-        return out
-    futures = [executor.submit(run_chunk, scenario, seed, a, b) for a, b in bounds]
     out = []
-    for f in futures:
-        r = f.result()
+    for r in launch(scenario, seed, replications, executor):
         out.append(r)
         if progress:
             progress(len(r.agreed))

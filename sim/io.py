@@ -50,9 +50,17 @@ def write_with(path: str | Path, writer: Callable[[IO[Any]], None], mode: str = 
     return Path(path)
 
 
+FLOAT_FORMAT = "%.6f"  # fixed, so equal numbers give equal bytes
+
+
 def write_csv(path: str | Path, frame) -> Path:
-    """A DataFrame as CSV with a fixed float format, so equal numbers give equal bytes."""
-    return write_with(path, lambda f: frame.to_csv(f, index=False, float_format="%.6f"))
+    """A DataFrame as CSV with a fixed float format."""
+    return write_with(path, lambda f: append_csv(f, frame, header=True))
+
+
+def append_csv(f: IO[str], frame, header: bool) -> None:
+    """Rows of a DataFrame onto an open CSV file (the header only if asked)."""
+    frame.to_csv(f, index=False, header=header, float_format=FLOAT_FORMAT)
 
 
 def write_json(path: str | Path, data: dict[str, Any]) -> Path:
