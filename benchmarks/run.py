@@ -81,8 +81,8 @@ QUICK = {
     "repeat": 2,
 }
 SWEEP_AXES = [
-    ("parties.russia.reservation.mean", 0.3, 0.6),
-    ("levers.us_sanctions.strength", 0.0, 0.1),
+    ("parties.russia.reservation.mean", 0.4, 0.8),
+    ("dynamics.momentum.drift", -0.05, 0.15),
 ]
 
 # Targets of the performance issue, for the full workloads on a 2-core machine.
@@ -317,16 +317,19 @@ def bench_sweep(cfg: dict, repeat: int, quick: bool) -> dict[str, dict]:
 
 # ---------------------------------------------------------------------------- memory
 
+# `negsim run FILE -n N --workers 1` in-process: outcomes streamed to disk, plots drawn.
 MEMORY_CHILD = """
-import json, resource, sys
-from sim.experiment import run_chunks
-from sim.model import NegotiationModel  # noqa: F401  (the engine's imports, before the baseline)
+import json, resource, sys, tempfile
+import pandas, matplotlib.pyplot  # noqa: F401  (what a run imports, before the baseline)
+from sim.model import NegotiationModel  # noqa: F401
+from sim import cli
 from sim.scenario import load_scenario
-sc = load_scenario(sys.argv[1])
+load_scenario(sys.argv[1])
 n = int(sys.argv[2])
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 if n:
-    run_chunks(sc, sc.seed, n)
+    with tempfile.TemporaryDirectory() as out:
+        cli.main(["run", sys.argv[1], "-n", str(n), "--workers", "1", "--out", out])
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"import_kib": base, "peak_kib": peak}))
 """
@@ -361,7 +364,7 @@ def bench_memory(cfg: dict, repeat: int, quick: bool) -> dict[str, dict]:
     out["rss_import"] = measurement(base, "MB", "peak RSS after importing the engine, scenario loaded")
     for n in cfg["memory_sizes"]:
         log(f"memory: {n:,} replications (one run)")
-        label = f"peak RSS, {n:,} replications, 1 process"
+        label = f"peak RSS, negsim run of {n:,} replications, 1 process"
         target = f"<= {MEMORY_TARGET_MB:g}" if n == 1_000_000 else None
         try:
             r = child_rss(n)

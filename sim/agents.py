@@ -180,6 +180,8 @@ class Mediator(mesa.Agent):
     belief state; each distinct state is solved once.
     """
 
+    MEMORY = 100_000  # answers kept per process before the cache starts afresh
+
     def __init__(self, model: NegotiationModel, spec: S.Mediator) -> None:
         super().__init__(model)
         self.spec = spec
@@ -303,7 +305,7 @@ class Mediator(mesa.Agent):
             r.tobytes() + int(x).to_bytes(8, "little", signed=True) + w
             for r, x, w in zip(rows, texts, salience, strict=True)
         ]
-        if len(self.solved) > 100_000:  # bound the memory of a long run; answers are recomputed
+        if len(self.solved) > self.MEMORY:  # bound the memory of a long run; answers are recomputed
             self.solved.clear()
         todo = np.array([g for g, k in enumerate(keys) if k not in self.solved], dtype=np.int64)
         if todo.size:

@@ -6,6 +6,7 @@ because each chunk carries its own seed (see sim.experiment).
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -13,6 +14,19 @@ from contextlib import contextmanager
 
 from sim.errors import UserError
 from sim.threads import pin_threads
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """Workers forked from a clean server process that has loaded the engine once.
+
+    Forking this process directly could copy a lock held by one of its threads (a progress bar's,
+    a cluster client's); starting each worker afresh would load Mesa in each.
+    """
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["sim.experiment", "sim.model", "sim.results"])
+    return ctx
 
 
 def default_workers() -> int:
@@ -33,7 +47,7 @@ def executor_for(spec: str | None = None, workers: int | None = None) -> Iterato
         if workers <= 1:
             yield None
             return
-        with ProcessPoolExecutor(max_workers=workers, initializer=pin_threads) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=pin_threads) as pool:
             yield pool
         return
     if spec == "dask-local" or spec.startswith(("dask://", "tcp://")):

@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sim.experiment as experiment
+from sim.agents import Mediator
 from sim.io import write_csv
 from sim.model import NegotiationModel
 from sim.outcomes import NO_DEAL
@@ -715,3 +716,17 @@ def test_a_red_line_binds_even_where_consent_is_otherwise_not_needed(make_scenar
     assert model.agreed.all()
     crossed = model.space.holds({"prisoners": "none"})[model.package]
     assert not crossed.any(), f"{crossed.sum()} of 20 agreements cross the supplier's red line"
+
+
+def test_the_mediators_answer_cache_may_start_afresh_at_any_time(monkeypatch):
+    """Bounding the cache of solved belief states must never change an answer or lose one, even when
+    it starts afresh in the middle of a batch that mixes known and new states."""
+    sc = load_scenario(BASELINE)
+    mediator = NegotiationModel(sc, replications=4, rng=1).mediator
+    rows = mediator.public[2] + np.array([[0.0, 0.0, 0.0], [0.0, 0.05, 0.1], [0.1, 0.0, 0.2]])
+    texts = np.full(3, -1)
+    expected = [int(mediator.solve(rows[[g]], texts[[g]])[0]) for g in range(3)]
+    mediator.solved.clear()
+    mediator.solve(rows[:2], texts[:2])
+    monkeypatch.setattr(Mediator, "MEMORY", 1)
+    assert mediator.solve(rows[1:], texts[1:]).tolist() == expected[1:]
