@@ -66,7 +66,7 @@ def save(fig: Figure, path: Path) -> Path:
     """Write a PNG atomically; no software tag, so equal figures give equal bytes on any version."""
     plt = _pyplot()
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None})
+        fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None}, bbox_inches="tight")
     plt.close(fig)
     return path
 
@@ -90,7 +90,7 @@ def plot_run(outdir: Path, sc: Scenario, curve: pd.DataFrame, shares: pd.DataFra
 
 def _curve_figure(sc: Scenario, curve: pd.DataFrame, colours: dict[str, str]) -> Figure:
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7.5, 4.5), layout="constrained")
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
     for outcome in [*[c for c in sc.classes if c in set(curve["outcome"])], AGREEMENT]:
         part = curve[curve["outcome"] == outcome]
         total = outcome == AGREEMENT
@@ -117,7 +117,7 @@ def _curve_figure(sc: Scenario, curve: pd.DataFrame, colours: dict[str, str]) ->
 def _shares_figure(sc: Scenario, shares: pd.DataFrame, colours: dict[str, str]) -> Figure:
     plt = _pyplot()
     rows = shares[shares["outcome"] != AGREEMENT].reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(7.5, 4.5), layout="constrained")
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
     x = np.arange(len(rows))
     err = _error(rows["share"], rows["lo"], rows["hi"])
     ax.bar(x, rows["share"], color=[colours[o] for o in rows["outcome"]], yerr=err, capsize=5)
