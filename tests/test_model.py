@@ -730,3 +730,20 @@ def test_the_mediators_answer_cache_may_start_afresh_at_any_time(monkeypatch):
     mediator.solve(rows[:2], texts[:2])
     monkeypatch.setattr(Mediator, "MEMORY", 1)
     assert mediator.solve(rows[1:], texts[1:]).tolist() == expected[1:]
+
+
+def test_the_chunk_size_changes_random_streams_but_not_the_distribution_of_outcomes(monkeypatch):
+    """Cutting the same number of worlds into other chunks reseeds them: the worlds differ, but they
+    are draws from the same scenario, so the outcome classes must agree within sampling error."""
+    from scipy.stats import chi2_contingency
+
+    sc = load_scenario(BASELINE)
+    n = 8192
+    standard = experiment.run(sc, replications=n)
+    monkeypatch.setattr(experiment, "CHUNK", 1024)
+    small = experiment.run(sc, replications=n)
+    assert not standard.equals(small)  # the streams did change
+    classes = sorted(set(standard["outcome"]) | set(small["outcome"]))
+    table = np.array([[(d["outcome"] == c).sum() for c in classes] for d in (standard, small)])
+    table = table[:, table.sum(axis=0) > 0]
+    assert chi2_contingency(table).pvalue > 0.001, table
