@@ -26,7 +26,11 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--replications", "-n", type=int, help="worlds to simulate (default: file's)")
     p.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: results)")
-    p.add_argument("--workers", type=int, help="worker processes (default: number of cores; 1 = in-process)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes (default: all cores from 50,000 replications on, else 1 = in-process)",
+    )
     p.add_argument(
         "--executor",
         default=None,
@@ -187,11 +191,20 @@ def format_shares(name: str, shares) -> str:
     return f"{name}: " + "; ".join(cells)
 
 
-def _executor_label(args) -> str:
+PARALLEL_FROM = 50_000  # replications; below this, starting worker processes costs more than it saves
+
+
+def choose_workers(args, replications: int) -> None:
+    """Fill in --workers when not given: every core for large local jobs, else this process."""
     from sim.executors import default_workers
 
-    workers = default_workers() if args.workers is None else args.workers
-    return f"{args.executor or 'local'} x{workers}"
+    if args.workers is None:
+        local = args.executor in (None, "local")
+        args.workers = 1 if local and replications < PARALLEL_FROM else default_workers()
+
+
+def _executor_label(args) -> str:
+    return f"{args.executor or 'local'} x{args.workers}"
 
 
 # ---------------------------------------------------------------------------- commands
@@ -217,6 +230,7 @@ def cmd_run(args) -> int:
 
     (sc,) = load_all(scenario_files([args.file]), args.replications, args.seed)
     outdir = args.out / sc.name
+    choose_workers(args, sc.replications)
     with executor_for(args.executor, args.workers) as ex:
         t0 = time.perf_counter()
         curve, shares, wall = simulate(sc, launch(sc, sc.seed, sc.replications, ex), outdir, t0)
@@ -246,6 +260,7 @@ def cmd_compare(args) -> int:
     scenarios = load_all(scenario_files(args.paths), args.replications, args.seed)
     runs = {}
     t0 = time.perf_counter()
+    choose_workers(args, sum(sc.replications for sc in scenarios))
     with executor_for(args.executor, args.workers) as ex:
         # Every scenario's chunks go to the workers at once; this process writes each scenario's
         # outputs while the workers play the next ones.
@@ -281,6 +296,7 @@ def cmd_sweep(args) -> int:
         sweeps.clear_cache(outdir / "points")
     reused = sweeps.cached_count(plan, outdir / "points")
     t0 = time.perf_counter()
+    choose_workers(args, (len(plan.points) - reused) * sc.replications)
     with executor_for(args.executor, args.workers) as ex:
         frame = sweeps.run_plan(plan, ex, cache_dir=outdir / "points")
     wall = time.perf_counter() - t0
