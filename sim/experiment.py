@@ -70,15 +70,25 @@ def run_chunk(scenario: Scenario, seed: int, start: int, stop: int) -> ChunkResu
 
 
 _SPACES: dict[str, object] = {}
+_SPACES_KEPT = 32  # a worker may alternate between the scenarios of a comparison
 
 
 def _space(scenario: Scenario):
-    """The compiled outcome space, cached per scenario content within a process."""
-    from sim.outcomes import OutcomeSpace
+    """The compiled outcome space (with the mediator's tables), cached per scenario content.
 
-    key = scenario.sha256 or str(id(scenario))
-    if key not in _SPACES:
-        _SPACES.clear()  # one scenario at a time is all a worker needs
+    The key is the content that shapes the model, so an edited copy never reuses a stale space;
+    replications and seed do not enter it.
+    """
+    from sim.outcomes import OutcomeSpace
+    from sim.scenario import canonical_hash
+
+    content = scenario.model_dump(mode="json", exclude={"name", "path", "sha256", "replications", "seed"})
+    key = canonical_hash(content)
+    if key in _SPACES:
+        _SPACES[key] = _SPACES.pop(key)  # most recently used last
+    else:
+        while len(_SPACES) >= _SPACES_KEPT:
+            _SPACES.pop(next(iter(_SPACES)))
         _SPACES[key] = OutcomeSpace(scenario)
     return _SPACES[key]
 
