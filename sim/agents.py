@@ -121,11 +121,14 @@ class Party(mesa.Agent):
             nb = space.neighbours[p]  # (M,)
             raw = self.W[idx[rows]] @ self.V[:, nb] + self.inter[nb]  # (r, M)
             u = np.where(self.red[nb], -np.inf, raw)
-            # Off a red line, any move that leaves it is progress: rank moves by utility alone.
-            gain = u if self.red[p] else u - raw[:, [space.stay[p]]]
-            best = np.argmax(gain, axis=1)
-            helps = gain[np.arange(best.size), best]
-            out[rows] = np.where(np.isfinite(helps) & (helps > 1e-12 if not self.red[p] else True), best, -1)
+            if self.red[p]:  # on a red line, any move off it is progress: rank moves by utility
+                best = np.argmax(u, axis=1)
+                helps = np.isfinite(u[np.arange(best.size), best])
+            else:
+                gain = u - raw[:, [space.stay[p]]]
+                best = np.argmax(gain, axis=1)
+                helps = gain[np.arange(best.size), best] > 1e-12
+            out[rows] = np.where(helps, best, -1)
         return out
 
 
