@@ -29,7 +29,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--workers",
         type=int,
-        help="worker processes (default: all cores from 50,000 replications on, else 1 = in-process)",
+        help="worker processes (default: all cores for a comparison or 50,000+ replications, else 1)",
     )
     p.add_argument(
         "--executor",
@@ -194,13 +194,13 @@ def format_shares(name: str, shares) -> str:
 PARALLEL_FROM = 50_000  # replications; below this, starting worker processes costs more than it saves
 
 
-def choose_workers(args, replications: int) -> None:
-    """Fill in --workers when not given: every core for large local jobs, else this process."""
+def choose_workers(args, worth_it: bool) -> None:
+    """Fill in --workers when not given: every core where parallel work pays, else this process."""
     from sim.executors import default_workers
 
     if args.workers is None:
         local = args.executor in (None, "local")
-        args.workers = 1 if local and replications < PARALLEL_FROM else default_workers()
+        args.workers = default_workers() if worth_it or not local else 1
 
 
 def _executor_label(args) -> str:
@@ -230,7 +230,7 @@ def cmd_run(args) -> int:
 
     (sc,) = load_all(scenario_files([args.file]), args.replications, args.seed)
     outdir = args.out / sc.name
-    choose_workers(args, sc.replications)
+    choose_workers(args, sc.replications >= PARALLEL_FROM)
     with executor_for(args.executor, args.workers) as ex:
         t0 = time.perf_counter()
         curve, shares, wall = simulate(sc, launch(sc, sc.seed, sc.replications, ex), outdir, t0)
@@ -260,7 +260,8 @@ def cmd_compare(args) -> int:
     scenarios = load_all(scenario_files(args.paths), args.replications, args.seed)
     runs = {}
     t0 = time.perf_counter()
-    choose_workers(args, sum(sc.replications for sc in scenarios))
+    # Each scenario also has plots to draw, which the workers take on: several scenarios are worth it.
+    choose_workers(args, len(scenarios) > 1 or scenarios[0].replications >= PARALLEL_FROM)
     with executor_for(args.executor, args.workers) as ex:
         # Every scenario's chunks go to the workers at once; this process writes each scenario's
         # outputs while the workers play the next ones.
@@ -296,7 +297,7 @@ def cmd_sweep(args) -> int:
         sweeps.clear_cache(outdir / "points")
     reused = sweeps.cached_count(plan, outdir / "points")
     t0 = time.perf_counter()
-    choose_workers(args, (len(plan.points) - reused) * sc.replications)
+    choose_workers(args, (len(plan.points) - reused) * sc.replications >= PARALLEL_FROM)
     with executor_for(args.executor, args.workers) as ex:
         frame = sweeps.run_plan(plan, ex, cache_dir=outdir / "points")
     wall = time.perf_counter() - t0
