@@ -24,6 +24,7 @@ import itertools
 import json
 import re
 import shutil
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, as_completed
 from dataclasses import dataclass
@@ -308,11 +309,20 @@ def _run_points(
         raise
 
 
+STALE_SECONDS = 60
+
+
 class PointCache:
     """Finished points as ``<key>.json``, each written atomically when its point completes."""
 
     def __init__(self, folder: Path | None) -> None:
         self.folder = Path(folder) if folder is not None else None
+        if self.folder is not None and self.folder.is_dir():
+            # A run killed mid-write leaves its temporary file (never a half point): tidy up those
+            # old enough not to belong to a sweep writing here right now.
+            for part in self.folder.glob(".*.part"):
+                if time.time() - part.stat().st_mtime > STALE_SECONDS:
+                    part.unlink(missing_ok=True)
 
     def get(self, point: Point, outcomes: list[str]) -> np.ndarray | None:
         if self.folder is None:

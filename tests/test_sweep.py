@@ -296,3 +296,16 @@ def test_fresh_forgets_finished_points(tmp_path):
     assert stale.name not in second
     assert set(second) == set(first) - {stale.name}
     assert all(second[k] != first[k] for k in second)  # rewritten, not reused
+
+
+def test_a_resumed_sweep_tidies_temporary_files_left_by_a_killed_run(tmp_path):
+    points = tmp_path / "points"
+    points.mkdir()
+    stale, fresh = points / ".abc.json.x1.part", points / ".def.json.x2.part"
+    stale.write_text("{")
+    fresh.write_text("{")
+    old = time.time() - 2 * sweeps.STALE_SECONDS
+    os.utime(stale, (old, old))
+    sweeps.PointCache(points)
+    assert not stale.exists()
+    assert fresh.exists()  # may belong to a sweep writing here right now
