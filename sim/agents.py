@@ -33,14 +33,15 @@ def draw_weights(rng: np.random.Generator, mean: np.ndarray, concentration: floa
     return g / g.sum(axis=1, keepdims=True)
 
 
-def concession_progress(t: int, rounds: int, beta: np.ndarray) -> np.ndarray:
+def concession_progress(t: int, rounds: int, inverse_beta: np.ndarray) -> np.ndarray:
     """How far along its concession curve a party is in round t, in [0, 1].
 
     Polynomial time-dependent tactic of Faratin, Sierra & Jennings (1998): alpha(t) = (t/T)^(1/beta).
-    beta < 1 is Boulware (holds firm until the deadline nears), beta > 1 is Conceder.
+    beta < 1 is Boulware (holds firm until the deadline nears), beta > 1 is Conceder. Takes 1/beta,
+    which a party computes once.
     """
     frac = 0.0 if rounds <= 1 else (t - 1) / (rounds - 1)
-    return np.power(frac, 1.0 / beta)
+    return np.power(frac, inverse_beta)
 
 
 def party_tables(space, spec: S.Party) -> tuple[np.ndarray, ...]:
@@ -76,6 +77,7 @@ class Party(mesa.Agent):
         self.reservation0 = draw(rng, spec.reservation, n)
         self.opening = np.maximum(draw(rng, spec.opening, n), self.reservation0)
         self.beta = np.maximum(draw(rng, spec.concession, n), 0.05)
+        self.inverse_beta = 1.0 / self.beta
         war = spec.war or S.War(assumption="untouched by the war")
         self.exposure, self.cost = war.momentum_exposure, war.cost_per_round
         # Shifts that accumulate over the talks: levers (sticks) and events move the BATNA,
@@ -89,7 +91,7 @@ class Party(mesa.Agent):
     def update_position(self, t: int, idx: np.ndarray, momentum: np.ndarray) -> None:
         """Move the BATNA with the battlefield and the cost of war, then the aspiration with it."""
         res = self.reservation0[idx] + self.exposure * momentum - self.cost * (t - 1) + self.shift[idx]
-        progress = concession_progress(t, self.model.spec.rounds, self.beta[idx])
+        progress = concession_progress(t, self.model.spec.rounds, self.inverse_beta[idx])
         self.reservation[idx] = res
         self.aspiration[idx] = res + self.gap[idx] * (1.0 - progress)
 
@@ -109,8 +111,8 @@ class Party(mesa.Agent):
     def respond(self, pkg: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Accept iff the package (plus any carrot) clears the aspiration and crosses no red line."""
         u = self.utility(pkg, idx)
-        accept = (u + self.bonus[idx] >= self.aspiration[idx]) & ~self.red[pkg]
-        return accept, u
+        offered = u + self.bonus[idx] if self.bonus.any() else u  # carrots, where any were given
+        return (offered >= self.aspiration[idx]) & ~self.red[pkg], u
 
     def demand(self, pkg: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """The single-issue change this party values most (a move index), -1 if none helps."""
@@ -230,7 +232,7 @@ class Mediator(mesa.Agent):
                 s = p.spec
                 res = s.reservation.mean + p.exposure * m - p.cost * (t - 1)
                 gap = max(s.opening.mean - s.reservation.mean, 0.0)
-                prog = concession_progress(t, T, np.array(max(s.concession.mean, 0.05)))
+                prog = concession_progress(t, T, 1.0 / np.array(max(s.concession.mean, 0.05)))
                 out[t, i] = res + gap * (1.0 - prog)
         return out
 
@@ -345,9 +347,9 @@ class Mediator(mesa.Agent):
         asked = self.required[:, pkg].T
         said_yes = accepted.T
         off = self.offset[idx]
-        off = np.where(asked & ~said_yes, np.maximum(off, gap + self.spec.learning_step), off)
-        off = np.where(asked & said_yes, np.minimum(off, gap), off)
-        self.offset[idx] = off
+        raised = np.maximum(off, gap + self.spec.learning_step)  # a no: the threshold is above
+        capped = np.minimum(off, gap)  # a yes: the threshold is at most here
+        self.offset[idx] = np.where(asked, np.where(said_yes, capped, raised), off)
 
 
 def pareto_frontier(packages: np.ndarray, U: np.ndarray, required: np.ndarray) -> np.ndarray:
