@@ -8,6 +8,7 @@ output is written. Heavy libraries are imported inside the commands, so ``--help
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -291,15 +292,18 @@ def cmd_sweep(args) -> int:
     (sc,) = load_all([args.file], args.replications, args.seed)
     if len(args.vary) > 2:
         raise UserError("at most two --vary (curves for one, heatmaps for two)")
-    plan = sweeps.plan_sweep(sc, sweeps.vary_from_specs(args.vary))  # every point validated here
+    vary = sweeps.vary_from_specs(args.vary)
     outdir = args.out / sc.name / "sweep"
-    if args.fresh:
-        sweeps.clear_cache(outdir / "points")
-    reused = sweeps.cached_count(plan, outdir / "points")
     t0 = time.perf_counter()
-    choose_workers(args, (len(plan.points) - reused) * sc.replications >= PARALLEL_FROM)
+    choose_workers(args, math.prod(map(len, vary.values())) * sc.replications >= PARALLEL_FROM)
     with executor_for(args.executor, args.workers) as ex:
-        frame = sweeps.run_plan(plan, ex, cache_dir=outdir / "points")
+        if ex is not None:
+            ex.submit(pin_threads)  # workers start up while every point is validated here
+        plan = sweeps.plan_sweep(sc, vary)
+        if args.fresh:
+            sweeps.clear_cache(outdir / "points")
+        reused = sweeps.cached_count(plan, outdir / "points")
+        frame = sweeps.run_plan(plan, ex, cache_dir=outdir / "points", meanwhile=warm_up)
     wall = time.perf_counter() - t0
     meta = manifest(sc, wall, _executor_label(args)) | sweeps.grid_meta(plan) | {"points_reused": reused}
     sweeps.write_outputs(outdir, plan, frame, meta)

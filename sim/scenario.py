@@ -14,6 +14,7 @@ keyed by id (never an array), which is what makes any field addressable by a dot
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import math
@@ -453,11 +454,22 @@ def with_overrides(sc: Scenario, replications: int | None, seed: int | None) -> 
 
 def find_seed(name: str, scenario_path: Path) -> Path | None:
     """The seed file ``name``, looked up in ``seeds/`` beside the scenario or any folder above it."""
-    for folder in [scenario_path.resolve().parent, *scenario_path.resolve().parents]:
+    return _find_seed(name, Path(scenario_path).resolve().parent)
+
+
+@functools.lru_cache(maxsize=64)
+def _find_seed(name: str, start: Path) -> Path | None:
+    for folder in [start, *start.parents]:
         candidate = folder / "seeds" / name
         if candidate.is_file():
             return candidate
     return None
+
+
+@functools.lru_cache(maxsize=16)
+def _seed_text(path: Path) -> str:
+    """A seed document with its white space folded (seeds are read once per process)."""
+    return _squash(path.read_text(encoding="utf-8"))
 
 
 def _squash(text: str) -> str:
@@ -474,7 +486,7 @@ def _check_quotes(sc: Scenario, path: Path) -> None:
             found = find_seed(seed, path)
             if found is None:
                 raise ScenarioError(path, f"{where}.source.seed", f"no seed file 'seeds/{seed}'")
-            texts[seed] = _squash(found.read_text(encoding="utf-8"))
+            texts[seed] = _seed_text(found)
         if _squash(item.source.quote) not in texts[seed]:
             raise ScenarioError(path, f"{where}.source.quote", f"quote not found verbatim in seeds/{seed}")
 
@@ -491,9 +503,12 @@ def seed_line(sc: Scenario, source: Source) -> int | None:
     return None
 
 
-def set_path(raw: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
-    """A copy of ``raw`` with the field at ``dotted`` replaced; KeyError if it does not exist."""
-    out = copy.deepcopy(raw)
+def set_path(raw: dict[str, Any], dotted: str, value: Any, *, inplace: bool = False) -> dict[str, Any]:
+    """``raw`` (a copy, unless ``inplace``) with the field at ``dotted`` replaced.
+
+    KeyError if the field does not exist.
+    """
+    out = raw if inplace else copy.deepcopy(raw)
     node: Any = out
     keys = dotted.split(".")
     for k in keys[:-1]:

@@ -19,6 +19,7 @@ those points and ends with the same bytes as an uninterrupted run.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import itertools
 import json
@@ -238,8 +239,9 @@ def _rescale(node: dict[str, Any], field: str | None, fixed: set[str], group: st
 
 def build_point(base: Scenario, raw: dict[str, Any], axes: Sequence[Axis], values: Sequence) -> Point:
     """The base scenario with each axis set to its value, validated; one-line error if invalid."""
+    raw = copy.deepcopy(raw)
     for axis, value in zip(axes, values, strict=True):
-        raw = set_path(raw, axis.path, value)
+        set_path(raw, axis.path, value, inplace=True)
     label = ", ".join(f"{a.path}={v:g}" for a, v in zip(axes, values, strict=True))
     try:
         rebalance(raw, [a.path for a in axes])
@@ -282,7 +284,10 @@ def chunk_counts(sc: Scenario, seed: int, start: int, stop: int) -> np.ndarray:
 
 
 def _run_points(
-    points: Sequence[Point], executor: Executor | None, done: Callable[[Point, np.ndarray], None]
+    points: Sequence[Point],
+    executor: Executor | None,
+    done: Callable[[Point, np.ndarray], None],
+    meanwhile: Callable[[], None] | None = None,
 ) -> None:
     """Run every point's chunks; call ``done(point, counts)`` as each point completes."""
     if executor is None:
@@ -294,6 +299,8 @@ def _run_points(
     for i, p in enumerate(points):
         for a, b in chunk_bounds(p.scenario.replications):
             futures[executor.submit(chunk_counts, p.scenario, p.scenario.seed, a, b)] = i
+    if meanwhile is not None:
+        meanwhile()
     left = [len(chunk_bounds(p.scenario.replications)) for p in points]
     totals: list[Any] = [0] * len(points)
     try:
@@ -368,9 +375,16 @@ def cached_count(plan: Plan, cache_dir: Path | None) -> int:
 
 
 def run_plan(
-    plan: Plan, executor: Executor | None = None, cache_dir: Path | None = None, progress: bool = True
+    plan: Plan,
+    executor: Executor | None = None,
+    cache_dir: Path | None = None,
+    progress: bool = True,
+    meanwhile: Callable[[], None] | None = None,
 ) -> pd.DataFrame:
-    """Run the points not yet cached in ``cache_dir``; return the sweep frame (see :func:`frame`)."""
+    """Run the points not yet cached in ``cache_dir``; return the sweep frame (see :func:`frame`).
+
+    ``meanwhile`` runs in this process once every chunk is handed to the executor.
+    """
     from tqdm import tqdm
 
     cache = PointCache(cache_dir)
@@ -393,7 +407,7 @@ def run_plan(
         bar.update(1)
 
     with bar:
-        _run_points(todo, executor, done)
+        _run_points(todo, executor, done, meanwhile)
     return frame(plan, [counts[p.key] for p in plan.points])
 
 
