@@ -269,18 +269,12 @@ def plan_sweep(base: Scenario, vary: Mapping[str, Sequence[float]]) -> Plan:
 
 
 def chunk_counts(sc: Scenario, seed: int, start: int, stop: int) -> np.ndarray:
-    """Play one chunk; count worlds per outcome (classes, no agreement, any agreement).
+    """Play one chunk; count worlds per outcome (classes, no agreement, any agreement)."""
+    from sim.results import Tally, class_order
 
-    Counted as sim.results.outcomes_frame labels them: a deal on a package that no class rule holds
-    counts as no agreement in the class columns but as an agreement in the total.
-    """
     space = _space(sc)
-    r = run_chunk(sc, seed, start, stop)
-    n_cls = len(space.class_ids)
-    cls = np.where(r.agreed, space.package_class[np.maximum(r.package, 0)], n_cls)
-    cls = np.where(cls < 0, n_cls, cls)
-    counts = np.bincount(cls, minlength=n_cls + 1)
-    return np.append(counts, int(r.agreed.sum())).astype(np.int64)
+    tally = Tally(class_order(space), sc.rounds)
+    return tally.add_chunk(space, run_chunk(sc, seed, start, stop)).class_counts()
 
 
 def _run_points(
