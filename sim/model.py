@@ -27,7 +27,8 @@ class NegotiationModel(mesa.Model):
         scenario: a validated scenario (``sim.load_scenario``).
         replications: number of worlds played in lockstep.
         rng: seed or ``numpy.random.Generator``; fixes every number.
-        trace: index of one world whose rounds are recorded in ``self.transcript``.
+        trace: index of one world whose rounds are recorded in ``self.transcript`` (a single run
+            records its only world by default).
         space: a precompiled outcome space of this scenario, shared between chunks.
     """
 
@@ -69,7 +70,7 @@ class NegotiationModel(mesa.Model):
         self.first_demand = np.full((R, n), -1, dtype=np.int16)
         self.rejected_last = {p.pid: np.zeros(R, dtype=bool) for p in self.parties}
         self.active = np.arange(R)
-        self.trace_row = trace
+        self.trace_row = 0 if trace is None and R == 1 else trace
         self.transcript: list[dict[str, Any]] = []
         self.running = True
 
