@@ -27,8 +27,7 @@ class NegotiationModel(mesa.Model):
         scenario: a validated scenario (``sim.load_scenario``).
         replications: number of worlds played in lockstep.
         rng: seed or ``numpy.random.Generator``; fixes every number.
-        trace: index of one world whose rounds are recorded in ``self.transcript`` (a single run
-            records its only world by default).
+        trace: index of one world whose rounds are recorded in ``self.transcript``.
         space: a precompiled outcome space of this scenario, shared between chunks.
     """
 
@@ -70,7 +69,7 @@ class NegotiationModel(mesa.Model):
         self.first_demand = np.full((R, n), -1, dtype=np.int16)
         self.rejected_last = {p.pid: np.zeros(R, dtype=bool) for p in self.parties}
         self.active = np.arange(R)
-        self.trace_row = 0 if trace is None and R == 1 else trace
+        self.trace_row = trace
         self.transcript: list[dict[str, Any]] = []
         self.running = True
 
