@@ -1,8 +1,10 @@
 """Running a scenario as many replications: fixed chunks, independent seeds, any executor.
 
 Replications are cut into chunks of ``CHUNK`` worlds; chunk c is seeded with the c-th child of
-``numpy.random.SeedSequence(seed)``. A world's numbers therefore depend only on the seed and its
-index, never on how many workers ran the chunks or in which order they finished.
+``numpy.random.SeedSequence(seed)``, and a chunk always draws the random numbers of ``CHUNK`` worlds
+(a short last chunk plays only the first ones). A world's numbers therefore depend only on the seed
+and its index: not on how many worlds are played, nor on how many workers ran the chunks or in which
+order they finished.
 """
 
 from __future__ import annotations
@@ -42,17 +44,28 @@ def chunk_seed(seed: int, chunk: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(seed, spawn_key=(chunk,))
 
 
-def run_chunk(scenario: Scenario, seed: int, start: int, stop: int) -> ChunkResult:
-    """Play worlds [start, stop) of a run; ``start`` must be a multiple of CHUNK."""
+def chunk_model(scenario: Scenario, seed: int, start: int, stop: int, trace: int | None = None):
+    """The model of worlds [start, stop) of a run (``start`` a multiple of CHUNK), not yet run.
+
+    It is seeded as its chunk and draws the random numbers of the whole chunk, so a world is the
+    same whichever slice of its chunk is played.
+    """
     from sim.model import NegotiationModel
 
-    pin_threads()
-    model = NegotiationModel(
+    return NegotiationModel(
         scenario,
         replications=stop - start,
         rng=np.random.default_rng(chunk_seed(seed, start // CHUNK)),
         space=_space(scenario),
-    ).run()
+        trace=trace,
+        worlds_drawn=CHUNK,
+    )
+
+
+def run_chunk(scenario: Scenario, seed: int, start: int, stop: int) -> ChunkResult:
+    """Play worlds [start, stop) of a run; ``start`` must be a multiple of CHUNK."""
+    pin_threads()
+    model = chunk_model(scenario, seed, start, stop).run()
     result = ChunkResult(
         start,
         model.agreed,
@@ -94,20 +107,12 @@ def _space(scenario: Scenario):
 
 
 def trace_model(scenario: Scenario, replication: int, seed: int | None = None):
-    """The model of the chunk that holds ``replication``, run with its transcript recorded."""
-    from sim.model import NegotiationModel
-
+    """The worlds of ``replication``'s chunk up to it, run with its transcript recorded."""
     seed = scenario.seed if seed is None else seed
     if not 0 <= replication < scenario.replications:
         raise ValueError(f"replication must be in 0..{scenario.replications - 1}")
-    c = replication // CHUNK
-    start, stop = chunk_bounds(scenario.replications)[c]
-    return NegotiationModel(
-        scenario,
-        replications=stop - start,
-        rng=np.random.default_rng(chunk_seed(seed, c)),
-        trace=replication - start,
-    ).run()
+    start = replication - replication % CHUNK
+    return chunk_model(scenario, seed, start, replication + 1, trace=replication - start).run()
 
 
 def launch(

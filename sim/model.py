@@ -29,6 +29,9 @@ class NegotiationModel(mesa.Model):
         rng: seed or ``numpy.random.Generator``; fixes every number.
         trace: index of one world whose rounds are recorded in ``self.transcript``.
         space: a precompiled outcome space of this scenario, shared between chunks.
+        worlds_drawn: random numbers are drawn for this many worlds (at least ``replications``)
+            and the first ``replications`` are played, so world j is the same world however many
+            are played; runs use the chunk size.
     """
 
     def __init__(
@@ -38,10 +41,12 @@ class NegotiationModel(mesa.Model):
         rng: Any = None,
         trace: int | None = None,
         space: OutcomeSpace | None = None,
+        worlds_drawn: int | None = None,
     ) -> None:
         super().__init__(rng=rng)
         self.spec = scenario
         self.replications = R = int(replications)
+        self.worlds_drawn = max(R, worlds_drawn or R)
         self.space = space if space is not None else OutcomeSpace(scenario)
         T = scenario.rounds
         self.parties = [Party(self, pid, p) for pid, p in scenario.parties.items()]
@@ -55,10 +60,11 @@ class NegotiationModel(mesa.Model):
             on_table = np.union1d(on_table, [self.opening])
         for p in self.parties:
             p.tabulate(on_table)
-        self.battlefield = Battlefield(scenario.dynamics.momentum, self.rng, R, T)
-        self.events = Events(scenario.events, self.rng, R, T)
+        drawn = self.worlds_drawn
+        self.battlefield = Battlefield(scenario.dynamics.momentum, self.rng, R, T, drawn)
+        self.events = Events(scenario.events, self.rng, R, T, drawn)
         self.levers = Levers(scenario.levers, self.party, R)
-        self.ratify_luck = self.rng.random((len(self.vetoes), R, T))
+        self.ratify_luck = self.rng.random((len(self.vetoes), drawn, T))[:, :R]
 
         n = len(self.parties)
         self.agreed = np.zeros(R, dtype=bool)

@@ -747,3 +747,13 @@ def test_the_chunk_size_changes_random_streams_but_not_the_distribution_of_outco
     table = np.array([[(d["outcome"] == c).sum() for c in classes] for d in (standard, small)])
     table = table[:, table.sum(axis=0) > 0]
     assert chi2_contingency(table).pvalue > 0.001, table
+
+
+def test_a_world_is_the_same_world_however_many_are_played():
+    """World j of a run depends on the seed and j only: a short run is the start of a longer one."""
+    sc = load_scenario(BASELINE)
+    short = experiment.run(sc, replications=300)
+    long = experiment.run(sc, replications=experiment.CHUNK + 200)
+    pd.testing.assert_frame_equal(short, long.iloc[:300])
+    model = experiment.trace_model(sc.model_copy(update={"replications": 300}), 123)
+    assert bool(model.agreed[123]) == bool(long.loc[123, "agreed"])

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from sim import results
-from sim.experiment import chunk_bounds, chunk_seed, run
+from sim.experiment import chunk_bounds, chunk_model, run
 from sim.model import NegotiationModel
 from sim.outcomes import NO_DEAL, OutcomeSpace
 from sim.scenario import Scenario, load_scenario
@@ -124,7 +124,7 @@ def above(a: tuple[float, float], b: tuple[float, float]) -> bool:
 def round_one(sc: Scenario) -> NegotiationModel:
     """The worlds of the first chunk of a run, after round 1 (the opening proposal)."""
     start, stop = chunk_bounds(REPLICATIONS)[0]
-    model = NegotiationModel(sc, replications=stop - start, rng=np.random.default_rng(chunk_seed(sc.seed, 0)))
+    model = chunk_model(sc, sc.seed, start, stop)
     model.step()
     return model
 
