@@ -17,25 +17,19 @@ if TYPE_CHECKING:
     from sim.model import NegotiationModel
 
 
-def draw(rng: np.random.Generator, param: S.Uncertain, n: int, drawn: int | None = None) -> np.ndarray:
-    """One value per world from the parameter's normal distribution (exact when sd = 0).
-
-    ``drawn`` values are taken from the stream and the first n kept, so world j gets the same value
-    however many worlds are played (see NegotiationModel's ``worlds_drawn``).
-    """
+def draw(rng: np.random.Generator, param: S.Uncertain, n: int) -> np.ndarray:
+    """One value per world from the parameter's normal distribution (exact when sd = 0)."""
     if param.sd == 0:
         return np.full(n, param.mean)
-    return rng.normal(param.mean, param.sd, drawn or n)[:n]
+    return rng.normal(param.mean, param.sd, n)
 
 
-def draw_weights(
-    rng: np.random.Generator, mean: np.ndarray, concentration: float, n: int, drawn: int | None = None
-) -> np.ndarray:
+def draw_weights(rng: np.random.Generator, mean: np.ndarray, concentration: float, n: int) -> np.ndarray:
     """Salience weights per world: Dirichlet around the stated weights (sum 1 in each row)."""
     if concentration == 0:
         return np.broadcast_to(mean, (n, mean.size)).copy()
     alpha = np.maximum(mean * concentration, 1e-9)
-    g = rng.gamma(alpha, size=(drawn or n, mean.size))[:n]
+    g = rng.gamma(alpha, size=(n, mean.size))
     return g / g.sum(axis=1, keepdims=True)
 
 
@@ -73,16 +67,16 @@ class Party(mesa.Agent):
 
     def __init__(self, model: NegotiationModel, pid: str, spec: S.Party) -> None:
         super().__init__(model)
-        space, n, rng, drawn = model.space, model.replications, model.rng, model.worlds_drawn
+        space, n, stream = model.space, model.replications, model.stream
         self.pid, self.spec = pid, spec
         self.V, self.inter, self.red, self.required, self.mean_weights = space.memo(
             f"party:{pid}", lambda: party_tables(space, spec)
         )
         conc = model.spec.uncertainty.weight_concentration
-        self.W = draw_weights(rng, self.mean_weights, conc, n, drawn)  # (R, K)
-        self.reservation0 = draw(rng, spec.reservation, n, drawn)
-        self.opening = np.maximum(draw(rng, spec.opening, n, drawn), self.reservation0)
-        self.beta = np.maximum(draw(rng, spec.concession, n, drawn), 0.05)
+        self.W = draw_weights(stream("party", pid, "weights"), self.mean_weights, conc, n)  # (R, K)
+        self.reservation0 = draw(stream("party", pid, "reservation"), spec.reservation, n)
+        self.opening = np.maximum(draw(stream("party", pid, "opening"), spec.opening, n), self.reservation0)
+        self.beta = np.maximum(draw(stream("party", pid, "concession"), spec.concession, n), 0.05)
         self.inverse_beta = 1.0 / self.beta
         war = spec.war or S.War(assumption="untouched by the war")
         self.exposure, self.cost = war.momentum_exposure, war.cost_per_round
@@ -158,7 +152,8 @@ class VetoPlayer(mesa.Agent):
         for issue, values in spec.values.items():  # where the hardliners value options differently
             V[space.issues.index(issue)] = space.option_values(issue, values)
         self.u = w @ V + party.inter  # (P,)
-        self.threshold = draw(model.rng, spec.threshold, model.replications, model.worlds_drawn)
+        stream = model.stream("veto", party.pid, "threshold")
+        self.threshold = draw(stream, spec.threshold, model.replications)
 
     def ratify(self, pkg: np.ndarray, idx: np.ndarray, luck: np.ndarray) -> np.ndarray:
         """True where the hardliners let the deal stand, given uniform draws ``luck``."""

@@ -25,9 +25,9 @@ class Battlefield:
     mutually hurting stalemate that makes a conflict ripe for settlement (Zartman 2000).
     """
 
-    def __init__(self, spec: S.Momentum, rng: np.random.Generator, n: int, rounds: int, drawn: int) -> None:
+    def __init__(self, spec: S.Momentum, rng: np.random.Generator, n: int, rounds: int) -> None:
         self.spec = spec
-        self.eps = rng.standard_normal((drawn, rounds))[:n] if spec.noise > 0 else np.zeros((n, rounds))
+        self.eps = rng.standard_normal((n, rounds)) if spec.noise > 0 else np.zeros((n, rounds))
         self.momentum = np.full(n, spec.initial, dtype=np.float64)
 
     def advance(self, t: int, idx: np.ndarray) -> None:
@@ -39,9 +39,11 @@ class Events:
     """Scenario events: each fires with a per-round probability and shifts reservations or momentum,
     or (a leaders' summit) reveals the parties' true thresholds to the mediator."""
 
-    def __init__(self, specs: dict[str, S.Event], rng: np.random.Generator, n: int, rounds: int, drawn: int):
+    def __init__(self, specs: dict[str, S.Event], stream, n: int, rounds: int):
         self.ids, self.specs = list(specs), list(specs.values())
-        self.luck = rng.random((len(self.specs), drawn, rounds))[:, :n]
+        # one stream per event, so adding an event leaves the others' luck as it was
+        luck = [stream("event", e).random((n, rounds)) for e in self.ids]
+        self.luck = np.array(luck).reshape(len(self.ids), n, rounds)
         self.fired = np.zeros((len(self.specs), n), dtype=bool)
 
     def fire(self, t: int, idx: np.ndarray) -> list[np.ndarray]:

@@ -1,8 +1,8 @@
 """Running a scenario as many replications: fixed chunks, independent seeds, any executor.
 
 Replications are cut into chunks of ``CHUNK`` worlds; chunk c is seeded with the c-th child of
-``numpy.random.SeedSequence(seed)``, and a chunk always draws the random numbers of ``CHUNK`` worlds
-(a short last chunk plays only the first ones). A world's numbers therefore depend only on the seed
+``numpy.random.SeedSequence(seed)``, and within a chunk each kind of draw has its own stream filled
+world by world (see NegotiationModel.stream). A world's numbers therefore depend only on the seed
 and its index: not on how many worlds are played, nor on how many workers ran the chunks or in which
 order they finished.
 """
@@ -47,8 +47,8 @@ def chunk_seed(seed: int, chunk: int) -> np.random.SeedSequence:
 def chunk_model(scenario: Scenario, seed: int, start: int, stop: int, trace: int | None = None):
     """The model of worlds [start, stop) of a run (``start`` a multiple of CHUNK), not yet run.
 
-    It is seeded as its chunk and draws the random numbers of the whole chunk, so a world is the
-    same whichever slice of its chunk is played.
+    It is seeded as its chunk, and each world's draws depend only on that seed and its place in the
+    chunk, so a world is the same whichever slice of its chunk is played.
     """
     from sim.model import NegotiationModel
 
@@ -58,7 +58,6 @@ def chunk_model(scenario: Scenario, seed: int, start: int, stop: int, trace: int
         rng=np.random.default_rng(chunk_seed(seed, start // CHUNK)),
         space=_space(scenario),
         trace=trace,
-        worlds_drawn=CHUNK,
     )
 
 

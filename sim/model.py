@@ -9,6 +9,7 @@ readable single run.
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 import mesa
@@ -29,9 +30,9 @@ class NegotiationModel(mesa.Model):
         rng: seed or ``numpy.random.Generator``; fixes every number.
         trace: index of one world whose rounds are recorded in ``self.transcript``.
         space: a precompiled outcome space of this scenario, shared between chunks.
-        worlds_drawn: random numbers are drawn for this many worlds (at least ``replications``)
-            and the first ``replications`` are played, so world j is the same world however many
-            are played; runs use the chunk size.
+    Every kind of draw (a party's weights, its reservation, the battlefield's noise, an event's
+    luck ...) has its own random stream derived from ``rng``'s seed, and fills world 0, 1, 2 ... in
+    order: world j is the same world however many worlds are played, and whatever else is drawn.
     """
 
     def __init__(
@@ -41,12 +42,10 @@ class NegotiationModel(mesa.Model):
         rng: Any = None,
         trace: int | None = None,
         space: OutcomeSpace | None = None,
-        worlds_drawn: int | None = None,
     ) -> None:
         super().__init__(rng=rng)
         self.spec = scenario
         self.replications = R = int(replications)
-        self.worlds_drawn = max(R, worlds_drawn or R)
         self.space = space if space is not None else OutcomeSpace(scenario)
         T = scenario.rounds
         self.parties = [Party(self, pid, p) for pid, p in scenario.parties.items()]
@@ -60,11 +59,11 @@ class NegotiationModel(mesa.Model):
             on_table = np.union1d(on_table, [self.opening])
         for p in self.parties:
             p.tabulate(on_table)
-        drawn = self.worlds_drawn
-        self.battlefield = Battlefield(scenario.dynamics.momentum, self.rng, R, T, drawn)
-        self.events = Events(scenario.events, self.rng, R, T, drawn)
+        self.battlefield = Battlefield(scenario.dynamics.momentum, self.stream("battlefield"), R, T)
+        self.events = Events(scenario.events, self.stream, R, T)
         self.levers = Levers(scenario.levers, self.party, R)
-        self.ratify_luck = self.rng.random((len(self.vetoes), drawn, T))[:, :R]
+        luck = [self.stream("veto", v.party.pid, "luck").random((R, T)) for v in self.vetoes]
+        self.ratify_luck = np.array(luck).reshape(len(self.vetoes), R, T)
 
         n = len(self.parties)
         self.agreed = np.zeros(R, dtype=bool)
@@ -78,6 +77,12 @@ class NegotiationModel(mesa.Model):
         self.trace_row = trace
         self.transcript: list[dict[str, Any]] = []
         self.running = True
+
+    def stream(self, *purpose: str) -> np.random.Generator:
+        """The random stream of one kind of draw, derived from this model's seed and the purpose."""
+        seq = self.rng.bit_generator.seed_seq
+        key = zlib.crc32("/".join(purpose).encode())
+        return np.random.default_rng(np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, key)))
 
     # ------------------------------------------------------------------ one round
 

@@ -30,11 +30,11 @@ VARIANT = """\
 # Hard-line ratifiers in short talks: test scenario.
 extends = "baseline.toml"
 title = "Hardliners <prevail> & \\"talks\\" end early"
-summary = "Six rounds; the hardliners' threshold is raised."
-rounds = 6
+summary = "Twelve rounds; the hardliners' threshold is raised."
+rounds = 12
 
 [parties.russia.veto.threshold]
-mean = 0.8
+mean = 0.7
 assumption = "Raised so that vetoes & failed talks are common."
 """
 OUTCOME = re.compile(r"Outcome: agreed in round (\d+), .+ \[(\w+)\]: (.+); utilities (.+)")
