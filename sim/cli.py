@@ -105,20 +105,13 @@ def load_all(files: list[Path], replications: int | None = None, seed: int | Non
     return [with_overrides(load_scenario(f), replications, seed) for f in files]
 
 
-def progress_bar(total: int, desc: str):
-    """A tqdm bar on a terminal; nothing at all when output is not a terminal."""
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit="rep", disable=None, leave=False)
-
-
 def simulate(sc, chunks, outdir: Path, started: float):
     """Stream one scenario's chunks into outdir/outcomes.csv; return (curve, shares, wall seconds).
 
     Each chunk is written and counted as it arrives, so memory does not grow with replications.
     """
     from sim import results
-    from sim.experiment import _space
+    from sim.experiment import _space, progress_bar
     from sim.io import append_csv, atomic_path
 
     space = _space(sc)

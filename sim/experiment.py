@@ -183,18 +183,27 @@ def compare(
     count, n, share and its 95% interval (``pandas.DataFrame``, see sim.results.shares).
     """
     import pandas as pd
-    from tqdm import tqdm
 
-    from sim.results import class_order, outcomes_frame, shares
+    from sim.results import Tally, class_order
 
     frames = []
     for sc in _scenarios(paths_or_scenarios, replications, seed):
-        with tqdm(total=sc.replications, desc=sc.name, unit="rep", disable=None, leave=False) as bar:
-            chunks = run_chunks(sc, sc.seed, sc.replications, executor=executor, progress=bar.update)
         space = _space(sc)
-        frames.append(shares(outcomes_frame(space, chunks), class_order(space)).assign(scenario=sc.name))
+        tally = Tally(class_order(space), sc.rounds)
+        with progress_bar(sc.replications, sc.name) as bar:
+            for chunk in launch(sc, sc.seed, sc.replications, executor):
+                tally.add_chunk(space, chunk)
+                bar.update(chunk.agreed.size)
+        frames.append(tally.shares().assign(scenario=sc.name))
     out = pd.concat(frames, ignore_index=True)
     return out[["scenario", *[c for c in out.columns if c != "scenario"]]]
+
+
+def progress_bar(total: int, desc: str):
+    """A tqdm bar on a terminal; nothing at all when output is not a terminal."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="rep", disable=None, leave=False)
 
 
 def _scenarios(items, replications: int | None, seed: int | None) -> list[Scenario]:

@@ -139,8 +139,8 @@ class NegotiationModel(mesa.Model):
         for i, p in enumerate(self.parties):
             ok, utils[i] = p.respond(pkg, idx)
             asked = p.required[pkg]
-            # A red line binds even a party whose consent the package does not otherwise need.
-            accepted[i] = (ok | ~asked) & ~p.red[pkg]
+            # A party not asked still blocks a package across its red line (``ok`` checks it too).
+            accepted[i] = np.where(asked, ok, ~p.red[pkg])
             refused = asked & ~ok
             self.rejected_last[p.pid][idx] = refused
             # Demands are worked out where someone listens: always the first, every one if the

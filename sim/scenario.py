@@ -497,10 +497,15 @@ def seed_line(sc: Scenario, source: Source) -> int | None:
     if found is None:
         return None
     q = _squash(source.quote)
-    for n, line in enumerate(found.read_text(encoding="utf-8").splitlines(), 1):
-        if q in _squash(line):
+    for n, line in enumerate(_seed_lines(found), 1):
+        if q in line:
             return n
     return None
+
+
+@functools.lru_cache(maxsize=16)
+def _seed_lines(path: Path) -> tuple[str, ...]:
+    return tuple(_squash(line) for line in path.read_text(encoding="utf-8").splitlines())
 
 
 def set_path(raw: dict[str, Any], dotted: str, value: Any, *, inplace: bool = False) -> dict[str, Any]:
