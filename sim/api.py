@@ -24,9 +24,9 @@ from sim.errors import UserError
 from sim.experiments import sweeps
 from sim.experiments.chunks import ChunkResult, compiled_space, launch, trace_model
 from sim.experiments.executors import default_workers, executor_for
-from sim.experiments.tally import Tally, class_order, outcomes_frame, wilson
+from sim.experiments.tally import Tally, history_frame, outcomes_frame, wilson
 from sim.outputs import folders, narrative, report
-from sim.outputs.files import append_csv
+from sim.outputs.files import append_csv, write_csv
 from sim.scenario import Scenario, find_scenarios, with_overrides
 from sim.scenario import load_scenario as _load_file
 from sim.threads import pin_threads
@@ -87,9 +87,11 @@ def executor_label(executor: Executor | None) -> str:
 
 @dataclass
 class Run:
-    """One scenario's ensemble: shares by outcome class, the agreement curve, and its provenance.
+    """One scenario's ensemble: shares of each class in force at the horizon, the day-by-day curve,
+    the per-round series of the DataCollector, and the run's provenance.
 
-    ``outcomes`` (one row per world) is held only when no folder was streamed to.
+    ``outcomes`` (one row per world) and ``history`` (one row per event) are held only when no
+    folder was streamed to.
     """
 
     scenario: Scenario
@@ -98,6 +100,8 @@ class Run:
     wall: float
     executor: str
     outcomes: pd.DataFrame | None = None
+    history: pd.DataFrame | None = None
+    series: pd.DataFrame | None = None
 
     def manifest(self) -> dict[str, Any]:
         return folders.run_manifest(self.scenario, self.wall, self.executor)
@@ -106,8 +110,11 @@ class Run:
         """Write the run's files to ``folder``; with a process pool the plots are drawn there."""
         folder = Path(folder)
         if self.outcomes is not None:
-            with atomic_path(folder / "outcomes.csv") as tmp, open(tmp, "w", newline="") as f:
-                append_csv(f, self.outcomes, header=True)
+            write_csv(folder / "outcomes.csv", self.outcomes)
+        if self.history is not None:
+            write_csv(folder / "history.csv", self.history)
+        if self.series is not None:
+            write_csv(folder / "series.csv", self.series)
         return folders.write_run(folder, self.scenario, self.curve, self.shares, self.manifest(), pool)
 
 
@@ -121,25 +128,32 @@ def progress_bar(total: int, desc: str):
 def _collect(
     sc: Scenario, chunks: Iterator[ChunkResult], out: Path | None, started: float, label: str
 ) -> Run:
-    """Count every chunk; hold the outcomes, or stream them to ``out/outcomes.csv`` as they come."""
+    """Count every chunk; hold the per-world tables, or stream them to ``out`` as they come."""
     space = compiled_space(sc)
-    tally = Tally(class_order(space), sc.rounds)
+    tally = Tally(space)
     held: list[ChunkResult] = []
     with progress_bar(sc.replications, sc.name) as bar:
         if out is None:
             for chunk in chunks:
                 held.append(chunk)
-                tally.add_chunk(space, chunk)
-                bar.update(chunk.agreed.size)
+                tally.add_chunk(chunk)
+                bar.update(chunk.size)
         else:
-            with atomic_path(out / "outcomes.csv") as tmp, open(tmp, "w", newline="") as f:
+            with (
+                atomic_path(out / "outcomes.csv") as tmp,
+                open(tmp, "w", newline="") as f,
+                atomic_path(out / "history.csv") as tmp_h,
+                open(tmp_h, "w", newline="") as g,
+            ):
                 for i, chunk in enumerate(chunks):
                     append_csv(f, outcomes_frame(space, [chunk]), header=i == 0)
-                    tally.add_chunk(space, chunk)
-                    bar.update(chunk.agreed.size)
+                    append_csv(g, history_frame(space, [chunk]), header=i == 0)
+                    tally.add_chunk(chunk)
+                    bar.update(chunk.size)
     outcomes = outcomes_frame(space, held) if out is None else None
+    history = history_frame(space, held) if out is None else None
     wall = time.perf_counter() - started
-    return Run(sc, tally.curve(), tally.shares(), wall, label, outcomes)
+    return Run(sc, tally.curve(), tally.shares(), wall, label, outcomes, history, tally.series())
 
 
 def _scenario(scenario: Scenario | str | os.PathLike, replications: int | None, seed: int | None) -> Scenario:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from sim.experiments.sweeps import Axis
     from sim.scenario import Scenario
 
-AGREEMENT = "agreement"
+AGREEMENT = "any_agreement"
 NO_DEAL_COLOUR = "#b8b8b8"
 AGREEMENT_COLOUR = "#222222"
 DPI = 110

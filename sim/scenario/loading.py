@@ -62,10 +62,16 @@ def load_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
     if not (path.parent / parent).is_file():
         raise ScenarioError(path, "extends", f"no such file '{parent}' beside this one")
     base = load_raw(path.parent / parent, (*_chain, path))
-    # A variant's header is its own; it never inherits the parent's.
-    base.pop("title", None)
-    base.pop("summary", None)
+    # A variant's header and hypotheses are its own; it never inherits the parent's.
+    for own in ("title", "summary", "expect"):
+        base.pop(own, None)
     return merge(base, data)
+
+
+def parent_name(path: str | Path) -> str:
+    """The name of the scenario a file extends ('' if none)."""
+    parent = _read_toml(Path(path)).get("extends")
+    return Path(parent).stem if isinstance(parent, str) else ""
 
 
 def canonical_hash(raw: dict[str, Any]) -> str:
@@ -78,7 +84,7 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc if not str(p).startswith("function-"))
 
 
-def validate(raw: dict[str, Any], path: str | Path, name: str | None = None) -> Scenario:
+def validate(raw: dict[str, Any], path: str | Path, name: str | None = None, parent: str = "") -> Scenario:
     """Validate a merged scenario dict; raise :class:`ScenarioError` with the first problem."""
     path = Path(path)
     try:
@@ -93,13 +99,22 @@ def validate(raw: dict[str, Any], path: str | Path, name: str | None = None) -> 
         raise ScenarioError(path, _loc(err["loc"]), msg) from None
     _check_references(sc, path)
     check_quotes(sc, path)
-    return sc.model_copy(update={"name": name or path.stem, "path": str(path), "sha256": canonical_hash(raw)})
+    update = {"name": name or path.stem, "path": str(path), "sha256": canonical_hash(raw), "parent": parent}
+    return sc.model_copy(update=update)
 
 
 def load_scenario(path: str | Path) -> Scenario:
     """Read, merge (``extends``) and validate a scenario file."""
     path = Path(path)
-    return validate(load_raw(path), path)
+    sc = validate(load_raw(path), path, parent=parent_name(path))
+    if sc.expect and not sc.parent:
+        xid = next(iter(sc.expect))
+        raise ScenarioError(
+            path,
+            f"expect.{xid}",
+            "a hypothesis is tested against the scenario this file extends; add extends",
+        )
+    return sc
 
 
 # ---------------------------------------------------------------- cross-checks
@@ -132,11 +147,77 @@ def _check_party(sc: Scenario, pid: str, where: str, path: Path) -> None:
 
 def _check_weights(weights: dict[str, float], where: str, path: Path, sc: Scenario) -> None:
     for issue in weights:
-        if issue not in sc.issues:
-            raise ScenarioError(path, f"{where}.{issue}", f"unknown issue '{issue}'")
+        if issue not in sc.issues or issue == sc.truce.issue:
+            raise ScenarioError(
+                path, f"{where}.{issue}", f"not a term issue; allowed: {', '.join(terms(sc))}"
+            )
     total = sum(weights.values())
     if abs(total - 1.0) > 1e-6:
         raise ScenarioError(path, where, f"weights must sum to 1 (they sum to {total:.6g})")
+
+
+def terms(sc: Scenario) -> list[str]:
+    """The issues other than the truce: what parties hold option values for."""
+    return [i for i in sc.issues if i != sc.truce.issue]
+
+
+def _check_fronts(sc: Scenario, fronts: list[str], where: str, path: Path) -> None:
+    for f in fronts:
+        if f not in sc.fronts:
+            raise ScenarioError(path, where, f"unknown front '{f}'; allowed: {', '.join(sc.fronts)}")
+
+
+def _check_values(sc: Scenario, issue: str, values: dict[str, float], where: str, path: Path) -> None:
+    options = sc.issues[issue].options
+    if set(values) != set(options):
+        raise ScenarioError(path, where, f"must give a value for each option: {', '.join(options)}")
+
+
+def _check_truce(sc: Scenario, path: Path) -> None:
+    t = sc.truce
+    if t.issue not in sc.issues:
+        raise ScenarioError(
+            path, "truce.issue", f"unknown issue '{t.issue}'; allowed: {', '.join(sc.issues)}"
+        )
+    options = sc.issues[t.issue].options
+    if set(t.closes) != set(options):
+        raise ScenarioError(
+            path, "truce.closes", f"must list the fronts each option closes: {', '.join(options)}"
+        )
+    for opt, fronts in t.closes.items():
+        _check_fronts(sc, fronts, f"truce.closes.{opt}", path)
+    if t.closes[options[0]]:
+        raise ScenarioError(
+            path, f"truce.closes.{options[0]}", "the first option is no truce: it closes no front"
+        )
+    for issue in t.tied:
+        if issue not in sc.issues or issue == t.issue:
+            raise ScenarioError(
+                path, "truce.tied", f"'{issue}' is not a term issue; allowed: {', '.join(terms(sc))}"
+            )
+    _check_package(sc, t.violations.monitored_when, "truce.violations.monitored_when", path, full=False)
+    _check_fronts(sc, [sc.dynamics.momentum.front], "dynamics.momentum.front", path)
+    for rid, rb in sc.dynamics.rebuild.items():
+        _check_package(sc, rb.when, f"dynamics.rebuild.{rid}.when", path, full=False)
+
+
+def _check_party_positions(sc: Scenario, pid: str, p, path: Path) -> None:
+    base = f"parties.{pid}"
+    for issue, pos in p.positions.items():
+        if issue == sc.truce.issue:
+            raise ScenarioError(
+                path,
+                f"{base}.positions.{issue}",
+                "the truce is valued by the fronts it closes (parties.<id>.war), not by option values",
+            )
+        if issue not in sc.issues:
+            raise ScenarioError(path, f"{base}.positions.{issue}", f"unknown issue '{issue}'")
+        _check_values(sc, issue, pos.values, f"{base}.positions.{issue}.values", path)
+    if set(p.positions) != set(terms(sc)):
+        missing = ", ".join(sorted(set(terms(sc)) - set(p.positions)))
+        raise ScenarioError(path, f"{base}.positions", f"missing issues: {missing}")
+    _check_weights({k: v.weight for k, v in p.positions.items()}, f"{base}.positions", path, sc)
+    _check_fronts(sc, list(p.war), f"{base}.war", path)
 
 
 def _check_references(sc: Scenario, path: Path) -> None:
@@ -147,22 +228,10 @@ def _check_references(sc: Scenario, path: Path) -> None:
             f"the outcome space has {sc.n_packages:,} packages; at most {MAX_PACKAGES:,} "
             "can be enumerated (merge or drop options)",
         )
+    _check_truce(sc, path)
     for pid, p in sc.parties.items():
         base = f"parties.{pid}"
-        for issue, pos in p.positions.items():
-            if issue not in sc.issues:
-                raise ScenarioError(path, f"{base}.positions.{issue}", f"unknown issue '{issue}'")
-            options = sc.issues[issue].options
-            if set(pos.values) != set(options):
-                raise ScenarioError(
-                    path,
-                    f"{base}.positions.{issue}.values",
-                    f"must give a value for each option: {', '.join(options)}",
-                )
-        if set(p.positions) != set(sc.issues):
-            missing = ", ".join(sorted(set(sc.issues) - set(p.positions)))
-            raise ScenarioError(path, f"{base}.positions", f"missing issues: {missing}")
-        _check_weights({k: v.weight for k, v in p.positions.items()}, f"{base}.positions", path, sc)
+        _check_party_positions(sc, pid, p, path)
         for iid, it in p.interactions.items():
             _check_package(sc, it.when, f"{base}.interactions.{iid}.when", path, full=False)
         for rid, rl in p.red_lines.items():
@@ -170,18 +239,22 @@ def _check_references(sc: Scenario, path: Path) -> None:
         for issue, opts in (p.required_when or {}).items():
             for o in opts:
                 _check_option(sc, issue, o, f"{base}.required_when.{issue}", path)
-        if p.concession.mean <= 0:
-            raise ScenarioError(path, f"{base}.concession.mean", "must be > 0 (1 is linear)")
+        for name in ("concession", "tolerance"):
+            if getattr(p, name).mean <= 0:
+                raise ScenarioError(path, f"{base}.{name}.mean", "must be > 0")
+        if p.margin.mean < 0:
+            raise ScenarioError(path, f"{base}.margin.mean", "must be >= 0 (the margin asked above no deal)")
         if p.veto is not None:
             _check_weights(p.veto.weights, f"{base}.veto.weights", path, sc)
             for issue, values in p.veto.values.items():
                 where = f"{base}.veto.values.{issue}"
-                if issue not in sc.issues:
-                    raise ScenarioError(path, where, f"unknown issue '{issue}'")
-                if set(values) != set(sc.issues[issue].options):
-                    opts = ", ".join(sc.issues[issue].options)
-                    raise ScenarioError(path, where, f"must give a value for each option: {opts}")
+                if issue not in terms(sc):
+                    raise ScenarioError(path, where, f"not a term issue; allowed: {', '.join(terms(sc))}")
+                _check_values(sc, issue, values, where, path)
     _check_party(sc, sc.mediator.party, "mediator.party", path)
+    gu = sc.mediator.give_up
+    if gu.after_refusals is None and gu.after_days is None:
+        raise ScenarioError(path, "mediator.give_up", "give after_refusals, after_days, or both")
     if sc.opening is not None:
         _check_package(sc, sc.opening.package, "opening.package", path, full=True)
         if not any(
@@ -191,15 +264,31 @@ def _check_references(sc: Scenario, path: Path) -> None:
     for lid, lv in sc.levers.items():
         _check_party(sc, lv.holder, f"levers.{lid}.holder", path)
         _check_party(sc, lv.target, f"levers.{lid}.target", path)
+        _check_fronts(sc, lv.fronts, f"levers.{lid}.fronts", path)
     for eid, ev in sc.events.items():
-        for pid in ev.reservation_shift:
-            _check_party(sc, pid, f"events.{eid}.reservation_shift", path)
+        for pid in ev.war_shift:
+            _check_party(sc, pid, f"events.{eid}.war_shift", path)
     for cid, cl in sc.classes.items():
         for issue, opts in cl.when.items():
             for o in opts:
                 _check_option(sc, issue, o, f"classes.{cid}.when.{issue}", path)
-    if "no_agreement" in sc.classes:
-        raise ScenarioError(path, "classes.no_agreement", "is reserved for talks that end without a deal")
+    for reserved in ("no_agreement", "any_agreement"):
+        if reserved in sc.classes:
+            raise ScenarioError(
+                path, f"classes.{reserved}", "is reserved (no deal in force / any deal in force)"
+            )
+    allowed = [*sc.classes, "any_agreement", "no_agreement"]
+    for xid, ex in sc.expect.items():
+        if ex.outcome not in allowed:
+            raise ScenarioError(
+                path,
+                f"expect.{xid}.outcome",
+                f"unknown outcome '{ex.outcome}'; allowed: {', '.join(allowed)}",
+            )
+        if ex.day is not None and ex.day > sc.calendar.horizon_days:
+            raise ScenarioError(
+                path, f"expect.{xid}.day", f"must be at most the horizon ({sc.calendar.horizon_days})"
+            )
 
 
 def find_scenarios(paths: list[Path]) -> list[Path]:
