@@ -21,7 +21,7 @@ import pandas as pd
 from sim.atomic import atomic_path
 from sim.engine.outcomes import check_negotiable
 from sim.errors import UserError
-from sim.experiments import sweeps
+from sim.experiments import hypotheses, sweeps
 from sim.experiments.chunks import ChunkResult, compiled_space, launch, trace_model
 from sim.experiments.executors import default_workers, executor_for
 from sim.experiments.tally import Tally, history_frame, outcomes_frame, wilson
@@ -197,10 +197,18 @@ class Comparison:
         out = pd.concat(frames, ignore_index=True)
         return out[["scenario", *[c for c in out.columns if c != "scenario"]]]
 
+    @property
+    def verdicts(self) -> list[hypotheses.Verdict]:
+        """Each scenario's ``expect`` checked against the scenario it extends (when both ran)."""
+        return hypotheses.check({name: (r.scenario, r.curve) for name, r in self.runs.items()})
+
     def write(self, folder: str | os.PathLike) -> Path:
-        """The comparison's plots, summary.csv, report.md and report.html in ``folder``."""
+        """The comparison's plots, summary.csv, hypotheses.csv, report.md and report.html in ``folder``."""
         runs = {name: (r.scenario, r.curve, r.shares) for name, r in self.runs.items()}
-        return report.write_compare(Path(folder), runs, wall=self.wall, executor=self.executor)
+        verdicts = [v.as_dict() for v in self.verdicts]
+        return report.write_compare(
+            Path(folder), runs, wall=self.wall, executor=self.executor, verdicts=verdicts
+        )
 
 
 def warm_up() -> None:

@@ -174,6 +174,11 @@ def cmd_compare(args) -> int:
             out=args.out,
             on_run=lambda r: print(format_shares(r.scenario.name, r.shares)),
         )
+    for v in result.verdicts:
+        print(
+            f"{v.scenario}: expects {v.outcome} {v.direction} by day {v.day} vs {v.against}: {v.verdict} "
+            f"({100 * v.diff:+.1f} points [{100 * v.lo:+.1f}, {100 * v.hi:+.1f}])"
+        )
     print(f"compared {len(result.runs)} scenarios -> {args.out / 'compare'}/")
     return 0
 

@@ -13,7 +13,7 @@ import mesa
 import numpy as np
 
 from sim.engine.outcomes import STATUS_QUO
-from sim.engine.parties import concession, draw_values, resource_progress
+from sim.engine.parties import concession, draw_values, hurt, resource_progress
 from sim.engine.valuation import term_tables
 from sim.scenario import schema as S
 
@@ -82,8 +82,7 @@ class Mediator(mesa.Agent):
     def feel_war(self, idx: np.ndarray, days: int, m: np.ndarray, open_fronts: np.ndarray) -> None:
         """Track the hurt each party is believed to take (public: the fronts, the balance, pressure)."""
         for i, (est, party) in enumerate(zip(self.est, self.parties, strict=True)):
-            v = est.daily(idx, m, party.shift[idx])
-            self.pain_hat[idx, i] += days * (open_fronts * np.maximum(-v, 0.0)).sum(axis=1)
+            self.pain_hat[idx, i] += days * hurt(est.daily(idx, m, party.shift[idx]), open_fronts)
 
     def believed_margin(self, idx: np.ndarray, day: int) -> np.ndarray:
         """(r, n) what each party is believed to ask above what is in force."""

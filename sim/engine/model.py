@@ -189,9 +189,7 @@ class NegotiationModel(mesa.Model):
         lapsed = self.space.lapse[pkg]
         keep = np.ones(rows.size, dtype=bool)
         for p in self.parties:
-            asked = p.required[pkg]
-            u = self.value(p.values, p, rows, np.stack([pkg, lapsed], axis=1), fresh=True)
-            keep &= ~asked | (u[:, 0] > u[:, 1])
+            keep &= ~p.required[pkg] | p.prefers(rows, pkg, lapsed, fresh=True)
         extended = rows[keep]
         self.truces.end[extended] = self.now + self.spec.truce.days
         self._record(extended, "extended", self.inforce[extended])

@@ -71,6 +71,11 @@ def draw_values(space: OutcomeSpace, spec: S.Party, stream: Stream, who: tuple[s
     return Values(perm, tied, war, slope)
 
 
+def hurt(daily: np.ndarray, open_fronts: np.ndarray) -> np.ndarray:
+    """(r,) how much a day of the war on the open fronts costs a party beyond what it yields."""
+    return np.maximum(-(open_fronts * daily).sum(axis=1), 0.0)
+
+
 def resource_progress(pain: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
     """How much of its tolerance for the war's hurt a party has used up, in [0, 1)."""
     return 1.0 - np.exp(-pain / tolerance)
@@ -124,9 +129,9 @@ class Party(mesa.Agent):
         return self.margin0[idx] * (1.0 - concession(progress, self.inverse_beta[idx]))
 
     def feel_war(self, idx: np.ndarray, days: int, m: np.ndarray, open_fronts: np.ndarray) -> None:
-        """Add the hurt of ``days`` of fighting on the open fronts (r, F) that cost more than they yield."""
-        v = self.values.daily(idx, m, self.shift[idx])
-        self.pain[idx] += days * (open_fronts * np.maximum(-v, 0.0)).sum(axis=1)
+        """Add the hurt of ``days`` of the war on the open fronts (r, F), where as a whole it costs
+        the party more than it yields; a party gaining by the war feels none."""
+        self.pain[idx] += days * hurt(self.values.daily(idx, m, self.shift[idx]), open_fronts)
 
     def respond(self, idx: np.ndarray, pkg: np.ndarray, surplus: np.ndarray, day: int) -> np.ndarray:
         """Accept where the text beats what is in force by the margin and crosses no red line."""
@@ -143,9 +148,10 @@ class Party(mesa.Agent):
         gain = u[np.arange(best.size), best] - here[:, 0]
         return np.where(gain > 1e-12, best, -1)
 
-    def prefers(self, idx: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Whether the party values package a (r,) above package b (r,) as things stand."""
-        u = self.model.value(self.values, self, idx, np.stack([a, b], axis=1))
+    def prefers(self, idx: np.ndarray, a: np.ndarray, b: np.ndarray, fresh: bool = False) -> np.ndarray:
+        """Whether the party values package a (r,) above package b (r,) as things stand (with
+        ``fresh``, a's truce valued as if it started now: an extension)."""
+        u = self.model.value(self.values, self, idx, np.stack([a, b], axis=1), fresh=fresh)
         return u[:, 0] > u[:, 1]
 
 

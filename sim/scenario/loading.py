@@ -34,14 +34,14 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """Deep-merge ``over`` into a copy of ``base``: tables merge key by key, anything else replaces."""
+    """Deep-merge ``over`` into a copy of ``base``: tables merge key by key, anything else replaces.
+
+    Provenance merges like any field: a variant that changes a number states its own assumption
+    beside the parent's quote, which still says what the party wants.
+    """
     out = copy.deepcopy(base)
     for k, v in over.items():
         if isinstance(v, dict) and isinstance(out.get(k), dict):
-            # A statement's provenance is replaced whole: a variant may swap a quote for an assumption.
-            for mine, theirs in (("source", "assumption"), ("assumption", "source")):
-                if mine in v:
-                    out[k].pop(theirs, None)
             out[k] = merge(out[k], v)
         else:
             out[k] = copy.deepcopy(v)
