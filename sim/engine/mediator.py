@@ -125,8 +125,14 @@ class Mediator(mesa.Agent):
         out = np.empty(idx.size, dtype=np.int64)
         for a in range(0, idx.size, self.BLOCK):
             rows = idx[a : a + self.BLOCK]
-            surplus = self.estimate(rows, None) - self.believed_margin(rows, day)[:, :, None]
-            out[a : a + self.BLOCK] = nash_choice(surplus, self.required, self.candidates(rows))
+            allowed = self.candidates(rows)
+            cols = np.flatnonzero(allowed.any(axis=0))  # only packages some world may table
+            if cols.size == 0:
+                out[a : a + self.BLOCK] = -1
+                continue
+            surplus = self.estimate(rows, cols) - self.believed_margin(rows, day)[:, :, None]
+            pick = nash_choice(surplus, self.required[:, cols], allowed[:, cols])
+            out[a : a + self.BLOCK] = np.where(pick >= 0, cols[np.maximum(pick, 0)], -1)
         return out
 
     def table(self, idx: np.ndarray, pkg: np.ndarray) -> None:

@@ -120,11 +120,12 @@ class NegotiationModel(mesa.Model):
         return values.of(self.space, idx, pkgs, days, m, party.shift[idx], self.window)
 
     def surplus(self, values: Values, party: Party, idx: np.ndarray, pkgs: np.ndarray | None) -> np.ndarray:
-        """(r, C) value of packages (r, C; None: all) over what is in force; a carrot adds to any change."""
+        """(r, C) value of packages (r, C; (C,) in every world; None: all) over what is in force; a
+        carrot adds to any change."""
         here = self.inforce[idx][:, None]
         gain = self.value(values, party, idx, pkgs) - self.value(values, party, idx, here)
-        changed = (pkgs != here) if pkgs is not None else (np.arange(self.space.n)[None, :] != here)
-        return gain + party.bonus[idx][:, None] * changed
+        cols = np.arange(self.space.n) if pkgs is None else pkgs
+        return gain + party.bonus[idx][:, None] * (cols != here)
 
     # ------------------------------------------------------------------ one round
 
@@ -156,8 +157,8 @@ class NegotiationModel(mesa.Model):
         days, inforce = self.cycle, self.inforce[idx]
         open_fronts = ~self.space.closes[inforce]
         m = self.battlefield.momentum[idx]
-        for p in self.parties:
-            p.feel_war(idx, days, m, open_fronts)
+        # Order does not matter here: every party and the mediator take the same war's measure.
+        self.agents_by_type[Party].do("feel_war", idx, days, m, open_fronts)
         self.mediator.feel_war(idx, days, m, open_fronts)
         self.battlefield.advance(t, idx, inforce, days)
         self.happen(t, idx)

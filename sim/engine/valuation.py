@@ -55,7 +55,8 @@ class Values:
         shift: np.ndarray,
         window: int,
     ) -> np.ndarray:
-        """(r, C) value of packages ``pkgs`` (r, C; None: every package) in worlds ``rows``.
+        """(r, C) value of packages ``pkgs`` (r, C; or (C,) the same in every world; None: every
+        package) in worlds ``rows``.
 
         ``days`` (r, O) is how long a truce of each truce option would run from now (0 for none),
         ``m`` (r,) the balance of power now, ``shift`` (r, F) the pressure on each front's value.
@@ -74,13 +75,15 @@ class Values:
             during * (v_now @ space.open_by_option.T) + left * base[:, None]
         )
         per_rebuild = ww * left * self.slope.sum() * days  # the balance moved by the end of the truce
-        if pkgs is None:
-            opt = space.truce
+        if pkgs is None or pkgs.ndim == 1:  # the same packages (columns) in every world
+            cols = np.arange(space.n) if pkgs is None else pkgs
+            opt = space.truce[cols]
+            at = np.ix_(rows, cols)
             return (
-                self.perm[rows]
-                + frac[:, opt] * self.tied[rows]
+                self.perm[at]
+                + frac[:, opt] * self.tied[at]
                 + const[:, opt]
-                + per_rebuild[:, opt] * space.rebuild
+                + per_rebuild[:, opt] * space.rebuild[cols]
             )
         opt = space.truce[pkgs]
 
