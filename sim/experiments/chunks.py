@@ -10,6 +10,7 @@ order they finished.
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ class ChunkResult:
     utility: np.ndarray
     ratification_failures: np.ndarray
     first_demand: np.ndarray
+    seconds: float = 0.0  # time the chunk took where it ran
 
 
 def chunk_bounds(replications: int) -> list[tuple[int, int]]:
@@ -63,6 +65,7 @@ def chunk_model(scenario: Scenario, seed: int, start: int, stop: int, trace: int
 def run_chunk(scenario: Scenario, seed: int, start: int, stop: int) -> ChunkResult:
     """Play worlds [start, stop) of a run; ``start`` must be a multiple of CHUNK."""
     pin_threads()
+    t0 = time.perf_counter()
     model = chunk_model(scenario, seed, start, stop).run()
     result = ChunkResult(
         start,
@@ -72,6 +75,7 @@ def run_chunk(scenario: Scenario, seed: int, start: int, stop: int) -> ChunkResu
         model.utility,
         model.ratification_failures,
         model.first_demand,
+        time.perf_counter() - t0,
     )
     # A Mesa model is a reference cycle (agents <-> model); free its arrays now, not at the next
     # full collection, so memory stays flat however many chunks a run has.

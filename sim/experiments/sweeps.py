@@ -41,7 +41,7 @@ from sim.errors import UserError
 from sim.experiments.chunks import CHUNK, chunk_bounds, compiled_space, run_chunk
 from sim.scenario import Scenario, ScenarioError, set_path, validate
 
-AGREEMENT = "agreement"
+AGREEMENT = "any_agreement"
 DUMP_EXCLUDE = {"name", "path", "sha256"}  # set by the loader, not part of a scenario's content
 # A weight in one of these groups is varied with its siblings rescaled: (group, member, field in member)
 WEIGHT_GROUPS = (

@@ -111,7 +111,7 @@ class Tally:
         """Share of worlds in each outcome class (and any agreement), with 95% intervals."""
         k, n = self.class_counts(), self.n
         lo, hi = wilson(k, n)
-        rows = [*self.classes, "agreement"]
+        rows = [*self.classes, "any_agreement"]
         return pd.DataFrame({"outcome": rows, "count": k, "n": n, "share": k / n, "lo": lo, "hi": hi})
 
     def curve(self) -> pd.DataFrame:
@@ -125,7 +125,7 @@ class Tally:
         return pd.DataFrame(
             {
                 "round": np.tile(np.arange(1, T + 1), len(rows)),
-                "outcome": np.repeat([*(self.classes[i] for i in deals), "agreement"], T),
+                "outcome": np.repeat([*(self.classes[i] for i in deals), "any_agreement"], T),
                 "count": k.ravel(),
                 "n": n,
                 "share": k.ravel() / n,

@@ -1,0 +1,95 @@
+"""Parameters a scenario never reads: sweeping one gives a flat answer, so it is refused up front.
+
+A lever that may be used 0 times never fires, so its strength, policy round and target do nothing;
+an event of probability 0 never fires, so its shifts do nothing; battlefield momentum moves nobody
+whose exposure to it is 0, and an exposure does nothing while momentum stays at 0. Each rule names
+why, so the message can say what would make the parameter count (vary the gate as well, or sweep a
+scenario where it is open).
+
+The rules follow what the engine reads (``sim.engine.dynamics``); a new mechanism with an on/off
+gate adds its rule here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sim.errors import UserError
+from sim.scenario import Scenario
+
+Rule = tuple[re.Pattern[str], Callable[[Scenario, re.Match[str]], str | None]]
+
+
+def _lever(sc: Scenario, m: re.Match[str]) -> str | None:
+    lever = sc.levers[m["id"]]
+    if m["field"] != "max_uses" and lever.max_uses == 0:
+        return f"levers.{m['id']}.max_uses is 0, so the lever '{lever.label}' is never used"
+    if lever.from_round > sc.rounds and m["field"] != "from_round":
+        return f"levers.{m['id']}.from_round is {lever.from_round}, after the last round ({sc.rounds})"
+    return None
+
+
+def _event(sc: Scenario, m: re.Match[str]) -> str | None:
+    event = sc.events[m["id"]]
+    if m["field"] != "probability" and event.probability == 0:
+        return f"events.{m['id']}.probability is 0, so the event '{event.label}' never happens"
+    if event.from_round > sc.rounds and m["field"] != "from_round":
+        return f"events.{m['id']}.from_round is {event.from_round}, after the last round ({sc.rounds})"
+    if m["field"] == "probability" and not (event.reveal or event.momentum_shift or event.reservation_shift):
+        return f"the event '{event.label}' changes nothing when it happens (no shift, no reveal)"
+    return None
+
+
+def _momentum_moves(sc: Scenario) -> bool:
+    mo = sc.dynamics.momentum
+    return bool(mo.initial or mo.drift or mo.noise or any(e.momentum_shift for e in sc.events.values()))
+
+
+def _momentum(sc: Scenario, m: re.Match[str]) -> str | None:
+    exposed = [p for p in sc.parties.values() if p.war is not None and p.war.momentum_exposure]
+    if exposed:
+        return None
+    return "no party is exposed to battlefield momentum (every war.momentum_exposure is 0)"
+
+
+def _exposure(sc: Scenario, m: re.Match[str]) -> str | None:
+    if _momentum_moves(sc):
+        return None
+    return (
+        "battlefield momentum stays at 0 (dynamics.momentum initial, drift and noise are 0, "
+        "no event shifts it)"
+    )
+
+
+RULES: list[Rule] = [
+    (re.compile(r"^levers\.(?P<id>[^.]+)\.(?P<field>.+)$"), _lever),
+    (re.compile(r"^events\.(?P<id>[^.]+)\.(?P<field>.+)$"), _event),
+    (re.compile(r"^dynamics\.momentum\.(?P<field>initial|drift|reversion|noise)$"), _momentum),
+    (re.compile(r"^parties\.[^.]+\.war\.momentum_exposure$"), _exposure),
+]
+
+
+def why_inert(sc: Scenario, path: str) -> str | None:
+    """Why ``sc`` never reads the parameter at ``path`` (None if it may)."""
+    for pattern, rule in RULES:
+        m = pattern.match(path)
+        if m:
+            try:
+                return rule(sc, m)
+            except KeyError:
+                return None  # not this scenario's: the path check reports it
+    return None
+
+
+def check_axes(base: Scenario, paths: Sequence[str], points: Sequence[Scenario]) -> None:
+    """Refuse a sweep in which some varied parameter is read at no point of the grid, naming why."""
+    for path in paths:
+        reasons = [why_inert(sc, path) for sc in points]
+        if reasons and all(reasons):
+            name = Path(base.path).name if base.path else base.name
+            raise UserError(
+                f"{path} does nothing in {name}: {reasons[0]}; nothing was run. Vary what switches it on "
+                "as well (a second --vary), or sweep a scenario in which it is on"
+            )
