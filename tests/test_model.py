@@ -203,7 +203,7 @@ def check_tables(sc, df: pd.DataFrame) -> None:
     assert ((sh["lo"] >= 0) & (sh["hi"] <= 1)).all()
     by = sh.set_index("outcome")["count"]
     assert by[classes].sum() == len(df)
-    assert by["agreement"] == agreed.sum() == by[list(sc.classes)].sum()
+    assert by["any_agreement"] == agreed.sum() == by[list(sc.classes)].sum()
 
     cv = curve(df, classes, sc.rounds)
     for cls, g in cv.groupby("outcome"):
@@ -211,7 +211,7 @@ def check_tables(sc, df: pd.DataFrame) -> None:
         assert g["round"].tolist() == list(range(1, sc.rounds + 1))
         assert (np.diff(g["share"].to_numpy()) >= 0).all(), f"{cls} curve decreases"
         assert ((g["lo"] <= g["share"] + eps) & (g["share"] <= g["hi"] + eps)).all()
-        final = agreed.mean() if cls == "agreement" else (df["outcome"] == cls).mean()
+        final = agreed.mean() if cls == "any_agreement" else (df["outcome"] == cls).mean()
         assert g["share"].iloc[-1] == pytest.approx(final)
 
 

@@ -213,21 +213,47 @@ def test_compare_report_is_complete_and_self_contained(scenarios, compared):
     assert "<prevail>" not in html and "&lt;prevail&gt;" in html
 
 
-def test_summary_differences_are_against_the_baseline(compared):
+def test_summary_keeps_classes_and_the_total_apart_and_differs_from_the_reference(compared):
     summary = pd.read_csv(compared / "compare" / "summary.csv")
-    columns = ["scenario", "outcome", "count", "n", "share", "lo", "hi", "diff", "diff_lo", "diff_hi"]
-    assert list(summary.columns) == columns
+    columns = [
+        "scenario",
+        "title",
+        "reference",
+        "outcome",
+        "label",
+        "kind",
+        "count",
+        "n",
+        "share",
+        "lo",
+        "hi",
+    ]
+    assert list(summary.columns) == [*columns, "diff", "diff_lo", "diff_hi"]
+    for name, rows in summary.groupby("scenario"):
+        classes = rows[rows["kind"] == "class"]
+        assert classes["share"].sum() == pytest.approx(1.0, abs=1e-5), (
+            name
+        )  # the classes partition the worlds
+        assert classes["count"].sum() == rows["n"].iloc[0]
+        total = rows[rows["kind"] == "total"]
+        assert total["outcome"].tolist() == ["any_agreement"] and total["label"].tolist() == ["Any agreement"]
+        deals = classes[classes["outcome"] != "no_agreement"]
+        assert total["share"].iloc[0] == pytest.approx(deals["share"].sum(), abs=1e-5)
+    sc = load_scenario(BASELINE)
+    labels = summary.drop_duplicates("outcome").set_index("outcome")["label"]
+    assert all(labels[cid] == cl.label for cid, cl in sc.classes.items())  # ids and labels from the file
     base = summary[summary.scenario == "baseline"].set_index("outcome")
+    assert base["reference"].all() and not summary[summary.scenario != "baseline"]["reference"].any()
     assert (base["diff"] == 0).all()
-    assert (base["diff_lo"] < 0).all() and (base["diff_hi"] > 0).all()
+    assert base["diff_lo"].isna().all() and base["diff_hi"].isna().all()  # no interval on itself
     other = summary[summary.scenario == "hardliners"].set_index("outcome")
-    assert set(other.index) == set(base.index) >= {"no_agreement", "agreement"}
+    assert set(other.index) == set(base.index) >= {"no_agreement", "any_agreement"}
     expected = other["share"] - base["share"].reindex(other.index)
     assert other["diff"].to_numpy() == pytest.approx(expected.to_numpy(), abs=2e-6)
     assert (other["diff_lo"] <= other["diff"] + 1e-6).all() and (
         other["diff"] <= other["diff_hi"] + 1e-6
     ).all()
-    assert other.loc["agreement", "diff_hi"] < 0  # shorter talks and harder ratifiers: fewer deals
+    assert other.loc["any_agreement", "diff_hi"] < 0  # shorter talks and harder ratifiers: fewer deals
 
 
 def test_sweep_report_is_self_contained_with_grid_plots_table_and_sources(twice, tmp_path):
@@ -237,7 +263,7 @@ def test_sweep_report_is_self_contained_with_grid_plots_table_and_sources(twice,
     frame = pd.DataFrame(
         {
             "parties.russia.reservation.mean": [0.3, 0.3, 0.6, 0.6],
-            "outcome": ["full_ceasefire", "agreement"] * 2,
+            "outcome": ["full_ceasefire", "any_agreement"] * 2,
             "count": [10, 20, 5, 9],
             "n": 20,
             "share": [0.5, 1.0, 0.25, 0.45],

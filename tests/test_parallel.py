@@ -124,13 +124,14 @@ def test_compare_returns_one_row_per_scenario_and_outcome():
     sc = sim.load_scenario(BASELINE)
     harder = sc.model_copy(update={"name": "short_talks", "rounds": 2})
     frame = sim.compare([BASELINE, harder], replications=300, seed=3).table
-    assert list(frame.columns) == ["scenario", "outcome", "count", "n", "share", "lo", "hi"]
-    outcomes = [*sc.classes, "no_agreement", "agreement"]
+    assert list(frame.columns)[:4] == ["scenario", "title", "reference", "outcome"]
+    assert {"label", "kind", "count", "n", "share", "lo", "hi", "diff", "diff_lo", "diff_hi"} <= set(frame)
+    outcomes = [*sc.classes, "no_agreement", "any_agreement"]
     assert frame["scenario"].tolist() == ["baseline"] * len(outcomes) + ["short_talks"] * len(outcomes)
     assert frame["outcome"].tolist() == outcomes * 2
     expected = shares(sim.run(sc, replications=300, seed=3).outcomes, class_order(sim.OutcomeSpace(sc)))
     assert frame.iloc[: len(outcomes)]["count"].tolist() == expected["count"].tolist()
-    total = frame[frame["outcome"] == "agreement"].set_index("scenario")["share"]
+    total = frame[frame["outcome"] == "any_agreement"].set_index("scenario")["share"]
     assert total["short_talks"] < total["baseline"]  # two rounds leave less time for a deal
 
 

@@ -189,14 +189,16 @@ def test_each_point_is_a_full_run_of_the_modified_scenario(baseline):
         assert got["outcome"].tolist() == expected["outcome"].tolist()
         assert got["count"].tolist() == expected["count"].tolist()
         np.testing.assert_allclose(got[["share", "lo", "hi"]], expected[["share", "lo", "hi"]])
-    agreement = frame[frame["outcome"] == "agreement"].set_index("parties.russia.reservation.mean")["share"]
+    agreement = frame[frame["outcome"] == "any_agreement"].set_index("parties.russia.reservation.mean")[
+        "share"
+    ]
     full = frame[frame["outcome"] == "full_ceasefire"].set_index("parties.russia.reservation.mean")["share"]
     assert (agreement[0.35], full[0.35]) != (agreement[0.6], full[0.6])  # the parameter matters
 
 
 def test_classes_partition_every_point(baseline):
     frame = sim.sweep(baseline, {"rounds": [2, 30]}, replications=200).frame
-    classes = frame[frame["outcome"] != "agreement"].groupby("rounds")["count"].sum()
+    classes = frame[frame["outcome"] != "any_agreement"].groupby("rounds")["count"].sum()
     assert classes.tolist() == [200, 200]
     assert ((frame["lo"] <= frame["share"]) & (frame["share"] <= frame["hi"])).all()
     assert frame["rounds"].dtype.kind == "i"
@@ -208,7 +210,7 @@ def test_cached_points_are_reused_not_rerun(tmp_path, baseline, monkeypatch):
     files = sorted(tmp_path.glob("*.json"))
     assert len(files) == 2
     data = json.loads(files[0].read_text())
-    assert data["replications"] == 200 and data["outcomes"][-1] == "agreement"
+    assert data["replications"] == 200 and data["outcomes"][-1] == "any_agreement"
 
     def boom(*args):
         raise AssertionError("a cached point ran again")
@@ -267,7 +269,7 @@ def test_a_killed_sweep_resumes_to_the_same_bytes(tmp_path):
     a = (killed / "baseline" / "sweep" / "sweep.csv").read_bytes()
     b = (clean / "baseline" / "sweep" / "sweep.csv").read_bytes()
     assert a == b and a.count(b"\n") == 1 + KILL_POINTS * 5
-    for name in ("heatmap_agreement.png", "heatmap_full_ceasefire.png", "report.html", "manifest.json"):
+    for name in ("heatmap_any_agreement.png", "heatmap_full_ceasefire.png", "report.html", "manifest.json"):
         assert (killed / "baseline" / "sweep" / name).stat().st_size > 0
     manifest = json.loads((killed / "baseline" / "sweep" / "manifest.json").read_text())
     assert manifest["points_reused"] == len(done) and manifest["axes"] == [
