@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -19,15 +20,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.atomic import atomic_path
+from sim import bundled
+from sim.atomic import atomic_path, write_json
 from sim.engine.outcomes import check_negotiable
 from sim.errors import UserError
-from sim.experiments import hypotheses, sweeps
+from sim.experiments import hypotheses, inert, sweeps
 from sim.experiments.chunks import ChunkResult, compiled_space, launch, trace_model
 from sim.experiments.executors import default_workers, executor_for
 from sim.experiments.tally import Tally, history_frame, outcomes_frame, wilson
-from sim.outputs import folders, narrative, report
-from sim.outputs.files import append_csv, write_csv
+from sim.outputs import folders, headline, narrative, report
+from sim.outputs.files import DIFFERENCE_INTERVALS, INTERVALS, append_csv, environment, write_csv
 from sim.scenario import Scenario, find_scenarios, with_overrides
 from sim.scenario import load_scenario as _load_file
 from sim.threads import pin_threads
@@ -41,19 +43,70 @@ __all__ = [
     "executor_for",
     "explain",
     "find_scenarios",
+    "init",
     "load_scenario",
     "load_scenarios",
     "run",
+    "scenario_paths",
     "sweep",
     "trace",
 ]
 
+RESERVED = ("any_agreement",)  # outcome ids the outputs use for totals
+
 
 def load_scenario(path: str | os.PathLike) -> Scenario:
     """Read, merge (``extends``) and validate a scenario file, its outcome space included."""
+    if Path(path).is_dir():
+        raise UserError(f"{path} is a folder; give one scenario file (negsim compare takes folders)")
     sc = _load_file(path)
+    for cid in RESERVED:
+        if cid in sc.classes:
+            raise UserError(f"{sc.path}: classes.{cid}: is reserved for the total of every deal class")
     check_negotiable(sc)
     return sc
+
+
+# ---------------------------------------------------------------------------- bundled scenarios
+
+
+def bundled_scenarios() -> Path:
+    """The folder of scenarios installed with negsim (the seeds are beside it, in ``seeds/``)."""
+    return bundled.scenarios_dir()
+
+
+def scenario_paths(paths: Sequence[str | os.PathLike] = ()) -> tuple[list[Path], str | None]:
+    """Scenario files for ``paths`` (files or folders), and a note when bundled ones stand in.
+
+    With no paths: ``scenarios/`` in the working folder if there is one, else the bundled scenarios.
+    A name that is no file here but names a bundled scenario (``baseline`` or ``baseline.toml``) is
+    that scenario.
+    """
+    if not paths:
+        here = Path("scenarios")
+        if here.is_dir():
+            return find_scenarios([here]), None
+        folder = bundled_scenarios()
+        note = (
+            f"no scenarios/ folder here: using the {len(list(folder.glob('*.toml')))} scenarios installed "
+            "with negsim (negsim init DIR copies them out for editing)"
+        )
+        return find_scenarios([folder]), note
+    resolved, notes = [], []
+    for p in map(Path, paths):
+        if not p.exists() and p.parent == Path("."):
+            candidate = bundled_scenarios() / (p.name if p.suffix == ".toml" else f"{p.name}.toml")
+            if candidate.is_file():
+                notes.append(p.name)
+                p = candidate
+        resolved.append(p)
+    note = f"using the installed scenario {', '.join(notes)}" if notes else None
+    return find_scenarios(resolved), note
+
+
+def init(folder: str | os.PathLike) -> list[Path]:
+    """Copy the bundled scenarios and seeds to ``folder/scenarios`` and ``folder/seeds`` for editing."""
+    return bundled.copy_out(folder)
 
 
 def load_scenarios(
@@ -128,14 +181,16 @@ class Run:
     scenario: Scenario
     curve: pd.DataFrame
     shares: pd.DataFrame
-    wall: float
+    wall: float | None  # this run's elapsed time; None when it ran together with others
     executor: str
     outcomes: pd.DataFrame | None = None
     history: pd.DataFrame | None = None
     series: pd.DataFrame | None = None
+    compute: float = 0.0  # time its chunks took where they ran, summed
+    command: str | None = None
 
     def manifest(self) -> dict[str, Any]:
-        return folders.run_manifest(self.scenario, self.wall, self.executor)
+        return folders.run_manifest(self.scenario, self.wall, self.executor, self.compute, self.command)
 
     def write(self, folder: str | os.PathLike, pool: Executor | None = None) -> Future | None:
         """Write the run's files to ``folder``; with a process pool the plots are drawn there."""
@@ -157,17 +212,27 @@ def progress_bar(total: int, desc: str):
 
 
 def _collect(
-    sc: Scenario, chunks: Iterator[ChunkResult], out: Path | None, started: float, label: str
+    sc: Scenario,
+    chunks: Iterator[ChunkResult],
+    out: Path | None,
+    started: float | None,
+    label: str,
+    command: str | None = None,
 ) -> Run:
-    """Count every chunk; hold the per-world tables, or stream them to ``out`` as they come."""
+    """Count every chunk; hold the per-world tables, or stream them to ``out`` as they come.
+
+    ``started``: when this run alone began (None inside a comparison: no wall time of its own).
+    """
     space = compiled_space(sc)
     tally = Tally(space)
     held: list[ChunkResult] = []
+    compute = 0.0
     with progress_bar(sc.replications, sc.name) as bar:
         if out is None:
             for chunk in chunks:
                 held.append(chunk)
                 tally.add_chunk(chunk)
+                compute += chunk.seconds
                 bar.update(chunk.size)
         else:
             with (
@@ -180,11 +245,23 @@ def _collect(
                     append_csv(f, outcomes_frame(space, [chunk]), header=i == 0)
                     append_csv(g, history_frame(space, [chunk]), header=i == 0)
                     tally.add_chunk(chunk)
+                    compute += chunk.seconds
                     bar.update(chunk.size)
     outcomes = outcomes_frame(space, held) if out is None else None
     history = history_frame(space, held) if out is None else None
-    wall = time.perf_counter() - started
-    return Run(sc, tally.curve(), tally.shares(), wall, label, outcomes, history, tally.series())
+    wall = None if started is None else time.perf_counter() - started
+    return Run(
+        sc,
+        tally.curve(),
+        tally.shares(),
+        wall,
+        label,
+        outcomes=outcomes,
+        history=history,
+        series=tally.series(),
+        compute=compute,
+        command=command,
+    )
 
 
 def _scenario(scenario: Scenario | str | os.PathLike, replications: int | None, seed: int | None) -> Scenario:
@@ -198,14 +275,17 @@ def run(
     seed: int | None = None,
     executor: Executor | None = None,
     out: str | os.PathLike | None = None,
+    command: str | None = None,
 ) -> Run:
-    """Run one scenario (on ``executor``, in this process when None); write to ``out`` if given."""
+    """Run one scenario (on ``executor``, in this process when None); write to ``out`` if given.
+
+    ``command`` is recorded in the manifest (the command line that asked for the run, if any).
+    """
     sc = _scenario(scenario, replications, seed)
     t0 = time.perf_counter()
     folder = Path(out) if out is not None else None
-    result = _collect(
-        sc, launch(sc, sc.seed, sc.replications, executor), folder, t0, executor_label(executor)
-    )
+    chunks = launch(sc, sc.seed, sc.replications, executor)
+    result = _collect(sc, chunks, folder, t0, executor_label(executor), command)
     if folder is not None:
         result.write(folder)
     return result
@@ -216,30 +296,160 @@ def run(
 
 @dataclass
 class Comparison:
-    """Several scenarios' runs side by side; ``table`` has one row per scenario and outcome."""
+    """Several scenarios' runs side by side; ``table`` has one row per scenario and outcome.
+
+    ``reference`` names the run the others are compared with, and ``why`` says how it was chosen.
+    ``checks`` are the scenarios' hypotheses (``expect``) tested against the scenario each extends:
+    held / contrary / inconclusive with the numbers; ``verdicts`` the same as the headline shows them.
+    """
 
     runs: dict[str, Run]
     wall: float
     executor: str
+    reference: str = ""
+    why: str = ""
+    command: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.reference:
+            self.reference = report.baseline_name(self._triples())
+            self.why = self.why or "the scenario named baseline, or the first"
+
+    def _triples(self) -> dict[str, tuple[Scenario, pd.DataFrame, pd.DataFrame]]:
+        return {name: (r.scenario, r.curve, r.shares) for name, r in self.runs.items()}
 
     @property
     def table(self) -> pd.DataFrame:
-        frames = [r.shares.assign(scenario=name) for name, r in self.runs.items()]
-        out = pd.concat(frames, ignore_index=True)
-        return out[["scenario", *[c for c in out.columns if c != "scenario"]]]
+        """One row per scenario and outcome (the classes, then the total ``any_agreement``), with
+        the difference from the reference."""
+        return report.summary_frame(self._triples(), self.reference)
+
+    def manifest(self) -> dict[str, Any]:
+        """What was compared and how to rerun it; each scenario's own manifest is in its folder."""
+        return {
+            "command": self.command,
+            "scenarios": list(self.runs),
+            "reference": self.reference,
+            "reference_why": self.why,
+            "intervals": INTERVALS,
+            "difference_intervals": DIFFERENCE_INTERVALS,
+            "executor": self.executor,
+            "wall_seconds": round(self.wall, 3),
+            "compute_seconds": {name: round(r.compute, 3) for name, r in self.runs.items()},
+            "seeds": {name: r.scenario.seed for name, r in self.runs.items()},
+            "replications": {name: r.scenario.replications for name, r in self.runs.items()},
+            "scenario_sha256": {name: r.scenario.sha256 for name, r in self.runs.items()},
+        } | environment()
+
+    def headline(self, width: int = 100) -> str:
+        """The answer as plain text no wider than ``width``: what ``negsim compare`` prints."""
+        summary = self.table
+        head = headline.build(self._triples(), summary, self.reference, self.why, self.verdicts)
+        return headline.headline_text(head, width)
 
     @property
-    def verdicts(self) -> list[hypotheses.Verdict]:
+    def checks(self) -> list[hypotheses.Verdict]:
         """Each scenario's ``expect`` checked against the scenario it extends (when both ran)."""
         return hypotheses.check({name: (r.scenario, r.curve) for name, r in self.runs.items()})
 
+    @property
+    def verdicts(self) -> list[headline.Verdict]:
+        """The checks as the headline shows them, with the numbers behind each."""
+        return [
+            headline.Verdict(
+                v.scenario,
+                f"{v.outcome.replace('_', ' ')} {v.direction} by day {v.day} vs {v.against}: {v.theory}",
+                v.verdict,
+                f"{100 * v.share:.1f}% vs {100 * v.parent_share:.1f}%: "
+                f"{100 * v.diff:+.1f} [{100 * v.lo:+.1f}, {100 * v.hi:+.1f}] pts",
+            )
+            for v in self.checks
+        ]
+
     def write(self, folder: str | os.PathLike) -> Path:
-        """The comparison's plots, summary.csv, hypotheses.csv, report.md and report.html in ``folder``."""
-        runs = {name: (r.scenario, r.curve, r.shares) for name, r in self.runs.items()}
-        verdicts = [v.as_dict() for v in self.verdicts]
-        return report.write_compare(
-            Path(folder), runs, wall=self.wall, executor=self.executor, verdicts=verdicts
+        """The comparison's plots, summary.csv, manifest.json, report.md and report.html in ``folder``."""
+        folder = Path(folder)
+        manifest = self.manifest()
+        path = report.write_compare(
+            folder,
+            self._triples(),
+            wall=self.wall,
+            executor=self.executor,
+            reference=self.reference,
+            why=self.why,
+            verdicts=self.verdicts,
+            manifest=manifest,
         )
+        write_csv(folder / "hypotheses.csv", pd.DataFrame([v.as_dict() for v in self.checks]))
+        write_json(folder / "manifest.json", manifest)
+        return path
+
+
+def extends_of(path: str | os.PathLike) -> Path | None:
+    """The file a scenario file says it ``extends`` (resolved), or None."""
+    try:
+        with open(path, "rb") as f:
+            parent = tomllib.load(f).get("extends")
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    return (Path(path).resolve().parent / parent).resolve() if isinstance(parent, str) else None
+
+
+def default_reference(scenarios: Sequence[Scenario]) -> tuple[str, str]:
+    """The scenario the others extend (its name, and why it was chosen).
+
+    The one from which most of the others descend, through ``extends``; if none extends another,
+    the one named baseline, else the first.
+    """
+    by_path = {Path(sc.path).resolve(): sc.name for sc in scenarios if sc.path}
+    descendants = dict.fromkeys((sc.name for sc in scenarios), 0)
+    for sc in scenarios:
+        seen: set[Path] = set()
+        parent = extends_of(sc.path) if sc.path else None
+        while parent is not None and parent not in seen:
+            seen.add(parent)
+            if parent in by_path:
+                descendants[by_path[parent]] += 1
+            parent = extends_of(parent)
+    best = max(descendants.values(), default=0)
+    if best > 0:
+        name = next(n for n, k in descendants.items() if k == best)
+        n = len(scenarios) - 1
+        return (
+            name,
+            f"the scenario the others extend ({best} of {n})"
+            if best < n
+            else "the scenario the others extend",
+        )
+    if "baseline" in descendants:
+        return "baseline", "no scenario extends another; the one named baseline"
+    return scenarios[0].name, "no scenario extends another; the first given"
+
+
+def _pick_reference(
+    scenarios: list[Scenario], baseline, replications, seed
+) -> tuple[list[Scenario], str, str]:
+    """The scenarios (the reference added first if it is not among them), its name, and why."""
+    if baseline is None:
+        name, why = default_reference(scenarios)
+        return scenarios, name, why
+    if isinstance(baseline, str) and not Path(baseline).suffix and not Path(baseline).exists():
+        if any(sc.name == baseline for sc in scenarios):
+            return scenarios, baseline, "chosen with --baseline"
+        names = ", ".join(sc.name for sc in scenarios)
+        raise UserError(
+            f"--baseline {baseline}: no such scenario among those compared ({names}), nor such file"
+        )
+    ref = baseline if isinstance(baseline, Scenario) else load_scenario(baseline)
+    ref = with_overrides(ref, replications, seed)
+    same = [
+        sc for sc in scenarios if sc.path and ref.path and Path(sc.path).resolve() == Path(ref.path).resolve()
+    ]
+    if same:
+        return scenarios, same[0].name, "chosen with --baseline"
+    if any(sc.name == ref.name for sc in scenarios):
+        raise UserError(f"--baseline {baseline}: another scenario is also named {ref.name}")
+    return [ref, *scenarios], ref.name, "chosen with --baseline"
 
 
 def warm_up() -> None:
@@ -259,14 +469,24 @@ def compare(
     executor: Executor | None = None,
     out: str | os.PathLike | None = None,
     on_run: Callable[[Run], None] | None = None,
+    baseline: Scenario | str | os.PathLike | None = None,
+    command: str | None = None,
 ) -> Comparison:
     """Run several scenarios (files, folders of files, or Scenario objects) and compare them.
 
     Every scenario's chunks go to the executor at once; this process collects each scenario (and,
     with ``out``, writes its folder) while the workers play the next ones. With ``out``, each
     scenario's folder is ``out/<name>`` and the comparison's is ``out/compare``.
+
+    ``baseline`` is the reference the others are compared with: a scenario's name, a file (run as
+    well if it is not among them) or a Scenario. By default, the scenario the others extend.
     """
     scenarios = _scenarios(paths_or_scenarios, replications, seed)
+    names = [sc.name for sc in scenarios]
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise UserError(f"two scenarios are named {twice[0]}; compare needs distinct file names")
+    scenarios, reference, why = _pick_reference(scenarios, baseline, replications, seed)
     label = executor_label(executor)
     t0 = time.perf_counter()
     launched = [(sc, launch(sc, sc.seed, sc.replications, executor)) for sc in scenarios]
@@ -276,7 +496,7 @@ def compare(
     drawing: list[Future] = []
     for sc, chunks in launched:
         folder = Path(out) / sc.name if out is not None else None
-        result = _collect(sc, chunks, folder, t0, label)
+        result = _collect(sc, chunks, folder, None, label, command)
         if folder is not None and (f := result.write(folder, executor)) is not None:
             drawing.append(f)
         runs[sc.name] = result
@@ -284,7 +504,7 @@ def compare(
             on_run(result)
     for f in drawing:
         f.result()
-    comparison = Comparison(runs, time.perf_counter() - t0, label)
+    comparison = Comparison(runs, time.perf_counter() - t0, label, reference, why, command)
     if out is not None:
         comparison.write(Path(out) / "compare")
     return comparison
@@ -316,9 +536,10 @@ class SweepResult:
     executor: str
     reused: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
+    command: str | None = None
 
     def manifest(self) -> dict[str, Any]:
-        base = folders.run_manifest(self.plan.base, self.wall, self.executor)
+        base = folders.run_manifest(self.plan.base, self.wall, self.executor, command=self.command)
         return base | sweeps.grid_meta(self.plan) | {"points_reused": self.reused}
 
     def write(self, folder: str | os.PathLike) -> list[Path]:
@@ -338,11 +559,14 @@ def sweep(
     out: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None = None,
     fresh: bool = False,
+    command: str | None = None,
 ) -> SweepResult:
-    """Run a scenario over a grid: ``vary = {"levers.us_sanctions.strength": [0, 0.05, 0.1]}``.
+    """Run a scenario over a grid: ``vary = {"parties.russia.reservation.mean": [0.5, 0.6, 0.7]}``.
 
     Each finished point is kept in ``cache_dir`` (``out/points`` when writing to ``out``), so an
-    interrupted sweep resumes there; ``fresh`` forgets earlier points first.
+    interrupted sweep resumes there; ``fresh`` forgets earlier points first. A parameter the
+    scenario never reads at any point of the grid (a lever used 0 times, an event of probability 0)
+    is refused before any work, with the reason.
     """
     base = _scenario(scenario, replications, seed)
     t0 = time.perf_counter()
@@ -352,11 +576,14 @@ def sweep(
     if isinstance(executor, ProcessPoolExecutor):
         executor.submit(pin_threads)  # local workers start up while every point is validated here
     plan = sweeps.plan_sweep(base, vary)
+    inert.check_axes(base, [a.path for a in plan.axes], [p.scenario for p in plan.points])
     if fresh and cache is not None:
         sweeps.clear_cache(cache)
     reused = sweeps.cached_count(plan, cache)
     frame = sweeps.run_plan(plan, executor, cache_dir=cache, meanwhile=warm_up if out is not None else None)
-    result = SweepResult(plan, frame, time.perf_counter() - t0, executor_label(executor), reused)
+    result = SweepResult(
+        plan, frame, time.perf_counter() - t0, executor_label(executor), reused, command=command
+    )
     if out is not None:
         result.write(out)
     return result

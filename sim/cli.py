@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -18,8 +19,10 @@ from sim.errors import UserError
 from sim.threads import pin_threads
 
 USAGE_ERROR = 2
-DEFAULT_SCENARIOS = Path("scenarios")
+FAILURE = 1
+INTERRUPTED = 130
 DEFAULT_OUT = Path("results")
+TRACEBACK_ENV = "NEGSIM_TRACEBACK"  # set to 1 to see the traceback of an unexpected error
 
 
 def _add_run_options(p: argparse.ArgumentParser) -> None:
@@ -55,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("run", help="simulate one scenario; write CSVs, manifest and plots")
-    p.add_argument("file", type=Path)
+    p.add_argument("file", type=Path, help="a scenario file, or the name of an installed one (baseline)")
     _add_run_options(p)
     p.set_defaults(func=cmd_run)
 
@@ -71,9 +74,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_trace)
 
     p = sub.add_parser("compare", help="run several scenarios and compare them (the main job)")
-    p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: scenarios/)")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        help="files or folders (default: scenarios/ here, else the scenarios installed with negsim)",
+    )
+    p.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="the reference the others are compared with: a file or a scenario's name "
+        "(default: the scenario the others extend)",
+    )
     _add_run_options(p)
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("init", help="copy the installed scenarios and seeds into a folder, for editing")
+    p.add_argument("folder", type=Path, help="where to put scenarios/ and seeds/ (created if missing)")
+    p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("sweep", help="run one scenario over a grid of one or two parameters")
     p.add_argument("file", type=Path, help="scenario file")
@@ -96,9 +114,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def scenario_files(paths: list[Path]) -> list[Path]:
-    from sim.api import find_scenarios
+    """Files for the paths given (or the default folder), saying so when installed ones stand in."""
+    from sim.api import scenario_paths
 
-    return find_scenarios(paths or [DEFAULT_SCENARIOS])
+    files, note = scenario_paths(paths)
+    if note:
+        print(f"negsim: {note}", file=sys.stderr)
+    return files
+
+
+def one_file(path: Path, command: str) -> Path:
+    """The one scenario file a command takes; a folder is a one-line error saying what to use."""
+    if path.is_dir():
+        raise UserError(
+            f"{path} is a folder; negsim {command} takes one scenario file (negsim compare takes folders)"
+        )
+    (file,) = scenario_files([path])
+    return file
+
+
+def width() -> int:
+    """Columns of the terminal (or $COLUMNS), 100 when not known."""
+    return shutil.get_terminal_size((100, 24)).columns
 
 
 def format_shares(name: str, shares) -> str:
@@ -141,7 +178,7 @@ def cmd_validate(args) -> int:
 def cmd_explain(args) -> int:
     from sim.api import explain, load_scenarios
 
-    (sc,) = load_scenarios([args.file])
+    (sc,) = load_scenarios([one_file(args.file, "explain")])
     print(explain(sc))
     return 0
 
@@ -149,10 +186,10 @@ def cmd_explain(args) -> int:
 def cmd_run(args) -> int:
     from sim.api import load_scenarios, run
 
-    (sc,) = load_scenarios(scenario_files([args.file]), args.replications, args.seed)
+    (sc,) = load_scenarios([one_file(args.file, "run")], args.replications, args.seed)
     outdir = args.out / sc.name
     with executor(args, sc.replications >= PARALLEL_FROM) as ex:
-        result = run(sc, executor=ex, out=outdir)
+        result = run(sc, executor=ex, out=outdir, command=args.command_line)
     print(format_shares(sc.name, result.shares))
     print(f"{sc.replications} replications in {result.wall:.2f} s -> {outdir}/")
     return 0
@@ -161,7 +198,7 @@ def cmd_run(args) -> int:
 def cmd_trace(args) -> int:
     from sim.api import find_world, load_scenarios, trace
 
-    (sc,) = load_scenarios([args.file], args.replications, args.seed)
+    (sc,) = load_scenarios([one_file(args.file, "trace")], args.replications, args.seed)
     j = find_world(sc, args.find) if args.find else args.replication
     print(trace(sc, j, as_json=args.format == "json"))
     return 0
@@ -171,35 +208,38 @@ def cmd_compare(args) -> int:
     from sim.api import compare, load_scenarios
 
     scenarios = load_scenarios(scenario_files(args.paths), args.replications, args.seed)
+    baseline = args.baseline  # a scenario's name is looked up among those compared
+    if baseline is not None and (Path(baseline).exists() or Path(baseline).suffix):
+        baseline = one_file(Path(baseline), "compare --baseline")
     # Each scenario also has plots to draw, which the workers take on: several scenarios are worth it.
     with executor(args, len(scenarios) > 1 or scenarios[0].replications >= PARALLEL_FROM) as ex:
-        result = compare(
-            scenarios,
-            executor=ex,
-            out=args.out,
-            on_run=lambda r: print(format_shares(r.scenario.name, r.shares)),
-        )
-    for v in result.verdicts:
-        print(
-            f"{v.scenario}: expects {v.outcome} {v.direction} by day {v.day} vs {v.against}: {v.verdict} "
-            f"({100 * v.diff:+.1f} points [{100 * v.lo:+.1f}, {100 * v.hi:+.1f}])"
-        )
-    print(f"compared {len(result.runs)} scenarios -> {args.out / 'compare'}/")
+        result = compare(scenarios, executor=ex, out=args.out, baseline=baseline, command=args.command_line)
+    print(result.headline(width()))
+    folder = args.out / "compare"
+    print(f"\nPlots, tables and sources (also in report.md, summary.csv):\n  {folder / 'report.html'}")
+    return 0
+
+
+def cmd_init(args) -> int:
+    from sim.api import init
+
+    copied = init(args.folder)
+    n = sum(f.suffix == ".toml" for f in copied)
+    print(f"{n} scenarios -> {args.folder / 'scenarios'}/, seeds -> {args.folder / 'seeds'}/")
+    print(f"Edit them, then: cd {args.folder} && negsim compare")
     return 0
 
 
 def cmd_sweep(args) -> int:
     from sim.api import load_scenarios, parse_vary, sweep
 
-    if args.file.is_dir():
-        raise UserError(f"{args.file}: sweep takes one scenario file, not a folder")
-    (sc,) = load_scenarios([args.file], args.replications, args.seed)
+    (sc,) = load_scenarios([one_file(args.file, "sweep")], args.replications, args.seed)
     if len(args.vary) > 2:
         raise UserError("at most two --vary (curves for one, heatmaps for two)")
     vary = parse_vary(args.vary)
     outdir = args.out / sc.name / "sweep"
     with executor(args, math.prod(map(len, vary.values())) * sc.replications >= PARALLEL_FROM) as ex:
-        result = sweep(sc, vary, executor=ex, out=outdir, fresh=args.fresh)
+        result = sweep(sc, vary, executor=ex, out=outdir, fresh=args.fresh, command=args.command_line)
     n = len(result.plan.points)
     print(f"{n} points ({result.reused} reused) x {sc.replications} replications in {result.wall:.2f} s")
     print(f"sweep of {sc.name} -> {outdir}/")
@@ -208,7 +248,9 @@ def cmd_sweep(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     pin_threads()  # before NumPy loads, in this process and the workers it forks
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.command_line = _command_line(argv)
     try:
         return args.func(args)
     except UserError as e:  # includes ScenarioError
@@ -218,3 +260,25 @@ def main(argv: list[str] | None = None) -> int:
         # The reader went away (negsim trace ... | head): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except KeyboardInterrupt:
+        print("negsim: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except OSError as e:  # a folder that cannot be written, a disk that is full ...
+        where = f": {e.filename}" if e.filename else ""
+        print(f"negsim: error: {e.strerror or e}{where}", file=sys.stderr)
+        return FAILURE
+    except Exception as e:
+        if os.environ.get(TRACEBACK_ENV):
+            raise
+        print(
+            f"negsim: internal error: {type(e).__name__}: {e} (a bug in negsim; please report it with "
+            f"the command; {TRACEBACK_ENV}=1 shows where it happened)",
+            file=sys.stderr,
+        )
+        return FAILURE
+
+
+def _command_line(argv: list[str]) -> str:
+    import shlex
+
+    return shlex.join(["negsim", *argv])

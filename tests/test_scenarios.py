@@ -202,7 +202,7 @@ def test_every_class_occurs_somewhere_and_worlds_within_a_scenario_differ():
 
 def test_every_hypothesis_of_the_bundled_scenarios_is_checked_and_reported():
     result = comparison()
-    verdicts = {(v.scenario, v.hypothesis): v for v in result.verdicts}
+    verdicts = {(v.scenario, v.hypothesis): v for v in result.checks}
     stated = {(path.stem, xid) for path in FILES for xid in raw_toml(path).get("expect", {})}
     assert stated and set(verdicts) == stated
     for v in verdicts.values():
@@ -248,3 +248,12 @@ def test_trace_finds_a_world_by_what_happened_and_tells_it_as_json():
     assert text.index("Outcome at day") < text.index("Day 7")  # the summary comes first
     k = find_world(sc, NO_DEAL)
     assert outcomes["outcome"].iloc[k] == NO_DEAL
+
+
+def test_the_headline_and_hypotheses_file_carry_every_verdict(tmp_path):
+    result = comparison()
+    shown = result.verdicts
+    assert [(v.scenario, v.verdict) for v in shown] == [(c.scenario, c.verdict) for c in result.checks]
+    text = result.headline(100)
+    for c in result.checks:
+        assert c.verdict.upper() in text and c.scenario in text

@@ -10,6 +10,7 @@ order they finished.
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ class ChunkResult:
     history: np.ndarray
     series: np.ndarray
     series_names: tuple[str, ...]
+    seconds: float = 0.0  # time the chunk took where it ran
 
     @property
     def size(self) -> int:
@@ -91,6 +93,7 @@ def chunk_model(scenario: Scenario, seed: int, start: int, stop: int, trace: int
 def run_chunk(scenario: Scenario, seed: int, start: int, stop: int) -> ChunkResult:
     """Play worlds [start, stop) of a run; ``start`` must be a multiple of CHUNK."""
     pin_threads()
+    t0 = time.perf_counter()
     model = chunk_model(scenario, seed, start, stop).run()
     frame = model.datacollector.get_model_vars_dataframe()
     result = ChunkResult(
@@ -104,6 +107,7 @@ def run_chunk(scenario: Scenario, seed: int, start: int, stop: int) -> ChunkResu
         _history(model, start),
         frame.to_numpy(dtype=np.float64),
         tuple(frame.columns),
+        time.perf_counter() - t0,
     )
     # A Mesa model is a reference cycle (agents <-> model); free its arrays now, not at the next
     # full collection, so memory stays flat however many chunks a run has.

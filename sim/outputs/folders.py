@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim.atomic import write_json
 from sim.outputs import plots, report
-from sim.outputs.files import versions, write_csv
+from sim.outputs.files import INTERVALS, environment, write_csv
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -17,11 +17,24 @@ if TYPE_CHECKING:
     from sim.scenario import Scenario
 
 
-def run_manifest(sc: Scenario, wall: float, executor: str) -> dict[str, Any]:
-    """What a run was: the scenario's content hash, seed, replications, versions and timing."""
-    v = versions()
-    return {
+def run_manifest(
+    sc: Scenario,
+    wall: float | None,
+    executor: str,
+    compute: float | None = None,
+    command: str | None = None,
+) -> dict[str, Any]:
+    """What a run was and how to run it again: the command, the scenario's content hash, seed and
+    replications, the interval method, where and how long it ran, Python, platform, the checkout's
+    commit and the version of every library that touched the numbers or the plots.
+
+    ``wall`` is the run's own elapsed time (None inside a comparison, where scenarios run together);
+    ``compute`` is the time its chunks took where they ran, summed.
+    """
+    out: dict[str, Any] = {
+        "command": command,
         "scenario": sc.name,
+        "title": sc.title,
         "file": Path(sc.path).name,
         "scenario_sha256": sc.sha256,
         "seed": sc.seed,
@@ -29,12 +42,14 @@ def run_manifest(sc: Scenario, wall: float, executor: str) -> dict[str, Any]:
         "start": sc.calendar.start,
         "days_per_round": sc.calendar.days_per_round,
         "horizon_days": sc.calendar.horizon_days,
-        "negsim_version": v["negsim"],
-        "mesa_version": v["mesa"],
-        "numpy_version": v["numpy"],
+        "intervals": INTERVALS,
         "executor": executor,
-        "wall_seconds": round(wall, 3),
     }
+    if wall is not None:
+        out["wall_seconds"] = round(wall, 3)
+    if compute is not None:
+        out["compute_seconds"] = round(compute, 3)
+    return out | environment()
 
 
 def write_run(

@@ -26,10 +26,17 @@ if TYPE_CHECKING:
     from sim.experiments.sweeps import Axis
     from sim.scenario import Scenario
 
-AGREEMENT = "any_agreement"
-NO_DEAL_COLOUR = "#b8b8b8"
-AGREEMENT_COLOUR = "#222222"
+AGREEMENT = "any_agreement"  # the total of every deal class: never a class of its own
+NO_DEAL_COLOUR = "#BBBBBB"
+AGREEMENT_COLOUR = "#000000"
+REFERENCE_COLOUR = "#777777"
+# Okabe & Ito (2008), "Color universal design": every pair of these (and the grey of no agreement)
+# stays at least 10 apart in CIEDE2000 under simulated protanopia, deuteranopia and tritanopia
+# (tests/test_palette.py). Hatches tell the classes apart in greyscale too.
+DEAL_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442")
+DEAL_HATCHES = ("", "//", "..", "\\\\", "xx", "oo", "++")
 DPI = 110
+VALUE_COLUMNS = {"outcome", "count", "n", "share", "lo", "hi"}
 
 
 def _pyplot():
@@ -43,15 +50,17 @@ def _pyplot():
 
 def class_colours(class_ids: list[str]) -> dict[str, str]:
     """A colour for each deal class in order, plus grey for no agreement and black for the total."""
-    plt = _pyplot()
-    palette = [c for i, c in enumerate(plt.get_cmap("tab10").colors) if i != 7]  # tab10 grey is no deal's
     deals = [c for c in class_ids if c not in (NO_DEAL, AGREEMENT)]
-    out = {cid: _hex(palette[i % len(palette)]) for i, cid in enumerate(deals)}
+    out = {cid: DEAL_COLOURS[i % len(DEAL_COLOURS)] for i, cid in enumerate(deals)}
     return {**out, NO_DEAL: NO_DEAL_COLOUR, AGREEMENT: AGREEMENT_COLOUR}
 
 
-def _hex(rgb: tuple[float, ...]) -> str:
-    return "#" + "".join(f"{round(255 * v):02x}" for v in rgb[:3])
+def class_hatches(class_ids: list[str]) -> dict[str, str]:
+    """A hatch for each deal class in order (the first plain); none for no agreement."""
+    deals = [c for c in class_ids if c not in (NO_DEAL, AGREEMENT)]
+    # past the palette's end colours repeat, so hatches shift to keep every class unique
+    out = {cid: DEAL_HATCHES[(i + i // len(DEAL_COLOURS)) % len(DEAL_HATCHES)] for i, cid in enumerate(deals)}
+    return {**out, NO_DEAL: "", AGREEMENT: ""}
 
 
 def class_label(sc: Scenario, outcome: str) -> str:
@@ -60,6 +69,14 @@ def class_label(sc: Scenario, outcome: str) -> str:
     if outcome == AGREEMENT:
         return "Any agreement"
     return sc.classes[outcome].label if outcome in sc.classes else outcome
+
+
+def time_axis(curve: pd.DataFrame) -> tuple[str, str]:
+    """The curve's time column and its axis label: whatever the engine counts in (rounds, days)."""
+    for column in curve.columns:
+        if column not in VALUE_COLUMNS:
+            return column, str(column).replace("_", " ")
+    raise ValueError("a curve needs a time column besides " + ", ".join(sorted(VALUE_COLUMNS)))
 
 
 def save(fig: Figure, path: Path) -> Path:
@@ -75,47 +92,56 @@ def _replications(frame: pd.DataFrame) -> int:
     return int(frame["n"].iloc[0]) if len(frame) else 0
 
 
+def _final_share(curve: pd.DataFrame, outcome: str) -> float:
+    part = curve[curve["outcome"] == outcome]
+    return float(part["share"].iloc[-1]) if len(part) else 0.0
+
+
+def _wrap(text: str, width: int) -> str:
+    return "\n".join(textwrap.wrap(text, width)) or text
+
+
 # ---------------------------------------------------------------- one run
 
 
 def plot_run(outdir: Path, sc: Scenario, curve: pd.DataFrame, shares: pd.DataFrame) -> list[Path]:
     """``curve.png`` (each class in force, day by day) and ``outcomes.png`` (class shares at the horizon)."""
     outdir = Path(outdir)
-    colours = class_colours(list(sc.classes))
     return [
-        save(_curve_figure(sc, curve, colours), outdir / "curve.png"),
-        save(_shares_figure(sc, shares, colours), outdir / "outcomes.png"),
+        save(_curve_figure(sc, curve), outdir / "curve.png"),
+        save(_shares_figure(sc, shares), outdir / "outcomes.png"),
     ]
 
 
-def _curve_figure(sc: Scenario, curve: pd.DataFrame, colours: dict[str, str]) -> Figure:
+def _curve_figure(sc: Scenario, curve: pd.DataFrame) -> Figure:
     """The share of worlds with each class in force, day by day (stacked), and any agreement's band."""
     plt = _pyplot()
+    time, time_label = time_axis(curve)
+    colours = class_colours(list(sc.classes))
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    _stack_in_force(ax, sc, curve, colours)
-    ax.set_title(
-        f"{sc.title}\nin force by day, {_replications(curve):,} replications, 95% band on any agreement"
-    )
+    _stack_in_force(ax, sc, curve, colours, class_hatches(list(sc.classes)), time, time_label)
+    ax.set_title(f"{sc.title}\nin force by day, {_replications(curve):,} worlds, 95% band on any agreement")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return fig
 
 
-def _stack_in_force(ax, sc: Scenario, curve: pd.DataFrame, colours: dict[str, str]) -> None:
-    days = np.concatenate([[0], np.unique(curve["day"])])
+def _stack_in_force(ax, sc: Scenario, curve: pd.DataFrame, colours, hatches, time: str, label: str) -> None:
+    """Stacked shares of the worlds with each class in force (from all at no agreement on day 0),
+    and any agreement's line with its 95% band. A class that never occurs gets no band."""
+    days = np.concatenate([[0], np.unique(curve[time])])
     bottom = np.zeros(days.size)
     for outcome in [*sc.classes, NO_DEAL]:
         part = curve[curve["outcome"] == outcome]
         if not len(part) or not part["share"].any():
-            continue  # a class that never occurs gets no band
+            continue
         share = np.concatenate([[1.0 if outcome == NO_DEAL else 0.0], part["share"].to_numpy()])
-        hatch = "//" if outcome == NO_DEAL else None
         ax.fill_between(
             days,
             bottom,
             bottom + share,
             step="post",
-            color=colours[outcome],
-            hatch=hatch,
+            facecolor=colours[outcome],
+            hatch=hatches.get(outcome) or None,
             edgecolor="white",
             linewidth=0,
             label=class_label(sc, outcome),
@@ -123,7 +149,7 @@ def _stack_in_force(ax, sc: Scenario, curve: pd.DataFrame, colours: dict[str, st
         bottom += share
     total = curve[curve["outcome"] == AGREEMENT]
     ax.step(
-        total["day"],
+        total[time],
         total["share"],
         where="post",
         color=AGREEMENT_COLOUR,
@@ -131,42 +157,55 @@ def _stack_in_force(ax, sc: Scenario, curve: pd.DataFrame, colours: dict[str, st
         label="Any agreement",
     )
     ax.fill_between(
-        total["day"], total["lo"], total["hi"], step="post", color=AGREEMENT_COLOUR, alpha=0.15, linewidth=0
+        total[time], total["lo"], total["hi"], step="post", color=AGREEMENT_COLOUR, alpha=0.15, linewidth=0
     )
     ax.set_xlim(0, days[-1])
     ax.set_ylim(0, 1)
-    ax.set_xlabel(f"day of the talks (from {sc.calendar.start})")
+    ax.set_xlabel(f"{label} of the talks (from {sc.calendar.start})")
     ax.set_ylabel("share of worlds with this in force")
     ax.grid(alpha=0.3)
 
 
-def _shares_figure(sc: Scenario, shares: pd.DataFrame, colours: dict[str, str]) -> Figure:
+def _shares_figure(sc: Scenario, shares: pd.DataFrame) -> Figure:
+    """Deal classes by likelihood, then no agreement."""
     plt = _pyplot()
-    rows = shares[shares["outcome"] != AGREEMENT].reset_index(drop=True)
+    colours, hatches = class_colours(list(sc.classes)), class_hatches(list(sc.classes))
+    deals = shares[~shares["outcome"].isin([AGREEMENT, NO_DEAL])].sort_values("share", ascending=False)
+    rows = pd_concat([deals, shares[shares["outcome"] == NO_DEAL]])
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     x = np.arange(len(rows))
     err = _error(rows["share"], rows["lo"], rows["hi"])
-    ax.bar(x, rows["share"], color=[colours[o] for o in rows["outcome"]], yerr=err, capsize=5)
+    ax.bar(
+        x,
+        rows["share"],
+        color=[colours[o] for o in rows["outcome"]],
+        hatch=None,
+        edgecolor="white",
+        yerr=err,
+        capsize=5,
+    )
+    for patch, outcome in zip(ax.patches, rows["outcome"], strict=True):
+        patch.set_hatch(hatches[outcome])
     for xi, share in zip(x, rows["share"], strict=True):
         ax.annotate(f"{100 * share:.1f}%", (xi, share), xytext=(8, 3), textcoords="offset points", fontsize=9)
     ax.set_xticks(x, [_wrap(class_label(sc, o), 14) for o in rows["outcome"]])
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0, 1.05)
     ax.set_ylabel("share of worlds")
-    ax.set_title(
-        f"{sc.title}\nin force at the horizon, {_replications(shares):,} replications, 95% intervals"
-    )
+    ax.set_title(f"{sc.title}\nin force at the horizon, {_replications(shares):,} worlds, 95% intervals")
     ax.grid(axis="y", alpha=0.3)
     return fig
+
+
+def pd_concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.concat(frames, ignore_index=True)
 
 
 def _error(share, lo, hi) -> np.ndarray:
     """Error-bar lengths; clipped at 0 because interval ends can miss the share by rounding."""
     share, lo, hi = (np.asarray(a, dtype=float) for a in (share, lo, hi))
     return np.clip(np.vstack([share - lo, hi - share]), 0.0, None)
-
-
-def _wrap(text: str, width: int) -> str:
-    return "\n".join(textwrap.wrap(text, width)) or text
 
 
 # ---------------------------------------------------------------- comparison
@@ -176,20 +215,11 @@ Runs = dict[str, tuple["Scenario", "pd.DataFrame", "pd.DataFrame"]]
 
 
 def union_classes(runs: Runs) -> list[str]:
-    """Deal classes of all scenarios, in the order they first appear (baseline's order first)."""
+    """Deal classes of all scenarios, in the order they first appear (the reference's order first)."""
     out: list[str] = []
     for sc, _, _ in runs.values():
         out.extend(c for c in sc.classes if c not in out)
     return out
-
-
-def plot_compare(outdir: Path, runs: Runs) -> list[Path]:
-    """``outcomes.png`` (stacked class shares per scenario) and ``curves.png`` (total agreement)."""
-    outdir = Path(outdir)
-    return [
-        save(_stacked_figure(runs), outdir / "outcomes.png"),
-        save(_curves_figure(runs), outdir / "curves.png"),
-    ]
 
 
 def class_labels(runs: Runs) -> dict[str, str]:
@@ -201,74 +231,145 @@ def class_labels(runs: Runs) -> dict[str, str]:
     return labels
 
 
-def _stacked_figure(runs: Runs) -> Figure:
+def share_of(shares: pd.DataFrame, outcome: str) -> float:
+    hit = shares.loc[shares["outcome"] == outcome, "share"]
+    return float(hit.iloc[0]) if len(hit) else 0.0
+
+
+def ranked(runs: Runs, reference: str, outcome: str = AGREEMENT) -> list[str]:
+    """The reference first, then the other scenarios from most to least likely ``outcome``."""
+    others = [n for n in runs if n != reference]
+    others.sort(key=lambda n: -share_of(runs[n][2], outcome))  # stable: ties keep the given order
+    return [reference, *others] if reference in runs else others
+
+
+def plot_compare(outdir: Path, runs: Runs, reference: str) -> list[Path]:
+    """``outcomes.png`` (class shares per scenario) and ``curves.png`` (agreement over time)."""
+    outdir = Path(outdir)
+    return [
+        save(_stacked_figure(runs, reference), outdir / "outcomes.png"),
+        save(_curves_figure(runs, reference), outdir / "curves.png"),
+    ]
+
+
+def _reference_tag(name: str, reference: str) -> str:
+    return " (reference)" if name == reference else ""
+
+
+def _stacked_figure(runs: Runs, reference: str) -> Figure:
+    """Horizontal stacked bars: the reference on top and set apart, then by any agreement."""
     plt = _pyplot()
     classes = union_classes(runs)
-    colours = class_colours(classes)
-    labels = class_labels(runs)
-    names = list(runs)
-    x = np.arange(len(names))
-    fig, ax = plt.subplots(figsize=(max(7.0, 0.9 * len(names) + 3.5), 5.0))
-    bottom = np.zeros(len(names))
-    for cid in [*classes, NO_DEAL]:
-        share = np.array([_share(shares, cid) for _, _, shares in runs.values()])
-        hatch = "//" if cid == NO_DEAL else None
-        ax.bar(x, share, bottom=bottom, color=colours[cid], label=labels[cid], hatch=hatch, edgecolor="white")
-        bottom += share
-    total = [shares.set_index("outcome").loc[AGREEMENT] for _, _, shares in runs.values()]
-    y = np.array([t["share"] for t in total])
-    err = _error(y, [t["lo"] for t in total], [t["hi"] for t in total])
+    colours, hatches, labels = class_colours(classes), class_hatches(classes), class_labels(runs)
+    occurring = [c for c in classes if any(share_of(s, c) > 0 for _, _, s in runs.values())]
+    names = ranked(runs, reference)
+    gap = 0.7 if reference in runs and len(names) > 1 else 0.0
+    y = np.array([i + (gap if i > 0 else 0.0) for i in range(len(names))])
+    fig, ax = plt.subplots(figsize=(11.0, 0.55 * len(names) + 2.2), layout="constrained")
+    left = np.zeros(len(names))
+    for cid in [*occurring, NO_DEAL]:
+        share = np.array([share_of(runs[n][2], cid) for n in names])
+        ax.barh(
+            y,
+            share,
+            left=left,
+            height=0.72,
+            color=colours[cid],
+            hatch=hatches[cid] or None,
+            edgecolor="white",
+            linewidth=0.6,
+            label=labels[cid],
+        )
+        left += share
+    total = [runs[n][2].set_index("outcome").loc[AGREEMENT] for n in names]
+    x = np.array([t["share"] for t in total])
+    err = _error(x, [t["lo"] for t in total], [t["hi"] for t in total])
     ax.errorbar(
-        x, y, yerr=err, fmt="_", color=AGREEMENT_COLOUR, capsize=6, markersize=14, label="Any agreement, 95%"
+        x, y, xerr=err, fmt="|", color=AGREEMENT_COLOUR, capsize=4, markersize=16, label="Any agreement, 95%"
     )
-    ax.set_xticks(x, names, rotation=30, ha="right", rotation_mode="anchor")
-    ax.set_ylim(0, 1.02)
-    ax.set_ylabel("share of worlds")
+    for yi, t in zip(y, total, strict=True):
+        text = f"{100 * t['share']:.1f}% [{100 * t['lo']:.1f}, {100 * t['hi']:.1f}]"
+        ax.annotate(text, (1.0, yi), xytext=(6, 0), textcoords="offset points", va="center", fontsize=9)
+    if gap:
+        ax.axhline((y[0] + y[1]) / 2, color="#555555", linewidth=0.8, linestyle="--")
+    ticks = [_wrap(runs[n][0].title, 40) + _reference_tag(n, reference) for n in names]
+    ax.set_yticks(y, ticks)
+    for tick, n in zip(ax.get_yticklabels(), names, strict=True):
+        if n == reference:
+            tick.set_fontweight("bold")
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(_percent())
+    ax.set_xlabel("share of worlds (any agreement at right, with its 95% interval)")
     reps = sorted({_replications(s) for _, _, s in runs.values()})
-    ax.set_title(f"Outcome classes by scenario ({_reps_text(reps)} replications each)")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    ax.grid(axis="y", alpha=0.3)
+    ax.set_title(
+        f"Outcome by scenario, {_reps_text(reps)} worlds each: the reference first, "
+        "then from most to least likely agreement",
+        loc="left",
+    )
+    fig.legend(loc="outside lower left", ncol=min(len(occurring) + 2, 5), frameon=False)
+    ax.grid(axis="x", alpha=0.3)
     return fig
 
 
-def _share(shares: pd.DataFrame, outcome: str) -> float:
-    hit = shares.loc[shares["outcome"] == outcome, "share"]
-    return float(hit.iloc[0]) if len(hit) else 0.0
+def _percent():
+    from matplotlib.ticker import PercentFormatter
+
+    return PercentFormatter(xmax=1.0, decimals=0)
 
 
 def _reps_text(reps: list[int]) -> str:
     return f"{reps[0]:,}" if len(reps) == 1 else f"{reps[0]:,}-{reps[-1]:,}"
 
 
-def _curves_figure(runs: Runs) -> Figure:
-    """Any agreement in force, day by day, one panel per scenario with the baseline drawn in each."""
+def _curves_figure(runs: Runs, reference: str) -> Figure:
+    """Small multiples: each scenario's agreement over time in its own panel, the reference in grey."""
     plt = _pyplot()
-    names = list(runs)
-    cols = min(4, len(names))
-    rows = -(-len(names) // cols)
+    names = ranked(runs, reference)
+    panels = [n for n in names if n != reference] or names
+    ncols = min(4, len(panels))
+    nrows = -(-len(panels) // ncols)
     fig, axes = plt.subplots(
-        rows, cols, figsize=(3.2 * cols, 2.6 * rows), sharex=True, sharey=True, squeeze=False
+        nrows, ncols, figsize=(3.1 * ncols + 0.4, 2.5 * nrows + 0.9), sharex=True, sharey=True, squeeze=False
     )
-    base = runs[names[0]][1]
-    base_part = base[base["outcome"] == AGREEMENT]
-    for ax, name in zip(axes.flat, names, strict=False):
+    ref = runs[reference][1] if reference in runs else None
+    time_label = "round"
+    for ax, name in zip(axes.flat, panels, strict=False):
         sc, curve, _ = runs[name]
+        time, time_label = time_axis(curve)
+        if ref is not None and name != reference:
+            part = ref[ref["outcome"] == AGREEMENT]
+            rtime, _ = time_axis(ref)
+            ax.fill_between(
+                part[rtime], part["lo"], part["hi"], color=REFERENCE_COLOUR, alpha=0.18, linewidth=0
+            )
+            ax.plot(part[rtime], part["share"], color=REFERENCE_COLOUR, linestyle="--", linewidth=1.4)
         part = curve[curve["outcome"] == AGREEMENT]
-        if name != names[0]:
-            ax.step(base_part["day"], base_part["share"], where="post", color="#999999", linewidth=1.0)
-        ax.fill_between(
-            part["day"], part["lo"], part["hi"], step="post", color="#0072B2", alpha=0.25, linewidth=0
-        )
-        ax.step(part["day"], part["share"], where="post", color="#0072B2", linewidth=1.6)
-        ax.set_title(_wrap(sc.title, 34), fontsize=8)
-        ax.set_ylim(0, 1)
+        ax.fill_between(part[time], part["lo"], part["hi"], color=DEAL_COLOURS[0], alpha=0.25, linewidth=0)
+        ax.plot(part[time], part["share"], color=DEAL_COLOURS[0], linewidth=2.0)
+        ax.set_title(_wrap(sc.title, 34), fontsize=9, loc="left")
+        ax.set_ylim(0, 1.02)
+        ax.yaxis.set_major_formatter(_percent())
         ax.grid(alpha=0.3)
-    for ax in axes.flat[len(names) :]:
-        ax.axis("off")
-    fig.supxlabel("day of the talks")
-    fig.supylabel("share of worlds with any agreement in force")
-    fig.suptitle(f"Any agreement in force by day (grey: {names[0]}), 95% bands")
-    fig.tight_layout()
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    for col in range(ncols):  # the lowest panel of each column carries the time axis
+        low = max(r for r in range(nrows) if r * ncols + col < len(panels))
+        axes[low, col].xaxis.set_tick_params(labelbottom=True)
+        axes[low, col].set_xlabel(time_label)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("any agreement")
+    ref_title = runs[reference][0].title if reference in runs else ""
+    handles = [
+        plt.Line2D([], [], color=DEAL_COLOURS[0], linewidth=2.0, label="this scenario (95% band)"),
+    ]
+    if ref is not None and len(names) > 1:
+        handles.append(
+            plt.Line2D([], [], color=REFERENCE_COLOUR, linestyle="--", label=f"reference: {ref_title}")
+        )
+    fig.suptitle(f"Share of worlds with any agreement in force on each {time_label}", x=0.01, ha="left")
+    fig.legend(handles=handles, loc="upper right", frameon=False, ncol=len(handles), fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
     return fig
 
 
@@ -286,7 +387,8 @@ def _sweep_curves_figure(sc: Scenario, sweep: pd.DataFrame, axis: Axis) -> Figur
     plt = _pyplot()
     colours = class_colours(list(sc.classes))
     fig, ax = plt.subplots(figsize=(8.5, 4.5))
-    for outcome in [*sc.classes, NO_DEAL, AGREEMENT]:
+    occurring = [c for c in sc.classes if sweep.loc[sweep["outcome"] == c, "count"].sum() > 0]
+    for outcome in [*occurring, NO_DEAL, AGREEMENT]:
         part = sweep[sweep["outcome"] == outcome].sort_values(axis.path)
         total = outcome == AGREEMENT
         x = part[axis.path].to_numpy(dtype=float)
@@ -296,17 +398,17 @@ def _sweep_curves_figure(sc: Scenario, sweep: pd.DataFrame, axis: Axis) -> Figur
             part["share"],
             color=colours[outcome],
             linewidth=2.2 if total else 1.6,
-            linestyle="--" if total else "-",
+            linestyle=":" if total else "-",
             marker="o" if len(part) <= 25 else None,
             markersize=3,
             label=class_label(sc, outcome),
         )
-    base = f"baseline ({axis.baseline:g})"
-    ax.axvline(axis.baseline, color="#555555", linestyle=":", linewidth=1.4, label=base)
+    here = f"this scenario's value ({axis.baseline:g})"
+    ax.axvline(axis.baseline, color="#555555", linestyle="--", linewidth=1.2, label=here)
     if axis.integer:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylim(0, 1.02)  # a share of 1 stays visible above the frame
-    ax.set_xlabel(axis.path)
+    ax.set_xlabel(axis_label(sc, axis.path))
     ax.set_ylabel("share of worlds")
     reps = _replications(sweep)
     ax.set_title(f"{sc.title}\nlikelihood by outcome, {reps:,} replications per point, 95% bands")
@@ -316,15 +418,16 @@ def _sweep_curves_figure(sc: Scenario, sweep: pd.DataFrame, axis: Axis) -> Figur
 
 
 def plot_sweep_heatmaps(outdir: Path, sc: Scenario, sweep: pd.DataFrame, axes: Sequence[Axis]) -> list[Path]:
-    """``heatmap_<class>.png`` for each deal class and ``heatmap_any_agreement.png`` for any deal in force.
+    """``heatmap_<class>.png`` for each deal class that occurs and ``heatmap_any_agreement.png``.
 
-    The first axis runs along x, the second along y; a star marks the unmodified scenario. No
-    agreement is not drawn: it is one minus the total.
+    The first axis runs along x, the second along y; a star marks the scenario's own values. No
+    agreement is not drawn (it is one minus the total), nor is a class that occurs at no point.
     """
     outdir = Path(outdir)
+    occurring = [c for c in sc.classes if sweep.loc[sweep["outcome"] == c, "count"].sum() > 0]
     return [
         save(_heatmap_figure(sc, sweep, axes, outcome), outdir / f"heatmap_{outcome}.png")
-        for outcome in [*sc.classes, AGREEMENT]
+        for outcome in [*occurring, AGREEMENT]
     ]
 
 
@@ -351,12 +454,12 @@ def _heatmap_figure(sc: Scenario, sweep: pd.DataFrame, axes: Sequence[Axis], out
         color="white",
         markeredgecolor="black",
         linestyle="none",
-        label=f"baseline ({xa.baseline:g}, {ya.baseline:g})",
+        label=f"this scenario's value ({xa.baseline:g}, {ya.baseline:g})",
     )
     ax.set_xlim(_edges(xs)[[0, -1]])
     ax.set_ylim(_edges(ys)[[0, -1]])
-    ax.set_xlabel(xa.path)
-    ax.set_ylabel(ya.path)
+    ax.set_xlabel(axis_label(sc, xa.path))
+    ax.set_ylabel(axis_label(sc, ya.path))
     reps = _replications(part)
     ax.set_title(
         f"{sc.title}\n{class_label(sc, outcome)}: {reps:,} replications per point "
@@ -373,3 +476,68 @@ def _edges(centres: np.ndarray) -> np.ndarray:
         return np.array([centres[0] - half, centres[0] + half])
     mid = (centres[1:] + centres[:-1]) / 2
     return np.concatenate([[2 * centres[0] - mid[0]], mid, [2 * centres[-1] - mid[-1]]])
+
+
+# ---------------------------------------------------------------- parameters in words
+
+FIELD_WORDS = {
+    "positions": None,
+    "dynamics": None,
+    "interactions": None,
+    "red_lines": None,
+    "war": "daily value of fighting on",
+    "momentum": "balance of power",
+    "rebuild": "rebuild during a truce:",
+    "per_day": "per day",
+    "margin": "margin asked above no deal",
+    "tolerance": "tolerance of the war's hurt",
+    "concession": "concession exponent",
+    "mean": "mean",
+    "sd": "uncertainty (sd)",
+    "weight": "salience weight",
+    "weights": "salience weight of",
+    "values": "value of",
+    "momentum_exposure": "exposure to battlefield momentum",
+    "cost_per_round": "cost of war per round",
+    "from_round": "first round",
+    "max_uses": "times it can be used",
+    "weight_concentration": "concentration of salience weights",
+    "learning_step": "learning step",
+    "rounds": "rounds of talks",
+}
+
+
+def parameter_words(sc: Scenario, path: str) -> str:
+    """A dotted path in the scenario's own words: ``levers.us_sanctions.strength`` -> 'US sanctions
+    and tariffs on Russia: strength'. Tables that carry a ``label`` (parties, issues, levers, events,
+    the veto player) are named by it; fields by :data:`FIELD_WORDS`, else their name."""
+    node = sc.model_dump(exclude={"name", "path", "sha256"})
+    named: list[str] = []
+    rest: list[str] = []
+    for key in path.split("."):
+        node = node.get(key) if isinstance(node, dict) else None
+        if key in ("parties", "issues", "levers", "events", "classes"):
+            continue
+        if isinstance(node, dict) and isinstance(node.get("label"), str):
+            named.append(node["label"])
+            continue
+        if key in sc.issues:
+            rest.append(sc.issues[key].label)
+            continue
+        if key in sc.fronts:
+            rest.append(sc.fronts[key].label)
+            continue
+        if key == "momentum" and rest and rest[-1] in {f.label for f in sc.fronts.values()}:
+            rest.append("per unit of the balance of power")
+            continue
+        word = FIELD_WORDS.get(key, key.replace("_", " "))
+        if word:
+            rest.append(word)
+    head = ", ".join(named)
+    tail = " ".join(rest)
+    return f"{head}: {tail}" if head and tail else head or tail or path
+
+
+def axis_label(sc: Scenario, path: str) -> str:
+    """The parameter in words, with its dotted path below for the command line."""
+    return f"{parameter_words(sc, path)}\n({path})"

@@ -1,10 +1,12 @@
 """Reports to hand around: one self-contained HTML file (and a Markdown summary) per comparison or sweep.
 
-The HTML embeds its images as data URIs and its style inline, and has no scripts and no links, so
-it opens offline and prints as it shows. It says what was run (files, hashes, seeds, versions),
-shows the plots, tabulates likelihoods with 95% intervals and the difference of each scenario from
-the baseline, and lists every statement's source: the quote and its line in the seed document, or
-the stated assumption. Differences of two independent proportions use Newcomb's hybrid score
+The HTML embeds its images as data URIs and its style inline, and has no scripts and no links out,
+so it opens offline and prints as it shows. A comparison's report leads with the answer (the
+headline: scenarios ranked, the reference set apart, any hypotheses' verdicts), then a short
+contents, the plots, the tables of likelihoods with 95% intervals and of differences from the
+reference, what each scenario changes; what was run (files, hashes, seeds, versions) and every
+statement's source (the quote and its line in the seed document, or the stated assumption) close it
+as appendices. Differences of two independent proportions use Newcomb's hybrid score
 interval (Newcomb 1998), which behaves at shares near 0 and 1.
 """
 
@@ -19,9 +21,18 @@ import numpy as np
 
 from sim.atomic import write_text
 from sim.engine.outcomes import NO_DEAL
-from sim.outputs.files import versions, write_csv
+from sim.outputs import headline
+from sim.outputs.files import DIFFERENCE_INTERVALS, INTERVALS, versions, write_csv
 from sim.outputs.narrative import statement, where
-from sim.outputs.plots import AGREEMENT, Runs, class_label, class_labels, plot_compare, union_classes
+from sim.outputs.plots import (
+    AGREEMENT,
+    Runs,
+    class_label,
+    class_labels,
+    plot_compare,
+    ranked,
+    union_classes,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,7 +42,9 @@ if TYPE_CHECKING:
 Table = tuple[list[str], list[list[str]]]  # header, rows of cell text (not yet escaped)
 # manifest keys a sweep report already shows in its run table or versions line
 SHOWN = {"scenario", "file", "scenario_sha256", "seed", "replications", "horizon_days", "grid", "axes"}
-SHOWN |= {"negsim_version", "mesa_version", "numpy_version"}
+SHOWN |= {"versions", "title"}
+
+NAMES = {"mesa": "Mesa", "numpy": "NumPy", "scipy": "SciPy", "matplotlib": "Matplotlib"}
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1d1d1d;
@@ -49,6 +62,13 @@ blockquote { margin: 0; padding-left: .6rem; border-left: 3px solid #9ab; font-s
 .where, .note { font-size: .8rem; color: #555; }
 .hash { font-family: monospace; font-size: .75rem; word-break: break-all; }
 pre { white-space: pre-wrap; font-size: .8rem; background: #f7f7f7; padding: .5rem; }
+p.answer { font-size: 1.15rem; }
+nav.contents ol { margin: .2rem 0; } nav.contents { font-size: .9rem; }
+tr.reference td { border-bottom: 3px double #555; background: #f6f8fb; }
+.tag { font-size: .7rem; text-transform: uppercase; letter-spacing: .04em; border: 1px solid #555;
+       border-radius: 3px; padding: 0 .25rem; margin-left: .3rem; }
+.rank { color: #555; font-size: .75rem; }
+td.verdict { font-weight: bold; } td.held { color: #0a5b8a; } td.contrary { color: #a13b00; }
 @page { margin: 15mm; }
 @media print {
   body { max-width: none; margin: 0; font-size: 10pt; }
@@ -71,10 +91,11 @@ def page(title: str, sections: list[str]) -> str:
     )
 
 
-def section(title: str, *parts: str, keep: bool = False) -> str:
+def section(title: str, *parts: str, keep: bool = False, anchor: str = "") -> str:
     """A titled section; ``keep`` holds a short one on one printed page with its heading."""
+    ident = f' id="{escape(anchor)}"' if anchor else ""
     return (
-        f"<section{_class('keep' if keep else '')}>\n<h2>{escape(title)}</h2>\n"
+        f"<section{ident}{_class('keep' if keep else '')}>\n<h2>{escape(title)}</h2>\n"
         + "\n".join(parts)
         + "\n</section>"
     )
@@ -130,7 +151,7 @@ def figure(path: Path, caption: str) -> str:
 
 def versions_text(executor: str | None = None, wall: float | None = None) -> str:
     v = versions()
-    text = f"negsim {v['negsim']}, Mesa {v['mesa']}, NumPy {v['numpy']}, pandas {v['pandas']}"
+    text = ", ".join(f"{NAMES.get(k, k)} {x}" for k, x in v.items())
     if executor:
         text += f"; executor {executor}"
     if wall is not None:
@@ -206,7 +227,7 @@ def sources_html(sc: Scenario, base: Scenario | None = None) -> str:
 
 
 def baseline_name(runs: Runs) -> str:
-    """The scenario every other is compared with: the one named 'baseline', else the first."""
+    """A reference when none is given: the scenario named 'baseline', else the first."""
     return "baseline" if "baseline" in runs else next(iter(runs))
 
 
@@ -214,24 +235,46 @@ def outcome_order(runs: Runs) -> list[str]:
     return [*union_classes(runs), NO_DEAL, AGREEMENT]
 
 
-def summary_frame(runs: Runs) -> pd.DataFrame:
-    """One row per scenario and outcome, with the difference from the baseline and its 95% interval."""
+def summary_frame(runs: Runs, reference: str | None = None) -> pd.DataFrame:
+    """One row per scenario and outcome: the deal classes and no agreement (``kind`` = class, their
+    shares sum to 1), then any agreement (``kind`` = total, id ``any_agreement``); each with its
+    difference from the reference and that difference's 95% interval (none for the reference)."""
     import pandas as pd
     from statsmodels.stats.proportion import confint_proportions_2indep
 
-    base = runs[baseline_name(runs)][2].set_index("outcome")
+    reference = reference or baseline_name(runs)
+    base = runs[reference][2].set_index("outcome")
+    n0 = int(base["n"].iloc[0])
+    labels = class_labels(runs)
     frames = []
-    for name, (_, _, shares) in runs.items():
+    for name in ranked(runs, reference):
+        sc, _, shares = runs[name]
         df = shares.copy()
         k0 = base["count"].reindex(df["outcome"], fill_value=0).to_numpy()
-        n0 = int(base["n"].iloc[0])
-        lo, hi = confint_proportions_2indep(
-            df["count"].to_numpy(), df["n"].to_numpy(), k0, n0, method="newcomb", compare="diff"
-        )
         df["diff"] = df["share"].to_numpy() - k0 / n0
-        df["diff_lo"], df["diff_hi"] = np.asarray(lo), np.asarray(hi)
+        if name == reference:
+            df["diff_lo"] = df["diff_hi"] = float("nan")
+        else:
+            lo, hi = confint_proportions_2indep(
+                df["count"].to_numpy(), df["n"].to_numpy(), k0, n0, method="newcomb", compare="diff"
+            )
+            df["diff_lo"], df["diff_hi"] = np.asarray(lo), np.asarray(hi)
+        df.insert(0, "kind", np.where(df["outcome"] == AGREEMENT, "total", "class"))
+        df.insert(0, "label", [labels.get(o, o) for o in df["outcome"]])
+        df.insert(0, "reference", name == reference)
+        df.insert(0, "title", sc.title)
         df.insert(0, "scenario", name)
-        frames.append(df)
+        frames.append(
+            df[
+                [
+                    "scenario",
+                    "title",
+                    "reference",
+                    "outcome",
+                    *[c for c in df if c not in ("scenario", "title", "reference", "outcome")],
+                ]
+            ]
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -245,7 +288,7 @@ def _pivot(summary: pd.DataFrame, runs: Runs, cols: tuple[str, str, str], names:
     by = summary.set_index(["scenario", "outcome"])
     rows = []
     for name in names:
-        cells = [name]
+        cells = [runs[name][0].title]
         for o in order:
             if (name, o) in by.index:
                 r = by.loc[(name, o)]
@@ -256,114 +299,197 @@ def _pivot(summary: pd.DataFrame, runs: Runs, cols: tuple[str, str, str], names:
     return ["Scenario", *[labels[o] for o in order]], rows
 
 
-def likelihood_table(summary: pd.DataFrame, runs: Runs) -> Table:
-    return _pivot(summary, runs, ("share", "lo", "hi"), list(runs))
+def likelihood_table(summary: pd.DataFrame, runs: Runs, reference: str | None = None) -> Table:
+    return _pivot(summary, runs, ("share", "lo", "hi"), ranked(runs, reference or baseline_name(runs)))
 
 
-def difference_table(summary: pd.DataFrame, runs: Runs) -> Table:
-    base = baseline_name(runs)
-    return _pivot(summary, runs, ("diff", "diff_lo", "diff_hi"), [n for n in runs if n != base])
+def difference_table(summary: pd.DataFrame, runs: Runs, reference: str | None = None) -> Table:
+    reference = reference or baseline_name(runs)
+    names = [n for n in ranked(runs, reference) if n != reference]
+    return _pivot(summary, runs, ("diff", "diff_lo", "diff_hi"), names)
+
+
+def run_rows(runs: Runs, manifest: dict[str, Any] | None) -> Table:
+    """Appendix: file, seed, replications, compute time and content hash of every scenario."""
+    compute = (manifest or {}).get("compute_seconds", {})
+    header = ["Scenario", "File", "Seed", "Replications", "Horizon (days)", "Compute s", "SHA-256"]
+    rows = [
+        [
+            name,
+            Path(sc.path).name,
+            str(sc.seed),
+            f"{sc.replications:,}",
+            str(sc.calendar.horizon_days),
+            f"{compute[name]:.2f}" if name in compute else "",
+            sc.sha256,
+        ]
+        for name, (sc, _, _) in runs.items()
+    ]
+    return header, rows
 
 
 # ---------------------------------------------------------------- comparison report
 
+CONTENTS = [
+    ("headline", "Headline"),
+    ("plots", "Plots"),
+    ("likelihood", "Likelihood by outcome class"),
+    ("difference", "Difference from the reference"),
+    ("scenarios", "What each scenario changes"),
+    ("run", "Appendix A: what was run"),
+    ("sources", "Appendix B: sources"),
+]
 
-def verdict_table(verdicts: list[dict[str, Any]]) -> Table:
-    """Each scenario hypothesis with its verdict and the numbers behind it."""
-    head = ["scenario", "hypothesis", "expected", "scenario share", "against", "difference (95%)", "verdict"]
-    rows = [
-        [
-            v["scenario"],
-            v["hypothesis"],
-            f"{v['outcome']} {v['direction']} by day {v['day']}",
-            f"{100 * v['share']:.1f}%",
-            f"{v['against']} {100 * v['parent_share']:.1f}%",
-            _pct(v["diff"], v["lo"], v["hi"], sign=True),
-            v["verdict"],
-        ]
-        for v in verdicts
-    ]
-    return head, rows
+
+def contents_html() -> str:
+    items = "".join(f'<li><a href="#{a}">{escape(t)}</a></li>' for a, t in CONTENTS)
+    return f'<nav class="contents"><b>Contents</b><ol>{items}</ol></nav>'
 
 
 def write_compare(
-    outdir: Path, runs: Runs, wall: float, executor: str, verdicts: list[dict[str, Any]] | None = None
+    outdir: Path,
+    runs: Runs,
+    wall: float,
+    executor: str,
+    reference: str | None = None,
+    why: str = "",
+    verdicts=(),
+    manifest: dict[str, Any] | None = None,
 ) -> Path:
-    """Plots, summary.csv, hypotheses.csv, report.md and a self-contained report.html for a comparison."""
-    import pandas as pd
+    """Plots, summary.csv, report.md and a self-contained report.html for a comparison.
 
+    ``verdicts``: the scenarios' hypotheses with held / contrary / inconclusive (see
+    :class:`sim.outputs.headline.Verdict`); shown first in the headline whenever there are any.
+    """
     outdir = Path(outdir)
-    verdicts = verdicts or []
-    outcomes_png, curves_png = plot_compare(outdir, runs)
-    summary = summary_frame(runs)
+    reference = reference or baseline_name(runs)
+    why = why or ("the scenario named baseline" if reference == "baseline" else "the first scenario given")
+    outcomes_png, curves_png = plot_compare(outdir, runs, reference)
+    summary = summary_frame(runs, reference)
     write_csv(outdir / "summary.csv", summary)
-    write_csv(outdir / "hypotheses.csv", pd.DataFrame(verdicts))
-    hyp = verdict_table(verdicts)
-    likely, diff = likelihood_table(summary, runs), difference_table(summary, runs)
-    base = baseline_name(runs)
-    scenarios = [sc for sc, _, _ in runs.values()]
-    about = f"{len(runs)} scenarios; {versions_text(executor, wall)}"
-    intervals = (
-        "Shares are the fraction of simulated worlds ending in each class; brackets give 95% Wilson "
-        "intervals. Differences are in percentage points against the baseline with 95% Newcomb intervals."
-    )
-    base_sc = runs[base][0]
+    head = headline.build(runs, summary, reference, why, verdicts)
+    likely, diff = likelihood_table(summary, runs, reference), difference_table(summary, runs, reference)
+    ref_title = runs[reference][0].title
+    names = ranked(runs, reference)
+    scenarios = [runs[n][0] for n in names]
+    intervals = f"Shares are the fraction of simulated worlds ending in each outcome; brackets: {INTERVALS}."
+    differences = f"Percentage points against {ref_title}; brackets: {DIFFERENCE_INTERVALS}."
+    base_sc = runs[reference][0]
     html = page(
         f"negsim comparison of {len(runs)} scenarios",
         [
+            section("Headline", headline.headline_html(head), anchor="headline"),
+            contents_html(),
             section(
-                "Scenario hypotheses",
-                para(
-                    "Each variant states what it expects against the scenario it extends: held when the 95% "
-                    "interval of the difference excludes zero in the stated direction, contrary when it "
-                    "excludes zero the other way, inconclusive otherwise."
+                "Plots",
+                figure(
+                    outcomes_png,
+                    "What is in force at the horizon, by scenario: the reference on top, then from most to "
+                    "least likely agreement; the black bar is the 95% interval on any agreement.",
                 ),
-                html_table(hyp)
-                if hyp[1]
-                else para("No scenario states a hypothesis, or its parent was not run."),
+                figure(
+                    curves_png,
+                    "Share of worlds with any agreement in force on each day, one panel per scenario, "
+                    f"with 95% bands; dashed grey: the reference, {ref_title}.",
+                ),
+                anchor="plots",
+            ),
+            section(
+                "Likelihood by outcome class",
+                para(intervals, "note"),
+                html_table(likely),
                 keep=True,
+                anchor="likelihood",
             ),
-            section("What was run", para(about), run_table(scenarios), *map(scenario_block, scenarios)),
             section(
-                "Comparison",
-                figure(
-                    outcomes_png, "Outcome classes by scenario; error bars: 95% interval on any agreement."
-                ),
-                figure(
-                    curves_png, "Share of worlds with any agreement in force, day by day, with 95% bands."
-                ),
-            ),
-            section("Likelihood by outcome class", para(intervals, "note"), html_table(likely), keep=True),
-            section(
-                f"Difference from {base} (percentage points)",
+                f"Difference from the reference, {ref_title} (percentage points)",
+                para(differences, "note"),
                 html_table(diff) if diff[1] else para("Only one scenario was run."),
                 keep=True,
+                anchor="difference",
+            ),
+            section("What each scenario changes", *map(scenario_block, scenarios), anchor="scenarios"),
+            section(
+                "Appendix A: what was run",
+                para(_about_run(runs, wall, executor, manifest)),
+                html_table(run_rows(runs, manifest), ["", "", "num", "num", "num", "num", "hash"]),
+                anchor="run",
             ),
             section(
-                "Sources",
+                "Appendix B: sources",
                 para("Every position, condition and red line, with the quote it rests on or its assumption."),
                 sources_html(base_sc),
                 *[sources_html(sc, base_sc) for sc in scenarios if sc is not base_sc],
+                anchor="sources",
             ),
         ],
     )
-    write_text(outdir / "report.md", _markdown(runs, likely, diff, about, intervals, hyp))
+    write_text(
+        outdir / "report.md",
+        _markdown(
+            runs,
+            head,
+            likely,
+            diff,
+            intervals,
+            differences,
+            _about_run(runs, wall, executor, manifest),
+            manifest,
+        ),
+    )
     return write_text(outdir / "report.html", html)
 
 
-def _markdown(runs: Runs, likely: Table, diff: Table, about: str, intervals: str, hyp: Table) -> str:
-    base = baseline_name(runs)
-    lines = [f"# negsim comparison of {len(runs)} scenarios", "", about, ""]
-    if hyp[1]:
-        lines += ["## Scenario hypotheses", "", md_table(hyp), ""]
-    lines += [
-        f"- **{_md(sc.name)}** ({_md(Path(sc.path).name)}): {_md(sc.title)}" for sc, _, _ in runs.values()
+def _about_run(runs: Runs, wall: float, executor: str, manifest: dict[str, Any] | None) -> str:
+    m = manifest or {}
+    text = f"{len(runs)} scenarios; {versions_text(executor, wall)}"
+    if m.get("command"):
+        text += f" Command: {m['command']}."
+    if m.get("python"):
+        text += f" Python {m['python']} on {m.get('platform', '')}."
+    if m.get("git_commit"):
+        text += f" Commit {m['git_commit']}."
+    return text
+
+
+def _markdown(
+    runs: Runs,
+    head: headline.Headline,
+    likely: Table,
+    diff: Table,
+    intervals: str,
+    differences: str,
+    about_run: str,
+    manifest: dict[str, Any] | None,
+) -> str:
+    ref_title = runs[head.reference][0].title
+    lines = [
+        f"# negsim comparison of {len(runs)} scenarios",
+        "",
+        "## Headline",
+        "",
+        headline.headline_md(head),
     ]
-    lines += ["", "![Outcome classes by scenario](outcomes.png)", "", "![Cumulative agreement](curves.png)"]
+    lines += ["", "Contents: " + " · ".join(t for _, t in CONTENTS[1:]), ""]
+    lines += [
+        "## Plots",
+        "",
+        "![Outcome by scenario](outcomes.png)",
+        "",
+        "![Any agreement in force by day](curves.png)",
+    ]
     lines += ["", "## Likelihood by outcome class", "", intervals, "", md_table(likely)]
     if diff[1]:
-        lines += ["", f"## Difference from {base} (percentage points)", "", md_table(diff)]
-    lines += ["", "Sources of every statement, and the files' hashes: report.html.", ""]
+        lines += ["", f"## Difference from the reference, {_md(ref_title)} (percentage points)", ""]
+        lines += [differences, "", md_table(diff)]
+    lines += ["", "## What each scenario changes", ""]
+    lines += [
+        f"- **{_md(runs[n][0].title)}** ({_md(n)}): {_md(runs[n][0].summary)}"
+        for n in ranked(runs, head.reference)
+    ]
+    lines += ["", "## Appendix A: what was run", "", _md(about_run), ""]
+    lines += [md_table(run_rows(runs, manifest))]
+    lines += ["", "## Appendix B: sources", "", "The source of every statement is in report.html.", ""]
     return "\n".join(lines)
 
 
