@@ -32,7 +32,9 @@ from sim.scenario import load_scenario as _load_file
 from sim.threads import pin_threads
 
 __all__ = [
+    "Analysis",
     "Comparison",
+    "analyze",
     "Run",
     "SweepResult",
     "compare",
@@ -326,6 +328,60 @@ def sweep(
     reused = sweeps.cached_count(plan, cache)
     frame = sweeps.run_plan(plan, executor, cache_dir=cache, meanwhile=warm_up if out is not None else None)
     result = SweepResult(plan, frame, time.perf_counter() - t0, executor_label(executor), reused)
+    if out is not None:
+        result.write(out)
+    return result
+
+
+# ---------------------------------------------------------------------------- analysis
+
+
+@dataclass
+class Analysis:
+    """``negsim analyze``: the bargaining problem on the mean parameters, day by day, and the
+    simulated agreements of a run, each measured in its own world's problem."""
+
+    means: Any
+    agreements: pd.DataFrame | None
+    summary: pd.DataFrame | None
+    wall: float
+
+    def report(self) -> str:
+        from sim.outputs.analysis import format_analysis
+
+        return format_analysis(self.means, self.summary)
+
+    def write(self, folder: str | os.PathLike) -> list[Path]:
+        from sim.outputs.analysis import write_analysis
+
+        return write_analysis(Path(folder), self.means, self.agreements, self.summary)
+
+
+def analyze(
+    scenario: Scenario | str | os.PathLike,
+    replications: int | None = None,
+    seed: int | None = None,
+    executor: Executor | None = None,
+    days: Sequence[int] | None = None,
+    simulate: bool = True,
+    out: str | os.PathLike | None = None,
+) -> Analysis:
+    """Zone of agreement, Pareto frontier, Nash, Kalai-Smorodinsky and maximum-welfare packages on
+    the mean parameters (on ``days``; default: see ``sim.analysis.worlds.analysis_days``), and, with
+    ``simulate``, the scenario's run replayed to measure every simulated agreement against theory."""
+    from sim.analysis import worlds
+
+    sc = _scenario(scenario, replications, seed)
+    t0 = time.perf_counter()
+    horizon = sc.calendar.horizon_days
+    if days is not None and any(not 0 <= d <= horizon for d in days):
+        raise UserError(f"--days must lie in 0..{horizon} (the horizon)")
+    means = worlds.analyse_means(sc, list(days) if days is not None else None)
+    agreements = summary = None
+    if simulate:
+        agreements = worlds.agreements_frame(worlds.replay(sc, executor))
+        summary = worlds.agreement_summary(sc, agreements)
+    result = Analysis(means, agreements, summary, time.perf_counter() - t0)
     if out is not None:
         result.write(out)
     return result

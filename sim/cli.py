@@ -85,6 +85,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true", help="forget finished points of an earlier run")
     _add_run_options(p)
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser(
+        "analyze", help="zone of agreement, Pareto frontier, Nash and Kalai-Smorodinsky packages"
+    )
+    p.add_argument("file", type=Path, help="scenario file")
+    p.add_argument(
+        "--days", help="comma-separated days to analyse (default: start, each truce length, levers)"
+    )
+    p.add_argument("--no-simulate", action="store_true", help="the mean parameters only, no run replayed")
+    _add_run_options(p)
+    p.set_defaults(func=cmd_analyze)
     return ap
 
 
@@ -198,6 +209,27 @@ def cmd_sweep(args) -> int:
     n = len(result.plan.points)
     print(f"{n} points ({result.reused} reused) x {sc.replications} replications in {result.wall:.2f} s")
     print(f"sweep of {sc.name} -> {outdir}/")
+    return 0
+
+
+def _days(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        return [int(d) for d in text.split(",") if d.strip()]
+    except ValueError:
+        raise UserError(f"--days '{text}': expected whole days separated by commas, e.g. 0,28,56") from None
+
+
+def cmd_analyze(args) -> int:
+    from sim.api import analyze, load_scenarios
+
+    (sc,) = load_scenarios([args.file], args.replications, args.seed)
+    outdir = args.out / sc.name / "analysis"
+    with executor(args, sc.replications >= PARALLEL_FROM) as ex:
+        result = analyze(sc, executor=ex, days=_days(args.days), simulate=not args.no_simulate, out=outdir)
+    print(result.report())
+    print(f"-> {outdir}/")
     return 0
 
 

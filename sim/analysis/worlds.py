@@ -20,6 +20,7 @@ worlds as ``negsim run``) and measures each agreement in its own world's problem
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -30,7 +31,7 @@ from sim.analysis import bargaining as B
 from sim.engine.model import NegotiationModel
 from sim.engine.outcomes import STATUS_QUO, OutcomeSpace
 from sim.engine.valuation import Values
-from sim.experiments.chunks import CHUNK, chunk_seed, compiled_space
+from sim.experiments.chunks import CHUNK, chunk_bounds, chunk_seed, compiled_space
 from sim.scenario import Scenario
 
 
@@ -356,3 +357,37 @@ def replay_chunk(sc: Scenario, seed: int, start: int, stop: int, measure_agreeme
     frame = pd.DataFrame(rows)
     path = np.stack(model.path, axis=1) if model.path else np.zeros((stop - start, 0), dtype=np.int64)
     return Replayed(start, frame, path)
+
+
+def replay(sc: Scenario, executor: Executor | None = None, measure_agreements: bool = True) -> list[Replayed]:
+    """Replay every chunk of the scenario's run (its seed and replications), in order, on ``executor``."""
+    bounds = chunk_bounds(sc.replications)
+    if executor is None:
+        return [replay_chunk(sc, sc.seed, a, b, measure_agreements) for a, b in bounds]
+    futures = [executor.submit(replay_chunk, sc, sc.seed, a, b, measure_agreements) for a, b in bounds]
+    return [f.result() for f in futures]
+
+
+def agreements_frame(chunks: list[Replayed]) -> pd.DataFrame:
+    frames = [c.agreements for c in chunks if len(c.agreements)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=AGREEMENT_COLUMNS)
+
+
+def agreement_summary(sc: Scenario, agreements: pd.DataFrame) -> pd.DataFrame:
+    """One row: how the simulated agreements of a run compare with theory, each in its own world's
+    problem on the day it was signed (mean gains and welfare; the share Pareto-optimal, the share
+    that are that world's Nash package, the share in the zone; mean distances in utility space to the
+    frontier and to the Nash package). The comparison report takes one such row per scenario."""
+    a = agreements
+    row: dict[str, object] = {"scenario": sc.name, "worlds": sc.replications, "agreements": len(a)}
+    for pid in sc.parties:
+        row[f"gain_{pid}"] = float(a[f"gain_{pid}"].mean()) if len(a) else np.nan
+    for col in ("welfare", "to_frontier", "to_nash"):
+        row[col] = float(a[col].mean()) if len(a) else np.nan
+    for col, name in (
+        ("pareto_optimal", "pareto_share"),
+        ("is_nash", "nash_share"),
+        ("in_zone", "zone_share"),
+    ):
+        row[name] = float(a[col].mean()) if len(a) else np.nan
+    return pd.DataFrame([row])
