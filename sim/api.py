@@ -34,7 +34,13 @@ from sim.threads import pin_threads
 __all__ = [
     "Analysis",
     "Comparison",
+    "Score",
+    "Sensitivity",
     "analyze",
+    "load_observations",
+    "rank_by_score",
+    "score",
+    "sensitivity",
     "Run",
     "SweepResult",
     "compare",
@@ -385,3 +391,149 @@ def analyze(
     if out is not None:
         result.write(out)
     return result
+
+
+@dataclass
+class Sensitivity:
+    """``negsim sensitivity``: the tornado of every (or the chosen) parameter, and a screening."""
+
+    tornado: Any
+    screening: Any | None
+    wall: float
+    executor: str
+
+    def report(self, top: int = 15) -> str:
+        from sim.outputs.analysis import format_sensitivity
+
+        return format_sensitivity(self.tornado, self.screening, top)
+
+    def write(self, folder: str | os.PathLike) -> list[Path]:
+        from sim.outputs.analysis import write_sensitivity
+
+        return write_sensitivity(Path(folder), self.tornado, self.screening)
+
+
+def sensitivity(
+    scenario: Scenario | str | os.PathLike,
+    params: Sequence[str] | None = None,
+    method: str | None = "morris",
+    share: float = 0.1,
+    screen_top: int = 8,
+    trajectories: int = 10,
+    base_samples: int = 64,
+    replications: int | None = None,
+    seed: int | None = None,
+    executor: Executor | None = None,
+    out: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    fresh: bool = False,
+) -> Sensitivity:
+    """Tornado over ``params`` (default: every parameter of a world), then a Morris (or Sobol')
+    screening of ``params`` when given, else of the ``screen_top`` parameters with the largest
+    tornado effects (``method=None``: no screening). Every point runs with the scenario's seed and is
+    cached in ``cache_dir`` (``out/points`` when writing to ``out``), so a rerun resumes."""
+    from sim.analysis import sensitivity as S
+
+    sc = _scenario(scenario, replications, seed)
+    if not 0 < share <= 1:
+        raise UserError("--share must be in (0, 1]")
+    raw = sweeps.scenario_raw(sc)
+    for p in params or ():
+        sweeps.numeric_kind(raw, p)  # a one-line error for a bad path, before any work
+    t0 = time.perf_counter()
+    if cache_dir is None and out is not None:
+        cache_dir = Path(out) / "points"
+    cache = Path(cache_dir) if cache_dir is not None else None
+    if fresh and cache is not None:
+        sweeps.clear_cache(cache)
+    with progress_points(f"{sc.name} tornado") as bar:
+        tor = S.tornado(sc, params, share, executor, cache, bar.update)
+    screening = None
+    if method is not None:
+        if params:
+            chosen = tor.moves
+        else:
+            order = list(tor.bars()["path"][:screen_top])
+            chosen = [m for p in order for m in tor.moves if m.path == p]
+        with progress_points(f"{sc.name} {method}") as bar:
+            screening = S.screen(sc, chosen, method, trajectories, base_samples, executor, cache, bar.update)
+    result = Sensitivity(tor, screening, time.perf_counter() - t0, executor_label(executor))
+    if out is not None:
+        result.write(out)
+    return result
+
+
+def progress_points(desc: str):
+    from tqdm import tqdm
+
+    return tqdm(desc=desc, unit="pt", disable=None, leave=False)
+
+
+@dataclass
+class Score:
+    """``negsim score``: a scenario's forecast scored against dated observations."""
+
+    scores: Any
+    forecast: Any
+    observations: Any
+
+    def report(self) -> str:
+        from sim.outputs.analysis import format_scores
+
+        return format_scores(self.scores)
+
+    def write(self, folder: str | os.PathLike) -> list[Path]:
+        from sim.outputs.analysis import write_scores
+
+        return write_scores(Path(folder), self.scores, self.forecast, self.observations)
+
+
+def load_observations(path: str | os.PathLike, scenarios: Iterable[Scenario] = ()):
+    """Read and validate an observations file, checked against every scenario given."""
+    from sim.scenario.observations import check_against
+    from sim.scenario.observations import load_observations as _load
+
+    obs = _load(path)
+    for sc in scenarios:
+        check_against(obs, sc)
+    return obs
+
+
+def score(
+    scenario: Scenario | str | os.PathLike,
+    observed: Any,
+    replications: int | None = None,
+    seed: int | None = None,
+    executor: Executor | None = None,
+    out: str | os.PathLike | None = None,
+) -> Score:
+    """Score the scenario's day-by-day forecast (its run, replayed with the same seeds) against the
+    observations (a file or loaded ``Observations``)."""
+    from sim.analysis import scoring, worlds
+
+    sc = _scenario(scenario, replications, seed)
+    obs = load_observations(observed, [sc]) if isinstance(observed, str | os.PathLike) else observed
+    chunks = worlds.replay(sc, executor, measure_agreements=False)
+    import numpy as np
+
+    path = np.concatenate([c.path for c in chunks], axis=0)
+    forecast = scoring.PathForecast(sc, compiled_space(sc), path)
+    result = Score(scoring.score(sc, obs, forecast), forecast, obs)
+    if out is not None:
+        result.write(out)
+    return result
+
+
+def rank_by_score(comparison: Comparison, obs: Any, executor: Executor | None = None) -> pd.DataFrame:
+    """The compared scenarios ranked by their forecasts' scores against the observations: from the
+    runs' curves when every observation is of a class, else from each run replayed."""
+    from sim.analysis import scoring
+
+    all_classes = all(o.class_ is not None for o in obs.observations.values())
+    scores = []
+    for run in comparison.runs.values():
+        if all_classes:
+            scores.append(scoring.score(run.scenario, obs, scoring.CurveForecast(run.scenario, run.curve)))
+        else:
+            scores.append(score(run.scenario, obs, executor=executor).scores)
+    return scoring.rank(scores)

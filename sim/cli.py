@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("compare", help="run several scenarios and compare them (the main job)")
     p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: scenarios/)")
+    p.add_argument("--observed", type=Path, help="observations file: rank the scenarios by forecast score")
     _add_run_options(p)
     p.set_defaults(func=cmd_compare)
 
@@ -96,6 +97,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-simulate", action="store_true", help="the mean parameters only, no run replayed")
     _add_run_options(p)
     p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("sensitivity", help="tornado of every parameter and Morris (or Sobol') screening")
+    p.add_argument("file", type=Path, help="scenario file")
+    p.add_argument(
+        "--params",
+        nargs="+",
+        metavar="PATH",
+        help="dotted paths to move and screen (default: every parameter in the tornado, the largest "
+        "effects screened)",
+    )
+    p.add_argument(
+        "--method", choices=["morris", "sobol", "none"], default="morris", help="screening (default morris)"
+    )
+    p.add_argument(
+        "--share", type=float, default=0.1, help="step where no uncertainty is stated (default 0.1)"
+    )
+    p.add_argument("--top", type=int, default=8, help="parameters screened when --params is not given")
+    p.add_argument("--trajectories", type=int, default=10, help="Morris trajectories (default 10)")
+    p.add_argument("--samples", type=int, default=64, help="Sobol' base samples, a power of 2 (default 64)")
+    p.add_argument("--fresh", action="store_true", help="forget finished points of an earlier run")
+    _add_run_options(p)
+    p.set_defaults(func=cmd_sensitivity, replications=None)
+
+    p = sub.add_parser("score", help="score a scenario's forecast against dated observations")
+    p.add_argument("file", type=Path, help="scenario file")
+    p.add_argument("--observed", type=Path, required=True, help="observations file (TOML)")
+    _add_run_options(p)
+    p.set_defaults(func=cmd_score)
     return ap
 
 
@@ -177,6 +206,11 @@ def cmd_compare(args) -> int:
     from sim.api import compare, load_scenarios
 
     scenarios = load_scenarios(scenario_files(args.paths), args.replications, args.seed)
+    obs = None
+    if args.observed is not None:
+        from sim.api import load_observations
+
+        obs = load_observations(args.observed, scenarios)  # checked before any work starts
     # Each scenario also has plots to draw, which the workers take on: several scenarios are worth it.
     with executor(args, len(scenarios) > 1 or scenarios[0].replications >= PARALLEL_FROM) as ex:
         result = compare(
@@ -190,6 +224,16 @@ def cmd_compare(args) -> int:
             f"{v.scenario}: expects {v.outcome} {v.direction} by day {v.day} vs {v.against}: {v.verdict} "
             f"({100 * v.diff:+.1f} points [{100 * v.lo:+.1f}, {100 * v.hi:+.1f}])"
         )
+    if obs is not None:
+        from sim.api import rank_by_score
+        from sim.outputs.analysis import text_table
+        from sim.outputs.files import write_csv
+
+        with executor(args, False) as ex:
+            ranking = rank_by_score(result, obs, ex)
+        print(f"ranked by forecast score against {args.observed}:")
+        print(text_table(ranking))
+        write_csv(args.out / "compare" / "scores.csv", ranking)
     print(f"compared {len(result.runs)} scenarios -> {args.out / 'compare'}/")
     return 0
 
@@ -228,6 +272,46 @@ def cmd_analyze(args) -> int:
     outdir = args.out / sc.name / "analysis"
     with executor(args, sc.replications >= PARALLEL_FROM) as ex:
         result = analyze(sc, executor=ex, days=_days(args.days), simulate=not args.no_simulate, out=outdir)
+    print(result.report())
+    print(f"-> {outdir}/")
+    return 0
+
+
+SENSITIVITY_REPLICATIONS = 500  # per point: differences at common random numbers need fewer worlds
+
+
+def cmd_sensitivity(args) -> int:
+    from sim.api import load_scenarios, sensitivity
+
+    n = args.replications if args.replications is not None else SENSITIVITY_REPLICATIONS
+    (sc,) = load_scenarios([args.file], n, args.seed)
+    outdir = args.out / sc.name / "sensitivity"
+    with executor(args, True) as ex:
+        result = sensitivity(
+            sc,
+            params=args.params,
+            method=None if args.method == "none" else args.method,
+            share=args.share,
+            screen_top=args.top,
+            trajectories=args.trajectories,
+            base_samples=args.samples,
+            executor=ex,
+            out=outdir,
+            fresh=args.fresh,
+        )
+    print(result.report())
+    print(f"in {result.wall:.1f} s -> {outdir}/")
+    return 0
+
+
+def cmd_score(args) -> int:
+    from sim.api import load_observations, load_scenarios, score
+
+    (sc,) = load_scenarios([args.file], args.replications, args.seed)
+    obs = load_observations(args.observed, [sc])
+    outdir = args.out / sc.name / "score"
+    with executor(args, sc.replications >= PARALLEL_FROM) as ex:
+        result = score(sc, obs, executor=ex, out=outdir)
     print(result.report())
     print(f"-> {outdir}/")
     return 0

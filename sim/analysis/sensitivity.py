@@ -13,9 +13,9 @@
   2), so a parameter at zero whose range is open or wide is listed as not moved, with the reason.
 
 Moves stay inside the allowed range (one side may then be no move); whole-number fields move by at
-least 1 (from zero too). Every point runs with the scenario's seed (common random numbers), so a difference between
-points comes from the parameter, not from sampling noise, and a parameter the model never reads
-changes nothing at all. The change in each class's share in force at the horizon (and in any
+least 1 (from zero too). Every point runs with the scenario's seed (common random numbers), so a
+difference between points comes from the parameter, not from sampling noise, and a parameter the
+model never reads changes nothing at all. The change in each class's share in force at the horizon (and in any
 agreement) comes with Newcombe's interval for two independent proportions, which is conservative
 here because the points share their random numbers.
 
