@@ -36,6 +36,7 @@ __all__ = [
     "Comparison",
     "Score",
     "Sensitivity",
+    "agreement_metrics",
     "analyze",
     "load_observations",
     "rank_by_score",
@@ -537,3 +538,15 @@ def rank_by_score(comparison: Comparison, obs: Any, executor: Executor | None = 
         else:
             scores.append(score(run.scenario, obs, executor=executor).scores)
     return scoring.rank(scores)
+
+
+def agreement_metrics(scenarios: Iterable[Scenario], executor: Executor | None = None) -> pd.DataFrame:
+    """One row per scenario: how its simulated agreements compare with bargaining theory (mean gains
+    and welfare, share Pareto-optimal, share at the world's Nash package, mean distances to the
+    frontier and to the Nash package), for the comparison report."""
+    from sim.analysis import worlds
+
+    rows = [
+        worlds.agreement_summary(sc, worlds.agreements_frame(worlds.replay(sc, executor))) for sc in scenarios
+    ]
+    return pd.concat(rows, ignore_index=True)
