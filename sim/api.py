@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sim.atomic import atomic_path
@@ -76,11 +77,41 @@ def explain(sc: Scenario) -> str:
     return narrative.explain(sc)
 
 
-def trace(sc: Scenario, replication: int) -> str:
-    """Round-by-round narrative of world ``replication`` of the scenario's ensemble."""
+FINDABLE = ("banked", "extended", "lapsed", "violated", "vetoed", "gave_up")
+
+
+def trace(sc: Scenario, replication: int, as_json: bool = False) -> str:
+    """World ``replication`` of the scenario's ensemble, told day by day (or as JSON)."""
+    import json
+
     if not 0 <= replication < sc.replications:
         raise UserError(f"--replication must be in 0..{sc.replications - 1}")
-    return narrative.trace(sc, trace_model(sc, replication), replication)
+    model = trace_model(sc, replication)
+    if as_json:
+        return json.dumps(narrative.trace_record(sc, model, replication), indent=2, default=_plain)
+    return narrative.trace(sc, model, replication)
+
+
+def _plain(value: Any) -> Any:
+    """NumPy scalars in a transcript, as JSON numbers."""
+    return value.item() if hasattr(value, "item") else str(value)
+
+
+def find_world(sc: Scenario, what: str) -> int:
+    """The first world of the ensemble where ``what`` happened: an event (vetoed, lapsed, violated,
+    extended, banked, gave_up) or an outcome class in force at the horizon (e.g. no_agreement)."""
+    space = compiled_space(sc)
+    if what not in FINDABLE and what not in space.class_order:
+        allowed = ", ".join([*FINDABLE, *space.class_order])
+        raise UserError(f"--find: unknown '{what}'; allowed: {allowed}")
+    for chunk in launch(sc, sc.seed, sc.replications):
+        if what in FINDABLE:
+            hit = np.flatnonzero(chunk.counts[what] > 0)
+        else:
+            hit = np.flatnonzero(space.package_class[chunk.inforce] == space.class_order.index(what))
+        if hit.size:
+            return chunk.start + int(hit[0])
+    raise UserError(f"--find {what}: it happens in none of the {sc.replications:,} worlds")
 
 
 def executor_label(executor: Executor | None) -> str:

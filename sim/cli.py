@@ -59,9 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(p)
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("trace", help="round-by-round narrative of one replication")
+    p = sub.add_parser("trace", help="one world told day by day: summary first, repeats collapsed")
     p.add_argument("file", type=Path)
     p.add_argument("--replication", "-j", type=int, default=0, help="which world (default 0)")
+    p.add_argument(
+        "--find", metavar="WHAT", help="the first world where WHAT happened (vetoed, lapsed, a class...)"
+    )
+    p.add_argument("--format", choices=["text", "json"], default="text", help="text (default) or json")
     p.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
     p.add_argument("--replications", "-n", type=int, help="size of the ensemble it belongs to")
     p.set_defaults(func=cmd_trace)
@@ -79,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         required=True,
         metavar="PATH=LO:HI:N",
-        help="a numeric field by dotted path and its grid, e.g. parties.russia.reservation.mean=0.3:0.6:7; "
+        help="a numeric field by dotted path and its grid, e.g. parties.russia.war.land.mean=0:0.004:5; "
         "once for curves, twice for heatmaps (a salience weight is varied with the party's other "
         "weights rescaled to sum to 1)",
     )
@@ -195,10 +199,11 @@ def cmd_run(args) -> int:
 
 
 def cmd_trace(args) -> int:
-    from sim.api import load_scenarios, trace
+    from sim.api import find_world, load_scenarios, trace
 
     (sc,) = load_scenarios([args.file], args.replications, args.seed)
-    print(trace(sc, args.replication))
+    j = find_world(sc, args.find) if args.find else args.replication
+    print(trace(sc, j, as_json=args.format == "json"))
     return 0
 
 

@@ -229,3 +229,22 @@ def test_a_listening_mediator_revises_its_picture_of_russia_from_its_first_deman
         if k in term_of:
             raised += model.mediator.weights_hat[r, i, term_of[k]] > stated[term_of[k]]
     assert raised >= 0.9 * rows.size
+
+
+def test_trace_finds_a_world_by_what_happened_and_tells_it_as_json():
+    import json
+
+    from sim.api import find_world, trace
+    from sim.scenario import with_overrides
+
+    sc = with_overrides(scenario("baseline"), 300, None)
+    outcomes = sim.run(sc).outcomes
+    j = find_world(sc, "vetoed")
+    assert outcomes["vetoed"].iloc[j] > 0 and (outcomes["vetoed"].iloc[:j] == 0).all()
+    record = json.loads(trace(sc, j, as_json=True))
+    assert any(h["event"] == "vetoed" for h in record["history"])
+    assert record["outcome"] == outcomes["outcome"].iloc[j]
+    text = trace(sc, j)
+    assert text.index("Outcome at day") < text.index("Day 7")  # the summary comes first
+    k = find_world(sc, NO_DEAL)
+    assert outcomes["outcome"].iloc[k] == NO_DEAL

@@ -211,7 +211,9 @@ def _check_party_positions(sc: Scenario, pid: str, p, path: Path) -> None:
                 "the truce is valued by the fronts it closes (parties.<id>.war), not by option values",
             )
         if issue not in sc.issues:
-            raise ScenarioError(path, f"{base}.positions.{issue}", f"unknown issue '{issue}'")
+            raise ScenarioError(
+                path, f"{base}.positions.{issue}", f"unknown issue '{issue}'; allowed: {', '.join(terms(sc))}"
+            )
         _check_values(sc, issue, pos.values, f"{base}.positions.{issue}.values", path)
     if set(p.positions) != set(terms(sc)):
         missing = ", ".join(sorted(set(terms(sc)) - set(p.positions)))
