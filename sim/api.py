@@ -35,7 +35,16 @@ from sim.scenario import load_scenario as _load_file
 from sim.threads import pin_threads
 
 __all__ = [
+    "Analysis",
     "Comparison",
+    "Score",
+    "Sensitivity",
+    "agreement_metrics",
+    "analyze",
+    "load_observations",
+    "rank_by_score",
+    "score",
+    "sensitivity",
     "Run",
     "SweepResult",
     "compare",
@@ -587,3 +596,215 @@ def sweep(
     if out is not None:
         result.write(out)
     return result
+
+
+# ---------------------------------------------------------------------------- analysis
+
+
+@dataclass
+class Analysis:
+    """``negsim analyze``: the bargaining problem on the mean parameters, day by day, and the
+    simulated agreements of a run, each measured in its own world's problem."""
+
+    means: Any
+    agreements: pd.DataFrame | None
+    summary: pd.DataFrame | None
+    wall: float
+
+    def report(self) -> str:
+        from sim.outputs.analysis import format_analysis
+
+        return format_analysis(self.means, self.summary)
+
+    def write(self, folder: str | os.PathLike) -> list[Path]:
+        from sim.outputs.analysis import write_analysis
+
+        return write_analysis(Path(folder), self.means, self.agreements, self.summary)
+
+
+def analyze(
+    scenario: Scenario | str | os.PathLike,
+    replications: int | None = None,
+    seed: int | None = None,
+    executor: Executor | None = None,
+    days: Sequence[int] | None = None,
+    simulate: bool = True,
+    out: str | os.PathLike | None = None,
+) -> Analysis:
+    """Zone of agreement, Pareto frontier, Nash, Kalai-Smorodinsky and maximum-welfare packages on
+    the mean parameters (on ``days``; default: see ``sim.analysis.worlds.analysis_days``), and, with
+    ``simulate``, the scenario's run replayed to measure every simulated agreement against theory."""
+    from sim.analysis import worlds
+
+    sc = _scenario(scenario, replications, seed)
+    t0 = time.perf_counter()
+    horizon = sc.calendar.horizon_days
+    if days is not None and any(not 0 <= d <= horizon for d in days):
+        raise UserError(f"--days must lie in 0..{horizon} (the horizon)")
+    means = worlds.analyse_means(sc, list(days) if days is not None else None)
+    agreements = summary = None
+    if simulate:
+        agreements = worlds.agreements_frame(worlds.replay(sc, executor))
+        summary = worlds.agreement_summary(sc, agreements)
+    result = Analysis(means, agreements, summary, time.perf_counter() - t0)
+    if out is not None:
+        result.write(out)
+    return result
+
+
+@dataclass
+class Sensitivity:
+    """``negsim sensitivity``: the tornado of every (or the chosen) parameter, and a screening."""
+
+    tornado: Any
+    screening: Any | None
+    wall: float
+    executor: str
+
+    def report(self, top: int = 15) -> str:
+        from sim.outputs.analysis import format_sensitivity
+
+        return format_sensitivity(self.tornado, self.screening, top)
+
+    def write(self, folder: str | os.PathLike) -> list[Path]:
+        from sim.outputs.analysis import write_sensitivity
+
+        return write_sensitivity(Path(folder), self.tornado, self.screening)
+
+
+def sensitivity(
+    scenario: Scenario | str | os.PathLike,
+    params: Sequence[str] | None = None,
+    method: str | None = "morris",
+    share: float = 0.1,
+    screen_top: int = 8,
+    trajectories: int = 10,
+    base_samples: int = 64,
+    replications: int | None = None,
+    seed: int | None = None,
+    executor: Executor | None = None,
+    out: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    fresh: bool = False,
+) -> Sensitivity:
+    """Tornado over ``params`` (default: every parameter of a world), then a Morris (or Sobol')
+    screening of ``params`` when given, else of the ``screen_top`` parameters with the largest
+    tornado effects (``method=None``: no screening). Every point runs with the scenario's seed and is
+    cached in ``cache_dir`` (``out/points`` when writing to ``out``), so a rerun resumes."""
+    from sim.analysis import sensitivity as S
+
+    sc = _scenario(scenario, replications, seed)
+    if not 0 < share <= 1:
+        raise UserError("--share must be in (0, 1]")
+    raw = sweeps.scenario_raw(sc)
+    for p in params or ():
+        sweeps.numeric_kind(raw, p)  # a one-line error for a bad path, before any work
+    t0 = time.perf_counter()
+    if cache_dir is None and out is not None:
+        cache_dir = Path(out) / "points"
+    cache = Path(cache_dir) if cache_dir is not None else None
+    if fresh and cache is not None:
+        sweeps.clear_cache(cache)
+    with progress_points(f"{sc.name} tornado") as bar:
+        tor = S.tornado(sc, params, share, executor, cache, bar.update)
+    screening = None
+    if method is not None:
+        if params:
+            chosen = tor.moves
+        else:
+            order = list(tor.bars()["path"][:screen_top])
+            chosen = [m for p in order for m in tor.moves if m.path == p]
+        with progress_points(f"{sc.name} {method}") as bar:
+            screening = S.screen(sc, chosen, method, trajectories, base_samples, executor, cache, bar.update)
+    result = Sensitivity(tor, screening, time.perf_counter() - t0, executor_label(executor))
+    if out is not None:
+        result.write(out)
+    return result
+
+
+def progress_points(desc: str):
+    from tqdm import tqdm
+
+    return tqdm(desc=desc, unit="pt", disable=None, leave=False)
+
+
+@dataclass
+class Score:
+    """``negsim score``: a scenario's forecast scored against dated observations."""
+
+    scores: Any
+    forecast: Any
+    observations: Any
+
+    def report(self) -> str:
+        from sim.outputs.analysis import format_scores
+
+        return format_scores(self.scores)
+
+    def write(self, folder: str | os.PathLike) -> list[Path]:
+        from sim.outputs.analysis import write_scores
+
+        return write_scores(Path(folder), self.scores, self.forecast, self.observations)
+
+
+def load_observations(path: str | os.PathLike, scenarios: Iterable[Scenario] = ()):
+    """Read and validate an observations file, checked against every scenario given."""
+    from sim.scenario.observations import check_against
+    from sim.scenario.observations import load_observations as _load
+
+    obs = _load(path)
+    for sc in scenarios:
+        check_against(obs, sc)
+    return obs
+
+
+def score(
+    scenario: Scenario | str | os.PathLike,
+    observed: Any,
+    replications: int | None = None,
+    seed: int | None = None,
+    executor: Executor | None = None,
+    out: str | os.PathLike | None = None,
+) -> Score:
+    """Score the scenario's day-by-day forecast (its run, replayed with the same seeds) against the
+    observations (a file or loaded ``Observations``)."""
+    from sim.analysis import scoring, worlds
+
+    sc = _scenario(scenario, replications, seed)
+    obs = load_observations(observed, [sc]) if isinstance(observed, str | os.PathLike) else observed
+    chunks = worlds.replay(sc, executor, measure_agreements=False)
+    import numpy as np
+
+    path = np.concatenate([c.path for c in chunks], axis=0)
+    forecast = scoring.PathForecast(sc, compiled_space(sc), path)
+    result = Score(scoring.score(sc, obs, forecast), forecast, obs)
+    if out is not None:
+        result.write(out)
+    return result
+
+
+def rank_by_score(comparison: Comparison, obs: Any, executor: Executor | None = None) -> pd.DataFrame:
+    """The compared scenarios ranked by their forecasts' scores against the observations: from the
+    runs' curves when every observation is of a class, else from each run replayed."""
+    from sim.analysis import scoring
+
+    all_classes = all(o.class_ is not None for o in obs.observations.values())
+    scores = []
+    for run in comparison.runs.values():
+        if all_classes:
+            scores.append(scoring.score(run.scenario, obs, scoring.CurveForecast(run.scenario, run.curve)))
+        else:
+            scores.append(score(run.scenario, obs, executor=executor).scores)
+    return scoring.rank(scores)
+
+
+def agreement_metrics(scenarios: Iterable[Scenario], executor: Executor | None = None) -> pd.DataFrame:
+    """One row per scenario: how its simulated agreements compare with bargaining theory (mean gains
+    and welfare, share Pareto-optimal, share at the world's Nash package, mean distances to the
+    frontier and to the Nash package), for the comparison report."""
+    from sim.analysis import worlds
+
+    rows = [
+        worlds.agreement_summary(sc, worlds.agreements_frame(worlds.replay(sc, executor))) for sc in scenarios
+    ]
+    return pd.concat(rows, ignore_index=True)

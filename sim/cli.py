@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the reference the others are compared with: a file or a scenario's name "
         "(default: the scenario the others extend)",
     )
+    p.add_argument("--observed", type=Path, help="observations file: rank the scenarios by forecast score")
     _add_run_options(p)
     p.set_defaults(func=cmd_compare)
 
@@ -107,6 +108,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true", help="forget finished points of an earlier run")
     _add_run_options(p)
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser(
+        "analyze", help="zone of agreement, Pareto frontier, Nash and Kalai-Smorodinsky packages"
+    )
+    p.add_argument("file", type=Path, help="scenario file")
+    p.add_argument(
+        "--days", help="comma-separated days to analyse (default: start, each truce length, levers)"
+    )
+    p.add_argument("--no-simulate", action="store_true", help="the mean parameters only, no run replayed")
+    _add_run_options(p)
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("sensitivity", help="tornado of every parameter and Morris (or Sobol') screening")
+    p.add_argument("file", type=Path, help="scenario file")
+    p.add_argument(
+        "--params",
+        nargs="+",
+        metavar="PATH",
+        help="dotted paths to move and screen (default: every parameter in the tornado, the largest "
+        "effects screened)",
+    )
+    p.add_argument(
+        "--method", choices=["morris", "sobol", "none"], default="morris", help="screening (default morris)"
+    )
+    p.add_argument(
+        "--share", type=float, default=0.1, help="step where no uncertainty is stated (default 0.1)"
+    )
+    p.add_argument("--top", type=int, default=8, help="parameters screened when --params is not given")
+    p.add_argument("--trajectories", type=int, default=10, help="Morris trajectories (default 10)")
+    p.add_argument("--samples", type=int, default=64, help="Sobol' base samples, a power of 2 (default 64)")
+    p.add_argument("--fresh", action="store_true", help="forget finished points of an earlier run")
+    _add_run_options(p)
+    p.set_defaults(func=cmd_sensitivity, replications=None)
+
+    p = sub.add_parser("score", help="score a scenario's forecast against dated observations")
+    p.add_argument("file", type=Path, help="scenario file")
+    p.add_argument("--observed", type=Path, required=True, help="observations file (TOML)")
+    _add_run_options(p)
+    p.set_defaults(func=cmd_score)
     return ap
 
 
@@ -211,10 +251,25 @@ def cmd_compare(args) -> int:
     baseline = args.baseline  # a scenario's name is looked up among those compared
     if baseline is not None and (Path(baseline).exists() or Path(baseline).suffix):
         baseline = one_file(Path(baseline), "compare --baseline")
+    obs = None
+    if args.observed is not None:
+        from sim.api import load_observations
+
+        obs = load_observations(args.observed, scenarios)  # checked before any work starts
     # Each scenario also has plots to draw, which the workers take on: several scenarios are worth it.
     with executor(args, len(scenarios) > 1 or scenarios[0].replications >= PARALLEL_FROM) as ex:
         result = compare(scenarios, executor=ex, out=args.out, baseline=baseline, command=args.command_line)
     print(result.headline(width()))
+    if obs is not None:
+        from sim.api import rank_by_score
+        from sim.outputs.analysis import text_table
+        from sim.outputs.files import write_csv
+
+        with executor(args, False) as ex:
+            ranking = rank_by_score(result, obs, ex)
+        print(f"\nranked by forecast score against {args.observed}:")
+        print(text_table(ranking))
+        write_csv(args.out / "compare" / "scores.csv", ranking)
     folder = args.out / "compare"
     print(f"\nPlots, tables and sources (also in report.md, summary.csv):\n  {folder / 'report.html'}")
     return 0
@@ -243,6 +298,67 @@ def cmd_sweep(args) -> int:
     n = len(result.plan.points)
     print(f"{n} points ({result.reused} reused) x {sc.replications} replications in {result.wall:.2f} s")
     print(f"sweep of {sc.name} -> {outdir}/")
+    return 0
+
+
+def _days(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        return [int(d) for d in text.split(",") if d.strip()]
+    except ValueError:
+        raise UserError(f"--days '{text}': expected whole days separated by commas, e.g. 0,28,56") from None
+
+
+def cmd_analyze(args) -> int:
+    from sim.api import analyze, load_scenarios
+
+    (sc,) = load_scenarios([args.file], args.replications, args.seed)
+    outdir = args.out / sc.name / "analysis"
+    with executor(args, sc.replications >= PARALLEL_FROM) as ex:
+        result = analyze(sc, executor=ex, days=_days(args.days), simulate=not args.no_simulate, out=outdir)
+    print(result.report())
+    print(f"-> {outdir}/")
+    return 0
+
+
+SENSITIVITY_REPLICATIONS = 500  # per point: differences at common random numbers need fewer worlds
+
+
+def cmd_sensitivity(args) -> int:
+    from sim.api import load_scenarios, sensitivity
+
+    n = args.replications if args.replications is not None else SENSITIVITY_REPLICATIONS
+    (sc,) = load_scenarios([args.file], n, args.seed)
+    outdir = args.out / sc.name / "sensitivity"
+    with executor(args, True) as ex:
+        result = sensitivity(
+            sc,
+            params=args.params,
+            method=None if args.method == "none" else args.method,
+            share=args.share,
+            screen_top=args.top,
+            trajectories=args.trajectories,
+            base_samples=args.samples,
+            executor=ex,
+            out=outdir,
+            fresh=args.fresh,
+        )
+    print(result.report())
+    print(f"in {result.wall:.1f} s -> {outdir}/")
+    return 0
+
+
+def cmd_score(args) -> int:
+    from sim.api import load_observations, load_scenarios, score
+
+    (sc,) = load_scenarios([args.file], args.replications, args.seed)
+    obs = load_observations(args.observed, [sc])
+    outdir = args.out / sc.name / "score"
+    with executor(args, sc.replications >= PARALLEL_FROM) as ex:
+        result = score(sc, obs, executor=ex, out=outdir)
+    print(result.report())
+    print(f"-> {outdir}/")
     return 0
 
 

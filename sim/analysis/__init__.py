@@ -1,0 +1,1 @@
+"""Analysis: bargaining geometry of a scenario, sensitivity of its results, scores of its forecasts."""
