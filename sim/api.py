@@ -45,6 +45,9 @@ __all__ = [
     "run",
     "sweep",
     "trace",
+    "roles",
+    "play",
+    "model_moves",
 ]
 
 
@@ -329,3 +332,54 @@ def sweep(
     if out is not None:
         result.write(out)
     return result
+
+
+# ---------------------------------------------------------------------------- teaching
+
+
+def roles(scenario: Scenario | str | os.PathLike):
+    """Role sheets: a public brief and one confidential sheet per party (``negsim roles``)."""
+    from sim.teaching.roles import role_sheets
+
+    return role_sheets(_scenario(scenario, None, None))
+
+
+def play(
+    scenario: Scenario | str | os.PathLike,
+    party: str,
+    world: int = 0,
+    seed: int | None = None,
+    blind: bool = False,
+    moves: str | os.PathLike | Iterable[str] | None = None,
+    autopilot: bool = False,
+    log: str | os.PathLike | None = None,
+    read: Callable[[str], str] | None = None,
+    write: Callable[[str], None] = print,
+):
+    """Play ``party`` in world ``world`` of the scenario's ensemble (``negsim play``).
+
+    Answers come from ``moves`` (a file or lines), else from ``read`` (the terminal by default);
+    with ``autopilot`` the model's own party answers and the moves that replay it are returned in
+    the result. A finished game (not an autopilot one) is appended to the class log ``log``.
+    Returns the :class:`~sim.teaching.play.GameResult`, or None if the moves ran out first.
+    """
+    from sim.teaching import play as game
+
+    sc = _scenario(scenario, None, seed)
+    if moves is not None:
+        lines = game.lines_of(moves) if isinstance(moves, str | os.PathLike) else moves
+        read = game.scripted(lines, write)
+    result = game.play(
+        sc, party, world, read=read or game.terminal, write=write, blind=blind, autopilot=autopilot
+    )
+    if result is not None and log is not None and not autopilot:
+        game.append_log(log, result)
+        write(f"Logged to {log}")
+    return result
+
+
+def model_moves(scenario: Scenario | str | os.PathLike, party: str, world: int = 0, seed: int | None = None):
+    """The moves that replay the model's own ``party`` in world ``world`` (a moves file's lines)."""
+    from sim.teaching.play import model_moves as moves
+
+    return moves(_scenario(scenario, None, seed), party, world)

@@ -85,7 +85,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true", help="forget finished points of an earlier run")
     _add_run_options(p)
     p.set_defaults(func=cmd_sweep)
+    _add_teaching(sub)
     return ap
+
+
+DEFAULT_CLASS_LOG = DEFAULT_OUT / "class-log.jsonl"
+
+
+def _add_teaching(sub) -> None:
+    p = sub.add_parser("roles", help="role sheets: a public brief and a confidential sheet per party")
+    p.add_argument("file", type=Path)
+    p.add_argument("--out", type=Path, help="output folder (default: results/<scenario>/roles)")
+    p.set_defaults(func=cmd_roles)
+
+    p = sub.add_parser("play", help="play one party in the terminal against the simulated others")
+    p.add_argument("file", type=Path)
+    p.add_argument("--as", dest="party", required=True, metavar="PARTY", help="the party you play")
+    p.add_argument("--world", "-j", type=int, default=0, help="which world of the ensemble (default 0)")
+    p.add_argument("--seed", type=int, help="random seed of the ensemble (default: the scenario's)")
+    p.add_argument("--blind", action="store_true", help="hide your no-deal value and the day")
+    p.add_argument("--moves", type=Path, help="take the answers from this file, one per line")
+    p.add_argument(
+        "--autopilot", action="store_true", help="let the model's own party answer, and print its moves"
+    )
+    p.add_argument(
+        "--log",
+        type=Path,
+        default=DEFAULT_CLASS_LOG,
+        help=f"class log to append to (default {DEFAULT_CLASS_LOG})",
+    )
+    p.set_defaults(func=cmd_play)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -198,6 +227,44 @@ def cmd_sweep(args) -> int:
     n = len(result.plan.points)
     print(f"{n} points ({result.reused} reused) x {sc.replications} replications in {result.wall:.2f} s")
     print(f"sweep of {sc.name} -> {outdir}/")
+    return 0
+
+
+def cmd_roles(args) -> int:
+    from sim.api import load_scenarios, roles
+
+    (sc,) = load_scenarios([args.file])
+    out = args.out or DEFAULT_OUT / sc.name / "roles"
+    files = roles(sc).write(out)
+    print(f"{len(files)} files (public brief and {len(sc.parties)} confidential sheets) -> {out}/")
+    return 0
+
+
+INTERRUPTED = 130
+
+
+def cmd_play(args) -> int:
+    from sim.api import load_scenarios, play
+
+    (sc,) = load_scenarios([args.file], None, args.seed)
+    try:
+        result = play(
+            sc,
+            args.party,
+            args.world,
+            blind=args.blind,
+            moves=args.moves,
+            autopilot=args.autopilot,
+            log=args.log,
+        )
+    except KeyboardInterrupt:
+        print("\nGame interrupted (Ctrl-C); the game is not logged.")
+        return INTERRUPTED
+    if result is None:
+        return 1
+    if args.autopilot:
+        print("\nThe model's moves (a moves file that replays it):")
+        print("\n".join(result.moves))
     return 0
 
 
