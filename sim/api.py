@@ -48,6 +48,9 @@ __all__ = [
     "roles",
     "play",
     "model_moves",
+    "exercises",
+    "exercise",
+    "check_exercise",
 ]
 
 
@@ -383,3 +386,41 @@ def model_moves(scenario: Scenario | str | os.PathLike, party: str, world: int =
     from sim.teaching.play import model_moves as moves
 
     return moves(_scenario(scenario, None, seed), party, world)
+
+
+DEFAULT_EXERCISES = Path("teaching") / "exercises"
+
+
+def exercises(folder: str | os.PathLike = DEFAULT_EXERCISES):
+    """The exercises under ``folder`` (``negsim exercise list``), in order."""
+    from sim.teaching.exercises import find_exercises
+
+    return find_exercises(folder)
+
+
+def exercise(which: str | int, folder: str | os.PathLike = DEFAULT_EXERCISES):
+    """One exercise by number or folder name (``negsim exercise show N``)."""
+    from sim.teaching.exercises import pick
+
+    return pick(exercises(folder), str(which))
+
+
+def check_exercise(
+    which: str | int,
+    answer: Any,
+    folder: str | os.PathLike = DEFAULT_EXERCISES,
+    out: str | os.PathLike | None = None,
+):
+    """Run the model and check an answer (a value, or the path of an answer file with ``answer = ...``).
+
+    Returns the verdict; with ``out``, the evidence plot is written there as ``check.png``.
+    """
+    from sim.teaching import exercises as ex
+
+    item = exercise(which, folder)
+    if isinstance(answer, Path):
+        answer = ex.read_answer(answer)["answer"]
+    verdict = ex.check(item, answer)
+    if out is not None and verdict.evidence:
+        verdict.plot_path = ex.plot(verdict, Path(out) / "check.png")
+    return verdict

@@ -116,6 +116,16 @@ def _add_teaching(sub) -> None:
     )
     p.set_defaults(func=cmd_play)
 
+    p = sub.add_parser(
+        "exercise", help="exercises with answers the model checks: list | show N | check N FILE"
+    )
+    p.add_argument("action", choices=["list", "show", "check"])
+    p.add_argument("number", nargs="?", help="exercise number (or folder name)")
+    p.add_argument("answer", nargs="?", type=Path, help="answer file (answer = ...), for check")
+    p.add_argument("--dir", type=Path, default=Path("teaching/exercises"), help="exercises folder")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT / "exercises", help="where check writes its plot")
+    p.set_defaults(func=cmd_exercise)
+
 
 # ---------------------------------------------------------------------------- helpers
 
@@ -266,6 +276,28 @@ def cmd_play(args) -> int:
         print("\nThe model's moves (a moves file that replays it):")
         print("\n".join(result.moves))
     return 0
+
+
+def cmd_exercise(args) -> int:
+    from sim.api import check_exercise, exercise, exercises
+
+    if args.action == "list":
+        for ex in exercises(args.dir):
+            print(f"{ex.number:>2}  {ex.title}")
+        return 0
+    if args.number is None:
+        raise UserError(f"exercise {args.action} needs an exercise number")
+    if args.action == "show":
+        from sim.teaching.exercises import show
+
+        print(show(exercise(args.number, args.dir)))
+        return 0
+    if args.answer is None:
+        raise UserError("exercise check needs an answer file: negsim exercise check N my-answer.toml")
+    slug = exercise(args.number, args.dir).slug
+    verdict = check_exercise(args.number, args.answer, args.dir, out=args.out / slug)
+    print(verdict.text())
+    return 0 if verdict.holds else 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -218,3 +218,46 @@ def test_play_command_with_a_moves_file(tmp_path, capsys):
     assert "World 2 of the 2,000 worlds of baseline" in out and "across the 2,000 worlds" in out
     assert json.loads(log.read_text())["outcome"] == "no_agreement"
     assert main(["play", str(BASELINE), "--as", "france"]) == 2
+
+
+# ---------------------------------------------------------------------------- exercises
+
+EXERCISES = ROOT / "teaching" / "exercises"
+WRONG = {1: 0.0003, 2: "no_rearming", 3: 0.1, 4: "parties.russia.concession.mean", 5: 30, 6: 0.0}
+
+
+def test_there_are_at_least_six_exercises_each_with_a_worked_answer():
+    from sim.api import exercises
+
+    found = exercises(EXERCISES)
+    assert len(found) >= 6 and set(WRONG) <= {ex.number for ex in found}
+    for ex in found:
+        assert (Path(ex.folder) / "answer.toml").is_file() and (Path(ex.folder) / ex.scenario).is_file()
+
+
+@pytest.mark.parametrize("number", sorted(WRONG))
+def test_worked_answer_passes_and_a_wrong_answer_fails(number, tmp_path):
+    from sim.api import check_exercise, exercise
+
+    ex = exercise(number, EXERCISES)
+    right = check_exercise(number, Path(ex.folder) / "answer.toml", EXERCISES, out=tmp_path)
+    assert right.holds, right.text()
+    assert (tmp_path / "check.png").stat().st_size > 1000 and "HOLDS" in right.text()
+    wrong = check_exercise(number, WRONG[number], EXERCISES)
+    assert not wrong.holds, wrong.text()
+    assert "DOES NOT HOLD" in wrong.text()
+
+
+def test_exercise_commands(tmp_path, capsys):
+    assert main(["exercise", "list", "--dir", str(EXERCISES)]) == 0
+    assert "The smallest pressure on Russia" in capsys.readouterr().out
+    assert main(["exercise", "show", "2", "--dir", str(EXERCISES)]) == 0
+    assert "fast_rearming" in capsys.readouterr().out
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text('answer = "no_rearming"\n')
+    assert main(["exercise", "check", "2", str(wrong), "--dir", str(EXERCISES), "--out", str(tmp_path)]) == 1
+    assert "DOES NOT HOLD" in capsys.readouterr().out
+    assert main(["exercise", "check", "2", str(tmp_path / "missing.toml"), "--dir", str(EXERCISES)]) == 2
+    wrong.write_text("answer = 'maybe'\n")
+    assert main(["exercise", "check", "2", str(wrong), "--dir", str(EXERCISES)]) == 2
+    assert main(["exercise", "show", "99", "--dir", str(EXERCISES)]) == 2
