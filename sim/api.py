@@ -51,6 +51,7 @@ __all__ = [
     "exercises",
     "exercise",
     "check_exercise",
+    "worksheet",
 ]
 
 
@@ -424,3 +425,10 @@ def check_exercise(
     if out is not None and verdict.evidence:
         verdict.plot_path = ex.plot(verdict, Path(out) / "check.png")
     return verdict
+
+
+def worksheet(paths: Iterable[str | os.PathLike] = ("scenarios",)) -> str:
+    """The prediction worksheet (Markdown) from the hypotheses of the scenarios under ``paths``."""
+    from sim.teaching.worksheet import worksheet as make
+
+    return make(load_scenarios(find_scenarios([Path(p) for p in paths])))

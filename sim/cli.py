@@ -126,6 +126,11 @@ def _add_teaching(sub) -> None:
     p.add_argument("--out", type=Path, default=DEFAULT_OUT / "exercises", help="where check writes its plot")
     p.set_defaults(func=cmd_exercise)
 
+    p = sub.add_parser("worksheet", help="the prediction worksheet from the scenarios' hypotheses")
+    p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: scenarios/)")
+    p.add_argument("--out", type=Path, help="write Markdown here (and printable HTML beside it)")
+    p.set_defaults(func=cmd_worksheet)
+
 
 # ---------------------------------------------------------------------------- helpers
 
@@ -298,6 +303,22 @@ def cmd_exercise(args) -> int:
     verdict = check_exercise(args.number, args.answer, args.dir, out=args.out / slug)
     print(verdict.text())
     return 0 if verdict.holds else 1
+
+
+def cmd_worksheet(args) -> int:
+    from sim.api import worksheet
+
+    text = worksheet(scenario_files(args.paths))
+    if args.out is None:
+        print(text, end="")
+        return 0
+    from sim.teaching.markup import to_html
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    args.out.with_suffix(".html").write_text(to_html(text, "Prediction worksheet"), encoding="utf-8")
+    print(f"worksheet -> {args.out} and {args.out.with_suffix('.html')}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
