@@ -52,6 +52,7 @@ __all__ = [
     "exercise",
     "check_exercise",
     "worksheet",
+    "debrief",
 ]
 
 
@@ -432,3 +433,33 @@ def worksheet(paths: Iterable[str | os.PathLike] = ("scenarios",)) -> str:
     from sim.teaching.worksheet import worksheet as make
 
     return make(load_scenarios(find_scenarios([Path(p) for p in paths])))
+
+
+def debrief(
+    log: str | os.PathLike,
+    scenarios: Iterable[str | os.PathLike] = ("scenarios",),
+    out: str | os.PathLike | None = None,
+):
+    """The class's games (a class log of ``negsim play``) against the simulated distribution.
+
+    Each scenario played is found by name among ``scenarios`` (files or folders) and must be the
+    file the games were played on (same hash). Returns one Debrief per scenario; with ``out``, each
+    writes its handout to ``out`` (``out/<scenario>`` when the log holds several scenarios).
+    """
+    from sim.teaching.debrief import debrief as make
+    from sim.teaching.play import read_log
+
+    games = read_log(log)
+    files = {Path(f).stem: f for f in find_scenarios([Path(p) for p in scenarios])}
+    names = list(dict.fromkeys(g["scenario"] for g in games))
+    results = []
+    for name in names:
+        if name not in files:
+            raise UserError(
+                f"{log}: games of '{name}', but no {name}.toml among {', '.join(map(str, scenarios))}"
+            )
+        result = make(load_scenario(files[name]), [g for g in games if g["scenario"] == name])
+        if out is not None:
+            result.write(Path(out) / name if len(names) > 1 else Path(out))
+        results.append(result)
+    return results

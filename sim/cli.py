@@ -131,6 +131,20 @@ def _add_teaching(sub) -> None:
     p.add_argument("--out", type=Path, help="write Markdown here (and printable HTML beside it)")
     p.set_defaults(func=cmd_worksheet)
 
+    p = sub.add_parser("debrief", help="the class's games against the simulated distribution: plots, handout")
+    p.add_argument("log", type=Path, help=f"class log of negsim play (e.g. {DEFAULT_CLASS_LOG})")
+    p.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT / "debrief", help="output folder (default: results/debrief)"
+    )
+    p.add_argument(
+        "--scenarios",
+        nargs="+",
+        type=Path,
+        default=[DEFAULT_SCENARIOS],
+        help="where the played scenarios are",
+    )
+    p.set_defaults(func=cmd_debrief)
+
 
 # ---------------------------------------------------------------------------- helpers
 
@@ -318,6 +332,15 @@ def cmd_worksheet(args) -> int:
     args.out.write_text(text, encoding="utf-8")
     args.out.with_suffix(".html").write_text(to_html(text, "Prediction worksheet"), encoding="utf-8")
     print(f"worksheet -> {args.out} and {args.out.with_suffix('.html')}")
+    return 0
+
+
+def cmd_debrief(args) -> int:
+    from sim.api import debrief
+
+    for d in debrief(args.log, args.scenarios, out=args.out):
+        print(d.markdown())
+    print(f"handout -> {args.out}/")
     return 0
 
 

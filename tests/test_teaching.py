@@ -261,3 +261,75 @@ def test_exercise_commands(tmp_path, capsys):
     wrong.write_text("answer = 'maybe'\n")
     assert main(["exercise", "check", "2", str(wrong), "--dir", str(EXERCISES)]) == 2
     assert main(["exercise", "show", "99", "--dir", str(EXERCISES)]) == 2
+
+
+# ---------------------------------------------------------------------------- worksheet and debrief
+
+
+def test_worksheet_lists_every_hypothesis_and_is_the_checked_in_copy():
+    from sim.api import find_scenarios, load_scenarios, worksheet
+
+    text = worksheet([ROOT / "scenarios"])
+    scenarios = load_scenarios(find_scenarios([ROOT / "scenarios"]))
+    hypotheses = [(sc.name, xid) for sc in scenarios for xid in sc.expect]
+    assert len(hypotheses) >= 10
+    for name, xid in hypotheses:
+        assert f"`{name}` ({xid})" in text
+    assert text.count("**Q") == len(hypotheses)
+    assert (ROOT / "teaching" / "prediction-worksheet.md").read_text() == text, (
+        "run: negsim worksheet > teaching/prediction-worksheet.md"
+    )
+
+
+def test_teaching_documents_cover_the_concepts():
+    plan = (ROOT / "teaching" / "lesson-plan.md").read_text()
+    for concept in (
+        "BATNA",
+        "Reservation value",
+        "ZOPA",
+        "Boulware",
+        "commitment problem",
+        "Two-level",
+        "Ripeness",
+        "Mediation",
+    ):
+        assert concept.lower() in plan.lower(), concept
+    for step in ("Predict", "Play", "Run", "Debrief"):
+        assert f"**{step}**" in plan
+    glossary = (ROOT / "teaching" / "glossary.md").read_text()
+    assert "0 to 1" in glossary and "Daily war value" in glossary
+
+
+def test_debrief_marks_each_table_against_the_model(small, tmp_path):
+    from sim.api import debrief
+
+    log = tmp_path / "class.jsonl"
+    play(small, "russia", 0, moves=model_moves(small, "russia", 0), log=log, write=_quiet)
+    play(small, "russia", 0, moves=["refuse"] * 60, log=log, write=_quiet)
+    play(small, "ukraine", 5, moves=["lapse", "refuse"] * 60, log=log, write=_quiet)
+    scen = tmp_path / "scen"
+    scen.mkdir()
+    (scen / "baseline.toml").write_text(BASELINE.read_text())
+    (scen / "seeds").symlink_to(ROOT / "seeds")
+    # The games were of the 200-world copy: its hash is the file's, so the file is found by name.
+    (d,) = debrief(log, [scen / "baseline.toml"], out=tmp_path / "out")
+    assert [pd.party for pd in d.parties] == ["russia", "ukraine"]
+    russia = d.parties[0]
+    assert russia.world == 0 and russia.model.size == 200
+    assert russia.model[0] == pytest.approx(d.games[0]["utility"])  # the model's own world 0
+    assert d.class_share["no_agreement"] == pytest.approx(2 / 3)
+    assert sum(d.model_share.values()) == pytest.approx(1)
+    files = {p.name for p in (tmp_path / "out").iterdir()}
+    assert {"handout.html", "outcomes.png", "utility-russia.png", "utility-ukraine.png", "games.md"} <= files
+    page = (tmp_path / "out" / "handout.html").read_text()
+    assert page.count("data:image/png;base64") == 3 and "<table>" in page
+
+
+def test_debrief_refuses_a_log_of_another_file(small, tmp_path):
+    log = tmp_path / "class.jsonl"
+    play(small, "russia", 0, moves=["refuse"] * 60, log=log, write=_quiet)
+    record = json.loads(log.read_text())
+    log.write_text(json.dumps({**record, "sha256": "0" * 64}) + "\n")
+    assert main(["debrief", str(log), "--scenarios", str(ROOT / "scenarios"), "--out", str(tmp_path)]) == 2
+    (tmp_path / "bad.jsonl").write_text("not json\n")
+    assert main(["debrief", str(tmp_path / "bad.jsonl")]) == 2
