@@ -53,6 +53,10 @@ __all__ = [
     "check_exercise",
     "worksheet",
     "debrief",
+    "classroom",
+    "dashboard_controls",
+    "serve_dashboard",
+    "fetch_dashboard_assets",
 ]
 
 
@@ -463,3 +467,62 @@ def debrief(
             result.write(Path(out) / name if len(names) > 1 else Path(out))
         results.append(result)
     return results
+
+
+def classroom(scenario: str | os.PathLike = "scenarios/baseline.toml", replications: int = 300, **settings):
+    """The dashboard's model: the scenario's ensemble under the sliders' settings, not yet stepped."""
+    from sim.teaching.classroom import ClassroomModel
+
+    return ClassroomModel(str(scenario), replications, **settings)
+
+
+def dashboard_controls(scenario: Scenario) -> dict[str, dict[str, Any]]:
+    """The dashboard's sliders and selectors for a scenario (Mesa ``model_params``)."""
+    from sim.teaching.classroom import controls
+
+    return controls(scenario)
+
+
+ASSETS_DIR = Path(".cache") / "solara-assets"
+
+
+def dashboard_env(
+    scenario: str | os.PathLike, replications: int = 300, assets: str | os.PathLike | None = None
+) -> dict[str, str]:
+    """The environment the dashboard server runs in: the scenario, the local front-end files, no
+    telemetry. Without the asset folder (``.ci/solara-assets``) solara fetches them from its CDN."""
+    assets = Path(assets) if assets is not None else ASSETS_DIR
+    env = {
+        **os.environ,
+        "NEGSIM_DASHBOARD_SCENARIO": str(Path(scenario).resolve()),
+        "NEGSIM_DASHBOARD_REPLICATIONS": str(replications),
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false",
+        "MPLBACKEND": "Agg",
+    }
+    if assets.is_dir():
+        env["SOLARA_ASSETS_PROXY_CACHE_DIR"] = str(assets.resolve())
+    return env
+
+
+def serve_dashboard(
+    scenario: str | os.PathLike = "scenarios/baseline.toml",
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    replications: int = 300,
+    assets: str | os.PathLike | None = None,
+):
+    """Start the dashboard server (a child process running ``solara run sim.dashboard``); returns it."""
+    import subprocess
+    import sys
+
+    load_scenario(scenario)  # a bad file is reported here, not in the browser
+    cmd = [sys.executable, "-m", "solara", "run", "sim.dashboard", "--host", host, "--port", str(port)]
+    cmd += ["--no-open", "--production"]
+    return subprocess.Popen(cmd, env=dashboard_env(scenario, replications, assets))
+
+
+def fetch_dashboard_assets(dest: str | os.PathLike = ASSETS_DIR) -> list[Path]:
+    """Fetch the dashboard's front-end files once (npm pack from the npm registry) into ``dest``."""
+    from sim.teaching.assets import fetch
+
+    return fetch(dest)

@@ -145,6 +145,18 @@ def _add_teaching(sub) -> None:
     )
     p.set_defaults(func=cmd_debrief)
 
+    p = sub.add_parser("dashboard", help="the classroom dashboard (Mesa SolaraViz) on 127.0.0.1, offline")
+    p.add_argument("file", type=Path, nargs="?", default=DEFAULT_SCENARIOS / "baseline.toml")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1: this laptop)")
+    p.add_argument("--worlds", type=int, default=300, help="worlds in the ensemble (default 300)")
+    p.add_argument(
+        "--setup",
+        action="store_true",
+        help="fetch the front-end files once (npm), so the dashboard works offline",
+    )
+    p.set_defaults(func=cmd_dashboard)
+
 
 # ---------------------------------------------------------------------------- helpers
 
@@ -342,6 +354,28 @@ def cmd_debrief(args) -> int:
         print(d.markdown())
     print(f"handout -> {args.out}/")
     return 0
+
+
+def cmd_dashboard(args) -> int:
+    from sim.api import ASSETS_DIR, fetch_dashboard_assets, serve_dashboard
+
+    if args.setup:
+        for folder in fetch_dashboard_assets():
+            print(f"ok  {folder}")
+        return 0
+    if not ASSETS_DIR.is_dir():
+        print(
+            f"negsim: {ASSETS_DIR}/ is missing: run 'negsim dashboard --setup' once while online",
+            file=sys.stderr,
+        )
+    server = serve_dashboard(args.file, args.host, args.port, args.worlds)
+    print(f"dashboard of {args.file} on http://{args.host}:{args.port}/ (Ctrl-C stops it)")
+    try:
+        return server.wait()
+    except KeyboardInterrupt:
+        server.terminate()
+        server.wait()
+        return 0
 
 
 def main(argv: list[str] | None = None) -> int:
