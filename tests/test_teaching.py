@@ -333,3 +333,24 @@ def test_debrief_refuses_a_log_of_another_file(small, tmp_path):
     assert main(["debrief", str(log), "--scenarios", str(ROOT / "scenarios"), "--out", str(tmp_path)]) == 2
     (tmp_path / "bad.jsonl").write_text("not json\n")
     assert main(["debrief", str(tmp_path / "bad.jsonl")]) == 2
+
+
+def test_replaying_a_party_that_uses_levers_reaches_the_engine_outcome():
+    sc = with_overrides(load_scenario(ROOT / "scenarios" / "us_pressure_russia.toml"), 40, None)
+    outcomes = run(sc).outcomes
+    moves = model_moves(sc, "us", 7)
+    assert "use us_sanctions" in moves and "use sanctions_relief" in moves
+    result = play(sc, "us", 7, moves=moves, write=_quiet)
+    row = outcomes.iloc[7]
+    assert result.in_force == {issue: row[issue] for issue in sc.issues}
+    # Without the levers the United States' seat changes that world's pressure, and it is refused
+    # a lever it does not hold.
+    out: list[str] = []
+    play(
+        sc,
+        "us",
+        7,
+        moves=["use kyiv_anything", *[m for m in moves if not m.startswith("use")]],
+        write=out.append,
+    )
+    assert any("holds no lever 'kyiv_anything'" in line for line in out)
