@@ -372,9 +372,11 @@ class Seat:
 
     def show_expiry(self, pkg: int, lapsed: int) -> None:
         self.write("")
-        day = "" if self.blind else f" on day {self.model.now}"
+        end, now = int(self.model.truces.end[self.row]), self.model.now
+        day = "" if self.blind else f" (day {end}; the talks meet on day {now})"
         self.write(
-            f"The truce in force ends{day}. Extend it for another {self.sc.truce.days} days, or let it lapse?"
+            f"The truce in force has reached its end{day}. Extend it for another {self.sc.truce.days} days, "
+            "or let it lapse?"
         )
         self.write("  Lapsing leaves in force:")
         for line in package_text(self.sc, self.model.space, lapsed):
