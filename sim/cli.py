@@ -147,7 +147,78 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--observed", type=Path, required=True, help="observations file (TOML)")
     _add_run_options(p)
     p.set_defaults(func=cmd_score)
+
+    _add_teaching(sub)
     return ap
+
+
+DEFAULT_CLASS_LOG = DEFAULT_OUT / "class-log.jsonl"
+
+
+def _add_teaching(sub) -> None:
+    p = sub.add_parser("roles", help="role sheets: a public brief and a confidential sheet per party")
+    p.add_argument("file", type=Path)
+    p.add_argument("--out", type=Path, help="output folder (default: results/<scenario>/roles)")
+    p.set_defaults(func=cmd_roles)
+
+    p = sub.add_parser("play", help="play one party in the terminal against the simulated others")
+    p.add_argument("file", type=Path)
+    p.add_argument("--as", dest="party", required=True, metavar="PARTY", help="the party you play")
+    p.add_argument("--world", "-j", type=int, default=0, help="which world of the ensemble (default 0)")
+    p.add_argument("--seed", type=int, help="random seed of the ensemble (default: the scenario's)")
+    p.add_argument("--blind", action="store_true", help="hide your no-deal value and the day")
+    p.add_argument("--moves", type=Path, help="take the answers from this file, one per line")
+    p.add_argument(
+        "--autopilot", action="store_true", help="let the model's own party answer, and print its moves"
+    )
+    p.add_argument(
+        "--log",
+        type=Path,
+        default=DEFAULT_CLASS_LOG,
+        help=f"class log to append to (default {DEFAULT_CLASS_LOG})",
+    )
+    p.set_defaults(func=cmd_play)
+
+    p = sub.add_parser(
+        "exercise", help="exercises with answers the model checks: list | show N | check N FILE"
+    )
+    p.add_argument("action", choices=["list", "show", "check"])
+    p.add_argument("number", nargs="?", help="exercise number (or folder name)")
+    p.add_argument("answer", nargs="?", type=Path, help="answer file (answer = ...), for check")
+    p.add_argument("--dir", type=Path, default=Path("teaching/exercises"), help="exercises folder")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT / "exercises", help="where check writes its plot")
+    p.set_defaults(func=cmd_exercise)
+
+    p = sub.add_parser("worksheet", help="the prediction worksheet from the scenarios' hypotheses")
+    p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: scenarios/)")
+    p.add_argument("--out", type=Path, help="write Markdown here (and printable HTML beside it)")
+    p.set_defaults(func=cmd_worksheet)
+
+    p = sub.add_parser("debrief", help="the class's games against the simulated distribution: plots, handout")
+    p.add_argument("log", type=Path, help=f"class log of negsim play (e.g. {DEFAULT_CLASS_LOG})")
+    p.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT / "debrief", help="output folder (default: results/debrief)"
+    )
+    p.add_argument(
+        "--scenarios",
+        nargs="+",
+        type=Path,
+        default=[],
+        help="where the played scenarios are (default: scenarios/ here, else the installed ones)",
+    )
+    p.set_defaults(func=cmd_debrief)
+
+    p = sub.add_parser("dashboard", help="the classroom dashboard (Mesa SolaraViz) on 127.0.0.1, offline")
+    p.add_argument("file", type=Path, nargs="?", default=Path("baseline.toml"), help="default: the baseline")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1: this laptop)")
+    p.add_argument("--worlds", type=int, default=300, help="worlds in the ensemble (default 300)")
+    p.add_argument(
+        "--setup",
+        action="store_true",
+        help="fetch the front-end files once (npm), so the dashboard works offline",
+    )
+    p.set_defaults(func=cmd_dashboard)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -360,6 +431,114 @@ def cmd_score(args) -> int:
     print(result.report())
     print(f"-> {outdir}/")
     return 0
+
+
+def cmd_roles(args) -> int:
+    from sim.api import load_scenarios, roles
+
+    (sc,) = load_scenarios([args.file])
+    out = args.out or DEFAULT_OUT / sc.name / "roles"
+    files = roles(sc).write(out)
+    print(f"{len(files)} files (public brief and {len(sc.parties)} confidential sheets) -> {out}/")
+    return 0
+
+
+INTERRUPTED = 130
+
+
+def cmd_play(args) -> int:
+    from sim.api import load_scenarios, play
+
+    (sc,) = load_scenarios([args.file], None, args.seed)
+    try:
+        result = play(
+            sc,
+            args.party,
+            args.world,
+            blind=args.blind,
+            moves=args.moves,
+            autopilot=args.autopilot,
+            log=args.log,
+        )
+    except KeyboardInterrupt:
+        print("\nGame interrupted (Ctrl-C); the game is not logged.")
+        return INTERRUPTED
+    if result is None:
+        return 1
+    if args.autopilot:
+        print("\nThe model's moves (a moves file that replays it):")
+        print("\n".join(result.moves))
+    return 0
+
+
+def cmd_exercise(args) -> int:
+    from sim.api import check_exercise, exercise, exercises
+
+    if args.action == "list":
+        for ex in exercises(args.dir):
+            print(f"{ex.number:>2}  {ex.title}")
+        return 0
+    if args.number is None:
+        raise UserError(f"exercise {args.action} needs an exercise number")
+    if args.action == "show":
+        from sim.teaching.exercises import show
+
+        print(show(exercise(args.number, args.dir)))
+        return 0
+    if args.answer is None:
+        raise UserError("exercise check needs an answer file: negsim exercise check N my-answer.toml")
+    slug = exercise(args.number, args.dir).slug
+    verdict = check_exercise(args.number, args.answer, args.dir, out=args.out / slug)
+    print(verdict.text())
+    return 0 if verdict.holds else 1
+
+
+def cmd_worksheet(args) -> int:
+    from sim.api import worksheet
+
+    text = worksheet(scenario_files(args.paths))
+    if args.out is None:
+        print(text, end="")
+        return 0
+    from sim.teaching.markup import to_html
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    args.out.with_suffix(".html").write_text(to_html(text, "Prediction worksheet"), encoding="utf-8")
+    print(f"worksheet -> {args.out} and {args.out.with_suffix('.html')}")
+    return 0
+
+
+def cmd_debrief(args) -> int:
+    from sim.api import debrief
+
+    for d in debrief(args.log, scenario_files(args.scenarios), out=args.out):
+        print(d.markdown())
+    print(f"handout -> {args.out}/")
+    return 0
+
+
+def cmd_dashboard(args) -> int:
+    from sim.api import ASSETS_DIR, fetch_dashboard_assets, serve_dashboard
+
+    if args.setup:
+        for folder in fetch_dashboard_assets():
+            print(f"ok  {folder}")
+        return 0
+    if not ASSETS_DIR.is_dir():
+        print(
+            f"negsim: {ASSETS_DIR}/ is missing: run 'negsim dashboard --setup' once while online",
+            file=sys.stderr,
+        )
+    (args.file,) = scenario_files([args.file])  # a bare name falls back to the installed scenarios
+    server = serve_dashboard(args.file, args.host, args.port, args.worlds)
+    print(f"dashboard of {args.file} on http://{args.host}:{args.port}/ (Ctrl-C stops it)")
+    try:
+        return server.wait()
+    except KeyboardInterrupt:
+        server.terminate()
+        server.wait()
+        return 0
 
 
 def main(argv: list[str] | None = None) -> int:

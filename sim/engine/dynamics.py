@@ -113,6 +113,7 @@ class Levers:
     def __init__(self, specs: dict[str, S.Lever], parties: dict, fronts: list[str], n: int) -> None:
         self.ids, self.specs = list(specs), list(specs.values())
         self.targets = [parties[lv.target] for lv in self.specs]
+        self.holders = [parties[lv.holder] for lv in self.specs]
         self.front_masks = [
             np.isin(fronts, lv.fronts) if lv.fronts else np.ones(len(fronts), bool) for lv in self.specs
         ]
@@ -125,6 +126,9 @@ class Levers:
             fire = (self.uses[j, idx] < lv.max_uses) & (day >= lv.from_day) & (lv.strength > 0)
             if lv.policy == "on_rejection":
                 fire &= refused_last[lv.target][idx]
+            if self.holders[j].player is not None:  # a person holding the lever decides when
+                ok = (self.uses[j, idx] < lv.max_uses) & (day >= lv.from_day) & (lv.strength > 0)
+                fire = self.holders[j].player.levers(j, idx, fire, ok)
             rows = idx[fire]
             if rows.size:
                 self.uses[j, rows] += 1

@@ -8,6 +8,7 @@ terms and of fighting on each front are drawn per world from the scenario's stat
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 import mesa
 import numpy as np
@@ -17,6 +18,21 @@ from sim.engine.valuation import Values, term_tables
 from sim.scenario import schema as S
 
 Stream = Callable[..., np.random.Generator]
+Rows = np.ndarray  # one value per world of idx
+
+
+class Player(Protocol):
+    """Takes a party's decisions in some worlds: each method gets the model's own answer over the
+    worlds ``idx`` and returns the answer to use (changed only in the worlds it plays). ``levers``
+    decides, for a lever the party holds, where it fires (``allowed``: within the scenario's limits)."""
+
+    def respond(self, party: Party, idx: Rows, pkg: Rows, surplus: Rows, ok: Rows) -> Rows: ...
+
+    def demand(self, party: Party, idx: Rows, pkg: Rows, best: Rows) -> Rows: ...
+
+    def prefers(self, party: Party, idx: Rows, a: Rows, b: Rows, yes: Rows) -> Rows: ...
+
+    def levers(self, lever: int, idx: Rows, fire: Rows, allowed: Rows) -> Rows: ...
 
 
 def draw(rng: np.random.Generator, param: S.Uncertain, n: int, exact: bool = False) -> np.ndarray:
@@ -119,6 +135,9 @@ class Party(mesa.Agent):
         self.pain = np.zeros(n)
         self.shift = np.zeros((n, len(space.fronts)))  # pressure on its daily value of each front
         self.bonus = np.zeros(n)  # carrots: added to its value of any deal
+        # A player (a person at a terminal, sim.teaching.play) may take this party's decisions in
+        # some worlds: it sees the model's own answer and returns its own.
+        self.player: Player | None = None
 
     def margin(self, idx: np.ndarray, day: int) -> np.ndarray:
         """The surplus over what is in force that the party asks for now, in worlds idx."""
@@ -135,7 +154,8 @@ class Party(mesa.Agent):
 
     def respond(self, idx: np.ndarray, pkg: np.ndarray, surplus: np.ndarray, day: int) -> np.ndarray:
         """Accept where the text beats what is in force by the margin and crosses no red line."""
-        return (surplus >= self.margin(idx, day)) & (surplus > 0) & ~self.red[pkg]
+        ok = (surplus >= self.margin(idx, day)) & (surplus > 0) & ~self.red[pkg]
+        return ok if self.player is None else self.player.respond(self, idx, pkg, surplus, ok)
 
     def demand(self, idx: np.ndarray, pkg: np.ndarray) -> np.ndarray:
         """The single-issue change to the text the party values most (a move index), or -1."""
@@ -146,13 +166,15 @@ class Party(mesa.Agent):
         u = np.where(space.valid[nb] & ~self.red[nb], u, -np.inf)
         best = np.argmax(u, axis=1)
         gain = u[np.arange(best.size), best] - here[:, 0]
-        return np.where(gain > 1e-12, best, -1)
+        best = np.where(gain > 1e-12, best, -1)
+        return best if self.player is None else self.player.demand(self, idx, pkg, best)
 
     def prefers(self, idx: np.ndarray, a: np.ndarray, b: np.ndarray, fresh: bool = False) -> np.ndarray:
         """Whether the party values package a (r,) above package b (r,) as things stand (with
         ``fresh``, a's truce valued as if it started now: an extension)."""
         u = self.model.value(self.values, self, idx, np.stack([a, b], axis=1), fresh=fresh)
-        return u[:, 0] > u[:, 1]
+        yes = u[:, 0] > u[:, 1]
+        return yes if self.player is None else self.player.prefers(self, idx, a, b, yes)
 
 
 class VetoPlayer(mesa.Agent):

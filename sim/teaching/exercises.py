@@ -1,0 +1,406 @@
+"""Exercises whose answers the model checks.
+
+An exercise is a folder under ``teaching/exercises/``: ``exercise.toml`` (the question, what is
+measured, how an answer is checked), the scenario it runs (``extends`` a bundled one), and the
+worked answer ``answer.toml`` that the teacher's notes explain. A student writes an answer file
+(``answer = ...``, and optionally ``reason = "..."``); ``negsim exercise check N FILE`` runs the
+model and says whether the answer holds, with the numbers and a plot.
+
+What can be measured in each world at the horizon: an outcome class in force (``outcome``), some
+options in force (``holds``), or that an event happened at least once (``event``: banked, extended,
+lapsed, violated, vetoed, gave_up). How an answer is checked (``kind``):
+
+- ``threshold``: the answer is the smallest value of ``parameter`` on a grid of ``step`` at which the
+  measured share is above ``above``: true at the answer, false one step below.
+- ``argmax`` / ``argmin``: the answer is the value among ``values`` with the highest / lowest share.
+- ``compare``: the answer names the variant with the higher share (``higher = true``) or the lower,
+  and the difference's 95% interval excludes zero.
+- ``estimate``: the answer estimates the difference of shares ``first`` minus ``second`` between two
+  variants (in percentage points) within ``tolerance`` points.
+- ``most``: the answer names the parameter whose stated low and high values move the share most.
+
+Every run uses the scenario's seed, so a check gives the same numbers every time it is run.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from sim.engine.outcomes import check_negotiable
+from sim.errors import UserError
+from sim.experiments.chunks import compiled_space, run_chunks
+from sim.experiments.tally import outcomes_frame, wilson
+from sim.scenario import Scenario, load_raw, set_path, validate, with_overrides
+from sim.scenario.loading import parent_name
+
+Number = float | int
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Measure(Strict):
+    label: str
+    outcome: str | None = None
+    holds: dict[str, str] = {}
+    event: Literal["banked", "extended", "lapsed", "violated", "vetoed", "gave_up"] | None = None
+
+
+class Check(Strict):
+    kind: Literal["threshold", "argmax", "argmin", "compare", "estimate", "most"]
+    parameter: str | None = None
+    step: float | None = Field(default=None, gt=0)
+    above: float = 0.5
+    values: list[Number] = []
+    variants: dict[str, dict[str, Any]] = {}
+    higher: bool = True
+    first: str | None = None
+    second: str | None = None
+    tolerance: float = Field(default=5.0, gt=0)
+    ranges: dict[str, list[Number]] = {}
+
+
+class Exercise(Strict):
+    title: str
+    question: str
+    answer_format: str
+    scenario: str
+    replications: int = Field(default=600, ge=10, le=100_000)
+    measure: Measure
+    check: Check
+    # set on loading
+    number: int = 0
+    slug: str = ""
+    folder: str = ""
+
+
+# ---------------------------------------------------------------------------- finding exercises
+
+
+def find_exercises(folder: str | Path) -> list[Exercise]:
+    """Every exercise folder (``NN-name/exercise.toml``) under ``folder``, in order."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"{folder}: no exercises folder (run from the repository, or give --dir)")
+    return [load_exercise(p.parent) for p in sorted(folder.glob("*/exercise.toml"))]
+
+
+def load_exercise(folder: str | Path) -> Exercise:
+    folder = Path(folder)
+    path = folder / "exercise.toml"
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        number = int(folder.name.split("-", 1)[0])
+        return Exercise.model_validate({**raw, "number": number, "slug": folder.name, "folder": str(folder)})
+    except (OSError, tomllib.TOMLDecodeError, ValueError, ValidationError) as e:
+        raise UserError(f"{path}: not a valid exercise ({str(e).splitlines()[0]})") from None
+
+
+def pick(exercises: list[Exercise], which: str) -> Exercise:
+    for ex in exercises:
+        if which in (str(ex.number), f"{ex.number:02d}", ex.slug):
+            return ex
+    names = ", ".join(f"{ex.number} ({ex.slug})" for ex in exercises)
+    raise UserError(f"no exercise '{which}'; there are: {names}")
+
+
+def read_answer(path: str | Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as e:
+        raise UserError(f"{path}: cannot read the answer file ({e.strerror})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise UserError(f"{path}: not valid TOML ({e}); write e.g. answer = 0.0003") from None
+    if "answer" not in data:
+        raise UserError(f"{path}: no 'answer = ...' line")
+    return data
+
+
+def show(ex: Exercise) -> str:
+    return "\n".join(
+        [
+            f"Exercise {ex.number}: {ex.title}",
+            "",
+            ex.question.strip(),
+            "",
+            "Scenario: " + str(Path(ex.folder) / ex.scenario),
+            f"Measured in {ex.replications:,} worlds: {ex.measure.label}.",
+            "",
+            "Write your answer in a file, e.g. my-answer.toml:",
+            *("    " + line for line in ex.answer_format.strip().splitlines()),
+            f"then: negsim exercise check {ex.number} my-answer.toml",
+        ]
+    )
+
+
+# ---------------------------------------------------------------------------- running
+
+
+def scenario_of(ex: Exercise, changes: dict[str, Any] | None = None) -> Scenario:
+    """The exercise's scenario with ``changes`` (dotted path -> value), its replications applied."""
+    path = Path(ex.folder) / ex.scenario
+    raw = load_raw(path)
+    for key, value in (changes or {}).items():
+        try:
+            raw = set_path(raw, key, value)
+        except KeyError:
+            raise UserError(f"{ex.slug}: no field '{key}' in the scenario") from None
+    sc = validate(raw, path, parent=parent_name(path))
+    check_negotiable(sc)
+    return with_overrides(sc, ex.replications, None)
+
+
+_RUNS: dict[tuple[str, int, int], Any] = {}
+
+
+def _outcomes(sc: Scenario):
+    """Per-world outcomes of a scenario, kept for the process: a check and its plot, or a right and a
+    wrong answer, run each scenario once."""
+    key = (sc.sha256, sc.replications, sc.seed)
+    if key not in _RUNS:
+        _RUNS[key] = outcomes_frame(compiled_space(sc), run_chunks(sc, sc.seed, sc.replications))
+    return _RUNS[key]
+
+
+@dataclass(frozen=True)
+class Share:
+    label: str
+    count: int
+    n: int
+
+    @property
+    def share(self) -> float:
+        return self.count / self.n
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        lo, hi = wilson(np.array([self.count]), self.n)
+        return float(lo[0]), float(hi[0])
+
+    def __str__(self) -> str:
+        lo, hi = self.interval
+        share = f"{100 * self.share:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]"
+        return f"{self.label}: {share} ({self.count} of {self.n})"
+
+
+def measure(ex: Exercise, changes: dict[str, Any] | None = None, label: str = "") -> Share:
+    """The share of worlds where the exercise's measure holds, in the scenario with ``changes``."""
+    df = _outcomes(scenario_of(ex, changes))
+    m = ex.measure
+    hit = np.ones(len(df), dtype=bool)
+    if m.outcome == "any_agreement":
+        hit &= (df["outcome"] != "no_agreement").to_numpy()
+    elif m.outcome is not None:
+        hit &= (df["outcome"] == m.outcome).to_numpy()
+    for issue, option in m.holds.items():
+        hit &= (df[issue] == option).to_numpy()
+    if m.event is not None:
+        hit &= (df[m.event] > 0).to_numpy()
+    return Share(label, int(hit.sum()), len(df))
+
+
+# ---------------------------------------------------------------------------- checks
+
+
+@dataclass
+class Verdict:
+    exercise: Exercise
+    answer: Any
+    holds: bool
+    evidence: list[Share]
+    reason: str
+    marks: list[str] = field(default_factory=list)  # labels of the evidence to highlight
+    line: float | None = None
+    plot_path: Path | None = None
+
+    def text(self) -> str:
+        plot = self.plot_path
+        ex = self.exercise
+        lines = [f"Exercise {ex.number}: {ex.title}", f"Your answer: {self.answer}", ""]
+        lines.append(f"{ex.measure.label[0].upper()}{ex.measure.label[1:]}, {ex.replications:,} worlds each:")
+        lines += [f"  {s}" for s in self.evidence]
+        lines += ["", ("HOLDS: " if self.holds else "DOES NOT HOLD: ") + self.reason]
+        if plot is not None:
+            lines.append(f"Plot: {plot}")
+        return "\n".join(lines)
+
+
+def _number(answer: Any) -> float:
+    if isinstance(answer, bool) or not isinstance(answer, int | float):
+        raise UserError(f"this exercise's answer is a number, not {answer!r}")
+    return float(answer)
+
+
+def _name(answer: Any, allowed: list[str]) -> str:
+    if not isinstance(answer, str) or answer not in allowed:
+        raise UserError(f"this exercise's answer is one of: {', '.join(allowed)} (got {answer!r})")
+    return answer
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def check(ex: Exercise, answer: Any) -> Verdict:
+    c = ex.check
+    return {
+        "threshold": _threshold,
+        "argmax": _arg,
+        "argmin": _arg,
+        "compare": _compare,
+        "estimate": _estimate,
+        "most": _most,
+    }[c.kind](ex, answer)
+
+
+def _threshold(ex: Exercise, answer: Any) -> Verdict:
+    c = ex.check
+    assert c.parameter is not None and c.step is not None
+    x = _number(answer)
+    steps = x / c.step
+    if abs(steps - round(steps)) > 1e-6 or x < 0:
+        return Verdict(ex, answer, False, [], f"answer a multiple of the grid step {_fmt(c.step)}")
+    below = round((round(steps) - 1) * c.step, 12)
+    at = measure(ex, {c.parameter: x}, f"{c.parameter} = {_fmt(x)}")
+    evidence = [at]
+    ok_at = at.share > c.above
+    ok_below = True
+    if below >= 0:
+        lower = measure(ex, {c.parameter: below}, f"{c.parameter} = {_fmt(below)}")
+        evidence.insert(0, lower)
+        ok_below = lower.share <= c.above
+    want = f"above {100 * c.above:.0f}%"
+    if ok_at and ok_below:
+        why = f"at {_fmt(x)} the share is {want} ({100 * at.share:.1f}%)" + (
+            f", one step below ({_fmt(below)}) it is not ({100 * evidence[0].share:.1f}%)."
+            if below >= 0
+            else "."
+        )
+    elif not ok_at:
+        why = f"at {_fmt(x)} the share is not {want} ({100 * at.share:.1f}%): more is needed."
+    else:
+        why = (
+            f"one step below, at {_fmt(below)}, the share is already {want} "
+            f"({100 * evidence[0].share:.1f}%): less will do."
+        )
+    return Verdict(ex, answer, ok_at and ok_below, evidence, why, [at.label], c.above)
+
+
+def _arg(ex: Exercise, answer: Any) -> Verdict:
+    c = ex.check
+    assert c.parameter is not None
+    x = _number(answer)
+    evidence = [measure(ex, {c.parameter: v}, f"{c.parameter} = {_fmt(v)}") for v in c.values]
+    shares = [s.share for s in evidence]
+    best = c.values[int(np.argmax(shares) if c.kind == "argmax" else np.argmin(shares))]
+    word = "highest" if c.kind == "argmax" else "lowest"
+    if not any(math.isclose(x, v) for v in c.values):
+        return Verdict(ex, answer, False, evidence, f"answer one of {', '.join(map(_fmt, c.values))}.")
+    ok = math.isclose(x, best)
+    why = f"the {word} share is at {_fmt(best)}" + ("." if ok else f", not at {_fmt(x)}.")
+    return Verdict(ex, answer, ok, evidence, why, [f"{c.parameter} = {_fmt(best)}"])
+
+
+def _variants(ex: Exercise) -> dict[str, Share]:
+    return {name: measure(ex, changes, name) for name, changes in ex.check.variants.items()}
+
+
+def _diff(a: Share, b: Share) -> tuple[float, float, float]:
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    lo, hi = confint_proportions_2indep(a.count, a.n, b.count, b.n, method="newcomb", compare="diff")
+    return a.share - b.share, float(np.asarray(lo)), float(np.asarray(hi))
+
+
+def _compare(ex: Exercise, answer: Any) -> Verdict:
+    c = ex.check
+    shares = _variants(ex)
+    name = _name(answer, list(shares))
+    others = [s for k, s in shares.items() if k != name]
+    rival = max(others, key=lambda s: s.share) if c.higher else min(others, key=lambda s: s.share)
+    d, lo, hi = _diff(shares[name], rival)
+    if not c.higher:
+        d, lo, hi = -d, -hi, -lo
+    word = "higher" if c.higher else "lower"
+    ok = lo > 0
+    gap = f"{100 * d:+.1f} points [{100 * lo:+.1f}, {100 * hi:+.1f}]"
+    why = (
+        f"{name} is {word} than {rival.label} by {gap}."
+        if ok
+        else f"{name} is not clearly {word} than {rival.label} ({gap})."
+    )
+    return Verdict(ex, answer, ok, list(shares.values()), why, [name])
+
+
+def _estimate(ex: Exercise, answer: Any) -> Verdict:
+    c = ex.check
+    shares = _variants(ex)
+    assert c.first in shares and c.second in shares
+    x = _number(answer)
+    d, lo, hi = _diff(shares[c.first], shares[c.second])
+    ok = abs(x - 100 * d) <= c.tolerance
+    why = (
+        f"{c.first} minus {c.second} is {100 * d:+.1f} points [{100 * lo:+.1f}, {100 * hi:+.1f}]; "
+        f"your estimate {x:+g} is {'within' if ok else 'not within'} {c.tolerance:g} points of it."
+    )
+    return Verdict(ex, answer, ok, list(shares.values()), why)
+
+
+def _most(ex: Exercise, answer: Any) -> Verdict:
+    c = ex.check
+    name = _name(answer, list(c.ranges))
+    evidence, swing = [], {}
+    for param, (lo_v, hi_v) in ((k, v) for k, v in c.ranges.items()):
+        a = measure(ex, {param: lo_v}, f"{param} = {_fmt(lo_v)}")
+        b = measure(ex, {param: hi_v}, f"{param} = {_fmt(hi_v)}")
+        evidence += [a, b]
+        swing[param] = abs(b.share - a.share)
+    best = max(swing, key=swing.get)
+    ranking = "; ".join(f"{k} {100 * v:.1f} points" for k, v in sorted(swing.items(), key=lambda kv: -kv[1]))
+    ok = name == best
+    why = (
+        f"{best} moves the share most. " if ok else f"{best} moves it most, not {name}. "
+    ) + f"Swings: {ranking}."
+    return Verdict(
+        ex, answer, ok, evidence, why, [e.label for e in evidence if e.label.startswith(f"{best} =")]
+    )
+
+
+# ---------------------------------------------------------------------------- the plot
+
+
+def plot(verdict: Verdict, path: str | Path) -> Path:
+    """The evidence as bars with their 95% intervals; the answer's bars in colour."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ev = verdict.evidence
+    fig, ax = plt.subplots(figsize=(7.5, 0.9 + 0.42 * max(len(ev), 1)), dpi=110)
+    y = np.arange(len(ev))[::-1]
+    shares = np.array([100 * s.share for s in ev])
+    lo = np.array([100 * s.interval[0] for s in ev])
+    hi = np.array([100 * s.interval[1] for s in ev])
+    colours = ["#1f77b4" if s.label in verdict.marks else "#b8b8b8" for s in ev]
+    ax.barh(y, shares, color=colours, xerr=[shares - lo, hi - shares], capsize=3)
+    ax.set_yticks(y, [s.label for s in ev], fontsize=8)
+    if verdict.line is not None:
+        ax.axvline(100 * verdict.line, color="#d62728", ls="--", lw=1)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel(f"% of worlds: {verdict.exercise.measure.label}", fontsize=8)
+    ax.set_title(f"Exercise {verdict.exercise.number}: {verdict.exercise.title}", fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, metadata={"Software": None})
+    plt.close(fig)
+    return path

@@ -1,0 +1,356 @@
+"""Teaching: role sheets, playing one side, the worksheet, exercises and the debrief."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sim.api import load_scenario, model_moves, play, roles, run
+from sim.cli import main
+from sim.outputs.narrative import where
+from sim.scenario import with_overrides
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+
+
+@pytest.fixture(scope="module")
+def small():
+    """The baseline with 200 worlds: the same worlds 0..199 as the full ensemble."""
+    return with_overrides(load_scenario(BASELINE), 200, None)
+
+
+@pytest.fixture(scope="module")
+def engine_outcomes(small):
+    return run(small).outcomes
+
+
+# ---------------------------------------------------------------------------- role sheets
+
+
+def _provenance_follows(sheet: str, needle: str, sc, item) -> None:
+    """``needle`` is on a line of ``sheet`` followed by the item's quote (with line) or assumption."""
+    lines = sheet.splitlines()
+    hits = [i for i, line in enumerate(lines) if needle in line]
+    assert hits, f"{needle!r} not in the sheet"
+    for i in hits:
+        after = "\n".join(lines[i + 1 : i + 4])
+        quote_ok = item.source is None or (item.source.quote in after and where(sc, item) in after)
+        assumption_ok = item.assumption is None or item.assumption in after
+        if quote_ok and assumption_ok:
+            return
+    raise AssertionError(f"{needle!r} is not followed by its source or assumption")
+
+
+@pytest.mark.parametrize("name", ["baseline", "us_pressure_russia", "europe"])
+def test_role_sheets_cover_every_party_issue_red_line_and_lever(name):
+    sc = load_scenario(ROOT / "scenarios" / f"{name}.toml")
+    sheets = roles(sc)
+    assert set(sheets.parties) == set(sc.parties)
+    for pid, party in sc.parties.items():
+        assert party.label in sheets.public
+        sheet = sheets.parties[pid]
+        for issue, pos in party.positions.items():
+            _provenance_follows(sheet, f"(`{issue}`, ", sc, pos)
+        for rid, rl in party.red_lines.items():
+            _provenance_follows(sheet, f"(`{rid}`)", sc, rl)
+        for lid, lever in sc.levers.items():
+            if lever.holder == pid:
+                _provenance_follows(sheet.split("## Levers you hold")[1], f"(`{lid}`,", sc, lever)
+        if party.veto is not None:
+            _provenance_follows(sheet, party.veto.label, sc, party.veto)
+        for front, fv in party.war.items():
+            _provenance_follows(sheet, f"- {sc.fronts[front].label}:", sc, fv)
+    for iid, issue in sc.issues.items():
+        assert f"{issue.label} (`{iid}`)" in sheets.public
+    for lid, lever in sc.levers.items():
+        _provenance_follows(sheets.public, f"(`{lid}`,", sc, lever)
+
+
+def test_roles_command_writes_markdown_and_printable_html(tmp_path, capsys):
+    assert main(["roles", str(BASELINE), "--out", str(tmp_path)]) == 0
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {
+        "public.md",
+        "public.html",
+        "confidential-russia.md",
+        "confidential-russia.html",
+        "all.html",
+    } <= names
+    page = (tmp_path / "all.html").read_text()
+    assert page.count('class="page"') == 3 and "<table>" in page and "<strong>Russia</strong>" in page
+
+
+# ---------------------------------------------------------------------------- play
+
+
+def _quiet(_line: str) -> None:
+    pass
+
+
+@pytest.mark.parametrize(("party", "world"), [("russia", 0), ("ukraine", 3), ("us", 17), ("russia", 111)])
+def test_replaying_the_model_party_reaches_the_engine_outcome(small, engine_outcomes, party, world):
+    moves = model_moves(small, party, world)
+    result = play(small, party, world, moves=moves, write=_quiet)
+    row = engine_outcomes.iloc[world]
+    assert result.outcome == row["outcome"]
+    assert result.in_force == {issue: row[issue] for issue in small.issues}
+    assert result.model_outcome == row["outcome"] and result.utility == pytest.approx(result.model_utility)
+
+
+def test_a_different_move_changes_the_outcome_where_it_should(small, engine_outcomes):
+    # World 0: the model's Russia refuses the second text (full truce with a freeze and a safe
+    # withdrawal) that the US and Ukraine accept; a Russia that accepts it gets a full ceasefire.
+    moves = model_moves(small, "russia", 0)
+    assert moves[1].startswith("refuse") and engine_outcomes.iloc[0]["outcome"] != "full_ceasefire"
+    out: list[str] = []
+    # Then refuse every text and extend every truce (a line that does not fit a prompt is asked again).
+    accept = play(
+        small, "russia", 0, moves=[moves[0], "accept", *["extend", "refuse"] * 60], write=out.append
+    )
+    assert "  Answers: United States accepts; Ukraine accepts; you accept." in out
+    assert accept.outcome == "full_ceasefire" or any("Vetoed" in line for line in out)
+    # Refusing everything leaves nothing agreed: every text needs Russia's consent.
+    never = play(small, "russia", 0, moves=["refuse"] * 40 + ["lapse"] * 10, write=_quiet)
+    assert never.outcome == "no_agreement"
+
+
+def test_bad_input_is_asked_again_never_a_traceback(small):
+    out: list[str] = []
+    lines = [
+        "",
+        "hello",
+        "refuse kursk",
+        "refuse kursk=nowhere",
+        "refuse scope=full_front",
+        "use nothing",
+        "help",
+    ]
+    result = play(small, "russia", 0, moves=[*lines, *["refuse"] * 60], write=out.append)
+    assert result is not None and result.outcome == "no_agreement"
+    text = "\n".join(out)
+    assert text.count("  ? ") == 6 and "Answer with one of:" in text
+
+
+def test_end_of_input_and_ctrl_c_end_cleanly(tmp_path):
+    moves = tmp_path / "moves.txt"
+    moves.write_text("# two answers only\nrefuse\nrefuse\n")
+    log = tmp_path / "log.jsonl"
+    cmd = [sys.executable, "-m", "sim", "play", str(BASELINE), "--as", "russia", "--log", str(log)]
+    done = subprocess.run([*cmd, "--moves", str(moves)], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 1 and done.stderr == ""
+    assert (
+        done.stdout.strip().splitlines()[-1]
+        == "Game ended on day 21: no more moves (end of input); the game is not logged."
+    )
+    assert not log.exists()
+    # Ctrl-C at the prompt: a terminal delivers SIGINT with the default handler in place.
+    launcher = (
+        "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+        "os.execv(sys.argv[1], sys.argv[1:])"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", launcher, sys.executable, *cmd[1:]],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    first = ""
+    while "Your no-deal value" not in first:
+        first = proc.stdout.readline()
+        assert first, proc.stderr.read()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "Traceback" not in err
+    assert out.strip().splitlines()[-1] == "Game interrupted (Ctrl-C); the game is not logged."
+
+
+def test_a_finished_game_is_one_line_of_the_class_log(small, tmp_path):
+    log = tmp_path / "class.jsonl"
+    moves = model_moves(small, "ukraine", 3)
+    for _ in range(2):
+        play(small, "ukraine", 3, moves=moves, log=log, write=_quiet)
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(records) == 2
+    rec = records[0]
+    assert rec["sha256"] == small.sha256 and rec["seed"] == small.seed and rec["moves"] == moves
+    assert rec["party"] == "ukraine" and rec["world"] == 3 and 0 <= rec["model_better"] <= 1
+
+
+def test_blind_hides_the_no_deal_value_and_the_day(small):
+    out: list[str] = []
+    play(small, "russia", 0, moves=["refuse"] * 60, blind=True, write=out.append)
+    text = "\n".join(out[3:]).split("Game over")[0]
+    assert "Round 2 of 26" in text and "no-deal value" not in text and "day" not in text
+
+
+def test_play_command_with_a_moves_file(tmp_path, capsys):
+    moves = tmp_path / "moves.txt"
+    moves.write_text("\n".join(["refuse"] * 60))
+    log = tmp_path / "log.jsonl"
+    assert (
+        main(
+            [
+                "play",
+                str(BASELINE),
+                "--as",
+                "ukraine",
+                "--world",
+                "2",
+                "--moves",
+                str(moves),
+                "--log",
+                str(log),
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "World 2 of the 2,000 worlds of baseline" in out and "across the 2,000 worlds" in out
+    assert json.loads(log.read_text())["outcome"] == "no_agreement"
+    assert main(["play", str(BASELINE), "--as", "france"]) == 2
+
+
+# ---------------------------------------------------------------------------- exercises
+
+EXERCISES = ROOT / "teaching" / "exercises"
+WRONG = {1: 0.0003, 2: "no_rearming", 3: 0.1, 4: "parties.russia.concession.mean", 5: 30, 6: 0.0}
+
+
+def test_there_are_at_least_six_exercises_each_with_a_worked_answer():
+    from sim.api import exercises
+
+    found = exercises(EXERCISES)
+    assert len(found) >= 6 and set(WRONG) <= {ex.number for ex in found}
+    for ex in found:
+        assert (Path(ex.folder) / "answer.toml").is_file() and (Path(ex.folder) / ex.scenario).is_file()
+
+
+@pytest.mark.parametrize("number", sorted(WRONG))
+def test_worked_answer_passes_and_a_wrong_answer_fails(number, tmp_path):
+    from sim.api import check_exercise, exercise
+
+    ex = exercise(number, EXERCISES)
+    right = check_exercise(number, Path(ex.folder) / "answer.toml", EXERCISES, out=tmp_path)
+    assert right.holds, right.text()
+    assert (tmp_path / "check.png").stat().st_size > 1000 and "HOLDS" in right.text()
+    wrong = check_exercise(number, WRONG[number], EXERCISES)
+    assert not wrong.holds, wrong.text()
+    assert "DOES NOT HOLD" in wrong.text()
+
+
+def test_exercise_commands(tmp_path, capsys):
+    assert main(["exercise", "list", "--dir", str(EXERCISES)]) == 0
+    assert "The smallest pressure on Russia" in capsys.readouterr().out
+    assert main(["exercise", "show", "2", "--dir", str(EXERCISES)]) == 0
+    assert "fast_rearming" in capsys.readouterr().out
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text('answer = "no_rearming"\n')
+    assert main(["exercise", "check", "2", str(wrong), "--dir", str(EXERCISES), "--out", str(tmp_path)]) == 1
+    assert "DOES NOT HOLD" in capsys.readouterr().out
+    assert main(["exercise", "check", "2", str(tmp_path / "missing.toml"), "--dir", str(EXERCISES)]) == 2
+    wrong.write_text("answer = 'maybe'\n")
+    assert main(["exercise", "check", "2", str(wrong), "--dir", str(EXERCISES)]) == 2
+    assert main(["exercise", "show", "99", "--dir", str(EXERCISES)]) == 2
+
+
+# ---------------------------------------------------------------------------- worksheet and debrief
+
+
+def test_worksheet_lists_every_hypothesis_and_is_the_checked_in_copy():
+    from sim.api import find_scenarios, load_scenarios, worksheet
+
+    text = worksheet([ROOT / "scenarios"])
+    scenarios = load_scenarios(find_scenarios([ROOT / "scenarios"]))
+    hypotheses = [(sc.name, xid) for sc in scenarios for xid in sc.expect]
+    assert len(hypotheses) >= 10
+    for name, xid in hypotheses:
+        assert f"`{name}` ({xid})" in text
+    assert text.count("**Q") == len(hypotheses)
+    assert (ROOT / "teaching" / "prediction-worksheet.md").read_text() == text, (
+        "run: negsim worksheet > teaching/prediction-worksheet.md"
+    )
+
+
+def test_teaching_documents_cover_the_concepts():
+    plan = (ROOT / "teaching" / "lesson-plan.md").read_text()
+    for concept in (
+        "BATNA",
+        "Reservation value",
+        "ZOPA",
+        "Boulware",
+        "commitment problem",
+        "Two-level",
+        "Ripeness",
+        "Mediation",
+    ):
+        assert concept.lower() in plan.lower(), concept
+    for step in ("Predict", "Play", "Run", "Debrief"):
+        assert f"**{step}**" in plan
+    glossary = (ROOT / "teaching" / "glossary.md").read_text()
+    assert "0 to 1" in glossary and "Daily war value" in glossary
+
+
+def test_debrief_marks_each_table_against_the_model(small, tmp_path):
+    from sim.api import debrief
+
+    log = tmp_path / "class.jsonl"
+    play(small, "russia", 0, moves=model_moves(small, "russia", 0), log=log, write=_quiet)
+    play(small, "russia", 0, moves=["refuse"] * 60, log=log, write=_quiet)
+    play(small, "ukraine", 5, moves=["lapse", "refuse"] * 60, log=log, write=_quiet)
+    scen = tmp_path / "scen"
+    scen.mkdir()
+    (scen / "baseline.toml").write_text(BASELINE.read_text())
+    (scen / "seeds").symlink_to(ROOT / "seeds")
+    # The games were of the 200-world copy: its hash is the file's, so the file is found by name.
+    (d,) = debrief(log, [scen / "baseline.toml"], out=tmp_path / "out")
+    assert [pd.party for pd in d.parties] == ["russia", "ukraine"]
+    russia = d.parties[0]
+    assert russia.world == 0 and russia.model.size == 200
+    assert russia.model[0] == pytest.approx(d.games[0]["utility"])  # the model's own world 0
+    assert d.class_share["no_agreement"] == pytest.approx(2 / 3)
+    assert sum(d.model_share.values()) == pytest.approx(1)
+    files = {p.name for p in (tmp_path / "out").iterdir()}
+    assert {"handout.html", "outcomes.png", "utility-russia.png", "utility-ukraine.png", "games.md"} <= files
+    page = (tmp_path / "out" / "handout.html").read_text()
+    assert page.count("data:image/png;base64") == 3 and "<table>" in page
+
+
+def test_debrief_refuses_a_log_of_another_file(small, tmp_path):
+    log = tmp_path / "class.jsonl"
+    play(small, "russia", 0, moves=["refuse"] * 60, log=log, write=_quiet)
+    record = json.loads(log.read_text())
+    log.write_text(json.dumps({**record, "sha256": "0" * 64}) + "\n")
+    assert main(["debrief", str(log), "--scenarios", str(ROOT / "scenarios"), "--out", str(tmp_path)]) == 2
+    (tmp_path / "bad.jsonl").write_text("not json\n")
+    assert main(["debrief", str(tmp_path / "bad.jsonl")]) == 2
+
+
+def test_replaying_a_party_that_uses_levers_reaches_the_engine_outcome():
+    sc = with_overrides(load_scenario(ROOT / "scenarios" / "us_pressure_russia.toml"), 40, None)
+    outcomes = run(sc).outcomes
+    moves = model_moves(sc, "us", 7)
+    assert "use us_sanctions" in moves and "use sanctions_relief" in moves
+    result = play(sc, "us", 7, moves=moves, write=_quiet)
+    row = outcomes.iloc[7]
+    assert result.in_force == {issue: row[issue] for issue in sc.issues}
+    # Without the levers the United States' seat changes that world's pressure, and it is refused
+    # a lever it does not hold.
+    out: list[str] = []
+    play(
+        sc,
+        "us",
+        7,
+        moves=["use kyiv_anything", *[m for m in moves if not m.startswith("use")]],
+        write=out.append,
+    )
+    assert any("holds no lever 'kyiv_anything'" in line for line in out)
