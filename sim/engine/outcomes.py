@@ -151,6 +151,15 @@ class OutcomeSpace:
         strides = np.concatenate([np.cumprod(sizes[::-1])[::-1][1:], [1]])
         return rows.astype(np.int64) @ strides
 
+    @cached_property
+    def option_indicators(self) -> tuple[np.ndarray, np.ndarray]:
+        """(options of the term issues, P) 0/1: whether package p holds each option, for the
+        permanent terms and for the terms tied to the truce."""
+        rows = [(k, o) for k in self.term_ks for o in range(len(self.options[k]))]
+        ind = np.array([self.packages[:, k] == o for k, o in rows], dtype=np.float64)
+        tied = np.array([self.tied[k] for k, _ in rows])
+        return ind * ~tied[:, None], ind * tied[:, None]
+
     def extends(self, inforce: np.ndarray) -> np.ndarray:
         """(r, P) bool: packages that keep every option banked in ``inforce`` (r,) or raise it."""
         banked = self.packages[inforce]

@@ -105,13 +105,8 @@ def term_tables(
 
     ``values[i]`` is (R, options of the i-th term issue); ``interactions`` (P,) counts as permanent.
     """
-    R = weights.shape[0]
-    perm = np.broadcast_to(interactions, (R, space.n)).copy()
-    tied = np.zeros((R, space.n))
-    for i, k in enumerate(space.term_ks):
-        part = weights[:, i : i + 1] * values[i][:, space.packages[:, k]]
-        if space.tied[k]:
-            tied += part
-        else:
-            perm += part
-    return perm, tied
+    # One matrix product per kind of term: weighted option values (R, options) times the packages'
+    # option indicators (options, P).
+    weighted = np.concatenate([weights[:, i : i + 1] * v for i, v in enumerate(values)], axis=1)
+    perm_ind, tied_ind = space.option_indicators
+    return weighted @ perm_ind + interactions, weighted @ tied_ind
