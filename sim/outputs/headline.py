@@ -326,8 +326,8 @@ def headline_text(h: Headline, width: int = 100) -> str:
 
 def _table_text(h: Headline, width: int) -> list[str]:
     """Scenario, any agreement (with its interval when it fits), points vs the reference, each outcome."""
-    with_ci = width >= 96
-    any_w, diff_w, sep = (18 if with_ci else 6), 7, 2
+    with_ci = width >= 98
+    any_w, diff_w, sep = (20 if with_ci else 6), 7, 2  # "100.0% [99.9, 100.0]" is 20
     name_w = max(12, min(20, max(len(r.name) for r in h.rows)))
     n = len(h.outcomes)
     room = width - name_w - any_w - diff_w - sep * (2 + n)
