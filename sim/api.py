@@ -582,7 +582,7 @@ def sweep(
     fresh: bool = False,
     command: str | None = None,
 ) -> SweepResult:
-    """Run a scenario over a grid: ``vary = {"parties.russia.reservation.mean": [0.5, 0.6, 0.7]}``.
+    """Run a scenario over a grid: ``vary = {"parties.russia.war.land.mean": [0.0, 0.001, 0.002]}``.
 
     Each finished point is kept in ``cache_dir`` (``out/points`` when writing to ``out``), so an
     interrupted sweep resumes there; ``fresh`` forgets earlier points first. A parameter the

@@ -336,16 +336,21 @@ def _salib():
         raise UserError("screening needs SALib: pip install 'negsim[analysis]'") from None
 
 
+def salib_problem(bounds_: Sequence[tuple[float, float]]) -> dict:
+    """SALib's description of the box of inputs (named x0, x1, ...)."""
+    return {
+        "num_vars": len(bounds_),
+        "names": [f"x{i}" for i in range(len(bounds_))],
+        "bounds": [list(map(float, b)) for b in bounds_],
+    }
+
+
 def morris_design(bounds_: Sequence[tuple[float, float]], trajectories: int, levels: int = 4, seed: int = 0):
     """(problem, X): Morris trajectories over the box ``bounds_`` (X is trajectories * (k + 1) by k)."""
     _salib()
     from SALib.sample import morris as morris_sample
 
-    problem = {
-        "num_vars": len(bounds_),
-        "names": [f"x{i}" for i in range(len(bounds_))],
-        "bounds": [list(map(float, b)) for b in bounds_],
-    }
+    problem = salib_problem(bounds_)
     return problem, morris_sample.sample(problem, trajectories, num_levels=levels, seed=seed)
 
 
@@ -375,11 +380,7 @@ def sobol_design(bounds_: Sequence[tuple[float, float]], base_samples: int, seed
     _salib()
     from SALib.sample import sobol as sobol_sample
 
-    problem = {
-        "num_vars": len(bounds_),
-        "names": [f"x{i}" for i in range(len(bounds_))],
-        "bounds": [list(map(float, b)) for b in bounds_],
-    }
+    problem = salib_problem(bounds_)
     return problem, sobol_sample.sample(problem, base_samples, calc_second_order=False, seed=seed)
 
 

@@ -84,19 +84,24 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc if not str(p).startswith("function-"))
 
 
+def schema_error(path: str | Path, e: ValidationError) -> ScenarioError:
+    """The first problem pydantic found, as one line naming the file and the field."""
+    err = e.errors()[0]
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif err["type"] == "missing":
+        msg = "required field is missing"
+    return ScenarioError(path, _loc(err["loc"]), msg)
+
+
 def validate(raw: dict[str, Any], path: str | Path, name: str | None = None, parent: str = "") -> Scenario:
     """Validate a merged scenario dict; raise :class:`ScenarioError` with the first problem."""
     path = Path(path)
     try:
         sc = Scenario.model_validate(raw)
     except ValidationError as e:
-        err = e.errors()[0]
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif err["type"] == "missing":
-            msg = "required field is missing"
-        raise ScenarioError(path, _loc(err["loc"]), msg) from None
+        raise schema_error(path, e) from None
     _check_references(sc, path)
     check_quotes(sc, path)
     update = {"name": name or path.stem, "path": str(path), "sha256": canonical_hash(raw), "parent": parent}

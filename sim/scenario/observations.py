@@ -29,7 +29,7 @@ from pathlib import Path
 from pydantic import Field, ValidationError, model_validator
 
 from sim.errors import ScenarioError
-from sim.scenario.loading import _loc
+from sim.scenario.loading import schema_error
 from sim.scenario.schema import DATE, ID, Scenario, Strict
 
 
@@ -70,13 +70,7 @@ def load_observations(path: str | Path) -> Observations:
     try:
         obs = Observations.model_validate(raw, by_alias=True)
     except ValidationError as e:
-        err = e.errors()[0]
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif err["type"] == "missing":
-            msg = "required field is missing"
-        raise ScenarioError(path, _loc(err["loc"]), msg) from None
+        raise schema_error(path, e) from None
     return obs.model_copy(update={"path": str(path)})
 
 
