@@ -11,7 +11,7 @@ code is 0 unless a measurement could not be taken at all (a command crashed); a 
 not exist yet is recorded as "unavailable".
 
 Measurements:
-    ensemble_<n>          replications/s of ``sim.experiment.run_chunks`` in this process (world
+    ensemble_<n>          replications/s of ``sim.experiments.chunks.run_chunks`` in this process (world
                           draws included; loading the scenario is not timed)
     looped                replications/s of one ``NegotiationModel(replications=1)`` per replication
     ensemble_vs_looped    ratio of the two, from the largest ensemble measured in this invocation
@@ -165,8 +165,8 @@ def failed(label: str, unit: str, target: str | None, err: Exception) -> dict[st
 def bench_engine(cfg: dict, repeat: int, quick: bool) -> dict[str, dict]:
     import numpy as np
 
-    from sim.experiment import run_chunks
-    from sim.model import NegotiationModel
+    from sim.engine.model import NegotiationModel
+    from sim.experiments.chunks import run_chunks
     from sim.scenario import load_scenario
 
     sc = load_scenario(BASELINE)
@@ -321,7 +321,7 @@ def bench_sweep(cfg: dict, repeat: int, quick: bool) -> dict[str, dict]:
 MEMORY_CHILD = """
 import json, resource, sys, tempfile
 import pandas, matplotlib.pyplot  # noqa: F401  (what a run imports, before the baseline)
-from sim.model import NegotiationModel  # noqa: F401
+from sim.engine.model import NegotiationModel  # noqa: F401
 from sim import cli
 from sim.scenario import load_scenario
 load_scenario(sys.argv[1])
@@ -420,7 +420,7 @@ def bench_help(cfg: dict, repeat: int, quick: bool) -> dict[str, dict]:
 
 
 def metadata(args, cfg: dict, repeat: int) -> dict[str, Any]:
-    from sim.io import versions
+    from sim.outputs.files import versions
 
     try:
         affinity = len(os.sched_getaffinity(0))
@@ -545,7 +545,7 @@ def main(argv: list[str] | None = None) -> int:
     report["total_seconds"] = time.perf_counter() - t0
     report["measurements"] = measurements
 
-    from sim.io import write_json
+    from sim.atomic import write_json
 
     write_json(args.out, report)
     env = report["environment"]

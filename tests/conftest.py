@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from sim.engine.outcomes import check_negotiable
 from sim.scenario import Scenario, validate
 
 WHY = "chosen for the test"
@@ -110,7 +111,9 @@ def make_scenario(scenario_dir):
     """Validate a scenario dict as if it were the file ``<name>.toml``."""
 
     def make(raw: dict[str, Any], name: str = "test") -> Scenario:
-        return validate(raw, scenario_dir / f"{name}.toml")
+        sc = validate(raw, scenario_dir / f"{name}.toml")
+        check_negotiable(sc)  # as sim.load_scenario does, once the outcome space is compiled
+        return sc
 
     return make
 

@@ -18,15 +18,22 @@ from conftest import compositions, party_raw, random_interactions, random_issues
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import sim.experiment as experiment
-from sim.agents import Mediator
-from sim.io import write_csv
-from sim.model import NegotiationModel
-from sim.outcomes import NO_DEAL
-from sim.results import curve, outcomes_frame, shares
+import sim.experiments.chunks as experiment
+from sim.api import run
+from sim.engine.mediator import Mediator
+from sim.engine.model import NegotiationModel
+from sim.engine.outcomes import NO_DEAL
+from sim.experiments.tally import curve, outcomes_frame, shares
+from sim.outputs.files import write_csv
 from sim.scenario import ScenarioError, load_scenario
 
 BASELINE = Path(__file__).resolve().parent.parent / "scenarios" / "baseline.toml"
+
+
+def run_frame(*args, **kwargs) -> pd.DataFrame:
+    """One row per world, as ``sim.run(...).outcomes``."""
+    return run(*args, **kwargs).outcomes
+
 
 # ---------------------------------------------------------------- a small three-party negotiation
 
@@ -222,12 +229,12 @@ def test_baseline_agreements_respect_aspirations_and_red_lines(baseline):
 
 
 def test_baseline_outcome_tables_are_consistent(baseline):
-    check_tables(baseline, experiment.run(baseline, replications=300, seed=5))
+    check_tables(baseline, run_frame(baseline, replications=300, seed=5))
 
 
 @pytest.fixture(scope="module")
 def baseline_outcomes(baseline):
-    return experiment.run(baseline)
+    return run_frame(baseline)
 
 
 @pytest.mark.parametrize("j", [0, 7, 199])
@@ -367,7 +374,7 @@ def random_scenario_raw(seed: int) -> dict:
 def test_random_scenarios_keep_every_invariant(make_scenario, seed):
     sc = make_scenario(random_scenario_raw(seed), f"random{seed}")
     run_checked(NegotiationModel(sc, replications=sc.replications, rng=seed))
-    check_tables(sc, experiment.run(sc))
+    check_tables(sc, run_frame(sc))
 
 
 # ---------------------------------------------------------------- reproducibility
@@ -381,7 +388,7 @@ def talks(scenario_dir):
 
 
 def test_same_seed_gives_identical_outcomes_and_csv_bytes(talks, tmp_path):
-    a, b = experiment.run(talks, seed=7), experiment.run(talks, seed=7)
+    a, b = run_frame(talks, seed=7), run_frame(talks, seed=7)
     pd.testing.assert_frame_equal(a, b)
     write_csv(tmp_path / "a.csv", a)
     write_csv(tmp_path / "b.csv", b)
@@ -389,7 +396,7 @@ def test_same_seed_gives_identical_outcomes_and_csv_bytes(talks, tmp_path):
 
 
 def test_different_seed_gives_different_outcomes(talks):
-    a, b = experiment.run(talks, seed=7), experiment.run(talks, seed=8)
+    a, b = run_frame(talks, seed=7), run_frame(talks, seed=8)
     assert not a.equals(b)
     assert (a["round"].fillna(0) != b["round"].fillna(0)).any()
 
@@ -397,17 +404,17 @@ def test_different_seed_gives_different_outcomes(talks):
 def test_chunks_give_the_same_result_on_any_executor_and_in_any_order(talks, monkeypatch):
     monkeypatch.setattr(experiment, "CHUNK", 64)
     n, seed = 300, 3
-    serial = experiment.run(talks, replications=n, seed=seed)
+    serial = run_frame(talks, replications=n, seed=seed)
     assert len(experiment.chunk_bounds(n)) == 5
     with ThreadPoolExecutor(max_workers=2) as pool:
-        threaded = experiment.run(talks, replications=n, seed=seed, executor=pool)
+        threaded = run_frame(talks, replications=n, seed=seed, executor=pool)
     pd.testing.assert_frame_equal(serial, threaded)
 
     bounds = experiment.chunk_bounds(n)
     random.Random(0).shuffle(bounds)
     assert bounds != sorted(bounds)
     chunks = sorted((experiment.run_chunk(talks, seed, a, b) for a, b in bounds), key=lambda c: c.start)
-    pd.testing.assert_frame_equal(serial, outcomes_frame(experiment._space(talks), chunks))
+    pd.testing.assert_frame_equal(serial, outcomes_frame(experiment.compiled_space(talks), chunks))
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = [
@@ -415,14 +422,14 @@ def test_chunks_give_the_same_result_on_any_executor_and_in_any_order(talks, mon
             for a, b in reversed(experiment.chunk_bounds(n))
         ]
         chunks = sorted((f.result() for f in futures), key=lambda c: c.start)
-    pd.testing.assert_frame_equal(serial, outcomes_frame(experiment._space(talks), chunks))
+    pd.testing.assert_frame_equal(serial, outcomes_frame(experiment.compiled_space(talks), chunks))
 
 
 def test_chunks_are_seeded_independently(talks, monkeypatch):
     """Chunk c's worlds depend on the seed and c only: a full chunk is the same in a larger run."""
     monkeypatch.setattr(experiment, "CHUNK", 64)
-    small = experiment.run(talks, replications=128, seed=4)
-    large = experiment.run(talks, replications=300, seed=4)
+    small = run_frame(talks, replications=128, seed=4)
+    large = run_frame(talks, replications=300, seed=4)
     pd.testing.assert_frame_equal(small, large.iloc[:128])
     # and chunks are not copies of each other
     assert not small.iloc[:64].reset_index(drop=True).equals(small.iloc[64:].reset_index(drop=True))
@@ -431,7 +438,7 @@ def test_chunks_are_seeded_independently(talks, monkeypatch):
 @pytest.mark.parametrize("j", [0, 70, 299])
 def test_trace_of_a_world_in_any_chunk_reproduces_its_row(talks, monkeypatch, j):
     monkeypatch.setattr(experiment, "CHUNK", 64)
-    row = experiment.run(talks, replications=300, seed=talks.seed).iloc[j]
+    row = run_frame(talks, replications=300, seed=talks.seed).iloc[j]
     model = experiment.trace_model(talks, j)
     k = j % 64
     assert bool(model.agreed[k]) == bool(row["agreed"])
@@ -445,17 +452,15 @@ def test_first_full_chunk_is_unchanged_by_more_replications(make_scenario):
     sc = make_scenario(talks_raw(rounds=4), "talks_short")
     n = experiment.CHUNK
     pd.testing.assert_frame_equal(
-        experiment.run(sc, replications=n, seed=9), experiment.run(sc, replications=n + 40, seed=9).iloc[:n]
+        run_frame(sc, replications=n, seed=9), run_frame(sc, replications=n + 40, seed=9).iloc[:n]
     )
 
 
 def test_changing_rounds_on_a_loaded_scenario_matches_a_fresh_load(talks, make_scenario):
     """A Scenario edited in code (``model_copy``) must not reuse tables of the unedited one."""
-    experiment.run(talks, replications=50, seed=2)
-    edited = experiment.run(talks.model_copy(update={"rounds": 3}), replications=50, seed=2)
-    fresh = experiment.run(
-        make_scenario(talks_raw(replications=300, rounds=3), "talks3"), replications=50, seed=2
-    )
+    run_frame(talks, replications=50, seed=2)
+    edited = run_frame(talks.model_copy(update={"rounds": 3}), replications=50, seed=2)
+    fresh = run_frame(make_scenario(talks_raw(replications=300, rounds=3), "talks3"), replications=50, seed=2)
     pd.testing.assert_frame_equal(edited, fresh)
 
 
@@ -550,7 +555,7 @@ def test_stronger_hardliners_lower_ratified_deals_and_raise_failures(make_scenar
     hard = play(make_scenario, veto_raw(0.7), "veto_hard")
     assert hard.agreed.mean() < soft.agreed.mean() - 0.1
     assert hard.ratification_failures.mean() > soft.ratification_failures.mean() + 0.1
-    df = experiment.run(make_scenario(veto_raw(0.7), "veto_hard"), replications=200, seed=1)
+    df = run_frame(make_scenario(veto_raw(0.7), "veto_hard"), replications=200, seed=1)
     assert (df["ratification_failures"] > 0).any()
 
 
@@ -683,7 +688,7 @@ def test_an_opening_text_outside_every_class_never_becomes_an_unclassified_agree
     except ScenarioError as e:
         assert "opening" in str(e)
         return
-    df = experiment.run(sc)
+    df = run_frame(sc)
     agreed = df[df["agreed"] == 1]
     assert agreed["outcome"].isin(list(sc.classes)).all(), (
         agreed["outcome"].astype(str).value_counts().to_dict()
@@ -739,9 +744,9 @@ def test_the_chunk_size_changes_random_streams_but_not_the_distribution_of_outco
 
     sc = load_scenario(BASELINE)
     n = 8192
-    standard = experiment.run(sc, replications=n)
+    standard = run_frame(sc, replications=n)
     monkeypatch.setattr(experiment, "CHUNK", 1024)
-    small = experiment.run(sc, replications=n)
+    small = run_frame(sc, replications=n)
     assert not standard.equals(small)  # the streams did change
     classes = sorted(set(standard["outcome"]) | set(small["outcome"]))
     table = np.array([[(d["outcome"] == c).sum() for c in classes] for d in (standard, small)])
@@ -752,8 +757,8 @@ def test_the_chunk_size_changes_random_streams_but_not_the_distribution_of_outco
 def test_a_world_is_the_same_world_however_many_are_played():
     """World j of a run depends on the seed and j only: a short run is the start of a longer one."""
     sc = load_scenario(BASELINE)
-    short = experiment.run(sc, replications=300)
-    long = experiment.run(sc, replications=experiment.CHUNK + 200)
+    short = run_frame(sc, replications=300)
+    long = run_frame(sc, replications=experiment.CHUNK + 200)
     pd.testing.assert_frame_equal(short, long.iloc[:300])
     model = experiment.trace_model(sc.model_copy(update={"replications": 300}), 123)
     assert bool(model.agreed[123]) == bool(long.loc[123, "agreed"])

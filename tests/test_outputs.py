@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.experiment import CHUNK
-from sim.report import write_sweep_report
+from sim.experiments.chunks import CHUNK
+from sim.outputs.report import write_sweep_report
 from sim.scenario import load_scenario, seed_line
 
 ROOT = Path(__file__).resolve().parents[1]

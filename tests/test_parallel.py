@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 import sim
-from sim import sweeps
 from sim.cli import main
 from sim.errors import UserError
-from sim.executors import executor_for
-from sim.experiment import CHUNK
-from sim.results import class_order, shares
+from sim.experiments import sweeps
+from sim.experiments.chunks import CHUNK
+from sim.experiments.executors import executor_for
+from sim.experiments.tally import class_order, shares
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -73,13 +73,13 @@ def test_a_sweep_hands_out_every_chunk_of_every_point_at_once(monkeypatch):
     put = sweeps.PointCache.put
     monkeypatch.setattr(sweeps.PointCache, "put", lambda self, *a: (log.append("done"), put(self, *a)))
     vary = {"parties.russia.reservation.mean": [0.35, 0.55]}
-    frame = sim.sweep(BASELINE, vary, replications=CHUNK + 5, executor=Recording(log))
+    frame = sim.sweep(BASELINE, vary, replications=CHUNK + 5, executor=Recording(log)).frame
     assert log == ["submit"] * 4 + ["done"] * 2  # two points of two chunks each, all submitted first
 
     for value in (0.35, 0.55):  # the chunks of a point add up to the full run of that point
         plan = sweeps.plan_sweep(sim.load_scenario(BASELINE), {"parties.russia.reservation.mean": [value]})
         sc = plan.points[0].scenario
-        expected = shares(sim.run(sc, replications=CHUNK + 5), class_order(sim.OutcomeSpace(sc)))
+        expected = shares(sim.run(sc, replications=CHUNK + 5).outcomes, class_order(sim.OutcomeSpace(sc)))
         got = frame[frame["parties.russia.reservation.mean"] == value]
         assert got["count"].tolist() == expected["count"].tolist()
 
@@ -87,15 +87,15 @@ def test_a_sweep_hands_out_every_chunk_of_every_point_at_once(monkeypatch):
 def test_an_existing_dask_scheduler_is_reached_by_address():
     distributed = pytest.importorskip("distributed")
     vary = {"dynamics.momentum.drift": [0.0, 0.08]}
-    local = sim.sweep(BASELINE, vary, replications=200)
+    local = sim.sweep(BASELINE, vary, replications=200).frame
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
         port = cluster.scheduler_address.rsplit(":", 1)[1]
         with executor_for(f"dask://127.0.0.1:{port}") as ex:
-            remote = sim.sweep(BASELINE, vary, replications=200, executor=ex)
-            compared = sim.compare([BASELINE], replications=200, executor=ex)
+            remote = sim.sweep(BASELINE, vary, replications=200, executor=ex).frame
+            compared = sim.compare([BASELINE], replications=200, executor=ex).table
     assert remote.equals(local)
     assert compared.drop(columns="scenario").equals(
-        sim.compare(BASELINE, replications=200).drop(columns="scenario")
+        sim.compare(BASELINE, replications=200).table.drop(columns="scenario")
     )
 
 
@@ -106,7 +106,7 @@ def test_dask_missing_is_a_one_line_hint(monkeypatch):
 
 
 def test_bad_executor_specs_are_user_errors():
-    from sim.dask_executor import scheduler_address
+    from sim.experiments.dask_executor import scheduler_address
 
     assert scheduler_address("dask://host:8786") == "tcp://host:8786"
     assert scheduler_address("tcp://10.0.0.2:8786") == "tcp://10.0.0.2:8786"
@@ -123,12 +123,12 @@ def test_bad_executor_specs_are_user_errors():
 def test_compare_returns_one_row_per_scenario_and_outcome():
     sc = sim.load_scenario(BASELINE)
     harder = sc.model_copy(update={"name": "short_talks", "rounds": 2})
-    frame = sim.compare([BASELINE, harder], replications=300, seed=3)
+    frame = sim.compare([BASELINE, harder], replications=300, seed=3).table
     assert list(frame.columns) == ["scenario", "outcome", "count", "n", "share", "lo", "hi"]
     outcomes = [*sc.classes, "no_agreement", "agreement"]
     assert frame["scenario"].tolist() == ["baseline"] * len(outcomes) + ["short_talks"] * len(outcomes)
     assert frame["outcome"].tolist() == outcomes * 2
-    expected = shares(sim.run(sc, replications=300, seed=3), class_order(sim.OutcomeSpace(sc)))
+    expected = shares(sim.run(sc, replications=300, seed=3).outcomes, class_order(sim.OutcomeSpace(sc)))
     assert frame.iloc[: len(outcomes)]["count"].tolist() == expected["count"].tolist()
     total = frame[frame["outcome"] == "agreement"].set_index("scenario")["share"]
     assert total["short_talks"] < total["baseline"]  # two rounds leave less time for a deal

@@ -19,10 +19,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import results
-from sim.experiment import chunk_bounds, chunk_model, run
-from sim.model import NegotiationModel
-from sim.outcomes import NO_DEAL, OutcomeSpace
+from sim.api import run
+from sim.engine.model import NegotiationModel
+from sim.engine.outcomes import NO_DEAL, OutcomeSpace
+from sim.experiments import tally as results
+from sim.experiments.chunks import chunk_bounds, chunk_model
 from sim.scenario import Scenario, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,7 +91,7 @@ def scenario(name: str) -> Scenario:
 @functools.cache
 def outcomes(name: str) -> pd.DataFrame:
     """One run per scenario and test session, with the scenario's own seed."""
-    return run(scenario(name), replications=REPLICATIONS)
+    return run(scenario(name), replications=REPLICATIONS).outcomes
 
 
 def interval(k: int, n: int) -> tuple[float, float]:

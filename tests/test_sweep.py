@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 import sim
-from sim import sweeps
 from sim.cli import main
 from sim.errors import UserError
-from sim.results import class_order, shares
+from sim.experiments import sweeps
+from sim.experiments.tally import class_order, shares
 from sim.scenario import load_raw, load_scenario, set_path, validate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -169,7 +169,9 @@ def test_cli_exit_code_is_2_in_a_real_process(tmp_path):
 
 
 def test_each_point_is_a_full_run_of_the_modified_scenario(baseline):
-    frame = sim.sweep(BASELINE, {"parties.russia.reservation.mean": [0.35, 0.6]}, replications=300, seed=7)
+    frame = sim.sweep(
+        BASELINE, {"parties.russia.reservation.mean": [0.35, 0.6]}, replications=300, seed=7
+    ).frame
     assert list(frame.columns) == [
         "parties.russia.reservation.mean",
         "outcome",
@@ -182,7 +184,7 @@ def test_each_point_is_a_full_run_of_the_modified_scenario(baseline):
     for value in (0.35, 0.6):
         raw = set_path(load_raw(BASELINE), "parties.russia.reservation.mean", value)
         sc = validate(raw, BASELINE)
-        expected = shares(sim.run(sc, replications=300, seed=7), class_order(sim.OutcomeSpace(sc)))
+        expected = shares(sim.run(sc, replications=300, seed=7).outcomes, class_order(sim.OutcomeSpace(sc)))
         got = frame[frame["parties.russia.reservation.mean"] == value]
         assert got["outcome"].tolist() == expected["outcome"].tolist()
         assert got["count"].tolist() == expected["count"].tolist()
@@ -193,7 +195,7 @@ def test_each_point_is_a_full_run_of_the_modified_scenario(baseline):
 
 
 def test_classes_partition_every_point(baseline):
-    frame = sim.sweep(baseline, {"rounds": [2, 30]}, replications=200)
+    frame = sim.sweep(baseline, {"rounds": [2, 30]}, replications=200).frame
     classes = frame[frame["outcome"] != "agreement"].groupby("rounds")["count"].sum()
     assert classes.tolist() == [200, 200]
     assert ((frame["lo"] <= frame["share"]) & (frame["share"] <= frame["hi"])).all()
@@ -202,7 +204,7 @@ def test_classes_partition_every_point(baseline):
 
 def test_cached_points_are_reused_not_rerun(tmp_path, baseline, monkeypatch):
     vary = {"dynamics.momentum.drift": [0.0, 0.06]}
-    first = sim.sweep(baseline, vary, replications=200, cache_dir=tmp_path)
+    first = sim.sweep(baseline, vary, replications=200, cache_dir=tmp_path).frame
     files = sorted(tmp_path.glob("*.json"))
     assert len(files) == 2
     data = json.loads(files[0].read_text())
@@ -212,7 +214,7 @@ def test_cached_points_are_reused_not_rerun(tmp_path, baseline, monkeypatch):
         raise AssertionError("a cached point ran again")
 
     monkeypatch.setattr(sweeps, "chunk_counts", boom)
-    again = sim.sweep(baseline, vary, replications=200, cache_dir=tmp_path)
+    again = sim.sweep(baseline, vary, replications=200, cache_dir=tmp_path).frame
     assert again.equals(first)
     with pytest.raises(AssertionError, match="ran again"):  # other replications: a different key
         sim.sweep(baseline, vary, replications=201, cache_dir=tmp_path)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import brute_force_nash, exact_party, party_raw, random_issues, scenario_raw, utility
 
-from sim.model import NegotiationModel
+from sim.engine.model import NegotiationModel
 
 DOMAINS = range(50)
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.experiment import ChunkResult
-from sim.outcomes import NO_DEAL, OutcomeSpace
+from sim.engine.outcomes import NO_DEAL, OutcomeSpace
+from sim.experiments.chunks import ChunkResult
 
 Z95 = 0.05  # alpha of the 95% intervals
 

@@ -36,10 +36,10 @@ import numpy as np
 import pandas as pd
 
 from sim import __version__
+from sim.engine.outcomes import NO_DEAL, check_negotiable
 from sim.errors import UserError
-from sim.experiment import CHUNK, _space, chunk_bounds, run_chunk
-from sim.outcomes import NO_DEAL
-from sim.scenario import Scenario, ScenarioError, load_scenario, set_path, validate, with_overrides
+from sim.experiments.chunks import CHUNK, chunk_bounds, compiled_space, run_chunk
+from sim.scenario import Scenario, ScenarioError, set_path, validate
 
 AGREEMENT = "agreement"
 DUMP_EXCLUDE = {"name", "path", "sha256"}  # set by the loader, not part of a scenario's content
@@ -246,6 +246,7 @@ def build_point(base: Scenario, raw: dict[str, Any], axes: Sequence[Axis], value
     try:
         rebalance(raw, [a.path for a in axes])
         sc = validate(raw, base.path, name=base.name)
+        check_negotiable(sc)
     except ScenarioError as e:
         name = Path(base.path).name
         raise UserError(f"{name} with {label} is not a valid scenario: {e.where}: {e.message}") from None
@@ -270,9 +271,9 @@ def plan_sweep(base: Scenario, vary: Mapping[str, Sequence[float]]) -> Plan:
 
 def chunk_counts(sc: Scenario, seed: int, start: int, stop: int) -> np.ndarray:
     """Play one chunk; count worlds per outcome (classes, no agreement, any agreement)."""
-    from sim.results import Tally, class_order
+    from sim.experiments.tally import Tally, class_order
 
-    space = _space(sc)
+    space = compiled_space(sc)
     tally = Tally(class_order(space), sc.rounds)
     return tally.add_chunk(space, run_chunk(sc, seed, start, stop)).class_counts()
 
@@ -340,7 +341,7 @@ class PointCache:
     def put(self, point: Point, outcomes: list[str], axes: Sequence[Axis], counts: np.ndarray) -> None:
         if self.folder is None:
             return
-        from sim.io import write_json
+        from sim.atomic import write_json
 
         sc = point.scenario
         write_json(
@@ -407,7 +408,7 @@ def run_plan(
 
 def frame(plan: Plan, counts: Sequence[np.ndarray]) -> pd.DataFrame:
     """One row per point and outcome: the varied values, outcome, count, n, share, 95% interval."""
-    from sim.results import wilson
+    from sim.experiments.tally import wilson
 
     outcomes = plan.outcomes
     k = np.concatenate(counts).astype(np.int64)
@@ -421,31 +422,6 @@ def frame(plan: Plan, counts: Sequence[np.ndarray]) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
-# ---------------------------------------------------------------- API and outputs
-
-
-def sweep(
-    scenario_or_path: Scenario | str | Path,
-    vary: Mapping[str, Sequence[float]],
-    replications: int | None = None,
-    seed: int | None = None,
-    executor: Executor | None = None,
-    cache_dir: str | Path | None = None,
-) -> pd.DataFrame:
-    """Run a scenario over a grid: ``vary = {"levers.us_sanctions.strength": [0, 0.05, 0.1]}``.
-
-    Returns one row per grid point and outcome class (plus ``agreement``, any deal) with its share
-    and 95% interval. ``cache_dir`` keeps finished points, so an interrupted sweep resumes there.
-    """
-    base = with_overrides(_load(scenario_or_path), replications, seed)
-    plan = plan_sweep(base, vary)
-    return run_plan(plan, executor, Path(cache_dir) if cache_dir is not None else None)
-
-
-def _load(scenario_or_path: Scenario | str | Path) -> Scenario:
-    return scenario_or_path if isinstance(scenario_or_path, Scenario) else load_scenario(scenario_or_path)
-
-
 def grid_meta(plan: Plan) -> dict[str, Any]:
     """What was varied, for the manifest and the report."""
     return {
@@ -456,22 +432,3 @@ def grid_meta(plan: Plan) -> dict[str, Any]:
         },
         "points": len(plan.points),
     }
-
-
-def write_outputs(outdir: Path, plan: Plan, sweep_frame: pd.DataFrame, meta: dict[str, Any]) -> list[Path]:
-    """``sweep.csv``, the plots, ``manifest.json`` and ``report.html``, each written atomically."""
-    from sim import plots, report
-    from sim.io import write_csv, write_json
-
-    outdir = Path(outdir)
-    written = [write_csv(outdir / "sweep.csv", sweep_frame)]
-    if len(plan.axes) == 1:
-        images = [plots.plot_sweep_curves(outdir, plan.base, sweep_frame, plan.axes[0])]
-    elif len(plan.axes) == 2:
-        images = plots.plot_sweep_heatmaps(outdir, plan.base, sweep_frame, plan.axes)
-    else:
-        images = []  # more than two axes: the table only
-    written += images
-    written.append(write_json(outdir / "manifest.json", meta))
-    written.append(report.write_sweep_report(outdir, plan.base, sweep_frame, images, meta))
-    return written

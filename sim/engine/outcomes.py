@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from sim.scenario import Party, Scenario
+from sim.errors import ScenarioError
+from sim.scenario.schema import Party, Scenario
 
 NO_DEAL = "no_agreement"
 
@@ -151,3 +152,19 @@ class OutcomeSpace:
     def describe_move(self, m: int) -> tuple[str, str]:
         k, o = self.moves[m]
         return self.issues[k], self.options[k][o]
+
+
+def check_negotiable(sc: Scenario) -> OutcomeSpace:
+    """The compiled outcome space, refused where every package crosses a red line or is no deal.
+
+    This check needs the compiled space, so it lives where the space is built.
+    """
+    space = OutcomeSpace(sc)
+    ok = space.package_class >= 0
+    for party in sc.parties.values():
+        ok &= ~space.red_line_mask(party)
+    if not ok.any():
+        raise ScenarioError(
+            sc.path, "classes", "no package is a deal that crosses no red line: there is nothing to negotiate"
+        )
+    return space

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sim.outcomes import NO_DEAL
+from sim.engine.outcomes import NO_DEAL
 from sim.scenario import Scenario, Sourced, Uncertain, seed_line
 
 if TYPE_CHECKING:
-    from sim.model import NegotiationModel
+    from sim.engine.model import NegotiationModel
 
 INDENT = "    "
 
@@ -184,7 +184,7 @@ class _Quoter:
 
 def trace(sc: Scenario, model: NegotiationModel, replication: int) -> str:
     """Round-by-round narrative of one replication, ending with its outcome line."""
-    from sim.experiment import CHUNK
+    from sim.experiments.chunks import CHUNK
 
     row = replication - (replication // CHUNK) * CHUNK
     if model.trace_row != row:

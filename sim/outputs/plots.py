@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.io import atomic_path
-from sim.outcomes import NO_DEAL
+from sim.atomic import atomic_path
+from sim.engine.outcomes import NO_DEAL
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
+    from sim.experiments.sweeps import Axis
     from sim.scenario import Scenario
-    from sim.sweeps import Axis
 
 AGREEMENT = "agreement"
 NO_DEAL_COLOUR = "#b8b8b8"

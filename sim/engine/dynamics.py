@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim import scenario as S
+from sim.scenario import schema as S
 
 if TYPE_CHECKING:
-    from sim.agents import Party
+    from sim.engine.parties import Party
 
 
 class Battlefield:

@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.io import versions, write_csv, write_text
-from sim.narrative import statement, where
-from sim.outcomes import NO_DEAL
-from sim.plots import AGREEMENT, Runs, class_label, class_labels, plot_compare, union_classes
+from sim.atomic import write_text
+from sim.engine.outcomes import NO_DEAL
+from sim.outputs.files import versions, write_csv
+from sim.outputs.narrative import statement, where
+from sim.outputs.plots import AGREEMENT, Runs, class_label, class_labels, plot_compare, union_classes
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -1,7 +1,7 @@
 """Where chunks run: this process, a local process pool, or a Dask cluster, behind one interface.
 
 Every option is a ``concurrent.futures.Executor``; results do not depend on which one ran the work,
-because each chunk carries its own seed (see sim.experiment).
+because each chunk carries its own seed (see sim.experiments.chunks).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def _context() -> multiprocessing.context.BaseContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["sim.experiment", "sim.model", "sim.results"])
+    ctx.set_forkserver_preload(["sim.experiments.chunks", "sim.engine.model", "sim.experiments.tally"])
     return ctx
 
 
@@ -51,7 +51,7 @@ def executor_for(spec: str | None = None, workers: int | None = None) -> Iterato
             yield pool
         return
     if spec == "dask-local" or spec.startswith(("dask://", "tcp://")):
-        from sim.dask_executor import dask_executor
+        from sim.experiments.dask_executor import dask_executor
 
         with dask_executor(spec, workers) as ex:
             yield ex

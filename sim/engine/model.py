@@ -15,9 +15,10 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim.agents import Mediator, Party, VetoPlayer
-from sim.dynamics import Battlefield, Events, Levers
-from sim.outcomes import OutcomeSpace
+from sim.engine.dynamics import Battlefield, Events, Levers
+from sim.engine.mediator import Mediator
+from sim.engine.outcomes import OutcomeSpace
+from sim.engine.parties import Party, VetoPlayer
 from sim.scenario import Scenario
 
 

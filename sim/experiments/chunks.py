@@ -10,8 +10,7 @@ order they finished.
 from __future__ import annotations
 
 import gc
-import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
@@ -50,13 +49,13 @@ def chunk_model(scenario: Scenario, seed: int, start: int, stop: int, trace: int
     It is seeded as its chunk, and each world's draws depend only on that seed and its place in the
     chunk, so a world is the same whichever slice of its chunk is played.
     """
-    from sim.model import NegotiationModel
+    from sim.engine.model import NegotiationModel
 
     return NegotiationModel(
         scenario,
         replications=stop - start,
         rng=np.random.default_rng(chunk_seed(seed, start // CHUNK)),
-        space=_space(scenario),
+        space=compiled_space(scenario),
         trace=trace,
     )
 
@@ -85,13 +84,13 @@ _SPACES: dict[str, object] = {}
 _SPACES_KEPT = 32  # a worker may alternate between the scenarios of a comparison
 
 
-def _space(scenario: Scenario):
+def compiled_space(scenario: Scenario):
     """The compiled outcome space (with the mediator's tables), cached per scenario content.
 
     The key is the content that shapes the model, so an edited copy never reuses a stale space;
     replications and seed do not enter it.
     """
-    from sim.outcomes import OutcomeSpace
+    from sim.engine.outcomes import OutcomeSpace
     from sim.scenario import canonical_hash
 
     content = scenario.model_dump(mode="json", exclude={"name", "path", "sha256", "replications", "seed"})
@@ -150,72 +149,4 @@ def run_chunks(
         out.append(r)
         if progress:
             progress(len(r.agreed))
-    return out
-
-
-def run(
-    scenario: Scenario | str | os.PathLike,
-    replications: int | None = None,
-    seed: int | None = None,
-    executor: Executor | None = None,
-    progress: Callable[[int], None] | None = None,
-):
-    """Run a scenario; return one row per replication (``pandas.DataFrame``, see sim.results)."""
-    from sim.results import outcomes_frame
-    from sim.scenario import load_scenario
-
-    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    n = sc.replications if replications is None else int(replications)
-    s = sc.seed if seed is None else int(seed)
-    chunks = run_chunks(sc, s, n, executor=executor, progress=progress)
-    return outcomes_frame(_space(sc), chunks)
-
-
-def compare(
-    paths_or_scenarios: Scenario | str | os.PathLike | Iterable[Scenario | str | os.PathLike],
-    replications: int | None = None,
-    seed: int | None = None,
-    executor: Executor | None = None,
-):
-    """Run several scenarios (files, folders of files, or Scenario objects) and tabulate them.
-
-    Returns one row per scenario and outcome class (plus ``agreement``, any deal): scenario, outcome,
-    count, n, share and its 95% interval (``pandas.DataFrame``, see sim.results.shares).
-    """
-    import pandas as pd
-
-    from sim.results import Tally, class_order
-
-    frames = []
-    for sc in _scenarios(paths_or_scenarios, replications, seed):
-        space = _space(sc)
-        tally = Tally(class_order(space), sc.rounds)
-        with progress_bar(sc.replications, sc.name) as bar:
-            for chunk in launch(sc, sc.seed, sc.replications, executor):
-                tally.add_chunk(space, chunk)
-                bar.update(chunk.agreed.size)
-        frames.append(tally.shares().assign(scenario=sc.name))
-    out = pd.concat(frames, ignore_index=True)
-    return out[["scenario", *[c for c in out.columns if c != "scenario"]]]
-
-
-def progress_bar(total: int, desc: str):
-    """A tqdm bar on a terminal; nothing at all when output is not a terminal."""
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit="rep", disable=None, leave=False)
-
-
-def _scenarios(items, replications: int | None, seed: int | None) -> list[Scenario]:
-    """Scenario objects as given; paths loaded and folders expanded as ``negsim compare`` does."""
-    from sim.scenario import find_scenarios, load_scenario, with_overrides
-
-    if isinstance(items, Scenario | str | os.PathLike):
-        items = [items]
-    out = []
-    for item in items:
-        if isinstance(item, Scenario):
-            out.append(with_overrides(item, replications, seed))
-        else:
-            out.extend(with_overrides(load_scenario(f), replications, seed) for f in find_scenarios([item]))
     return out

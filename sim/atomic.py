@@ -1,7 +1,6 @@
-"""Safe writes and run manifests.
+"""Safe writes: every file goes to a temporary name in its folder and is renamed into place.
 
-Every output goes to a temporary name in the same folder and is renamed into place, so a killed run
-never leaves a half-written CSV, PNG or report behind.
+A killed run therefore never leaves a half-written CSV, PNG, report or cache entry behind.
 """
 
 from __future__ import annotations
@@ -50,30 +49,5 @@ def write_with(path: str | Path, writer: Callable[[IO[Any]], None], mode: str = 
     return Path(path)
 
 
-FLOAT_FORMAT = "%.6f"  # fixed, so equal numbers give equal bytes
-
-
-def write_csv(path: str | Path, frame) -> Path:
-    """A DataFrame as CSV with a fixed float format."""
-    return write_with(path, lambda f: append_csv(f, frame, header=True))
-
-
-def append_csv(f: IO[str], frame, header: bool) -> None:
-    """Rows of a DataFrame onto an open CSV file (the header only if asked)."""
-    frame.to_csv(f, index=False, header=header, float_format=FLOAT_FORMAT)
-
-
 def write_json(path: str | Path, data: dict[str, Any]) -> Path:
     return write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
-
-
-def versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for dist in ("negsim", "mesa", "numpy", "pandas"):
-        try:
-            out[dist] = version(dist)
-        except PackageNotFoundError:
-            out[dist] = "unknown"
-    return out

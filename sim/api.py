@@ -1,0 +1,309 @@
+"""The Python API: load, run, compare and sweep scenarios; explain and trace them.
+
+The command line calls exactly these, so a notebook gets the same objects and files as ``negsim``.
+Each experiment returns a result object that can write itself (CSV, manifest, plots, report) to a
+folder; given ``out=``, it streams its per-world outcomes there as the chunks arrive, so memory
+stays flat however many replications run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.atomic import atomic_path
+from sim.engine.outcomes import check_negotiable
+from sim.errors import UserError
+from sim.experiments import sweeps
+from sim.experiments.chunks import ChunkResult, compiled_space, launch, trace_model
+from sim.experiments.executors import default_workers, executor_for
+from sim.experiments.tally import Tally, class_order, outcomes_frame, wilson
+from sim.outputs import folders, narrative, report
+from sim.outputs.files import append_csv
+from sim.scenario import Scenario, find_scenarios, with_overrides
+from sim.scenario import load_scenario as _load_file
+from sim.threads import pin_threads
+
+__all__ = [
+    "Comparison",
+    "Run",
+    "SweepResult",
+    "compare",
+    "default_workers",
+    "executor_for",
+    "explain",
+    "find_scenarios",
+    "load_scenario",
+    "load_scenarios",
+    "run",
+    "sweep",
+    "trace",
+]
+
+
+def load_scenario(path: str | os.PathLike) -> Scenario:
+    """Read, merge (``extends``) and validate a scenario file, its outcome space included."""
+    sc = _load_file(path)
+    check_negotiable(sc)
+    return sc
+
+
+def load_scenarios(
+    files: Iterable[str | os.PathLike], replications: int | None = None, seed: int | None = None
+) -> list[Scenario]:
+    """Validate every file before any work starts; apply replications and seed overrides."""
+    return [with_overrides(load_scenario(f), replications, seed) for f in files]
+
+
+def explain(sc: Scenario) -> str:
+    """Each party's positions with the quote or assumption behind each (``negsim explain``)."""
+    return narrative.explain(sc)
+
+
+def trace(sc: Scenario, replication: int) -> str:
+    """Round-by-round narrative of world ``replication`` of the scenario's ensemble."""
+    if not 0 <= replication < sc.replications:
+        raise UserError(f"--replication must be in 0..{sc.replications - 1}")
+    return narrative.trace(sc, trace_model(sc, replication), replication)
+
+
+def executor_label(executor: Executor | None) -> str:
+    if executor is None:
+        return "local x1"
+    if isinstance(executor, ProcessPoolExecutor):
+        return f"local x{executor._max_workers}"
+    return type(executor).__name__
+
+
+# ---------------------------------------------------------------------------- one run
+
+
+@dataclass
+class Run:
+    """One scenario's ensemble: shares by outcome class, the agreement curve, and its provenance.
+
+    ``outcomes`` (one row per world) is held only when no folder was streamed to.
+    """
+
+    scenario: Scenario
+    curve: pd.DataFrame
+    shares: pd.DataFrame
+    wall: float
+    executor: str
+    outcomes: pd.DataFrame | None = None
+
+    def manifest(self) -> dict[str, Any]:
+        return folders.run_manifest(self.scenario, self.wall, self.executor)
+
+    def write(self, folder: str | os.PathLike, pool: Executor | None = None) -> Future | None:
+        """Write the run's files to ``folder``; with a process pool the plots are drawn there."""
+        folder = Path(folder)
+        if self.outcomes is not None:
+            with atomic_path(folder / "outcomes.csv") as tmp, open(tmp, "w", newline="") as f:
+                append_csv(f, self.outcomes, header=True)
+        return folders.write_run(folder, self.scenario, self.curve, self.shares, self.manifest(), pool)
+
+
+def progress_bar(total: int, desc: str):
+    """A tqdm bar on a terminal; nothing at all when output is not a terminal."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="rep", disable=None, leave=False)
+
+
+def _collect(
+    sc: Scenario, chunks: Iterator[ChunkResult], out: Path | None, started: float, label: str
+) -> Run:
+    """Count every chunk; hold the outcomes, or stream them to ``out/outcomes.csv`` as they come."""
+    space = compiled_space(sc)
+    tally = Tally(class_order(space), sc.rounds)
+    held: list[ChunkResult] = []
+    with progress_bar(sc.replications, sc.name) as bar:
+        if out is None:
+            for chunk in chunks:
+                held.append(chunk)
+                tally.add_chunk(space, chunk)
+                bar.update(chunk.agreed.size)
+        else:
+            with atomic_path(out / "outcomes.csv") as tmp, open(tmp, "w", newline="") as f:
+                for i, chunk in enumerate(chunks):
+                    append_csv(f, outcomes_frame(space, [chunk]), header=i == 0)
+                    tally.add_chunk(space, chunk)
+                    bar.update(chunk.agreed.size)
+    outcomes = outcomes_frame(space, held) if out is None else None
+    wall = time.perf_counter() - started
+    return Run(sc, tally.curve(), tally.shares(), wall, label, outcomes)
+
+
+def _scenario(scenario: Scenario | str | os.PathLike, replications: int | None, seed: int | None) -> Scenario:
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    return with_overrides(sc, replications, seed)
+
+
+def run(
+    scenario: Scenario | str | os.PathLike,
+    replications: int | None = None,
+    seed: int | None = None,
+    executor: Executor | None = None,
+    out: str | os.PathLike | None = None,
+) -> Run:
+    """Run one scenario (on ``executor``, in this process when None); write to ``out`` if given."""
+    sc = _scenario(scenario, replications, seed)
+    t0 = time.perf_counter()
+    folder = Path(out) if out is not None else None
+    result = _collect(
+        sc, launch(sc, sc.seed, sc.replications, executor), folder, t0, executor_label(executor)
+    )
+    if folder is not None:
+        result.write(folder)
+    return result
+
+
+# ---------------------------------------------------------------------------- comparison
+
+
+@dataclass
+class Comparison:
+    """Several scenarios' runs side by side; ``table`` has one row per scenario and outcome."""
+
+    runs: dict[str, Run]
+    wall: float
+    executor: str
+
+    @property
+    def table(self) -> pd.DataFrame:
+        frames = [r.shares.assign(scenario=name) for name, r in self.runs.items()]
+        out = pd.concat(frames, ignore_index=True)
+        return out[["scenario", *[c for c in out.columns if c != "scenario"]]]
+
+    def write(self, folder: str | os.PathLike) -> Path:
+        """The comparison's plots, summary.csv, report.md and report.html in ``folder``."""
+        runs = {name: (r.scenario, r.curve, r.shares) for name, r in self.runs.items()}
+        return report.write_compare(Path(folder), runs, wall=self.wall, executor=self.executor)
+
+
+def warm_up() -> None:
+    """Load the libraries that summarise and plot while the workers play the first chunks."""
+    import numpy as np
+
+    from sim.outputs import plots
+
+    wilson(np.array([0]), 1)
+    plots.class_colours([])
+
+
+def compare(
+    paths_or_scenarios: Scenario | str | os.PathLike | Iterable[Scenario | str | os.PathLike],
+    replications: int | None = None,
+    seed: int | None = None,
+    executor: Executor | None = None,
+    out: str | os.PathLike | None = None,
+    on_run: Callable[[Run], None] | None = None,
+) -> Comparison:
+    """Run several scenarios (files, folders of files, or Scenario objects) and compare them.
+
+    Every scenario's chunks go to the executor at once; this process collects each scenario (and,
+    with ``out``, writes its folder) while the workers play the next ones. With ``out``, each
+    scenario's folder is ``out/<name>`` and the comparison's is ``out/compare``.
+    """
+    scenarios = _scenarios(paths_or_scenarios, replications, seed)
+    label = executor_label(executor)
+    t0 = time.perf_counter()
+    launched = [(sc, launch(sc, sc.seed, sc.replications, executor)) for sc in scenarios]
+    if out is not None:
+        warm_up()
+    runs: dict[str, Run] = {}
+    drawing: list[Future] = []
+    for sc, chunks in launched:
+        folder = Path(out) / sc.name if out is not None else None
+        result = _collect(sc, chunks, folder, t0, label)
+        if folder is not None and (f := result.write(folder, executor)) is not None:
+            drawing.append(f)
+        runs[sc.name] = result
+        if on_run is not None:
+            on_run(result)
+    for f in drawing:
+        f.result()
+    comparison = Comparison(runs, time.perf_counter() - t0, label)
+    if out is not None:
+        comparison.write(Path(out) / "compare")
+    return comparison
+
+
+def _scenarios(items, replications: int | None, seed: int | None) -> list[Scenario]:
+    """Scenario objects as given; paths loaded and folders expanded as ``negsim compare`` does."""
+    if isinstance(items, Scenario | str | os.PathLike):
+        items = [items]
+    out = []
+    for item in items:
+        if isinstance(item, Scenario):
+            out.append(with_overrides(item, replications, seed))
+        else:
+            out.extend(load_scenarios(find_scenarios([Path(item)]), replications, seed))
+    return out
+
+
+# ---------------------------------------------------------------------------- sweep
+
+
+@dataclass
+class SweepResult:
+    """A scenario run over a grid: one row per grid point and outcome in ``frame``."""
+
+    plan: sweeps.Plan
+    frame: pd.DataFrame
+    wall: float
+    executor: str
+    reused: int = 0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def manifest(self) -> dict[str, Any]:
+        base = folders.run_manifest(self.plan.base, self.wall, self.executor)
+        return base | sweeps.grid_meta(self.plan) | {"points_reused": self.reused}
+
+    def write(self, folder: str | os.PathLike) -> list[Path]:
+        """sweep.csv, the curves or heatmaps, manifest.json and report.html in ``folder``."""
+        return folders.write_sweep(Path(folder), self.plan, self.frame, self.manifest())
+
+
+parse_vary = sweeps.vary_from_specs
+
+
+def sweep(
+    scenario: Scenario | str | os.PathLike,
+    vary: Mapping[str, Sequence[float]],
+    replications: int | None = None,
+    seed: int | None = None,
+    executor: Executor | None = None,
+    out: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    fresh: bool = False,
+) -> SweepResult:
+    """Run a scenario over a grid: ``vary = {"levers.us_sanctions.strength": [0, 0.05, 0.1]}``.
+
+    Each finished point is kept in ``cache_dir`` (``out/points`` when writing to ``out``), so an
+    interrupted sweep resumes there; ``fresh`` forgets earlier points first.
+    """
+    base = _scenario(scenario, replications, seed)
+    t0 = time.perf_counter()
+    if cache_dir is None and out is not None:
+        cache_dir = Path(out) / "points"
+    cache = Path(cache_dir) if cache_dir is not None else None
+    if isinstance(executor, ProcessPoolExecutor):
+        executor.submit(pin_threads)  # local workers start up while every point is validated here
+    plan = sweeps.plan_sweep(base, vary)
+    if fresh and cache is not None:
+        sweeps.clear_cache(cache)
+    reused = sweeps.cached_count(plan, cache)
+    frame = sweeps.run_plan(plan, executor, cache_dir=cache, meanwhile=warm_up if out is not None else None)
+    result = SweepResult(plan, frame, time.perf_counter() - t0, executor_label(executor), reused)
+    if out is not None:
+        result.write(out)
+    return result

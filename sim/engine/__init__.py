@@ -1,0 +1,1 @@
+"""Engine layer: the outcome space, the agents, the world around the table, and the Mesa model."""

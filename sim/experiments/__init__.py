@@ -1,0 +1,1 @@
+"""Experiments layer: replications in seeded chunks on any executor, tallies of outcomes, sweeps."""

@@ -1,0 +1,1 @@
+"""Outputs layer: files, plots, reports and narratives made from experiment results."""
