@@ -8,7 +8,9 @@ stays flat however many replications run.
 
 from __future__ import annotations
 
+import math
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -20,8 +22,8 @@ import pandas as pd
 
 from sim.atomic import atomic_path
 from sim.engine.outcomes import check_negotiable
-from sim.errors import UserError
-from sim.experiments import sweeps
+from sim.errors import UserError, show
+from sim.experiments import budget, sweeps
 from sim.experiments.chunks import ChunkResult, compiled_space, launch, trace_model
 from sim.experiments.executors import default_workers, executor_for
 from sim.experiments.tally import Tally, class_order, outcomes_frame, wilson
@@ -48,18 +50,29 @@ __all__ = [
 ]
 
 
-def load_scenario(path: str | os.PathLike) -> Scenario:
-    """Read, merge (``extends``) and validate a scenario file, its outcome space included."""
-    sc = _load_file(path)
+def load_scenario(path: str | os.PathLike, root: str | os.PathLike | None = None) -> Scenario:
+    """Read, merge (``extends``) and validate a scenario file, its outcome space included.
+
+    The file reads only inside its project folder: ``root``, or else the nearest folder above it
+    that holds ``seeds/`` (see sim.scenario.files).
+    """
+    sc = _load_file(path, root)
     check_negotiable(sc)
     return sc
 
 
 def load_scenarios(
-    files: Iterable[str | os.PathLike], replications: int | None = None, seed: int | None = None
+    files: Iterable[str | os.PathLike],
+    replications: int | None = None,
+    seed: int | None = None,
+    root: str | os.PathLike | None = None,
 ) -> list[Scenario]:
     """Validate every file before any work starts; apply replications and seed overrides."""
-    return [with_overrides(load_scenario(f), replications, seed) for f in files]
+    return [with_overrides(load_scenario(f, root), replications, seed) for f in files]
+
+
+def _workers(executor: Executor | None) -> int:
+    return getattr(executor, "_max_workers", 1) if isinstance(executor, ProcessPoolExecutor) else 1
 
 
 def explain(sc: Scenario) -> str:
@@ -69,8 +82,9 @@ def explain(sc: Scenario) -> str:
 
 def trace(sc: Scenario, replication: int) -> str:
     """Round-by-round narrative of world ``replication`` of the scenario's ensemble."""
+    budget.check_replications(sc)
     if not 0 <= replication < sc.replications:
-        raise UserError(f"--replication must be in 0..{sc.replications - 1}")
+        raise UserError(f"--replication must be in 0..{sc.replications - 1} (got {show(replication)})")
     return narrative.trace(sc, trace_model(sc, replication), replication)
 
 
@@ -102,9 +116,15 @@ class Run:
     def manifest(self) -> dict[str, Any]:
         return folders.run_manifest(self.scenario, self.wall, self.executor)
 
-    def write(self, folder: str | os.PathLike, pool: Executor | None = None) -> Future | None:
-        """Write the run's files to ``folder``; with a process pool the plots are drawn there."""
+    def write(self, folder: str | os.PathLike) -> Path:
+        """Write the run's files to ``folder``, which is replaced whole (never left half-written)."""
         folder = Path(folder)
+        with folders.Staging(folder) as stage:
+            self._write_into(stage.path)
+            return stage.commit()
+
+    def _write_into(self, folder: Path, pool: Executor | None = None) -> Future | None:
+        """The files, straight into ``folder``; with a process pool the plots are drawn there."""
         if self.outcomes is not None:
             with atomic_path(folder / "outcomes.csv") as tmp, open(tmp, "w", newline="") as f:
                 append_csv(f, self.outcomes, header=True)
@@ -156,13 +176,17 @@ def run(
 ) -> Run:
     """Run one scenario (on ``executor``, in this process when None); write to ``out`` if given."""
     sc = _scenario(scenario, replications, seed)
+    budget.check_job([sc], workers=_workers(executor))
     t0 = time.perf_counter()
-    folder = Path(out) if out is not None else None
-    result = _collect(
-        sc, launch(sc, sc.seed, sc.replications, executor), folder, t0, executor_label(executor)
-    )
-    if folder is not None:
-        result.write(folder)
+    label = executor_label(executor)
+    if out is None:
+        return _collect(sc, launch(sc, sc.seed, sc.replications, executor), None, t0, label)
+    folders.prepare_out(Path(out).parent)
+    # Written beside the target and moved into place whole: a killed run leaves the old folder.
+    with folders.Staging(out) as stage:
+        result = _collect(sc, launch(sc, sc.seed, sc.replications, executor), stage.path, t0, label)
+        result._write_into(stage.path)
+        stage.commit()
     return result
 
 
@@ -184,9 +208,12 @@ class Comparison:
         return out[["scenario", *[c for c in out.columns if c != "scenario"]]]
 
     def write(self, folder: str | os.PathLike) -> Path:
-        """The comparison's plots, summary.csv, report.md and report.html in ``folder``."""
+        """The comparison's plots, summary.csv, report.md and report.html in ``folder`` (whole)."""
         runs = {name: (r.scenario, r.curve, r.shares) for name, r in self.runs.items()}
-        return report.write_compare(Path(folder), runs, wall=self.wall, executor=self.executor)
+        with folders.Staging(folder) as stage:
+            report.write_compare(stage.path, runs, wall=self.wall, executor=self.executor)
+            stage.commit()
+        return Path(folder) / "report.html"
 
 
 def warm_up() -> None:
@@ -206,34 +233,61 @@ def compare(
     executor: Executor | None = None,
     out: str | os.PathLike | None = None,
     on_run: Callable[[Run], None] | None = None,
+    on_saved: Callable[[Run], None] | None = None,
 ) -> Comparison:
     """Run several scenarios (files, folders of files, or Scenario objects) and compare them.
 
     Every scenario's chunks go to the executor at once; this process collects each scenario (and,
     with ``out``, writes its folder) while the workers play the next ones. With ``out``, each
-    scenario's folder is ``out/<name>`` and the comparison's is ``out/compare``.
+    scenario's folder is ``out/<name>`` and the comparison's is ``out/compare``; each is moved into
+    place whole, ``on_saved`` is called as each scenario's is, and the comparison's comes last.
     """
     scenarios = _scenarios(paths_or_scenarios, replications, seed)
+    budget.check_job(scenarios, workers=_workers(executor))
     label = executor_label(executor)
+    root = Path(out) if out is not None else None
+    if root is not None:
+        folders.prepare_out(root)
+        # An earlier report goes first: a report is there only when every scenario of this run is.
+        shutil.rmtree(root / "compare", ignore_errors=True)
     t0 = time.perf_counter()
     launched = [(sc, launch(sc, sc.seed, sc.replications, executor)) for sc in scenarios]
-    if out is not None:
+    if root is not None:
         warm_up()
     runs: dict[str, Run] = {}
-    drawing: list[Future] = []
-    for sc, chunks in launched:
-        folder = Path(out) / sc.name if out is not None else None
-        result = _collect(sc, chunks, folder, t0, label)
-        if folder is not None and (f := result.write(folder, executor)) is not None:
-            drawing.append(f)
-        runs[sc.name] = result
-        if on_run is not None:
-            on_run(result)
-    for f in drawing:
-        f.result()
+    stages: list[folders.Staging] = []  # every temporary folder, discarded unless committed
+    pending: list[tuple[folders.Staging, Future | None, Run]] = []
+
+    def commit_ready(wait: bool) -> None:
+        """Move each scenario folder whose plots are drawn into place, in order."""
+        while pending and (wait or pending[0][1] is None or pending[0][1].done()):
+            stage, drawing, result = pending.pop(0)
+            if drawing is not None:
+                drawing.result()
+            stage.commit()
+            if on_saved is not None:
+                on_saved(result)
+
+    try:
+        for sc, chunks in launched:
+            if root is None:
+                result = _collect(sc, chunks, None, t0, label)
+            else:
+                stage = folders.Staging(root / sc.name)
+                stages.append(stage)
+                result = _collect(sc, chunks, stage.path, t0, label)
+                pending.append((stage, result._write_into(stage.path, executor), result))
+            runs[sc.name] = result
+            if on_run is not None:
+                on_run(result)
+            commit_ready(wait=False)
+        commit_ready(wait=True)
+    finally:
+        for stage in stages:
+            stage.discard()
     comparison = Comparison(runs, time.perf_counter() - t0, label)
-    if out is not None:
-        comparison.write(Path(out) / "compare")
+    if root is not None:
+        comparison.write(root / "compare")
     return comparison
 
 
@@ -292,7 +346,11 @@ def sweep(
     interrupted sweep resumes there; ``fresh`` forgets earlier points first.
     """
     base = _scenario(scenario, replications, seed)
+    points = math.prod(len(v) for v in vary.values())
+    budget.check_job([base], points=points, workers=_workers(executor))
     t0 = time.perf_counter()
+    if out is not None:
+        folders.prepare_out(out)
     if cache_dir is None and out is not None:
         cache_dir = Path(out) / "points"
     cache = Path(cache_dir) if cache_dir is not None else None

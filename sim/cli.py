@@ -12,17 +12,37 @@ import math
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from sim import __version__
-from sim.errors import UserError
+from sim.errors import UserError, one_line, os_error_message, show
 from sim.threads import pin_threads
 
 USAGE_ERROR = 2
+INTERRUPTED = 130  # what a shell reports for a command stopped by Ctrl-C (128 + SIGINT)
 DEFAULT_SCENARIOS = Path("scenarios")
 DEFAULT_OUT = Path("results")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line (no usage block), with what was typed escaped and shortened."""
+
+    def error(self, message: str) -> NoReturn:
+        hint = f" (see {self.prog} --help)"
+        self.exit(USAGE_ERROR, f"negsim: error: {one_line(message, 300)}{hint}\n")
+
+
+def _root_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--root",
+        type=Path,
+        help="project folder the scenarios may read from (default: the nearest folder above each "
+        "scenario that holds seeds/)",
+    )
+
+
 def _add_run_options(p: argparse.ArgumentParser) -> None:
+    _root_option(p)
     p.add_argument("--replications", "-n", type=int, help="worlds to simulate (default: file's)")
     p.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: results)")
@@ -39,7 +59,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
+    ap = Parser(
         prog="negsim",
         description="Simulate mediated multi-party negotiations from scenario files.",
     )
@@ -48,10 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check scenario files (schema, references, quotes)")
     p.add_argument("files", nargs="+", type=Path)
+    _root_option(p)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("explain", help="each party's positions with the source behind each")
     p.add_argument("file", type=Path)
+    _root_option(p)
     p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("run", help="simulate one scenario; write CSVs, manifest and plots")
@@ -64,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replication", "-j", type=int, default=0, help="which world (default 0)")
     p.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
     p.add_argument("--replications", "-n", type=int, help="size of the ensemble it belongs to")
+    _root_option(p)
     p.set_defaults(func=cmd_trace)
 
     p = sub.add_parser("compare", help="run several scenarios and compare them (the main job)")
@@ -95,6 +118,16 @@ def scenario_files(paths: list[Path]) -> list[Path]:
     from sim.api import find_scenarios
 
     return find_scenarios(paths or [DEFAULT_SCENARIOS])
+
+
+def one_file(args) -> Path:
+    """The single scenario file a command takes (a folder is a mistake, not a list)."""
+    if args.file.is_dir():
+        raise UserError(
+            f"{show(args.file, 120)}: {args.command} takes one scenario file, not a folder "
+            "(compare and validate take folders)"
+        )
+    return args.file
 
 
 def format_shares(name: str, shares) -> str:
@@ -129,7 +162,7 @@ def executor(args, worth_it: bool):
 def cmd_validate(args) -> int:
     from sim.api import load_scenarios
 
-    for sc in load_scenarios(scenario_files(args.files)):
+    for sc in load_scenarios(scenario_files(args.files), root=args.root):
         print(f"ok  {sc.path}  ({sc.n_packages} packages, {len(sc.parties)} parties)")
     return 0
 
@@ -137,7 +170,7 @@ def cmd_validate(args) -> int:
 def cmd_explain(args) -> int:
     from sim.api import explain, load_scenarios
 
-    (sc,) = load_scenarios([args.file])
+    (sc,) = load_scenarios([one_file(args)], root=args.root)
     print(explain(sc))
     return 0
 
@@ -145,8 +178,9 @@ def cmd_explain(args) -> int:
 def cmd_run(args) -> int:
     from sim.api import load_scenarios, run
 
-    (sc,) = load_scenarios(scenario_files([args.file]), args.replications, args.seed)
+    (sc,) = load_scenarios([one_file(args)], args.replications, args.seed, root=args.root)
     outdir = args.out / sc.name
+    args.interrupted = f"{show(outdir, 120)}/ was not written (an earlier one is left as it was)"
     with executor(args, sc.replications >= PARALLEL_FROM) as ex:
         result = run(sc, executor=ex, out=outdir)
     print(format_shares(sc.name, result.shares))
@@ -157,7 +191,7 @@ def cmd_run(args) -> int:
 def cmd_trace(args) -> int:
     from sim.api import load_scenarios, trace
 
-    (sc,) = load_scenarios([args.file], args.replications, args.seed)
+    (sc,) = load_scenarios([one_file(args)], args.replications, args.seed, root=args.root)
     print(trace(sc, args.replication))
     return 0
 
@@ -165,14 +199,23 @@ def cmd_trace(args) -> int:
 def cmd_compare(args) -> int:
     from sim.api import compare, load_scenarios
 
-    scenarios = load_scenarios(scenario_files(args.paths), args.replications, args.seed)
+    scenarios = load_scenarios(scenario_files(args.paths), args.replications, args.seed, root=args.root)
+    saved: list[str] = []
+
+    def kept() -> str:
+        names = show(", ".join(saved), 200)
+        folders = f"kept {len(saved)} of {len(scenarios)} scenario folders" + (f" ({names})" if saved else "")
+        return f"{folders} in {show(args.out, 120)}/, each whole; no comparison report was written"
+
+    args.interrupted = kept
     # Each scenario also has plots to draw, which the workers take on: several scenarios are worth it.
     with executor(args, len(scenarios) > 1 or scenarios[0].replications >= PARALLEL_FROM) as ex:
         result = compare(
             scenarios,
             executor=ex,
             out=args.out,
-            on_run=lambda r: print(format_shares(r.scenario.name, r.shares)),
+            on_run=lambda r: print(format_shares(r.scenario.name, r.shares), flush=True),
+            on_saved=lambda r: saved.append(r.scenario.name),
         )
     print(f"compared {len(result.runs)} scenarios -> {args.out / 'compare'}/")
     return 0
@@ -181,13 +224,18 @@ def cmd_compare(args) -> int:
 def cmd_sweep(args) -> int:
     from sim.api import load_scenarios, parse_vary, sweep
 
-    if args.file.is_dir():
-        raise UserError(f"{args.file}: sweep takes one scenario file, not a folder")
-    (sc,) = load_scenarios([args.file], args.replications, args.seed)
+    (sc,) = load_scenarios([one_file(args)], args.replications, args.seed, root=args.root)
     if len(args.vary) > 2:
         raise UserError("at most two --vary (curves for one, heatmaps for two)")
     vary = parse_vary(args.vary)
     outdir = args.out / sc.name / "sweep"
+    points = outdir / "points"
+
+    def kept() -> str:
+        n = len(list(points.glob("*.json"))) if points.is_dir() else 0
+        return f"kept {n} finished points in {show(points, 120)}/; rerun the same command to resume"
+
+    args.interrupted = kept
     with executor(args, math.prod(map(len, vary.values())) * sc.replications >= PARALLEL_FROM) as ex:
         result = sweep(sc, vary, executor=ex, out=outdir, fresh=args.fresh)
     n = len(result.plan.points)
@@ -202,9 +250,26 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except UserError as e:  # includes ScenarioError
-        print(f"negsim: error: {e}", file=sys.stderr)
-        return USAGE_ERROR
+        return _fail(str(e))
+    except KeyboardInterrupt:
+        said = getattr(args, "interrupted", None)
+        said = said() if callable(said) else said
+        print(f"negsim: interrupted{'; ' + said if said else ''}", file=sys.stderr)
+        return INTERRUPTED
     except BrokenPipeError:
         # The reader went away (negsim trace ... | head): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as e:  # disk full, read-only, a name too long, not a folder ...
+        return _fail(f"cannot write the results: {os_error_message(e)}")
+    except RecursionError:
+        return _fail("input nested too deeply")
+    except UnicodeError as e:
+        return _fail(f"text that is not UTF-8: {show(e, 200)}")
+    except MemoryError:
+        return _fail("out of memory: ask for fewer replications or sweep points, or fewer --workers")
+
+
+def _fail(message: str) -> int:
+    print(f"negsim: error: {one_line(message)}", file=sys.stderr)
+    return USAGE_ERROR

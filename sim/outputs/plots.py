@@ -9,6 +9,8 @@ matplotlib is imported here only, with the Agg backend, so the CLI starts fast a
 from __future__ import annotations
 
 import textwrap
+import unicodedata
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -62,10 +64,25 @@ def class_label(sc: Scenario, outcome: str) -> str:
     return sc.classes[outcome].label if outcome in sc.classes else outcome
 
 
+def _label(sc: Scenario, outcome: str) -> str:
+    return _text(class_label(sc, outcome), 60)
+
+
+def _text(text: str, limit: int = 120) -> str:
+    """A file's text as a plot shows it: one line, at most ``limit`` characters, no mathtext."""
+    flat = "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in text)
+    flat = " ".join(flat.split())
+    if len(flat) > limit:
+        flat = flat[: limit - 1] + "…"
+    return flat.replace("$", r"\$")
+
+
 def save(fig: Figure, path: Path) -> Path:
     """Write a PNG atomically; no software tag, so equal figures give equal bytes on any version."""
     plt = _pyplot()
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        # A label in a script the font lacks is drawn as boxes; that is no reason to warn the user.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)
         fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None}, bbox_inches="tight")
     plt.close(fig)
     return path
@@ -102,13 +119,13 @@ def _curve_figure(sc: Scenario, curve: pd.DataFrame, colours: dict[str, str]) ->
             color=colour,
             linewidth=2.2 if total else 1.6,
             linestyle="--" if total else "-",
-            label=class_label(sc, outcome),
+            label=_label(sc, outcome),
         )
-    ax.set_xlim(1, sc.rounds)
+    ax.set_xlim(1, max(sc.rounds, 2))  # one round still gets an axis
     ax.set_ylim(0, 1)
     ax.set_xlabel("round")
     ax.set_ylabel("share of worlds with a deal by this round")
-    ax.set_title(f"{sc.title}\ncumulative agreement, {_replications(curve):,} replications, 95% bands")
+    ax.set_title(f"{_text(sc.title)}\ncumulative agreement, {_replications(curve):,} replications, 95% bands")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", frameon=False)
     return fig
@@ -123,10 +140,10 @@ def _shares_figure(sc: Scenario, shares: pd.DataFrame, colours: dict[str, str]) 
     ax.bar(x, rows["share"], color=[colours[o] for o in rows["outcome"]], yerr=err, capsize=5)
     for xi, share in zip(x, rows["share"], strict=True):
         ax.annotate(f"{100 * share:.1f}%", (xi, share), xytext=(8, 3), textcoords="offset points", fontsize=9)
-    ax.set_xticks(x, [_wrap(class_label(sc, o), 14) for o in rows["outcome"]])
+    ax.set_xticks(x, [_wrap(_label(sc, o), 14) for o in rows["outcome"]])
     ax.set_ylim(0, 1)
     ax.set_ylabel("share of worlds")
-    ax.set_title(f"{sc.title}\noutcome classes, {_replications(shares):,} replications, 95% intervals")
+    ax.set_title(f"{_text(sc.title)}\noutcome classes, {_replications(shares):,} replications, 95% intervals")
     ax.grid(axis="y", alpha=0.3)
     return fig
 
@@ -177,7 +194,7 @@ def _stacked_figure(runs: Runs) -> Figure:
     plt = _pyplot()
     classes = union_classes(runs)
     colours = class_colours(classes)
-    labels = class_labels(runs)
+    labels = {cid: _text(label, 60) for cid, label in class_labels(runs).items()}
     names = list(runs)
     x = np.arange(len(names))
     fig, ax = plt.subplots(figsize=(max(7.0, 0.9 * len(names) + 3.5), 5.0))
@@ -224,7 +241,7 @@ def _curves_figure(runs: Runs) -> Figure:
         ax.fill_between(part["round"], part["lo"], part["hi"], color=colour, alpha=0.12, linewidth=0)
         ax.plot(part["round"], part["share"], color=colour, linestyle=styles[(i // 10) % 4], label=name)
         rounds = max(rounds, sc.rounds)
-    ax.set_xlim(1, rounds)
+    ax.set_xlim(1, max(rounds, 2))
     ax.set_ylim(0, 1)
     ax.set_xlabel("round")
     ax.set_ylabel("share of worlds with any deal by this round")
@@ -261,7 +278,7 @@ def _sweep_curves_figure(sc: Scenario, sweep: pd.DataFrame, axis: Axis) -> Figur
             linestyle="--" if total else "-",
             marker="o" if len(part) <= 25 else None,
             markersize=3,
-            label=class_label(sc, outcome),
+            label=_label(sc, outcome),
         )
     base = f"baseline ({axis.baseline:g})"
     ax.axvline(axis.baseline, color="#555555", linestyle=":", linewidth=1.4, label=base)
@@ -271,7 +288,7 @@ def _sweep_curves_figure(sc: Scenario, sweep: pd.DataFrame, axis: Axis) -> Figur
     ax.set_xlabel(axis.path)
     ax.set_ylabel("share of worlds")
     reps = _replications(sweep)
-    ax.set_title(f"{sc.title}\nlikelihood by outcome, {reps:,} replications per point, 95% bands")
+    ax.set_title(f"{_text(sc.title)}\nlikelihood by outcome, {reps:,} replications per point, 95% bands")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.grid(alpha=0.3)
     return fig
@@ -321,7 +338,7 @@ def _heatmap_figure(sc: Scenario, sweep: pd.DataFrame, axes: Sequence[Axis], out
     ax.set_ylabel(ya.path)
     reps = _replications(part)
     ax.set_title(
-        f"{sc.title}\n{class_label(sc, outcome)}: {reps:,} replications per point "
+        f"{_text(sc.title)}\n{_label(sc, outcome)}: {reps:,} replications per point "
         f"(95% intervals within ±{100 * half:.1f} points)"
     )
     ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.12), frameon=False)

@@ -16,21 +16,56 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sim.errors import ScenarioError, UserError
-from sim.scenario.schema import MAX_PACKAGES, Scenario
+from sim.errors import ScenarioError, UserError, show
+from sim.scenario.files import MAX_SCENARIO_BYTES, project_root, read_text, resolve_extends
+from sim.scenario.schema import MAX_PACKAGES, MAX_SEED, Scenario
 from sim.scenario.seeds import check_quotes
 
 # ---------------------------------------------------------------- loading
 
+MAX_DEPTH = 16  # tables and arrays nested deeper than this are no scenario (the bundled ones use 5)
 
-def _read_toml(path: Path) -> dict[str, Any]:
+
+def _read_toml(path: Path, scenario: Path, where: str) -> dict[str, Any]:
+    """Parse one file; errors name ``scenario`` (the file the user ran, or the one extending this)."""
+    pointed = scenario != path
+    what = "parent file" if pointed else "file"
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError:
-        raise ScenarioError(path, "", "no such file") from None
+        text = read_text(path, MAX_SCENARIO_BYTES, scenario, where, what)
+    except ScenarioError as e:
+        if not pointed and "No such file" in e.message:
+            raise ScenarioError(scenario, "", "no such file") from None
+        raise
+    prefix = f"{what} '{show(path.name)}' is " if pointed else ""
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(path, "", f"not valid TOML: {e}") from None
+        raise ScenarioError(scenario, where, f"{prefix}not valid TOML: {show(e, 200)}") from None
+    except RecursionError:
+        raise ScenarioError(
+            scenario, where, f"{prefix}nested too deeply (at most {MAX_DEPTH} levels of tables and arrays)"
+        ) from None
+    too_deep = _too_deep(data)
+    if too_deep is not None:
+        field = where or too_deep
+        raise ScenarioError(
+            scenario, field, f"{prefix}nested too deeply (at most {MAX_DEPTH} levels of tables and arrays)"
+        )
+    return data
+
+
+def _too_deep(data: Any) -> str | None:
+    """The dotted path (shortened) where ``data`` nests deeper than MAX_DEPTH, if it does."""
+    stack: list[tuple[Any, tuple[str, ...]]] = [(data, ())]
+    while stack:
+        node, path = stack.pop()
+        if len(path) > MAX_DEPTH:
+            return ".".join(path[:4]) + ". ..."
+        if isinstance(node, dict):
+            stack.extend((v, (*path, str(k))) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, (*path, str(i))) for i, v in enumerate(node))
+    return None
 
 
 def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -48,20 +83,27 @@ def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """The scenario as one dict, with ``extends`` resolved (parents first)."""
-    path = Path(path).resolve()
-    if path in _chain:
-        raise ScenarioError(path, "extends", "circular: " + " -> ".join(p.name for p in _chain))
-    data = _read_toml(path)
+def load_raw(path: str | Path, root: str | Path | None = None) -> dict[str, Any]:
+    """The scenario as one dict, with ``extends`` resolved (parents first).
+
+    Every file read lies inside the scenario's project folder (see sim.scenario.files).
+    """
+    path = Path(path)
+    return _load_chain(path, project_root(path, root), path, ())
+
+
+def _load_chain(path: Path, root: Path, pointer: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    real = path.resolve() if not chain else path
+    if real in chain:
+        names = " -> ".join(show(p.name, 40) for p in (*chain, real))
+        raise ScenarioError(pointer, "extends", f"circular: {names}")
+    data = _read_toml(real if chain else path, pointer, "extends" if chain else "")
     parent = data.pop("extends", None)
     if parent is None:
         return data
-    if not isinstance(parent, str):
-        raise ScenarioError(path, "extends", "must be a file name such as 'baseline.toml'")
-    if not (path.parent / parent).is_file():
-        raise ScenarioError(path, "extends", f"no such file '{parent}' beside this one")
-    base = load_raw(path.parent / parent, (*_chain, path))
+    target = resolve_extends(parent, real if chain else path, root)
+    # Problems in a parent are reported against the file the user ran, which is what they edit.
+    base = _load_chain(target, root, pointer if chain else path, (*chain, real))
     # A variant's header is its own; it never inherits the parent's.
     base.pop("title", None)
     base.pop("summary", None)
@@ -78,11 +120,18 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc if not str(p).startswith("function-"))
 
 
-def validate(raw: dict[str, Any], path: str | Path, name: str | None = None) -> Scenario:
-    """Validate a merged scenario dict; raise :class:`ScenarioError` with the first problem."""
+def validate(
+    raw: dict[str, Any], path: str | Path, name: str | None = None, root: str | Path | None = None
+) -> Scenario:
+    """Validate a merged scenario dict; raise :class:`ScenarioError` with the first problem.
+
+    Quotes are checked against the seeds of ``root`` (by default, the project folder of ``path``).
+    """
     path = Path(path)
     try:
         sc = Scenario.model_validate(raw)
+    except RecursionError:
+        raise ScenarioError(path, "", f"nested too deeply (at most {MAX_DEPTH} levels)") from None
     except ValidationError as e:
         err = e.errors()[0]
         msg = err["msg"].removeprefix("Value error, ")
@@ -92,14 +141,18 @@ def validate(raw: dict[str, Any], path: str | Path, name: str | None = None) -> 
             msg = "required field is missing"
         raise ScenarioError(path, _loc(err["loc"]), msg) from None
     _check_references(sc, path)
-    check_quotes(sc, path)
-    return sc.model_copy(update={"name": name or path.stem, "path": str(path), "sha256": canonical_hash(raw)})
+    project = Path(root) if root is not None else project_root(path)
+    check_quotes(sc, path, project)
+    out = sc.model_copy(update={"name": name or path.stem, "path": str(path), "sha256": canonical_hash(raw)})
+    out._root = str(project)
+    return out
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read, merge (``extends``) and validate a scenario file."""
+def load_scenario(path: str | Path, root: str | Path | None = None) -> Scenario:
+    """Read, merge (``extends``) and validate a scenario file (reading only inside its project)."""
     path = Path(path)
-    return validate(load_raw(path), path)
+    project = project_root(path, root)
+    return validate(load_raw(path, project), path, root=project)
 
 
 # ---------------------------------------------------------------- cross-checks
@@ -222,14 +275,18 @@ def with_overrides(sc: Scenario, replications: int | None, seed: int | None) -> 
     """The scenario with the replications and seed the caller asked for (checked like the file's)."""
     update: dict[str, int] = {}
     if replications is not None:
-        if int(replications) < 1:
-            raise UserError("replications must be at least 1")
+        if isinstance(replications, bool) or int(replications) != replications or int(replications) < 1:
+            raise UserError(f"replications must be a whole number of at least 1 (got {show(replications)})")
         update["replications"] = int(replications)
     if seed is not None:
-        if int(seed) < 0:
-            raise UserError("seed must be >= 0")
+        if isinstance(seed, bool) or int(seed) != seed or not 0 <= int(seed) <= MAX_SEED:
+            raise UserError(f"seed must be a whole number in 0..2**64-1 (got {show(seed)})")
         update["seed"] = int(seed)
-    return sc.model_copy(update=update) if update else sc
+    if not update:
+        return sc
+    out = sc.model_copy(update=update)
+    out._root = sc._root
+    return out
 
 
 def set_path(raw: dict[str, Any], dotted: str, value: Any, *, inplace: bool = False) -> dict[str, Any]:

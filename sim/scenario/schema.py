@@ -13,14 +13,16 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+MAX_SEED = 2**64 - 1  # seeds are whole numbers in 0 .. 2**64-1
 MAX_PACKAGES = 20_000  # the mediator enumerates the outcome space; beyond this it is refused
 ID = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # Numbers are finite everywhere: inf and nan are refused like any out-of-range value.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Source(Strict):
@@ -166,7 +168,7 @@ class OutcomeClass(Strict):
 class Scenario(Strict):
     title: str
     summary: str
-    seed: int = Field(default=20250313, ge=0)
+    seed: int = Field(default=20250313, ge=0, le=MAX_SEED)
     rounds: int = Field(default=30, ge=1, le=1000)
     replications: int = Field(default=2000, ge=1)
     issues: dict[ID, Issue] = Field(min_length=1)
@@ -183,6 +185,7 @@ class Scenario(Strict):
     name: str = ""
     path: str = ""
     sha256: str = ""
+    _root: str | None = PrivateAttr(default=None)  # the project folder its seeds were read from
 
     @property
     def n_packages(self) -> int:
