@@ -697,13 +697,15 @@ def _mut_control_chars(draw, tree, ctx) -> Change:
 
 
 HUGE = "@@HUGE@@"  # replaced by a 10 MB string when the case is written to disk
+BIG = "@@BIG@@"  # 300 kB: long, but inside the size a scenario file may have
 
 
 def _mut_huge_string(draw, tree, ctx) -> Change:
     strings = [(p, v) for p, v in walk(tree) if isinstance(v, str) and p[-1] != EXTENDS]
     path, _ = _pick(draw, strings, "strings")
-    _set(tree, path, HUGE)
-    return Change("huge-string", "either", f"{_dotted(path)} = <10 MB>")
+    big = draw(st.sampled_from([HUGE, BIG]))
+    _set(tree, path, big)
+    return Change("huge-string", "either", f"{_dotted(path)} = <{'10 MB' if big == HUGE else '300 kB'}>")
 
 
 def _mut_deep(draw, tree, ctx) -> Change:
@@ -943,7 +945,7 @@ def _command(draw, leaf: str, tree: dict[str, Any], bundled: bool) -> list[str]:
 
 # Bad command lines: (arguments after 'negsim', expectation). FILE is a valid scenario.
 FILE = "scenarios/ok.toml"
-BIG = str(10**12)
+TRILLION = str(10**12)
 COMMAND_LINES: list[tuple[list[str], str]] = [
     (["run", FILE, "--out", "taken.txt"], "reject"),
     (["run", FILE, "--out", "/dev/null"], "reject"),
@@ -954,16 +956,16 @@ COMMAND_LINES: list[tuple[list[str], str]] = [
     (["run", FILE, "--out", "results\nsecond line"], "either"),
     (["compare", FILE, "--out", "taken.txt", "-n", "5", "--workers", "1"], "reject"),
     (["sweep", FILE, "--vary", "rounds=1:3:3", "--out", "/dev/null", "-n", "2"], "reject"),
-    (["run", FILE, "--replications", BIG], "reject"),
+    (["run", FILE, "--replications", TRILLION], "reject"),
     (["run", FILE, "--replications", str(2**63)], "reject"),
     (["run", FILE, "--replications", str(10**100)], "reject"),
     (["run", FILE, "--replications", "0"], "reject"),
     (["run", FILE, "--replications", "-5"], "reject"),
     (["run", FILE, "--replications", "1e3"], "reject"),
     (["run", FILE, "--replications", "9" * 5000], "reject"),
-    (["trace", FILE, "--replications", BIG, "-j", "0"], "reject"),
-    (["compare", FILE, "--replications", BIG, "--workers", "1"], "reject"),
-    (["sweep", FILE, "--vary", "rounds=1:3:3", "--replications", BIG], "reject"),
+    (["trace", FILE, "--replications", TRILLION, "-j", "0"], "reject"),
+    (["compare", FILE, "--replications", TRILLION, "--workers", "1"], "reject"),
+    (["sweep", FILE, "--vary", "rounds=1:3:3", "--replications", TRILLION], "reject"),
     (["run", FILE, "--seed", str(10**100), "--out", "results"], "reject"),
     (["run", FILE, "--seed", "-1"], "reject"),
     (["run", FILE, "--seed", str(2**64)], "reject"),
@@ -1045,7 +1047,7 @@ def plan(n: int) -> dict[str, int]:
 # 5. Running a case: one worker process at a time per job, under a watchdog
 # =============================================================================================
 
-ONE_LINE_LIMIT = 1000  # characters: a longer error line does not shorten what it echoes
+ONE_LINE_LIMIT = 400  # characters: a longer line did not shorten what it echoes
 MEMORY_LIMIT = 4 * 2**30  # bytes of address space for a worker (protects the machine)
 
 
@@ -1069,6 +1071,8 @@ def _materialize(case: Case, folder: Path) -> None:
         data = data.replace(b"@@CASE@@", str(folder).encode())
         if HUGE.encode() in data:
             data = data.replace(HUGE.encode(), (b"0123456789abcdef" * 625_000))
+        if BIG.encode() in data:
+            data = data.replace(BIG.encode(), (b"A long label " * 23_000))
         if HUGE_FILE in data:
             data = data.replace(HUGE_FILE, b"# padding padding padding padding padding padding\n" * 1_300_000)
         p.write_bytes(data)
@@ -1222,6 +1226,8 @@ class Worker:
         self.proc.join(5)
 
     def close(self) -> None:
+        if not self.proc.is_alive():
+            return
         with contextlib.suppress(OSError, BrokenPipeError):
             self.conn.send(None)
         self.proc.join(10)
@@ -1349,6 +1355,7 @@ class Report:
     by_kind: dict[str, Counter] = field(default_factory=dict)
     failures: list[tuple[int, Case, Result]] = field(default_factory=list)
     distinct: dict[tuple[str, str, str], list[int]] = field(default_factory=dict)
+    examples: dict[str, str] = field(default_factory=dict)  # an error line per mutation kind
     seconds: float = 0.0
 
     @property
@@ -1358,6 +1365,8 @@ class Report:
     def add(self, index: int, case: Case, res: Result) -> None:
         self.counts[res.category] += 1
         self.by_kind.setdefault(case.kind, Counter())[res.category] += 1
+        if res.category == "ok-rejected":
+            self.examples.setdefault(case.kind, res.stderr.strip())
         if res.category in FAILURES:
             self.failures.append((index, case, res))
             what = _show(case.note) if case.kind == "command-line" else _signature(res.reason)
@@ -1429,6 +1438,10 @@ def run_cases(
                     done += 1
                     if progress and done % 100 == 0:
                         print(f"  {done}/{len(cases_)} cases, {report.failed} failures", flush=True)
+        except BaseException:
+            for w in workers:
+                w.kill()
+            raise
         finally:
             for w in workers:
                 w.close()
@@ -1468,7 +1481,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--failures", type=Path, default=Path("fuzz-failures"), help="where failing cases go")
     ap.add_argument("--kind", help="only mutations whose kind starts with this")
     ap.add_argument("--report", type=Path, help="also write the counts to this file")
+    ap.add_argument("--examples", action="store_true", help="print an error message for each kind")
     args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the workers too
     t0 = time.perf_counter()
     cases_ = generate(args.cases, args.seed, args.kind)
     print(f"generated {len(cases_)} cases in {time.perf_counter() - t0:.1f} s (seed {args.seed})", flush=True)
@@ -1476,6 +1491,10 @@ def main(argv: list[str] | None = None) -> int:
     print(report.text())
     if args.report:
         args.report.write_text(report.text() + "\n", encoding="utf-8")
+    if args.examples:
+        print("an error message for each kind:")
+        for kind, line in sorted(report.examples.items()):
+            print(f"  {kind:28} {line}")
     if report.failed:
         print(f"failing cases written to {args.failures}/")
     return 1 if report.failed else 0

@@ -127,7 +127,7 @@ class Mediator(mesa.Agent):
         """
         parts = [self.offset[rows]]
         if self.listening:
-            parts.append(self.W_hat[rows].reshape(rows.size, -1))
+            parts.append(self.W_hat[rows].reshape(rows.size, -1 if rows.size else self.W_hat[0].size))
         if self.spec.reach is not None:
             parts.append(self.text[rows, None].astype(np.float64))
         state = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]

@@ -19,13 +19,12 @@ so they refuse the absurd, not the merely large.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sim.errors import UserError, show
 from sim.experiments.chunks import CHUNK
 from sim.scenario import Scenario
+from sim.scenario.limits import MEMORY_MB, POINTS, REPLICATIONS, SECONDS, Limit
 
 SECONDS_PER_WORLD_ROUND = 4e-7
 SECONDS_PER_WORLD_ROUND_PACKAGE = 5e-9
@@ -33,36 +32,8 @@ BYTES_PER_WORLD_PACKAGE = 26
 BASE_MB = 200  # the libraries a process loads
 
 
-@dataclass(frozen=True)
-class Limit:
-    what: str
-    env: str
-    default: int
-
-    def value(self) -> int:
-        raw = os.environ.get(self.env)
-        if raw is None or not raw.strip():
-            return self.default
-        try:
-            value = int(raw.replace("_", "").replace(",", ""))
-        except ValueError:
-            raise UserError(f"{self.env}={show(raw)}: must be a whole number") from None
-        if value < 1:
-            raise UserError(f"{self.env}={show(raw)}: must be at least 1")
-        return value
-
-    def refuse(self, asked: str, estimate: str) -> UserError:
-        limit = f"{self.value():,}"
-        return UserError(
-            f"too large a job: {asked} ({estimate}); the limit is {limit} {self.what} "
-            f"(set {self.env} to change it)"
-        )
-
-
-REPLICATIONS = Limit("replications per scenario", "NEGSIM_MAX_REPLICATIONS", 10_000_000)
-POINTS = Limit("points per sweep", "NEGSIM_MAX_POINTS", 10_000)
-SECONDS = Limit("seconds of estimated work", "NEGSIM_MAX_SECONDS", 3_600)
-MEMORY_MB = Limit("MB of estimated memory", "NEGSIM_MAX_MEMORY_MB", 4_096)
+def _refuse(limit: Limit, asked: str, estimate: str) -> UserError:
+    return UserError(f"too large a job: {asked} ({estimate}); {limit.allowed()}")
 
 
 def seconds(sc: Scenario, replications: int | None = None) -> float:
@@ -98,13 +69,13 @@ def _duration(secs: float) -> str:
 
 def check_replications(sc: Scenario) -> None:
     if sc.replications > REPLICATIONS.value():
-        raise REPLICATIONS.refuse(f"{sc.replications:,} replications of {show(sc.name)}", estimate([sc]))
+        raise _refuse(REPLICATIONS, f"{sc.replications:,} replications of {show(sc.name)}", estimate([sc]))
 
 
 def check_points(n: int) -> None:
     """A sweep of ``n`` points, checked before its grid is built."""
     if n > POINTS.value():
-        raise POINTS.refuse(f"a sweep of {n:,} points", f"{n:,} runs of the scenario")
+        raise _refuse(POINTS, f"a sweep of {n:,} points", f"{n:,} runs of the scenario")
 
 
 def check_job(scenarios: Sequence[Scenario], points: int = 1, workers: int = 1) -> None:
@@ -117,7 +88,7 @@ def check_job(scenarios: Sequence[Scenario], points: int = 1, workers: int = 1) 
         what = f"{len(scenarios)} scenarios" if len(scenarios) > 1 else show(scenarios[0].name)
         if points > 1:
             what += f" at {points:,} points"
-        raise SECONDS.refuse(what, estimate(scenarios, points, workers))
+        raise _refuse(SECONDS, what, estimate(scenarios, points, workers))
     mem = max((memory_mb(sc, workers) for sc in scenarios), default=0.0)
     if mem > MEMORY_MB.value():
-        raise MEMORY_MB.refuse(f"{workers} worker(s)", estimate(scenarios, points, workers))
+        raise _refuse(MEMORY_MB, f"{workers} worker(s)", estimate(scenarios, points, workers))

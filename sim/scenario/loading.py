@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from sim.errors import ScenarioError, UserError, show
 from sim.scenario.files import MAX_SCENARIO_BYTES, project_root, read_text, resolve_extends
+from sim.scenario.limits import REPLICATIONS
 from sim.scenario.schema import MAX_PACKAGES, MAX_SEED, Scenario
 from sim.scenario.seeds import check_quotes
 
@@ -140,6 +141,8 @@ def validate(
         elif err["type"] == "missing":
             msg = "required field is missing"
         raise ScenarioError(path, _loc(err["loc"]), msg) from None
+    if sc.replications > REPLICATIONS.value():
+        raise ScenarioError(path, "replications", REPLICATIONS.allowed())
     _check_references(sc, path)
     project = Path(root) if root is not None else project_root(path)
     check_quotes(sc, path, project)
@@ -158,35 +161,40 @@ def load_scenario(path: str | Path, root: str | Path | None = None) -> Scenario:
 # ---------------------------------------------------------------- cross-checks
 
 
+def _listed(names) -> str:
+    """Ids for a message: escaped, and cut short if there are many."""
+    return show(", ".join(map(str, names)), 200)
+
+
 def _check_package(sc: Scenario, pkg: dict[str, str], where: str, path: Path, full: bool) -> None:
     for issue, opt in pkg.items():
         _check_option(sc, issue, opt, f"{where}.{issue}", path)
     if full and set(pkg) != set(sc.issues):
-        missing = ", ".join(sorted(set(sc.issues) - set(pkg)))
+        missing = _listed(sorted(set(sc.issues) - set(pkg)))
         raise ScenarioError(path, where, f"must give one option for every issue; missing: {missing}")
 
 
 def _check_option(sc: Scenario, issue: str, opt: str, where: str, path: Path) -> None:
     if issue not in sc.issues:
-        raise ScenarioError(path, where, f"unknown issue '{issue}'; allowed: {', '.join(sc.issues)}")
+        raise ScenarioError(path, where, f"unknown issue '{show(issue)}'; allowed: {_listed(sc.issues)}")
     options = sc.issues[issue].options
     if opt not in options:
         raise ScenarioError(
             path,
             where,
-            f"unknown option '{opt}' for issue '{issue}'; allowed: {', '.join(options)}",
+            f"unknown option '{show(opt)}' for issue '{show(issue)}'; allowed: {_listed(options)}",
         )
 
 
 def _check_party(sc: Scenario, pid: str, where: str, path: Path) -> None:
     if pid not in sc.parties:
-        raise ScenarioError(path, where, f"unknown party '{pid}'; allowed: {', '.join(sc.parties)}")
+        raise ScenarioError(path, where, f"unknown party '{show(pid)}'; allowed: {_listed(sc.parties)}")
 
 
 def _check_weights(weights: dict[str, float], where: str, path: Path, sc: Scenario) -> None:
     for issue in weights:
         if issue not in sc.issues:
-            raise ScenarioError(path, f"{where}.{issue}", f"unknown issue '{issue}'")
+            raise ScenarioError(path, f"{where}.{issue}", f"unknown issue '{show(issue)}'")
     total = sum(weights.values())
     if abs(total - 1.0) > 1e-6:
         raise ScenarioError(path, where, f"weights must sum to 1 (they sum to {total:.6g})")
@@ -204,16 +212,16 @@ def _check_references(sc: Scenario, path: Path) -> None:
         base = f"parties.{pid}"
         for issue, pos in p.positions.items():
             if issue not in sc.issues:
-                raise ScenarioError(path, f"{base}.positions.{issue}", f"unknown issue '{issue}'")
+                raise ScenarioError(path, f"{base}.positions.{issue}", f"unknown issue '{show(issue)}'")
             options = sc.issues[issue].options
             if set(pos.values) != set(options):
                 raise ScenarioError(
                     path,
                     f"{base}.positions.{issue}.values",
-                    f"must give a value for each option: {', '.join(options)}",
+                    f"must give a value for each option: {_listed(options)}",
                 )
         if set(p.positions) != set(sc.issues):
-            missing = ", ".join(sorted(set(sc.issues) - set(p.positions)))
+            missing = _listed(sorted(set(sc.issues) - set(p.positions)))
             raise ScenarioError(path, f"{base}.positions", f"missing issues: {missing}")
         _check_weights({k: v.weight for k, v in p.positions.items()}, f"{base}.positions", path, sc)
         for iid, it in p.interactions.items():
@@ -230,9 +238,9 @@ def _check_references(sc: Scenario, path: Path) -> None:
             for issue, values in p.veto.values.items():
                 where = f"{base}.veto.values.{issue}"
                 if issue not in sc.issues:
-                    raise ScenarioError(path, where, f"unknown issue '{issue}'")
+                    raise ScenarioError(path, where, f"unknown issue '{show(issue)}'")
                 if set(values) != set(sc.issues[issue].options):
-                    opts = ", ".join(sc.issues[issue].options)
+                    opts = _listed(sc.issues[issue].options)
                     raise ScenarioError(path, where, f"must give a value for each option: {opts}")
     _check_party(sc, sc.mediator.party, "mediator.party", path)
     if sc.opening is not None:
@@ -277,6 +285,9 @@ def with_overrides(sc: Scenario, replications: int | None, seed: int | None) -> 
     if replications is not None:
         if isinstance(replications, bool) or int(replications) != replications or int(replications) < 1:
             raise UserError(f"replications must be a whole number of at least 1 (got {show(replications)})")
+        if int(replications) > REPLICATIONS.value():
+            asked = show(f"{int(replications):,}", 40)
+            raise UserError(f"{asked} replications: {REPLICATIONS.allowed()}")
         update["replications"] = int(replications)
     if seed is not None:
         if isinstance(seed, bool) or int(seed) != seed or not 0 <= int(seed) <= MAX_SEED:
