@@ -289,7 +289,7 @@ def schema_mutations() -> dict[str, Callable]:
     """Mutations that need to know what a field means (seed files, parents, counts, ids)."""
     return {
         "seed-name": _mut_seed_name,
-        "extends-target": _mut_extends,
+        "extends": _mut_extends,
         "rng-seed": _mut_rng_seed,
         "replications": _mut_replications,
         "outcome-space": _mut_outcome_space,
@@ -1409,10 +1409,12 @@ def run_cases(
     jobs: int = 1,
     failures_dir: Path | None = None,
     progress: bool = False,
+    workdir: Path | None = None,
 ) -> Report:
+    """Run every case (``jobs`` at a time) in folders under ``workdir`` (a temporary folder)."""
     report = Report()
     t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="negsim-fuzz-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="negsim-fuzz-", dir=workdir) as tmp:
         workers = [Worker(Path(tmp)) for _ in range(max(1, jobs))]
         todo = list(enumerate(cases_))[::-1]
         busy: dict[int, Worker] = {}

@@ -28,6 +28,6 @@ def test_the_same_seed_gives_the_same_cases():
 
 def test_fuzz_cases_end_in_a_clean_accept_or_a_one_line_error(tmp_path):
     cases = fuzz.generate(CASES, SEED)
-    report = fuzz.run_cases(cases, timeout=60, jobs=2, failures_dir=tmp_path / "failures")
+    report = fuzz.run_cases(cases, timeout=60, jobs=2, failures_dir=tmp_path / "failures", workdir=tmp_path)
     print(report.text())
     assert report.failed == 0, report.text()

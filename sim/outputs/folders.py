@@ -82,10 +82,14 @@ def clean_leftovers(folder: Path) -> list[Path]:
     Temporary folders of processes that no longer run, and ``.part`` files older than a minute
     (a file that young may belong to a run writing here right now).
     """
-    removed = []
-    folders = [folder, *(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink())]
-    for parent in folders:
-        for p in list(parent.iterdir()):
+    removed: list[Path] = []
+    subfolders = [p for p in folder.iterdir() if p.is_dir() and not p.is_symlink() and not _pid_of(p.name)]
+    for parent in [folder, *subfolders]:
+        try:
+            entries = list(parent.iterdir())
+        except OSError:
+            continue
+        for p in entries:
             pid = _pid_of(p.name)
             if pid is not None and p.is_dir() and not p.is_symlink() and not _alive(pid):
                 shutil.rmtree(p, ignore_errors=True)
