@@ -29,7 +29,8 @@ def _context() -> multiprocessing.context.BaseContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["sim.experiments.chunks", "sim.engine.model", "sim.experiments.tally"])
+    preload = ["sim.experiments.chunks", "sim.engine.model", "sim.experiments.tally"]
+    ctx.set_forkserver_preload(["sim.experiments.worker_start", *preload])
     return ctx
 
 
@@ -69,10 +70,33 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _ready() -> None:
+    """A task that does nothing: submitting it makes the pool start a worker."""
+
+
+def _start_all(pool: ProcessPoolExecutor, workers: int) -> None:
+    """Start every worker now, with Ctrl-C held back until each is registered with the pool.
+
+    A Ctrl-C that landed while a worker was being started would leave a process the pool does not
+    know of, which cannot be stopped and prints a traceback; held back, it arrives a moment later
+    and everything it must stop is known.
+    """
+    block = getattr(signal, "pthread_sigmask", None)
+    if block is None:  # not on this platform: start them on demand
+        return
+    old = block(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        for _ in range(workers):
+            pool.submit(_ready)
+    finally:
+        block(signal.SIG_SETMASK, old)
+
+
 def stop_now(pool: ProcessPoolExecutor) -> None:
     """Stop a process pool at once: drop queued work and end the workers (no waiting for chunks)."""
+    # The workers go first: a worker still starting up would otherwise find the pool's queues
+    # already gone and print a traceback on its way out.
     processes = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
     for p in processes:
         with contextlib.suppress(Exception):
             p.terminate()
@@ -82,6 +106,7 @@ def stop_now(pool: ProcessPoolExecutor) -> None:
             if p.is_alive():
                 p.kill()
                 p.join(1)
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 @contextmanager
@@ -103,6 +128,7 @@ def executor_for(spec: str | None = None, workers: int | None = None) -> Iterato
             max_workers=workers, mp_context=_context(), initializer=_worker_start, initargs=(os.getpid(),)
         )
         try:
+            _start_all(pool, workers)
             yield pool
         except BaseException:
             stop_now(pool)
