@@ -18,17 +18,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from sim.atomic import atomic_path
 from sim.engine.outcomes import check_negotiable
 from sim.errors import UserError, show
-from sim.experiments import budget, sweeps
+from sim.experiments import budget, hypotheses, sweeps
 from sim.experiments.chunks import ChunkResult, compiled_space, launch, trace_model
 from sim.experiments.executors import default_workers, executor_for
-from sim.experiments.tally import Tally, class_order, outcomes_frame, wilson
+from sim.experiments.tally import Tally, history_frame, outcomes_frame, wilson
 from sim.outputs import folders, narrative, report
-from sim.outputs.files import append_csv
+from sim.outputs.files import append_csv, write_csv
 from sim.scenario import Scenario, find_scenarios, with_overrides
 from sim.scenario import load_scenario as _load_file
 from sim.threads import pin_threads
@@ -80,12 +81,43 @@ def explain(sc: Scenario) -> str:
     return narrative.explain(sc)
 
 
-def trace(sc: Scenario, replication: int) -> str:
-    """Round-by-round narrative of world ``replication`` of the scenario's ensemble."""
+FINDABLE = ("banked", "extended", "lapsed", "violated", "vetoed", "gave_up")
+
+
+def trace(sc: Scenario, replication: int, as_json: bool = False) -> str:
+    """World ``replication`` of the scenario's ensemble, told day by day (or as JSON)."""
+    import json
+
     budget.check_replications(sc)
     if not 0 <= replication < sc.replications:
         raise UserError(f"--replication must be in 0..{sc.replications - 1} (got {show(replication)})")
-    return narrative.trace(sc, trace_model(sc, replication), replication)
+    model = trace_model(sc, replication)
+    if as_json:
+        return json.dumps(narrative.trace_record(sc, model, replication), indent=2, default=_plain)
+    return narrative.trace(sc, model, replication)
+
+
+def _plain(value: Any) -> Any:
+    """NumPy scalars in a transcript, as JSON numbers."""
+    return value.item() if hasattr(value, "item") else str(value)
+
+
+def find_world(sc: Scenario, what: str) -> int:
+    """The first world of the ensemble where ``what`` happened: an event (vetoed, lapsed, violated,
+    extended, banked, gave_up) or an outcome class in force at the horizon (e.g. no_agreement)."""
+    budget.check_job([sc])
+    space = compiled_space(sc)
+    if what not in FINDABLE and what not in space.class_order:
+        allowed = show(", ".join([*FINDABLE, *space.class_order]), 200)
+        raise UserError(f"--find: unknown '{show(what)}'; allowed: {allowed}")
+    for chunk in launch(sc, sc.seed, sc.replications):
+        if what in FINDABLE:
+            hit = np.flatnonzero(chunk.counts[what] > 0)
+        else:
+            hit = np.flatnonzero(space.package_class[chunk.inforce] == space.class_order.index(what))
+        if hit.size:
+            return chunk.start + int(hit[0])
+    raise UserError(f"--find {show(what)}: it happens in none of the {sc.replications:,} worlds")
 
 
 def executor_label(executor: Executor | None) -> str:
@@ -101,9 +133,11 @@ def executor_label(executor: Executor | None) -> str:
 
 @dataclass
 class Run:
-    """One scenario's ensemble: shares by outcome class, the agreement curve, and its provenance.
+    """One scenario's ensemble: shares of each class in force at the horizon, the day-by-day curve,
+    the per-round series of the DataCollector, and the run's provenance.
 
-    ``outcomes`` (one row per world) is held only when no folder was streamed to.
+    ``outcomes`` (one row per world) and ``history`` (one row per event) are held only when no
+    folder was streamed to.
     """
 
     scenario: Scenario
@@ -112,6 +146,8 @@ class Run:
     wall: float
     executor: str
     outcomes: pd.DataFrame | None = None
+    history: pd.DataFrame | None = None
+    series: pd.DataFrame | None = None
 
     def manifest(self) -> dict[str, Any]:
         return folders.run_manifest(self.scenario, self.wall, self.executor)
@@ -126,8 +162,11 @@ class Run:
     def _write_into(self, folder: Path, pool: Executor | None = None) -> Future | None:
         """The files, straight into ``folder``; with a process pool the plots are drawn there."""
         if self.outcomes is not None:
-            with atomic_path(folder / "outcomes.csv") as tmp, open(tmp, "w", newline="") as f:
-                append_csv(f, self.outcomes, header=True)
+            write_csv(folder / "outcomes.csv", self.outcomes)
+        if self.history is not None:
+            write_csv(folder / "history.csv", self.history)
+        if self.series is not None:
+            write_csv(folder / "series.csv", self.series)
         return folders.write_run(folder, self.scenario, self.curve, self.shares, self.manifest(), pool)
 
 
@@ -141,25 +180,32 @@ def progress_bar(total: int, desc: str):
 def _collect(
     sc: Scenario, chunks: Iterator[ChunkResult], out: Path | None, started: float, label: str
 ) -> Run:
-    """Count every chunk; hold the outcomes, or stream them to ``out/outcomes.csv`` as they come."""
+    """Count every chunk; hold the per-world tables, or stream them to ``out`` as they come."""
     space = compiled_space(sc)
-    tally = Tally(class_order(space), sc.rounds)
+    tally = Tally(space)
     held: list[ChunkResult] = []
     with progress_bar(sc.replications, sc.name) as bar:
         if out is None:
             for chunk in chunks:
                 held.append(chunk)
-                tally.add_chunk(space, chunk)
-                bar.update(chunk.agreed.size)
+                tally.add_chunk(chunk)
+                bar.update(chunk.size)
         else:
-            with atomic_path(out / "outcomes.csv") as tmp, open(tmp, "w", newline="") as f:
+            with (
+                atomic_path(out / "outcomes.csv") as tmp,
+                open(tmp, "w", newline="") as f,
+                atomic_path(out / "history.csv") as tmp_h,
+                open(tmp_h, "w", newline="") as g,
+            ):
                 for i, chunk in enumerate(chunks):
                     append_csv(f, outcomes_frame(space, [chunk]), header=i == 0)
-                    tally.add_chunk(space, chunk)
-                    bar.update(chunk.agreed.size)
+                    append_csv(g, history_frame(space, [chunk]), header=i == 0)
+                    tally.add_chunk(chunk)
+                    bar.update(chunk.size)
     outcomes = outcomes_frame(space, held) if out is None else None
+    history = history_frame(space, held) if out is None else None
     wall = time.perf_counter() - started
-    return Run(sc, tally.curve(), tally.shares(), wall, label, outcomes)
+    return Run(sc, tally.curve(), tally.shares(), wall, label, outcomes, history, tally.series())
 
 
 def _scenario(scenario: Scenario | str | os.PathLike, replications: int | None, seed: int | None) -> Scenario:
@@ -207,11 +253,20 @@ class Comparison:
         out = pd.concat(frames, ignore_index=True)
         return out[["scenario", *[c for c in out.columns if c != "scenario"]]]
 
+    @property
+    def verdicts(self) -> list[hypotheses.Verdict]:
+        """Each scenario's ``expect`` checked against the scenario it extends (when both ran)."""
+        return hypotheses.check({name: (r.scenario, r.curve) for name, r in self.runs.items()})
+
     def write(self, folder: str | os.PathLike) -> Path:
-        """The comparison's plots, summary.csv, report.md and report.html in ``folder`` (whole)."""
+        """The comparison's plots, summary.csv, hypotheses.csv, report.md and report.html in ``folder``.
+
+        The folder is written beside its place and moved there whole.
+        """
         runs = {name: (r.scenario, r.curve, r.shares) for name, r in self.runs.items()}
+        verdicts = [v.as_dict() for v in self.verdicts]
         with folders.Staging(folder) as stage:
-            report.write_compare(stage.path, runs, wall=self.wall, executor=self.executor)
+            report.write_compare(stage.path, runs, wall=self.wall, executor=self.executor, verdicts=verdicts)
             stage.commit()
         return Path(folder) / "report.html"
 

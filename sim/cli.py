@@ -81,9 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(p)
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("trace", help="round-by-round narrative of one replication")
+    p = sub.add_parser("trace", help="one world told day by day: summary first, repeats collapsed")
     p.add_argument("file", type=Path)
     p.add_argument("--replication", "-j", type=int, default=0, help="which world (default 0)")
+    p.add_argument(
+        "--find", metavar="WHAT", help="the first world where WHAT happened (vetoed, lapsed, a class...)"
+    )
+    p.add_argument("--format", choices=["text", "json"], default="text", help="text (default) or json")
     p.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
     p.add_argument("--replications", "-n", type=int, help="size of the ensemble it belongs to")
     _root_option(p)
@@ -189,10 +193,11 @@ def cmd_run(args) -> int:
 
 
 def cmd_trace(args) -> int:
-    from sim.api import load_scenarios, trace
+    from sim.api import find_world, load_scenarios, trace
 
     (sc,) = load_scenarios([one_file(args)], args.replications, args.seed, root=args.root)
-    print(trace(sc, args.replication))
+    j = find_world(sc, args.find) if args.find else args.replication
+    print(trace(sc, j, as_json=args.format == "json"))
     return 0
 
 
@@ -216,6 +221,11 @@ def cmd_compare(args) -> int:
             out=args.out,
             on_run=lambda r: print(format_shares(r.scenario.name, r.shares), flush=True),
             on_saved=lambda r: saved.append(r.scenario.name),
+        )
+    for v in result.verdicts:
+        print(
+            f"{v.scenario}: expects {v.outcome} {v.direction} by day {v.day} vs {v.against}: {v.verdict} "
+            f"({100 * v.diff:+.1f} points [{100 * v.lo:+.1f}, {100 * v.hi:+.1f}])"
         )
     print(f"compared {len(result.runs)} scenarios -> {args.out / 'compare'}/")
     return 0
@@ -254,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         said = getattr(args, "interrupted", None)
         said = said() if callable(said) else said
+        if said is None and args.command in ("run", "compare", "sweep"):
+            said = "nothing was written"  # stopped while the files were still being checked
         print(f"negsim: interrupted{'; ' + said if said else ''}", file=sys.stderr)
         return INTERRUPTED
     except BrokenPipeError:

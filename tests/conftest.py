@@ -22,70 +22,118 @@ from sim.engine.outcomes import check_negotiable
 from sim.scenario import Scenario, validate
 
 WHY = "chosen for the test"
+TRUCE = "scope"
+TRUCE_OPTIONS = ["none", "partial", "full"]
+CLOSES = {"none": [], "partial": ["energy"], "full": ["land", "energy"]}
 
 
-def uncertain(mean: float, sd: float = 0.0) -> dict[str, Any]:
-    return {"mean": mean, "sd": sd, "assumption": WHY}
+def uncertain(mean: float, sd: float = 0.0, **extra: Any) -> dict[str, Any]:
+    return {"mean": mean, "sd": sd, "assumption": WHY, **extra}
 
 
 def party_raw(
     weights: dict[str, float],
     values: dict[str, dict[str, float]],
-    reservation: float = 0.3,
-    opening: float | None = None,
+    war: dict[str, float] | None = None,
+    margin: float = 0.0,
+    tolerance: float = 1.0,
     concession: float = 1.0,
     sd: float = 0.0,
+    momentum: dict[str, float] | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """One party: weights and option values per issue, reservation/opening/concession with sd."""
+    """One party: weights and option values per term issue, daily war value per front, margin."""
     return {
         "label": "Party",
         "positions": {
             issue: {"weight": w, "values": dict(values[issue]), "assumption": WHY}
             for issue, w in weights.items()
         },
-        "reservation": uncertain(reservation, sd),
-        "opening": uncertain(reservation if opening is None else opening, sd),
-        "concession": uncertain(concession, 0.0),
+        "war": {
+            front: uncertain(v, sd, momentum=(momentum or {}).get(front, 0.0))
+            for front, v in (war or {}).items()
+        },
+        "margin": uncertain(margin, sd),
+        "tolerance": uncertain(tolerance),
+        "concession": uncertain(concession),
         **extra,
     }
 
 
 def scenario_raw(
-    issues: dict[str, list[str]],
+    terms: dict[str, list[str]],
     parties: dict[str, dict[str, Any]],
     *,
+    truce_days: int = 30,
+    tied: list[str] | None = None,
+    window: int = 90,
+    days_per_round: int = 7,
+    horizon: int = 70,
+    deadline: int | None = None,
     mediator: str | None = None,
     informed: bool = False,
     learning_step: float = 0.02,
+    reach: int | None = None,
+    give_up: int = 12,
     opening: dict[str, str] | None = None,
     classes: dict[str, dict[str, list[str]]] | None = None,
     concentration: float = 0.0,
-    momentum: dict[str, float] | None = None,
+    value_sd: float = 0.0,
+    exact: bool = False,
+    momentum: dict[str, Any] | None = None,
+    rebuild: dict[str, dict[str, Any]] | None = None,
+    violations: dict[str, Any] | None = None,
     levers: dict[str, dict[str, Any]] | None = None,
     events: dict[str, dict[str, Any]] | None = None,
-    rounds: int = 10,
     replications: int = 50,
     seed: int = 1,
 ) -> dict[str, Any]:
-    """A complete scenario dict; by default every package is a deal of the single class ``deal``."""
+    """A complete scenario dict: a truce issue ``scope`` (none / partial: energy / full: land and
+    energy) before the term issues; by default every package but the status quo is a ``deal``."""
     raw: dict[str, Any] = {
         "title": "Test scenario",
         "summary": "Built by the tests.",
         "seed": seed,
-        "rounds": rounds,
         "replications": replications,
-        "issues": {k: {"label": k.title(), "options": list(v)} for k, v in issues.items()},
+        "calendar": {
+            "start": "2025-03-13",
+            "days_per_round": days_per_round,
+            "horizon_days": horizon,
+            "assumption": WHY,
+            **({"deadline_day": deadline} if deadline else {}),
+        },
+        "valuation": {"window_days": window, "assumption": WHY},
+        "fronts": {"land": {"label": "Land"}, "energy": {"label": "Energy"}},
+        "truce": {
+            "issue": TRUCE,
+            "days": truce_days,
+            "closes": {k: list(v) for k, v in CLOSES.items()},
+            "tied": list(tied or []),
+            "assumption": WHY,
+            **({"violations": {**violations, "assumption": WHY}} if violations else {}),
+        },
+        "issues": {
+            TRUCE: {"label": "Truce", "options": list(TRUCE_OPTIONS)},
+            **{k: {"label": k.title(), "options": list(v)} for k, v in terms.items()},
+        },
         "parties": copy.deepcopy(parties),
         "mediator": {
             "party": mediator or next(iter(parties)),
             "informed": informed,
             "learning_step": learning_step,
             "assumption": WHY,
+            "give_up": {"after_refusals": give_up, "assumption": WHY},
+            **({"reach": reach} if reach else {}),
         },
-        "uncertainty": {"weight_concentration": concentration, "assumption": WHY},
+        "uncertainty": {
+            "weight_concentration": concentration,
+            "value_sd": value_sd,
+            "exact": exact,
+            "assumption": WHY,
+        },
         "dynamics": {
-            "momentum": {**(momentum or {"noise": 0.0, "drift": 0.0, "initial": 0.0}), "assumption": WHY}
+            "momentum": {**(momentum or {}), "assumption": WHY},
+            "rebuild": {k: {**v, "assumption": WHY} for k, v in (rebuild or {}).items()},
         },
         "classes": {
             cid: {"label": cid.replace("_", " "), "when": dict(when)}
@@ -93,7 +141,10 @@ def scenario_raw(
         },
     }
     if opening is not None:
-        raw["opening"] = {"package": dict(opening), "assumption": WHY}
+        raw["opening"] = {
+            "package": {TRUCE: "none", **{k: v[0] for k, v in terms.items()}, **opening},
+            "assumption": WHY,
+        }
     if levers:
         raw["levers"] = {k: {"label": k, "assumption": WHY, **v} for k, v in levers.items()}
     if events:
@@ -149,46 +200,54 @@ def random_interactions(rng: np.random.Generator, issues: dict[str, list[str]], 
     return out
 
 
-def exact_party(rng: np.random.Generator, issues: dict[str, list[str]]) -> dict[str, Any]:
-    """A party whose numbers are dyadic (weights k/16, values k/8, interactions k/16).
+def exact_party(rng: np.random.Generator, terms: dict[str, list[str]]) -> dict[str, Any]:
+    """A party whose numbers are dyadic (weights k/16, values k/8, daily war values k/1024).
 
-    Every utility is then a multiple of 1/128 computed exactly in floating point, whatever the order
-    of summation, so a brute force in plain Python and the engine's arrays agree to the last bit.
-    Reservations sit halfway between lattice points, so no package is exactly at a party's reservation.
+    With a 64-day window every value is a multiple of 1/128 computed exactly in floating point,
+    so a brute force in plain Python and the engine's arrays agree to the last bit.
     """
-    weights = [w / 16 for w in compositions(rng, len(issues), 16)]
-    values = {i: {o: int(rng.integers(0, 9)) / 8 for o in opts} for i, opts in issues.items()}
-    reservation = int(rng.integers(0, 90)) / 128 + 1 / 256
+    weights = [w / 16 for w in compositions(rng, len(terms), 16)]
+    values = {i: {o: int(rng.integers(0, 9)) / 8 for o in opts} for i, opts in terms.items()}
+    war = {f: int(rng.integers(-4, 3)) / 1024 for f in ("land", "energy")}
     return party_raw(
-        dict(zip(issues, weights, strict=True)),
+        dict(zip(terms, weights, strict=True)),
         values,
-        reservation=reservation,
-        interactions=random_interactions(rng, issues, most=2),
+        war=war,
+        interactions=random_interactions(rng, terms, most=2),
     )
 
 
-def utility(party: dict[str, Any], issues: dict[str, list[str]], package: tuple[int, ...]) -> float:
-    """u(p) = sum_k w_k v_k(p_k) + interaction terms, from the scenario dict alone."""
-    names = list(issues)
-    chosen = {names[k]: issues[names[k]][o] for k, o in enumerate(package)}
-    u = sum(pos["weight"] * pos["values"][chosen[i]] for i, pos in party["positions"].items())
+def package_value(party: dict[str, Any], raw: dict[str, Any], chosen: dict[str, str]) -> float:
+    """A package's value over no deal, from the scenario dict alone, for a truce that outlasts the
+    valuation window: the terms it changes plus the daily war value of the fronts it closes."""
+    u = 0.0
+    for issue, pos in party["positions"].items():
+        first = raw["issues"][issue]["options"][0]
+        u += pos["weight"] * (pos["values"][chosen[issue]] - pos["values"][first])
     for term in party.get("interactions", {}).values():
-        if all(chosen[i] == o for i, o in term["when"].items()):
-            u += term["value"]
+        holds = all(chosen[i] == o for i, o in term["when"].items())
+        at_first = all(raw["issues"][i]["options"][0] == o for i, o in term["when"].items())
+        u += term["value"] * (holds - at_first)
+    window = raw["valuation"]["window_days"]
+    for front in raw["truce"]["closes"][chosen[TRUCE]]:
+        u -= window * party["war"].get(front, {"mean": 0.0})["mean"]
     return u
 
 
 def brute_force_nash(raw: dict[str, Any]) -> tuple[int | None, list[tuple[int, ...]]]:
-    """Index of the package maximising prod_i (u_i - r_i) over packages with u_i > r_i for all i.
-
-    Ties go to the larger total surplus, then the lower package index. None if no package is
-    strictly better than no deal for everyone. Packages are enumerated in the scenario's issue order.
-    """
+    """Index of the package maximising prod_i (value over no deal) among packages every party
+    values strictly above no deal; ties to the larger total, then the lower index. None if no
+    package is better than no deal for everyone. Tied terms need a truce."""
     issues = {k: v["options"] for k, v in raw["issues"].items()}
+    names = list(issues)
     packages = list(itertools.product(*(range(len(o)) for o in issues.values())))
+    tied = set(raw["truce"]["tied"])
     best_key, best = None, None
     for j, pkg in enumerate(packages):
-        surplus = [utility(p, issues, pkg) - p["reservation"]["mean"] for p in raw["parties"].values()]
+        chosen = {names[k]: issues[names[k]][o] for k, o in enumerate(pkg)}
+        if chosen[TRUCE] == issues[TRUCE][0] and any(chosen[i] != issues[i][0] for i in tied):
+            continue
+        surplus = [package_value(p, raw, chosen) for p in raw["parties"].values()]
         if not all(s > 0 for s in surplus):
             continue
         key = (math.prod(surplus), sum(surplus), -j)

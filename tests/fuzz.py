@@ -55,6 +55,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import conftest  # noqa: E402  (the suite's scenario builders: they follow the schema)
+
 REPO = Path(__file__).resolve().parent.parent
 BUNDLED = REPO / "scenarios"
 BUNDLED_SEEDS = REPO / "seeds"
@@ -75,7 +78,7 @@ WHY = "chosen by the fuzzer"
 HEADER_KEYS = ("title", "summary")  # a variant states its own; they are never inherited
 EXTENDS = "extends"  # top-level key naming the parent file
 
-ISSUE_IDS = ["scope", "arms", "freeze", "prisoners", "kursk", "monitoring", "tempo"]
+TERM_IDS = ["arms", "freeze", "prisoners", "kursk", "monitoring", "tempo"]
 OPTION_IDS = ["none", "partial", "full", "yes", "no", "some", "all", "later", "x1", "x2"]
 PARTY_IDS = ["us", "ukraine", "russia", "europe", "china", "turkey"]
 
@@ -88,17 +91,15 @@ def _unit(lo: float = 0.0, hi: float = 1.0) -> st.SearchStrategy[float]:
 
 
 @st.composite
-def _provenance(draw) -> dict[str, Any]:
-    """``source = {seed, quote}`` (a verbatim span of the article) or ``assumption = "..."``."""
-    if draw(st.booleans()):
-        return {"assumption": draw(st.text(alphabet=_printable, min_size=3, max_size=40))}
+def _quote(draw) -> dict[str, str]:
+    """``{seed, quote}``: a verbatim span of the article, at least 8 characters long."""
     words = ARTICLE.split()
     while True:
         a = draw(st.integers(0, len(words) - 2))
         b = draw(st.integers(a + 1, min(len(words), a + 8)))
         quote = " ".join(words[a:b])
         if len(quote) >= 8:
-            return {"source": {"seed": SEED_NAME, "quote": quote}}
+            return {"seed": SEED_NAME, "quote": quote}
 
 
 @st.composite
@@ -110,133 +111,70 @@ def _weights(draw, keys: list[str]) -> dict[str, float]:
 
 
 @st.composite
-def _uncertain(draw, lo: float, hi: float) -> dict[str, Any]:
-    out: dict[str, Any] = {"mean": draw(_unit(lo, hi))}
-    if draw(st.booleans()):
-        out["sd"] = draw(_unit(0, 0.2))
-    return out | draw(_provenance())
-
-
-@st.composite
-def _party(draw, issues: dict[str, list[str]], parties: list[str]) -> dict[str, Any]:
-    names = list(issues)
-    weights = draw(_weights(names))
-    p: dict[str, Any] = {
-        "label": draw(_text),
-        "positions": {
-            i: {"weight": weights[i], "values": {o: draw(_unit()) for o in issues[i]}} | draw(_provenance())
-            for i in names
-        },
-        "reservation": draw(_uncertain(0, 0.9)),
-        "opening": draw(_uncertain(0, 1)),
-        "concession": draw(_uncertain(0.1, 3)),
-    }
-    if draw(st.booleans()):
-        p["required"] = draw(st.booleans())
-    if draw(st.integers(0, 3)) == 0:
-        i = draw(st.sampled_from(names))
-        p["required_when"] = {i: [issues[i][-1]]}
-    for n in range(draw(st.integers(0, 2))):
-        i = draw(st.sampled_from(names))
-        p.setdefault("interactions", {})[f"x{n}"] = {
-            "when": {i: draw(st.sampled_from(issues[i]))},
-            "value": draw(_unit(-0.5, 0.5)),
-        } | draw(_provenance())
-    for n in range(draw(st.integers(0, 1))):
-        i = draw(st.sampled_from(names))  # never an issue's first option: the all-first package stays a deal
-        p.setdefault("red_lines", {})[f"r{n}"] = {
-            "issue": i,
-            "option": draw(st.sampled_from(issues[i][1:])),
-        } | draw(_provenance())
-    if draw(st.booleans()):
-        p["war"] = {
-            "momentum_exposure": draw(_unit(-0.3, 0.3)),
-            "cost_per_round": draw(_unit(0, 0.01)),
-        } | draw(_provenance())
+def _party(draw, terms: dict[str, list[str]]) -> dict[str, Any]:
+    names = list(terms)
+    extra: dict[str, Any] = {"label": draw(_text)}
     if draw(st.integers(0, 2)) == 0:
-        p["veto"] = {
+        extra["veto"] = {
             "label": draw(_text),
             "weights": draw(_weights(names)),
-            "threshold": draw(_uncertain(0, 0.8)),
+            "threshold": conftest.uncertain(draw(_unit(0, 0.8)), draw(_unit(0, 0.2))),
             "slope": draw(_unit(0.01, 0.2)),
-        } | draw(_provenance())
-    return p
+            "assumption": WHY,
+        }
+    return conftest.party_raw(
+        draw(_weights(names)),
+        {i: {o: draw(_unit()) for o in opts} for i, opts in terms.items()},
+        war={f: -draw(_unit(0, 0.01)) for f in ("land", "energy")},
+        margin=draw(_unit(0, 0.3)),
+        tolerance=draw(_unit(0.2, 2)),
+        concession=draw(_unit(0.2, 3)),
+        sd=draw(st.sampled_from([0.0, 0.01, 0.05])),
+        **extra,
+    )
 
 
 @st.composite
 def scenario_tree(draw) -> dict[str, Any]:
-    """A complete, valid scenario as a plain dict (the shape of a TOML file)."""
-    issue_ids = draw(st.lists(st.sampled_from(ISSUE_IDS), min_size=1, max_size=4, unique=True))
-    issues = {
-        i: draw(st.lists(st.sampled_from(OPTION_IDS), min_size=2, max_size=4, unique=True)) for i in issue_ids
+    """A complete, valid scenario as a plain dict (the shape of a TOML file).
+
+    Built with the test suite's ``scenario_raw``/``party_raw`` (tests/conftest.py), which follow the
+    schema, from numbers drawn here; then some assumptions get a quote from the article beside them.
+    """
+    term_ids = draw(st.lists(st.sampled_from(TERM_IDS), min_size=1, max_size=3, unique=True))
+    terms = {
+        i: draw(st.lists(st.sampled_from(OPTION_IDS), min_size=2, max_size=3, unique=True)) for i in term_ids
     }
-    party_ids = draw(st.lists(st.sampled_from(PARTY_IDS), min_size=2, max_size=4, unique=True))
-    tree: dict[str, Any] = {
-        "title": draw(_text),
-        "summary": draw(_text),
-        "seed": draw(st.integers(0, 2**32)),
-        "rounds": draw(st.integers(1, 12)),
-        "replications": draw(st.integers(1, 30)),
-        "issues": {i: {"label": draw(_text), "options": opts} for i, opts in issues.items()},
-        "parties": {p: draw(_party(issues, party_ids)) for p in party_ids},
-        "mediator": {"party": draw(st.sampled_from(party_ids))} | draw(_provenance()),
-    }
-    med = tree["mediator"]
+    party_ids = draw(st.lists(st.sampled_from(PARTY_IDS), min_size=2, max_size=3, unique=True))
+    parties = {p: draw(_party(terms)) for p in party_ids}
+    events = {}
     if draw(st.booleans()):
-        med["informed"] = draw(st.booleans())
-        med["learning_step"] = draw(_unit(0, 0.1))
-    if draw(st.booleans()):
-        med["reach"] = draw(st.integers(1, 3))
-        med["listening"] = draw(_unit(0, 1))
-    # Outcome classes, first match wins. The all-first-options package matches the first class and
-    # crosses no red line, so the domain is always negotiable.
-    classes: dict[str, Any] = {}
-    for n in range(draw(st.integers(1, 3))):
-        when = {}
-        for i in draw(st.lists(st.sampled_from(issue_ids), max_size=2, unique=True)):
-            opts = draw(st.lists(st.sampled_from(issues[i]), min_size=1, unique=True))
-            if n == 0 and issues[i][0] not in opts:
-                opts.append(issues[i][0])
-            when[i] = opts
-        classes[f"c{n}"] = {"label": draw(_text), "when": when}
-    tree["classes"] = classes
-    if draw(st.booleans()):
-        package = {i: opts[0] for i, opts in issues.items()}
-        tree["opening"] = {"package": package} | draw(_provenance())
-    if draw(st.booleans()):
-        tree["dynamics"] = {
-            "momentum": {
-                "initial": draw(_unit(-1, 1)),
-                "drift": draw(_unit(-0.1, 0.1)),
-                "reversion": draw(_unit(0, 1)),
-                "noise": draw(_unit(0, 0.2)),
-            }
-            | draw(_provenance())
-        }
-    if draw(st.booleans()):
-        tree["uncertainty"] = {"weight_concentration": draw(_unit(0, 200))} | draw(_provenance())
-    for n in range(draw(st.integers(0, 2))):
-        tree.setdefault("levers", {})[f"l{n}"] = {
-            "label": draw(_text),
-            "holder": draw(st.sampled_from(party_ids)),
-            "target": draw(st.sampled_from(party_ids)),
-            "kind": draw(st.sampled_from(["stick", "carrot"])),
-            "strength": draw(_unit(0, 0.2)),
-            "policy": draw(st.sampled_from(["always", "on_rejection", "from_round"])),
-            "from_round": draw(st.integers(1, 10)),
-            "max_uses": draw(st.integers(0, 5)),
-        } | draw(_provenance())
-    for n in range(draw(st.integers(0, 2))):
-        tree.setdefault("events", {})[f"e{n}"] = {
-            "label": draw(_text),
-            "probability": draw(_unit()),
-            "from_round": draw(st.integers(1, 10)),
-            "once": draw(st.booleans()),
-            "reservation_shift": {draw(st.sampled_from(party_ids)): draw(_unit(-0.1, 0.1))},
-            "momentum_shift": draw(_unit(-0.2, 0.2)),
+        events["e0"] = {
+            "daily_probability": draw(_unit(0, 0.2)),
+            "from_day": draw(st.integers(0, 30)),
             "reveal": draw(st.booleans()),
-        } | draw(_provenance())
-    return tree
+        }
+    raw = conftest.scenario_raw(
+        terms,
+        parties,
+        truce_days=draw(st.integers(1, 60)),
+        window=draw(st.integers(1, 120)),
+        days_per_round=draw(st.integers(1, 14)),
+        horizon=draw(st.integers(1, 60)),
+        mediator=draw(st.sampled_from(party_ids)),
+        informed=draw(st.booleans()),
+        give_up=draw(st.integers(1, 12)),
+        opening={} if draw(st.booleans()) else None,
+        concentration=draw(st.sampled_from([0.0, 50.0])),
+        events=events or None,
+        replications=draw(st.integers(1, 30)),
+        seed=draw(st.integers(0, 2**32)),
+    )
+    raw["title"], raw["summary"] = draw(_text), draw(_text)
+    for _, node in list(walk(raw)):
+        if isinstance(node, dict) and "assumption" in node and draw(st.integers(0, 3)) == 0:
+            node["source"] = draw(_quote())
+    return raw
 
 
 @st.composite
@@ -305,8 +243,7 @@ def _mut_seed_name(draw, tree: dict[str, Any], ctx: CaseContext) -> Change:
     refs = seed_refs(tree)
     if not refs:
         path = ("mediator", "source")
-        tree.setdefault("mediator", {}).pop("assumption", None)
-        tree["mediator"]["source"] = {"seed": SEED_NAME, "quote": "agreed to meet again"}
+        tree.setdefault("mediator", {})["source"] = {"seed": SEED_NAME, "quote": "agreed to meet again"}
         refs = [path]
     where = draw(st.sampled_from(refs))
     src = get_path(tree, where)

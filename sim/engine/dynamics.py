@@ -1,56 +1,99 @@
-"""The world around the table: battlefield momentum, random events and the levers parties pull.
+"""The world around the table: the balance of power, truces that end, events and levers.
 
-All randomness of a world is drawn when the ensemble is built (one row per replication), so a
-world's path does not depend on which other worlds are still negotiating.
+Every random number of a world is drawn from a stream of its own kind and round, filled world by
+world, so world j on day d is the same however many worlds are played and whatever the horizon.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import numpy as np
 
+from sim.engine.outcomes import OutcomeSpace
 from sim.scenario import schema as S
 
-if TYPE_CHECKING:
-    from sim.engine.parties import Party
+Stream = Callable[..., np.random.Generator]
+
+
+def per_round(daily: float, days: int) -> float:
+    """The chance that something with a daily probability happens at least once in ``days``."""
+    return 1.0 - (1.0 - daily) ** days
 
 
 class Battlefield:
-    """Momentum m: a mean-reverting random walk with drift (an Ornstein-Uhlenbeck step).
+    """The balance of power m: a mean-reverting walk with drift while the land war runs.
 
-    m_t = m_{t-1} + drift - reversion * m_{t-1} + noise * eps_t. Positive m favours the parties
-    with positive exposure (Russia after Kursk); it moves each party's BATNA in its own direction.
-    Each round without a deal also costs every party ``cost_per_round`` of reservation value: the
-    mutually hurting stalemate that makes a conflict ripe for settlement (Zartman 2000).
+    Per day while the momentum's front is open: m += drift - reversion * m, plus noise times a
+    standard normal per square-root day (an Ornstein-Uhlenbeck step). While a truce closes that front
+    the fighting does not move it; instead it moves by the package's ``rebuild`` rate: the side free
+    to mobilize, train and receive weapons during the pause recovers (Fearon 1995).
     """
 
-    def __init__(self, spec: S.Momentum, rng: np.random.Generator, n: int, rounds: int) -> None:
-        self.spec = spec
-        self.eps = rng.standard_normal((n, rounds)) if spec.noise > 0 else np.zeros((n, rounds))
+    def __init__(self, spec: S.Momentum, space: OutcomeSpace, stream: Stream, n: int) -> None:
+        self.spec, self.space, self.stream = spec, space, stream
+        self.front = space.fronts.index(spec.front)
         self.momentum = np.full(n, spec.initial, dtype=np.float64)
+        self.n = n
 
-    def advance(self, t: int, idx: np.ndarray) -> None:
+    def advance(self, t: int, idx: np.ndarray, inforce: np.ndarray, days: int) -> None:
         s, m = self.spec, self.momentum[idx]
-        self.momentum[idx] = m + s.drift - s.reversion * m + s.noise * self.eps[idx, t - 1]
+        eps = self.stream("battlefield", t).standard_normal(self.n)[idx] if s.noise > 0 else 0.0
+        fighting = m + days * (s.drift - s.reversion * m) + s.noise * np.sqrt(days) * eps
+        paused = m + days * self.space.rebuild[inforce]
+        closed = self.space.closes[inforce, self.front]
+        self.momentum[idx] = np.where(closed, paused, fighting)
+
+
+class Truces:
+    """Truces in force: each ends on its day unless extended, or earlier by a violation.
+
+    A violation ends a truce with the scenario's daily probability, reduced by monitoring where the
+    package provides it: Fortna (2004), *Peace Time: Cease-Fire Agreements and the Durability of
+    Peace*, finds that monitoring and specific terms make ceasefires last.
+    """
+
+    def __init__(self, spec: S.Truce, space: OutcomeSpace, stream: Stream, n: int) -> None:
+        self.spec, self.space, self.stream = spec, space, stream
+        self.end = np.zeros(n, dtype=np.int64)  # the day the truce in force ends (0: none in force)
+
+    def violated(self, t: int, idx: np.ndarray, inforce: np.ndarray, days: int) -> np.ndarray:
+        """Mask over idx: the truce in force breaks down during this cycle."""
+        v = self.spec.violations
+        if v.daily_probability == 0:
+            return np.zeros(idx.size, dtype=bool)
+        daily = np.where(
+            self.space.monitored[inforce],
+            v.daily_probability * (1 - v.monitoring_reduction),
+            v.daily_probability,
+        )
+        luck = self.stream("violation", t).random(self.end.size)[idx]
+        return (self.space.truce[inforce] > 0) & (luck < 1.0 - (1.0 - daily) ** days)
+
+    def expiring(self, idx: np.ndarray, inforce: np.ndarray, day: int) -> np.ndarray:
+        """Mask over idx: the truce in force reaches its end by ``day``."""
+        return (self.space.truce[inforce] > 0) & (self.end[idx] <= day)
 
 
 class Events:
-    """Scenario events: each fires with a per-round probability and shifts reservations or momentum,
-    or (a leaders' summit) reveals the parties' true thresholds to the mediator."""
+    """Scenario events: each may happen each day (from a given day, once or repeatedly); it shifts
+    parties' daily war values or the balance of power, or (a leaders' call) reveals the parties'
+    priorities and margins to the mediator."""
 
-    def __init__(self, specs: dict[str, S.Event], stream, n: int, rounds: int):
+    def __init__(self, specs: dict[str, S.Event], stream: Stream, n: int) -> None:
         self.ids, self.specs = list(specs), list(specs.values())
-        # one stream per event, so adding an event leaves the others' luck as it was
-        luck = [stream("event", e).random((n, rounds)) for e in self.ids]
-        self.luck = np.array(luck).reshape(len(self.ids), n, rounds)
+        self.stream, self.n = stream, n
         self.fired = np.zeros((len(self.specs), n), dtype=bool)
 
-    def fire(self, t: int, idx: np.ndarray) -> list[np.ndarray]:
-        """For each event, the mask over idx of the worlds where it fires in round t."""
+    def fire(self, t: int, idx: np.ndarray, day: int, days: int) -> list[np.ndarray]:
+        """For each event, the mask over idx of the worlds where it happens in this cycle."""
         out = []
-        for e, ev in enumerate(self.specs):
-            hit = (self.luck[e, idx, t - 1] < ev.probability) & (t >= ev.from_round)
+        for e, (eid, ev) in enumerate(zip(self.ids, self.specs, strict=True)):
+            if ev.daily_probability == 0 or day < ev.from_day:
+                out.append(np.zeros(idx.size, dtype=bool))
+                continue
+            luck = self.stream("event", eid, t).random(self.n)[idx]
+            hit = luck < per_round(ev.daily_probability, days)
             if ev.once:
                 hit &= ~self.fired[e, idx]
             self.fired[e, idx[hit]] = True
@@ -59,31 +102,34 @@ class Events:
 
 
 class Levers:
-    """Sticks and carrots applied by policy (always / on rejection / from round k, at most n times).
+    """Sticks and carrots applied by policy (always / on refusal / from a day, at most n times).
 
-    A stick lowers the target's reservation value (sanctions, an aid pause); a carrot raises the
-    target's value of any deal (sanctions relief). Pressure changes the BATNA or the value of
-    agreement, the two levers of coercive diplomacy the article shows: US aid to Kyiv paused, then
-    resumed after Kyiv backed the ceasefire.
+    A stick lowers the target's daily value of fighting on (sanctions, an aid pause), so the war it
+    would keep running is worth less; a carrot raises the target's value of any deal (sanctions
+    relief). Pressure is public. The article shows both levers: US aid to Kyiv paused, then resumed
+    after Kyiv backed the ceasefire.
     """
 
-    def __init__(self, specs: dict[str, S.Lever], parties: dict[str, Party], n: int) -> None:
+    def __init__(self, specs: dict[str, S.Lever], parties: dict, fronts: list[str], n: int) -> None:
         self.ids, self.specs = list(specs), list(specs.values())
         self.targets = [parties[lv.target] for lv in self.specs]
-        self.uses = np.zeros((len(self.specs), n), dtype=np.int16)
+        self.front_masks = [
+            np.isin(fronts, lv.fronts) if lv.fronts else np.ones(len(fronts), bool) for lv in self.specs
+        ]
+        self.uses = np.zeros((len(self.specs), n), dtype=np.int32)
 
-    def apply(self, t: int, idx: np.ndarray, rejected_last: dict[str, np.ndarray]) -> list:
+    def apply(self, idx: np.ndarray, day: int, refused_last: dict[str, np.ndarray]) -> list[np.ndarray]:
         """Fire every lever whose policy allows it; return per lever the mask over idx that fired."""
         out = []
         for j, (lv, target) in enumerate(zip(self.specs, self.targets, strict=True)):
-            fire = (self.uses[j, idx] < lv.max_uses) & (t >= lv.from_round)
+            fire = (self.uses[j, idx] < lv.max_uses) & (day >= lv.from_day) & (lv.strength > 0)
             if lv.policy == "on_rejection":
-                fire &= rejected_last[lv.target][idx]
-            if lv.strength > 0 and fire.any():
-                rows = idx[fire]
+                fire &= refused_last[lv.target][idx]
+            rows = idx[fire]
+            if rows.size:
                 self.uses[j, rows] += 1
                 if lv.kind == "stick":
-                    target.shift[rows] -= lv.strength
+                    target.shift[np.ix_(rows, np.flatnonzero(self.front_masks[j]))] -= lv.strength
                 else:
                     target.bonus[rows] += lv.strength
             out.append(fire)

@@ -1,6 +1,10 @@
-"""The mediator: a single negotiating text revised toward the Nash bargaining solution.
+"""The mediator: a single negotiating text, revised toward the Nash bargaining solution.
 
-Raiffa (1982) single negotiating text; Nash (1950) bargaining product over estimated surpluses.
+Raiffa (1982), *The Art and Science of Negotiation*: the mediator drafts one text, the parties
+criticise it, and the mediator revises it, instead of each side tabling its own. Here each revision
+is the package that maximises the Nash (1950) product of the parties' estimated surpluses over what
+they are believed to ask, among the extensions of what is already banked (nothing banked is dropped),
+and, with ``reach = k``, within k issue changes of the text on the table.
 """
 
 from __future__ import annotations
@@ -8,241 +12,220 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim.engine.parties import concession_progress
+from sim.engine.outcomes import STATUS_QUO
+from sim.engine.parties import concession, draw_values, hurt, resource_progress
+from sim.engine.valuation import term_tables
 from sim.scenario import schema as S
-
-# Odd 64-bit multipliers for hashing belief states (see Mediator.states).
-_HASH = np.random.default_rng(0x6E6567).integers(1, 2**63, 4096, dtype=np.uint64) | np.uint64(1)
 
 
 class Mediator(mesa.Agent):
-    """The mediator keeps a single negotiating text and revises it each round (Raiffa 1982).
+    """The mediator's beliefs differ across worlds: it draws its prior of each party's priorities,
+    option values and daily war values from the scenario's stated uncertainty, as the parties' own
+    values are drawn, so its guess is one plausible world, not the truth.
 
-    It proposes the package that maximises the Nash (1950) product of the parties' estimated
-    surpluses over its beliefs of their thresholds; if no package clears them all, the
-    least-infeasible one (smallest total shortfall). Ties go to the larger total surplus, then to
-    the lower index. With ``reach = k`` the revision stays within k issue changes of the text on the
-    table, so the opening proposal anchors the talks; without it the mediator searches every package.
+    It believes each party asks the scenario's mean margin, shrunk by the hurt it estimates the
+    party has taken, plus a learned offset: a refusal raises the offset above the refused text's
+    estimated surplus, an acceptance caps it there (a refused text is evidence). With
+    ``listening > 0`` it also reads each demand as a sign of salience. A leaders' call (an event
+    that ``reveal``s) gives it the true priorities, values and margins of that world.
 
-    It estimates utilities with the stated (mean) weights; with ``listening > 0`` it also takes each
-    demand as a sign of salience and raises its estimate of the demanded issue's weight for that
-    party by that factor, as a single-text mediator revises from the parties' criticisms. It
-    believes each party's threshold
-    follows the public concession curve plus a learned offset: a rejection raises the offset above
-    the rejected package, an acceptance caps it. A leaders' summit can reveal the true thresholds of
-    a world (``reveal``), after which the mediator uses them there.
-
-    Beliefs and texts rest only on public history (proposals and answers), so many worlds share a
-    belief state; each distinct state is solved once.
+    It gives up after ``give_up.after_refusals`` refused texts in a row or ``after_days`` days of
+    talks, a rule the parties do not know; talks reopen when a truce ends.
     """
-
-    MEMORY = 100_000  # answers kept per process before the cache starts afresh
 
     def __init__(self, model: mesa.Model, spec: S.Mediator) -> None:
         super().__init__(model)
         self.spec = spec
-        space = model.space
-        self.U_hat, self.required, self.proposable, self.public = space.memo(
-            "mediator", lambda: self._tables(model)
-        )
-        self.solved: dict[bytes, int] = space.memo("mediator:solved", dict)
-        self.searches: dict[int, tuple] = space.memo("mediator:searches", dict)
-        R, n = model.replications, len(model.parties)
+        space, R = model.space, model.replications
+        sc = model.spec
+        self.parties = model.parties
+        self.est = [draw_values(space, p.spec, model.stream, ("mediator", p.pid), R) for p in self.parties]
+        self.weights_hat = None  # per-world salience estimates, kept only when listening
+        self.required = np.array([p.required for p in self.parties])  # (n, P)
+        self.mean_margin = np.array([p.spec.margin.mean for p in self.parties])
+        self.mean_tolerance = np.array([p.spec.tolerance.mean for p in self.parties])
+        self.mean_inverse_beta = 1.0 / np.array([max(p.spec.concession.mean, 0.05) for p in self.parties])
+        n = len(self.parties)
+        self.pain_hat = np.zeros((R, n))
         self.offset = np.zeros((R, n))
         self.informed = np.full(R, spec.informed)
-        self.text = np.full(R, -1, dtype=np.int64)  # the text on the table; -1 before any
-        self.listening = spec.listening > 0
-        if self.listening:
-            parties = model.parties
-            self.V = np.stack([p.V for p in parties])  # (n, K, P)
-            self.inter = np.stack([p.inter for p in parties])  # (n, P)
-            self.W_hat = np.repeat(np.stack([p.mean_weights for p in parties])[None], R, axis=0)
+        self.text = np.full(R, STATUS_QUO, dtype=np.int64)
+        self.talking = np.ones(R, dtype=bool)
+        self.refusals = np.zeros(R, dtype=np.int32)
+        self.since = np.zeros(R, dtype=np.int32)  # the day talks (re)opened
+        if spec.listening > 0:
+            self._listening_tables(sc)
 
-    @staticmethod
-    def _tables(model: mesa.Model) -> tuple[np.ndarray, ...]:
-        parties, space = model.parties, model.space
-        U_hat = np.array([p.mean_weights @ p.V + p.inter for p in parties])  # (n, P)
-        required = np.array([p.required for p in parties])  # (n, P)
-        ok = space.package_class >= 0
-        for p in parties:
-            ok &= ~p.red
-        allowed = np.flatnonzero(ok)
-        if model.spec.mediator.reach is None and model.spec.mediator.listening == 0:
-            allowed = pareto_frontier(allowed, U_hat, required)
-        return U_hat, required, allowed, Mediator._public_curve(model)
+    # ------------------------------------------------------------------ beliefs
 
-    @staticmethod
-    def _public_curve(model: mesa.Model) -> np.ndarray:
-        """Each party's threshold as the public sees it: mean parameters, expected momentum."""
-        T, mom = model.spec.rounds, model.spec.dynamics.momentum
-        out = np.zeros((T + 1, len(model.parties)))
-        m = mom.initial
-        for t in range(1, T + 1):
-            m = m + mom.drift - mom.reversion * m
-            for i, p in enumerate(model.parties):
-                s = p.spec
-                res = s.reservation.mean + p.exposure * m - p.cost * (t - 1)
-                gap = max(s.opening.mean - s.reservation.mean, 0.0)
-                prog = concession_progress(t, T, 1.0 / np.array(max(s.concession.mean, 0.05)))
-                out[t, i] = res + gap * (1.0 - prog)
+    def _listening_tables(self, sc: S.Scenario) -> None:
+        """Salience estimates per world, revised from demands; the option values they weigh are then
+        the stated means."""
+        space, R = self.model.space, self.model.replications
+        terms = [space.issues[k] for k in space.term_ks]
+        self.weights_hat = np.stack(
+            [
+                np.broadcast_to([p.spec.positions[i].weight for i in terms], (R, len(terms)))
+                for p in self.parties
+            ],
+            axis=1,
+        ).copy()  # (R, n, k)
+
+    def reveal(self, rows: np.ndarray) -> None:
+        """A leaders' call: the mediator learns the true priorities, values and margins in rows."""
+        for est, party in zip(self.est, self.parties, strict=True):
+            est.perm[rows] = party.values.perm[rows]
+            est.tied[rows] = party.values.tied[rows]
+            est.war[rows] = party.values.war[rows]
+        self.informed[rows] = True
+
+    def feel_war(self, idx: np.ndarray, days: int, m: np.ndarray, open_fronts: np.ndarray) -> None:
+        """Track the hurt each party is believed to take (public: the fronts, the balance, pressure)."""
+        for i, (est, party) in enumerate(zip(self.est, self.parties, strict=True)):
+            self.pain_hat[idx, i] += days * hurt(est.daily(idx, m, party.shift[idx]), open_fronts)
+
+    def believed_margin(self, idx: np.ndarray, day: int) -> np.ndarray:
+        """(r, n) what each party is believed to ask above what is in force."""
+        out = np.empty((idx.size, len(self.parties)))
+        for i, party in enumerate(self.parties):
+            progress = resource_progress(self.pain_hat[idx, i], self.mean_tolerance[i])
+            deadline = self.model.spec.calendar.deadline_day
+            if deadline is not None:
+                progress = 1.0 - (1.0 - progress) * (1.0 - min(day / deadline, 1.0))
+            public = self.mean_margin[i] * (1.0 - concession(progress, self.mean_inverse_beta[i]))
+            true = party.margin(idx, day)
+            out[:, i] = np.where(self.informed[idx], true, public + self.offset[idx, i])
         return out
 
-    def search_space(self, text: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Candidates near ``text`` (all proposable ones if -1 or no reach), their U_hat, consents."""
-        if text not in self.searches:
-            cand = self.proposable
-            reach = self.spec.reach
-            if reach is not None and text >= 0:
-                packages = self.model.space.packages
-                changes = (packages[cand] != packages[text]).sum(axis=1)
-                if (changes <= reach).any():  # else the text is far from any deal: search them all
-                    cand = cand[changes <= reach]
-                    if not self.listening:  # with fixed estimates the frontier holds the answer
-                        cand = pareto_frontier(cand, self.U_hat, self.required)
-            req = self.required[:, cand]
-            self.searches[text] = (cand, self.U_hat[:, cand], None if req.all() else req)
-        return self.searches[text]
+    def estimate(self, idx: np.ndarray, pkgs: np.ndarray | None) -> np.ndarray:
+        """(r, n, C) estimated surplus of each party for packages (r, C; None: all) over what is in force."""
+        return np.stack(
+            [self.model.surplus(est, p, idx, pkgs) for est, p in zip(self.est, self.parties, strict=True)],
+            axis=1,
+        )
 
-    def propose(self, t: int, idx: np.ndarray) -> np.ndarray:
-        """One package per world in idx; worlds in the same belief state share the answer."""
-        out = np.empty(idx.size, dtype=np.int64)
-        known = self.informed[idx]
-        public = idx[~known]
-        first, group = self.states(public)
-        reps = public[first]
-        weights = self.W_hat[reps] if self.listening else None
-        out[~known] = self.solve(self.public[t] + self.offset[reps], self.text[reps], weights)[group]
-        if known.any():
-            rows = idx[known]
-            truth = np.stack([p.aspiration[rows] - p.bonus[rows] for p in self.model.parties], 1)
-            out[known] = self.solve(truth, self.text[rows], self.W_hat[rows] if self.listening else None)
-        return out
+    # ------------------------------------------------------------------ the text
 
-    def states(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Group worlds by belief state: offsets, salience estimates, and the text on the table.
-
-        Returns a representative position per group and each world's group. Worlds are grouped by
-        a 64-bit hash of the state, then checked for exact equality (a collision falls back to a
-        row-wise unique), so grouping never merges different states.
-        """
-        parts = [self.offset[rows]]
-        if self.listening:
-            parts.append(self.W_hat[rows].reshape(rows.size, -1 if rows.size else self.W_hat[0].size))
+    def candidates(self, idx: np.ndarray) -> np.ndarray:
+        """(r, P) packages the mediator may table: negotiable extensions of what is in force, near
+        the text on the table when it has a reach (all extensions if none is near)."""
+        space = self.model.space
+        inforce = self.model.inforce[idx]
+        ok = space.negotiable[None, :] & space.extends(inforce)
+        ok[np.arange(idx.size), inforce] = False
         if self.spec.reach is not None:
-            parts.append(self.text[rows, None].astype(np.float64))
-        state = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
-        key = (state.view(np.uint64) * _HASH[: state.shape[1]]).sum(axis=1, dtype=np.uint64)
-        _, first, group = np.unique(key, return_index=True, return_inverse=True)
-        group = group.ravel()
-        if (state == state[first][group]).all():
-            return first, group
-        _, first, group = np.unique(state, axis=0, return_index=True, return_inverse=True)
-        return first, group.ravel()
+            near = ok & (space.changes(self.text[idx]) <= self.spec.reach)
+            ok = np.where(near.any(axis=1, keepdims=True), near, ok)
+        return ok
 
-    def see_levers(self, levers, idx: np.ndarray, fired: list[np.ndarray]) -> None:
-        """Pressure is public: a stick lowers the target's threshold, a carrot the price of a deal."""
-        for spec, target, hit in zip(levers.specs, levers.targets, fired, strict=True):
-            if spec.strength > 0 and hit.any():
-                self.offset[idx[hit], self.model.index[target.pid]] -= spec.strength
+    BLOCK = 256  # worlds solved at once: (block, n, P) arrays stay in cache
+
+    def propose(self, idx: np.ndarray, day: int) -> np.ndarray:
+        """The revised text in each world of idx; -1 where no extension is left to propose."""
+        out = np.empty(idx.size, dtype=np.int64)
+        for a in range(0, idx.size, self.BLOCK):
+            rows = idx[a : a + self.BLOCK]
+            allowed = self.candidates(rows)
+            cols = np.flatnonzero(allowed.any(axis=0))  # only packages some world may table
+            if cols.size == 0:
+                out[a : a + self.BLOCK] = -1
+                continue
+            surplus = self.estimate(rows, cols) - self.believed_margin(rows, day)[:, :, None]
+            pick = nash_choice(surplus, self.required[:, cols], allowed[:, cols])
+            out[a : a + self.BLOCK] = np.where(pick >= 0, cols[np.maximum(pick, 0)], -1)
+        return out
 
     def table(self, idx: np.ndarray, pkg: np.ndarray) -> None:
-        """The package just proposed becomes the text that later revisions start from."""
         self.text[idx] = pkg
 
-    def solve(self, rows: np.ndarray, texts: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-        """The package to propose for each belief row (G, n), text and salience estimate (G, n, K).
+    # ------------------------------------------------------------------ learning
 
-        Each distinct state is solved once per process (the answers are shared between chunks).
-        """
-        if self.spec.reach is None:
-            texts = np.full(len(rows), -1, dtype=np.int64)
-        salience = [b""] * len(rows) if weights is None else [w.tobytes() for w in weights]
-        keys = [
-            r.tobytes() + int(x).to_bytes(8, "little", signed=True) + w
-            for r, x, w in zip(rows, texts, salience, strict=True)
-        ]
-        if len(self.solved) > self.MEMORY:  # bound the memory of a long run; answers are recomputed
-            self.solved.clear()
-        todo = np.array([g for g, k in enumerate(keys) if k not in self.solved], dtype=np.int64)
-        if todo.size:
-            for text in np.unique(texts[todo]):
-                group = todo[texts[todo] == text]
-                cand, U, req = self.search_space(int(text))
-                if weights is not None:  # utilities under each state's own salience estimates
-                    U = np.einsum("gnk,nkc->gnc", weights[group], self.V[:, :, cand]) + self.inter[:, cand]
-                for g, b in zip(group, cand[nash_choice(rows[group], U, req)], strict=True):
-                    self.solved[keys[g]] = int(b)
-        return np.array([self.solved[k] for k in keys], dtype=np.int64)
-
-    def estimate(self, idx: np.ndarray, pkg: np.ndarray) -> np.ndarray:
-        """(r, n) the mediator's estimate of each party's utility of the package in each world."""
-        if not self.listening:
-            return self.U_hat[:, pkg].T
-        return np.einsum("rnk,nkr->rn", self.W_hat[idx], self.V[:, :, pkg]) + self.inter[:, pkg].T
+    def learn(
+        self, idx: np.ndarray, pkg: np.ndarray, asked: np.ndarray, said_yes: np.ndarray, day: int
+    ) -> None:
+        """Update offsets from the public answers (r, n) to the texts pkg (r,)."""
+        est = self.estimate(idx, pkg[:, None])[:, :, 0]  # (r, n)
+        base = self.believed_margin(idx, day) - self.offset[idx]
+        gap = est - base  # the offset at which the answer would have been a toss-up
+        off = self.offset[idx]
+        raised = np.maximum(off, gap + self.spec.learning_step)
+        capped = np.minimum(off, gap)
+        self.offset[idx] = np.where(asked, np.where(said_yes, capped, raised), off)
 
     def listen(self, idx: np.ndarray, demands: np.ndarray) -> None:
         """A demand (n, r; move index or -1) marks its issue as salient to the party that made it."""
-        if not self.listening:
+        if self.weights_hat is None:
             return
-        issue_of = np.array([k for k, _ in self.model.space.moves])
-        for i in range(demands.shape[0]):
+        space = self.model.space
+        term_pos = {k: i for i, k in enumerate(space.term_ks)}
+        for i, party in enumerate(self.parties):
             said = demands[i] >= 0
-            if said.any():
-                rows, k = idx[said], issue_of[demands[i, said]]
-                self.W_hat[rows, i, k] *= 1.0 + self.spec.listening
-                self.W_hat[rows, i] /= self.W_hat[rows, i].sum(axis=1, keepdims=True)
+            if not said.any():
+                continue
+            rows = idx[said]
+            for r, mv in zip(rows, demands[i, said], strict=True):
+                k = space.moves[mv][0]
+                if k in term_pos:
+                    self.weights_hat[r, i, term_pos[k]] *= 1.0 + self.spec.listening
+            self.weights_hat[rows, i] /= self.weights_hat[rows, i].sum(axis=1, keepdims=True)
+            self._retable(rows, i, party)
 
-    def learn(self, t: int, idx: np.ndarray, pkg: np.ndarray, accepted: np.ndarray) -> None:
-        """Update offsets from the public answers (n, r) to the proposals pkg in worlds idx."""
-        gap = self.estimate(idx, pkg) - self.public[t]  # (r, n)
-        asked = self.required[:, pkg].T
-        said_yes = accepted.T
-        off = self.offset[idx]
-        raised = np.maximum(off, gap + self.spec.learning_step)  # a no: the threshold is above
-        capped = np.minimum(off, gap)  # a yes: the threshold is at most here
-        self.offset[idx] = np.where(asked, np.where(said_yes, capped, raised), off)
+    def _retable(self, rows: np.ndarray, i: int, party) -> None:
+        """Rebuild the term tables of party i in rows under the revised salience estimates."""
+        space = self.model.space
+        values = [
+            np.broadcast_to(
+                np.array([party.spec.positions[space.issues[k]].values[o] for o in space.options[k]]),
+                (rows.size, len(space.options[k])),
+            )
+            for k in space.term_ks
+        ]
+        perm, tied = term_tables(
+            space, self.weights_hat[rows, i], values, space.interaction_vector(party.spec)
+        )
+        self.est[i].perm[rows] = perm
+        self.est[i].tied[rows] = tied
+
+    def answered(self, idx: np.ndarray, refused: np.ndarray, banked: np.ndarray, day: int) -> None:
+        """Count refusals in a row and give up by the stated rule."""
+        self.refusals[idx] = np.where(banked, 0, self.refusals[idx] + refused)
+        gu = self.spec.give_up
+        stop = np.zeros(idx.size, dtype=bool)
+        if gu.after_refusals is not None:
+            stop |= self.refusals[idx] >= gu.after_refusals
+        if gu.after_days is not None:
+            stop |= day - self.since[idx] >= gu.after_days
+        deadline = self.model.spec.calendar.deadline_day
+        if deadline is not None and day >= deadline:
+            stop[:] = True
+        self.talking[idx[stop]] = False
+
+    def reopen(self, rows: np.ndarray, day: int) -> None:
+        """Talks resume where a truce has ended."""
+        deadline = self.model.spec.calendar.deadline_day
+        if deadline is not None and day >= deadline:
+            return
+        self.talking[rows] = True
+        self.refusals[rows] = 0
+        self.since[rows] = day
 
 
-def pareto_frontier(packages: np.ndarray, U: np.ndarray, required: np.ndarray) -> np.ndarray:
-    """The packages not Pareto-dominated in U (n, P) by another needing the same consents.
+def nash_choice(surplus: np.ndarray, required: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """For each world: the best allowed package given surpluses over believed asks (r, n, P).
 
-    The Nash maximiser and the least-infeasible package both lie on this frontier, so restricting
-    the mediator's search to it is exact (ties are broken the same way either way).
+    Best = largest Nash product of surpluses of the required parties among packages every required
+    party is believed to accept; if there is none, the smallest total shortfall. Ties: the larger
+    total surplus, then the lower index. -1 where nothing is allowed. ``required`` (n, P) marks whose
+    consent each package needs.
     """
-    keep = []
-    groups: dict[bytes, list[int]] = {}
-    for j in packages:
-        groups.setdefault(required[:, j].tobytes(), []).append(int(j))
-    for members in groups.values():
-        m = np.array(members)
-        u = U[:, m].T  # (g, n)
-        ge = (u[:, None, :] >= u[None, :, :]).all(-1)
-        gt = (u[:, None, :] > u[None, :, :]).any(-1)
-        keep.extend(m[~(ge & gt).any(axis=0)])
-    return np.array(sorted(keep), dtype=np.int64)
-
-
-def nash_choice(rows: np.ndarray, U: np.ndarray, req: np.ndarray | None) -> np.ndarray:
-    """For each belief row (G, n): the index of the best column of U (n, C, or G x n x C).
-
-    Best = largest Nash product of surpluses among packages every required party is believed to
-    accept; if there is none, the smallest total shortfall. Ties: larger total surplus, then the
-    lower index. ``req`` (n, C) marks whose consent each package needs (None: everyone's).
-    """
-    surplus = (U if U.ndim == 3 else U[None]) - rows[:, :, None]  # (G, n, C)
-    if req is None:
-        feasible = (surplus > 0).all(axis=1)
-        nash = surplus.prod(axis=1)  # only read where feasible, i.e. all factors > 0
-        shortfall = np.maximum(-surplus, 0.0).sum(axis=1)
-        total = surplus.sum(axis=1)
-    else:
-        feasible = np.where(req, surplus > 0, True).all(axis=1)  # (G, C)
-        nash = np.where(req, surplus, 1.0).prod(axis=1)
-        shortfall = np.where(req, np.maximum(-surplus, 0.0), 0.0).sum(axis=1)
-        total = np.where(req, surplus, 0.0).sum(axis=1)
+    req = required[None]
+    feasible = allowed & np.where(req, surplus > 0, True).all(axis=1)
+    nash = np.where(req, surplus, 1.0).prod(axis=1)
+    shortfall = np.where(req, np.maximum(-surplus, 0.0), 0.0).sum(axis=1)
+    total = np.where(req, surplus, 0.0).sum(axis=1)
     any_ok = feasible.any(axis=1, keepdims=True)
-    primary = np.where(any_ok, np.where(feasible, nash, -np.inf), -shortfall)
-    best = primary == primary.max(axis=1, keepdims=True)
+    primary = np.where(any_ok, np.where(feasible, nash, -np.inf), np.where(allowed, -shortfall, -np.inf))
+    best = (primary == primary.max(axis=1, keepdims=True)) & allowed
     secondary = np.where(best, total, -np.inf)
     best &= secondary == secondary.max(axis=1, keepdims=True)
-    return np.argmax(best, axis=1)
+    return np.where(allowed.any(axis=1), np.argmax(best, axis=1), -1)

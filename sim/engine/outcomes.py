@@ -1,8 +1,11 @@
 """The outcome space: every package (one option per issue), compiled to arrays once per scenario.
 
-A package is indexed in row-major order over the issues as the scenario lists them. Everything the
-model asks about packages (option values, red lines, whose consent is needed, outcome class, the
-packages one issue-change away) is a lookup table here, so a round is array indexing.
+A package is indexed in row-major order over the issues as the scenario lists them, so package 0
+holds the first option of every issue: the status quo, nothing agreed, the war on every front.
+Everything the model asks about packages (which fronts a package's truce closes, which of its terms
+end with the truce, how the balance of power moves during it, red lines, whose consent it needs, its
+outcome class, the packages one issue-change away) is a lookup table here, so a round is array
+indexing.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from sim.errors import ScenarioError
 from sim.scenario.schema import Party, Scenario
 
 NO_DEAL = "no_agreement"
+STATUS_QUO = 0  # the package of every issue's first option
 
 
 @dataclass(frozen=True)
@@ -51,10 +55,10 @@ class OutcomeSpace:
         return len(self.packages)
 
     def index(self, package: dict[str, str]) -> int:
-        """The package index of a full {issue: option} mapping."""
+        """The package index of a {issue: option} mapping (issues not named stay at the status quo)."""
         idx = 0
         for issue, opts in zip(self.issues, self.options, strict=True):
-            idx = idx * len(opts) + opts.index(package[issue])
+            idx = idx * len(opts) + (opts.index(package[issue]) if issue in package else 0)
         return idx
 
     def describe(self, p: int) -> dict[str, str]:
@@ -72,21 +76,104 @@ class OutcomeSpace:
             mask &= np.isin(self.packages[:, k], codes)
         return mask
 
-    # ------------------------------------------------------------ party tables
+    # ------------------------------------------------------------ the truce
 
-    def value_matrix(self, party: Party) -> np.ndarray:
-        """(K, P): the party's value of each package's option on each issue (unweighted)."""
-        rows = [self.option_values(i, party.positions[i].values) for i in self.issues]
-        return np.array(rows, dtype=np.float64)
+    @cached_property
+    def truce_k(self) -> int:
+        return self.issues.index(self.scenario.truce.issue)
+
+    @cached_property
+    def term_ks(self) -> list[int]:
+        """Issues other than the truce, in scenario order: what option values are given for."""
+        return [k for k in range(len(self.issues)) if k != self.truce_k]
+
+    @cached_property
+    def tied(self) -> np.ndarray:
+        """(K,) bool: terms that hold only while a truce does (they end with it)."""
+        return np.isin(self.issues, self.scenario.truce.tied)
+
+    @cached_property
+    def truce(self) -> np.ndarray:
+        """(P,) the truce option of each package (0: no truce)."""
+        return self.packages[:, self.truce_k].astype(np.int64)
+
+    @cached_property
+    def fronts(self) -> list[str]:
+        return list(self.scenario.fronts)
+
+    @cached_property
+    def closes(self) -> np.ndarray:
+        """(P, F) bool: the fronts each package's truce closes."""
+        t = self.scenario.truce
+        by_option = np.array(
+            [[f in t.closes[o] for f in self.fronts] for o in self.options[self.truce_k]], dtype=bool
+        )
+        return by_option[self.truce]
+
+    @cached_property
+    def open_by_option(self) -> np.ndarray:
+        """(O, F) bool: the fronts left open under each truce option."""
+        t = self.scenario.truce
+        return np.array(
+            [[f not in t.closes[o] for f in self.fronts] for o in self.options[self.truce_k]], dtype=bool
+        )
+
+    @cached_property
+    def valid(self) -> np.ndarray:
+        """(P,) bool: packages that make sense: terms tied to a truce only where there is one."""
+        loose = (self.packages[:, self.tied] != 0).any(axis=1)
+        return ~loose | (self.truce > 0)
+
+    @cached_property
+    def lapse(self) -> np.ndarray:
+        """(P,) the package left in force when p's truce ends: no truce, tied terms back to none."""
+        kept = self.packages.copy()
+        kept[:, self.truce_k] = 0
+        kept[:, self.tied] = 0
+        return self._index_rows(kept)
+
+    @cached_property
+    def rebuild(self) -> np.ndarray:
+        """(P,) how the balance of power moves per day while p's truce is in force."""
+        out = np.zeros(self.n)
+        for rb in self.scenario.dynamics.rebuild.values():
+            out += rb.per_day * self.holds(rb.when)
+        return np.where(self.truce > 0, out, 0.0)
+
+    @cached_property
+    def monitored(self) -> np.ndarray:
+        """(P,) bool: packages whose truce is monitored (fewer violations, Fortna 2004)."""
+        when = self.scenario.truce.violations.monitored_when
+        return self.holds(when) if when else np.zeros(self.n, dtype=bool)
+
+    def _index_rows(self, rows: np.ndarray) -> np.ndarray:
+        sizes = np.array([len(o) for o in self.options], dtype=np.int64)
+        strides = np.concatenate([np.cumprod(sizes[::-1])[::-1][1:], [1]])
+        return rows.astype(np.int64) @ strides
+
+    def extends(self, inforce: np.ndarray) -> np.ndarray:
+        """(r, P) bool: packages that keep every option banked in ``inforce`` (r,) or raise it."""
+        banked = self.packages[inforce]
+        out = np.ones((inforce.size, self.n), dtype=bool)
+        for k in range(len(self.issues)):
+            out &= self.packages[None, :, k] >= banked[:, k : k + 1]
+        return out
+
+    def changes(self, text: np.ndarray) -> np.ndarray:
+        """(r, P) how many issues each package changes from the text ``text`` (r,)."""
+        tabled = self.packages[text]
+        out = np.zeros((text.size, self.n), dtype=np.int16)
+        for k in range(len(self.issues)):
+            out += self.packages[None, :, k] != tabled[:, k : k + 1]
+        return out
+
+    # ------------------------------------------------------------ party tables
 
     def option_values(self, issue: str, values: dict[str, float]) -> np.ndarray:
         """(P,): the value of each package's option on ``issue``."""
         k = self.issues.index(issue)
         vals = np.array([values[o] for o in self.options[k]], dtype=np.float64)
         return vals[self.packages[:, k]]
-
-    def weights(self, party: Party) -> np.ndarray:
-        return np.array([party.positions[i].weight for i in self.issues], dtype=np.float64)
 
     def interaction_vector(self, party: Party) -> np.ndarray:
         """(P,) sum of the party's interaction terms that each package triggers."""
@@ -105,14 +192,11 @@ class OutcomeSpace:
     def required_mask(self, party: Party) -> np.ndarray:
         """(P,) bool: packages that need this party's consent."""
         if party.required_when:
-            return self.holds_any(party.required_when)
+            mask = np.zeros(self.n, dtype=bool)
+            for issue, opts in party.required_when.items():
+                mask |= self.holds({issue: opts})
+            return mask
         return np.full(self.n, party.required)
-
-    def holds_any(self, when: dict[str, list[str]]) -> np.ndarray:
-        mask = np.zeros(self.n, dtype=bool)
-        for issue, opts in when.items():
-            mask |= self.holds({issue: opts})
-        return mask
 
     # ------------------------------------------------------------ classes and demands
 
@@ -121,12 +205,27 @@ class OutcomeSpace:
         return list(self.scenario.classes)
 
     @cached_property
+    def class_order(self) -> list[str]:
+        """Every class a world can be in, then no agreement."""
+        return [*self.class_ids, NO_DEAL]
+
+    @cached_property
     def package_class(self) -> np.ndarray:
-        """(P,) index into class_ids of the first rule a package meets; -1 = not a deal."""
+        """(P,) index into class_order of the first rule a package meets; the status quo is no
+        agreement; -1: a package no rule describes (never proposed)."""
         out = np.full(self.n, -1, dtype=np.int16)
         for c, cl in enumerate(self.scenario.classes.values()):
             out[(out < 0) & self.holds(cl.when)] = c
+        out[STATUS_QUO] = len(self.class_ids)
         return out
+
+    @cached_property
+    def negotiable(self) -> np.ndarray:
+        """(P,) bool: packages a mediator may table: valid, of a class, across nobody's red line."""
+        ok = self.valid & (self.package_class >= 0) & (np.arange(self.n) != STATUS_QUO)
+        for party in self.scenario.parties.values():
+            ok &= ~self.red_line_mask(party)
+        return ok
 
     @cached_property
     def moves(self) -> list[tuple[int, int]]:
@@ -144,27 +243,22 @@ class OutcomeSpace:
             cols.append(idx[:, 0] + (o - self.packages[:, k].astype(np.int64)) * strides[k])
         return np.stack(cols, axis=1)
 
-    @cached_property
-    def stay(self) -> np.ndarray:
-        """(P,) a move that leaves each package as it is (its own option on the first issue)."""
-        return self.packages[:, 0].astype(np.int64)
-
     def describe_move(self, m: int) -> tuple[str, str]:
         k, o = self.moves[m]
         return self.issues[k], self.options[k][o]
 
 
 def check_negotiable(sc: Scenario) -> OutcomeSpace:
-    """The compiled outcome space, refused where every package crosses a red line or is no deal.
-
-    This check needs the compiled space, so it lives where the space is built.
-    """
+    """The compiled outcome space, refused where there is nothing to negotiate or the opening is
+    no valid text. These checks need the compiled space, so they live where the space is built."""
     space = OutcomeSpace(sc)
-    ok = space.package_class >= 0
-    for party in sc.parties.values():
-        ok &= ~space.red_line_mask(party)
-    if not ok.any():
+    if not space.negotiable.any():
         raise ScenarioError(
-            sc.path, "classes", "no package is a deal that crosses no red line: there is nothing to negotiate"
+            sc.path,
+            "classes",
+            "no package is a deal that crosses no red line: there is nothing to negotiate",
         )
+    if sc.opening is not None and not space.valid[space.index(sc.opening.package)]:
+        tied = ", ".join(sc.truce.tied)
+        raise ScenarioError(sc.path, "opening.package", f"terms tied to a truce ({tied}) need a truce")
     return space

@@ -1,20 +1,27 @@
 """The negotiators: parties and the veto players who ratify for them.
 
-Each agent holds its state as NumPy arrays over replications (one possible world per row), so one
-model instance plays R negotiations in lockstep. Methods take ``idx``, the rows still negotiating.
+Each agent holds its state as NumPy arrays over worlds (one possible world per row), so one model
+plays R negotiations in lockstep. Methods take ``idx``, the rows concerned. A party's values of the
+terms and of fighting on each front are drawn per world from the scenario's stated uncertainty.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import mesa
 import numpy as np
 
+from sim.engine.outcomes import OutcomeSpace
+from sim.engine.valuation import Values, term_tables
 from sim.scenario import schema as S
 
+Stream = Callable[..., np.random.Generator]
 
-def draw(rng: np.random.Generator, param: S.Uncertain, n: int) -> np.ndarray:
-    """One value per world from the parameter's normal distribution (exact when sd = 0)."""
-    if param.sd == 0:
+
+def draw(rng: np.random.Generator, param: S.Uncertain, n: int, exact: bool = False) -> np.ndarray:
+    """One value per world from the parameter's normal distribution (its mean when sd = 0 or exact)."""
+    if param.sd == 0 or exact:
         return np.full(n, param.mean)
     return rng.normal(param.mean, param.sd, n)
 
@@ -28,129 +35,161 @@ def draw_weights(rng: np.random.Generator, mean: np.ndarray, concentration: floa
     return g / g.sum(axis=1, keepdims=True)
 
 
-def concession_progress(t: int, rounds: int, inverse_beta: np.ndarray) -> np.ndarray:
-    """How far along its concession curve a party is in round t, in [0, 1].
+def draw_option_values(rng: np.random.Generator, mean: np.ndarray, sd: float, n: int) -> np.ndarray:
+    """(n, options) a party's value of each option per world: normal around the stated, within [0, 1]."""
+    if sd == 0:
+        return np.broadcast_to(mean, (n, mean.size)).copy()
+    return np.clip(rng.normal(mean, sd, (n, mean.size)), 0.0, 1.0)
 
-    Polynomial time-dependent tactic of Faratin, Sierra & Jennings (1998): alpha(t) = (t/T)^(1/beta).
-    beta < 1 is Boulware (holds firm until the deadline nears), beta > 1 is Conceder. Takes 1/beta,
-    which a party computes once.
+
+def draw_values(space: OutcomeSpace, spec: S.Party, stream: Stream, who: tuple[str, ...], n: int) -> Values:
+    """A party's term tables and daily war values in n worlds, from the streams of ``who``."""
+    sc = space.scenario
+    u = sc.uncertainty
+    terms = [space.issues[k] for k in space.term_ks]
+    mean_w = np.array([spec.positions[i].weight for i in terms])
+    conc = 0.0 if u.exact else u.weight_concentration
+    weights = draw_weights(stream(*who, "weights"), mean_w, conc, n)
+    sd = 0.0 if u.exact else u.value_sd
+    values = [
+        draw_option_values(
+            stream(*who, "values", i),
+            np.array([spec.positions[i].values[o] for o in sc.issues[i].options]),
+            sd,
+            n,
+        )
+        for i in terms
+    ]
+    perm, tied = term_tables(space, weights, values, space.interaction_vector(spec))
+    war = np.zeros((n, len(space.fronts)))
+    slope = np.zeros(len(space.fronts))
+    for f, front in enumerate(space.fronts):
+        if front in spec.war:
+            fv = spec.war[front]
+            war[:, f] = draw(stream(*who, "war", front), fv, n, u.exact)
+            slope[f] = fv.momentum
+    return Values(perm, tied, war, slope)
+
+
+def hurt(daily: np.ndarray, open_fronts: np.ndarray) -> np.ndarray:
+    """(r,) how much a day of the war on the open fronts costs a party beyond what it yields."""
+    return np.maximum(-(open_fronts * daily).sum(axis=1), 0.0)
+
+
+def resource_progress(pain: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
+    """How much of its tolerance for the war's hurt a party has used up, in [0, 1)."""
+    return 1.0 - np.exp(-pain / tolerance)
+
+
+def concession(progress: np.ndarray, inverse_beta: np.ndarray) -> np.ndarray:
+    """The share of its opening margin a party has given up: progress ** (1 / beta).
+
+    The polynomial tactic of Faratin, Sierra & Jennings (1998), "Negotiation decision functions for
+    autonomous agents", Robotics and Autonomous Systems 24: beta < 1 is Boulware (holds firm until
+    its resource is nearly spent), beta > 1 is Conceder. Here the resource is the party's tolerance
+    for the war's hurt (their resource-dependent tactics), not a deadline, unless the scenario
+    declares one.
     """
-    frac = 0.0 if rounds <= 1 else (t - 1) / (rounds - 1)
-    return np.power(frac, inverse_beta)
-
-
-def party_tables(space, spec: S.Party) -> tuple[np.ndarray, ...]:
-    """What a party's utility needs, per package: values (K, P), interactions, red lines, consent."""
-    return (
-        space.value_matrix(spec),
-        space.interaction_vector(spec),
-        space.red_line_mask(spec),
-        space.required_mask(spec),
-        space.weights(spec),
-    )
+    return np.power(progress, inverse_beta)
 
 
 class Party(mesa.Agent):
-    """A negotiating party with linear-additive utility over issues plus interaction terms.
+    """A negotiating party: it values a package by its terms plus the war it leaves running.
 
-    Utility u(p) = sum_k w_k v_k(p_k) + sum of interaction terms p triggers. Interactions carry the
-    commitment problem (Fearon 1995): a truce that leaves the other side free to rearm is worth less
-    than its parts. The party accepts a package that clears its aspiration and touches no red line;
-    its aspiration falls from its opening level toward its reservation value (its BATNA) along a
-    time-dependent concession curve (Faratin, Sierra & Jennings 1998).
+    It accepts a text that beats what is in force by its current aspiration margin and crosses no
+    red line. The margin shrinks as the war's hurt accumulates on the fronts that cost it more than
+    they yield: the mutually hurting stalemate that makes a conflict ripe (Zartman 2000, "Ripeness:
+    the hurting stalemate and beyond"). Pressure (sticks lower its daily value of fighting on) and
+    events move its alternative; a carrot raises its value of any deal.
     """
 
     def __init__(self, model: mesa.Model, pid: str, spec: S.Party) -> None:
         super().__init__(model)
         space, n, stream = model.space, model.replications, model.stream
+        exact = model.spec.uncertainty.exact
         self.pid, self.spec = pid, spec
-        self.V, self.inter, self.red, self.required, self.mean_weights = space.memo(
-            f"party:{pid}", lambda: party_tables(space, spec)
+        self.red, self.required = space.memo(
+            f"party:{pid}", lambda: (space.red_line_mask(spec), space.required_mask(spec))
         )
-        conc = model.spec.uncertainty.weight_concentration
-        self.W = draw_weights(stream("party", pid, "weights"), self.mean_weights, conc, n)  # (R, K)
-        self.reservation0 = draw(stream("party", pid, "reservation"), spec.reservation, n)
-        self.opening = np.maximum(draw(stream("party", pid, "opening"), spec.opening, n), self.reservation0)
-        self.beta = np.maximum(draw(stream("party", pid, "concession"), spec.concession, n), 0.05)
-        self.inverse_beta = 1.0 / self.beta
-        war = spec.war or S.War(assumption="untouched by the war")
-        self.exposure, self.cost = war.momentum_exposure, war.cost_per_round
-        # Shifts that accumulate over the talks: levers (sticks) and events move the BATNA,
-        # carrots add to the value of any deal.
-        self.shift = np.zeros(n)
-        self.bonus = np.zeros(n)
-        self.gap = self.opening - self.reservation0
-        self.reservation = self.reservation0.copy()
-        self.aspiration = self.opening.copy()
+        self.values = draw_values(space, spec, stream, ("party", pid), n)
+        self.margin0 = np.maximum(draw(stream("party", pid, "margin"), spec.margin, n, exact), 0.0)
+        self.tolerance = np.maximum(draw(stream("party", pid, "tolerance"), spec.tolerance, n, exact), 1e-9)
+        beta = np.maximum(draw(stream("party", pid, "concession"), spec.concession, n, exact), 0.05)
+        self.inverse_beta = 1.0 / beta
+        self.pain = np.zeros(n)
+        self.shift = np.zeros((n, len(space.fronts)))  # pressure on its daily value of each front
+        self.bonus = np.zeros(n)  # carrots: added to its value of any deal
 
-    def update_position(self, t: int, idx: np.ndarray, momentum: np.ndarray) -> None:
-        """Move the BATNA with the battlefield and the cost of war, then the aspiration with it."""
-        res = self.reservation0[idx] + self.exposure * momentum - self.cost * (t - 1) + self.shift[idx]
-        progress = concession_progress(t, self.model.spec.rounds, self.inverse_beta[idx])
-        self.reservation[idx] = res
-        self.aspiration[idx] = res + self.gap[idx] * (1.0 - progress)
+    def margin(self, idx: np.ndarray, day: int) -> np.ndarray:
+        """The surplus over what is in force that the party asks for now, in worlds idx."""
+        progress = resource_progress(self.pain[idx], self.tolerance[idx])
+        deadline = self.model.spec.calendar.deadline_day
+        if deadline is not None:  # a declared deadline: time-dependent tactic as well (Faratin et al.)
+            progress = 1.0 - (1.0 - progress) * (1.0 - min(day / deadline, 1.0))
+        return self.margin0[idx] * (1.0 - concession(progress, self.inverse_beta[idx]))
 
-    def tabulate(self, packages: np.ndarray) -> None:
-        """Precompute u(p) in every world for the packages that can be put on the table."""
-        self.column = np.full(self.V.shape[1], -1, dtype=np.int64)
-        self.column[packages] = np.arange(packages.size)
-        self.U = self.W @ self.V[:, packages] + self.inter[packages]  # (R, C)
+    def feel_war(self, idx: np.ndarray, days: int, m: np.ndarray, open_fronts: np.ndarray) -> None:
+        """Add the hurt of ``days`` of the war on the open fronts (r, F), where as a whole it costs
+        the party more than it yields; a party gaining by the war feels none."""
+        self.pain[idx] += days * hurt(self.values.daily(idx, m, self.shift[idx]), open_fronts)
 
-    def utility(self, pkg: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """u(p) in the worlds idx, for one package per world."""
-        col = self.column[pkg]
-        if (col >= 0).all():
-            return self.U[idx, col]
-        return np.einsum("rk,kr->r", self.W[idx], self.V[:, pkg]) + self.inter[pkg]
+    def respond(self, idx: np.ndarray, pkg: np.ndarray, surplus: np.ndarray, day: int) -> np.ndarray:
+        """Accept where the text beats what is in force by the margin and crosses no red line."""
+        return (surplus >= self.margin(idx, day)) & (surplus > 0) & ~self.red[pkg]
 
-    def respond(self, pkg: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Accept iff the package (plus any carrot) clears the aspiration and crosses no red line."""
-        u = self.utility(pkg, idx)
-        offered = u + self.bonus[idx] if self.bonus.any() else u  # carrots, where any were given
-        return (offered >= self.aspiration[idx]) & ~self.red[pkg], u
-
-    def demand(self, pkg: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """The single-issue change this party values most (a move index), -1 if none helps."""
+    def demand(self, idx: np.ndarray, pkg: np.ndarray) -> np.ndarray:
+        """The single-issue change to the text the party values most (a move index), or -1."""
         space = self.model.space
-        out = np.empty(idx.size, dtype=np.int64)
-        for p in np.unique(pkg):  # few distinct packages are on the table in any round
-            rows = pkg == p
-            nb = space.neighbours[p]  # (M,)
-            raw = self.W[idx[rows]] @ self.V[:, nb] + self.inter[nb]  # (r, M)
-            u = np.where(self.red[nb], -np.inf, raw)
-            if self.red[p]:  # on a red line, any move off it is progress: rank moves by utility
-                best = np.argmax(u, axis=1)
-                helps = np.isfinite(u[np.arange(best.size), best])
-            else:
-                gain = u - raw[:, [space.stay[p]]]
-                best = np.argmax(gain, axis=1)
-                helps = gain[np.arange(best.size), best] > 1e-12
-            out[rows] = np.where(helps, best, -1)
-        return out
+        nb = space.neighbours[pkg]  # (r, M)
+        u = self.model.surplus(self.values, self, idx, nb)
+        here = self.model.surplus(self.values, self, idx, pkg[:, None])
+        u = np.where(space.valid[nb] & ~self.red[nb], u, -np.inf)
+        best = np.argmax(u, axis=1)
+        gain = u[np.arange(best.size), best] - here[:, 0]
+        return np.where(gain > 1e-12, best, -1)
+
+    def prefers(self, idx: np.ndarray, a: np.ndarray, b: np.ndarray, fresh: bool = False) -> np.ndarray:
+        """Whether the party values package a (r,) above package b (r,) as things stand (with
+        ``fresh``, a's truce valued as if it started now: an extension)."""
+        u = self.model.value(self.values, self, idx, np.stack([a, b], axis=1), fresh=fresh)
+        return u[:, 0] > u[:, 1]
 
 
 class VetoPlayer(mesa.Agent):
     """A domestic constituency whose party must bring the deal home.
 
-    Putnam (1988) two-level games: an agreement at the table (level I) must be ratified at home
-    (level II). The hardliners ratify with a probability that rises with their own utility of the
-    deal: logistic((u_h - threshold) / slope), u_h using their own salience, and their own option
-    values where given (else the party's).
+    Putnam (1988), "Diplomacy and domestic politics: the logic of two-level games", International
+    Organization 42(3): an agreement at the table (level I) must be ratified at home (level II). The
+    constituency ratifies with a probability that rises with its own surplus of the deal over what
+    is in force: logistic((s_h - threshold) / slope), valuing terms with its own salience (and own
+    option values where given) and counting ``war_weight`` of the war's part.
     """
 
     def __init__(self, model: mesa.Model, party: Party, spec: S.VetoPlayer) -> None:
         super().__init__(model)
         self.party, self.spec = party, spec
-        space = model.space
-        w = np.array([spec.weights.get(i, 0.0) for i in space.issues])
-        V = party.V.copy()
-        for issue, values in spec.values.items():  # where the hardliners value options differently
-            V[space.issues.index(issue)] = space.option_values(issue, values)
-        self.u = w @ V + party.inter  # (P,)
-        stream = model.stream("veto", party.pid, "threshold")
-        self.threshold = draw(stream, spec.threshold, model.replications)
+        space, n, stream = model.space, model.replications, model.stream
+        sc = model.spec
+        own = party.spec.model_copy(
+            update={
+                "positions": {
+                    i: pos.model_copy(
+                        update={"weight": spec.weights.get(i, 0.0), "values": spec.values.get(i, pos.values)}
+                    )
+                    for i, pos in party.spec.positions.items()
+                }
+            }
+        )
+        values = draw_values(space, own, stream, ("veto", party.pid), n)
+        # The war is the party's own: the same daily values in each world, counted by war_weight.
+        self.values = Values(values.perm, values.tied, party.values.war, party.values.slope, spec.war_weight)
+        self.threshold = draw(stream("veto", party.pid, "threshold"), spec.threshold, n, sc.uncertainty.exact)
 
-    def ratify(self, pkg: np.ndarray, idx: np.ndarray, luck: np.ndarray) -> np.ndarray:
-        """True where the hardliners let the deal stand, given uniform draws ``luck``."""
-        z = (self.u[pkg] - self.threshold[idx]) / self.spec.slope
-        return luck < 1.0 / (1.0 + np.exp(-z))
+    def probability(self, idx: np.ndarray, pkg: np.ndarray) -> np.ndarray:
+        s = self.model.surplus(self.values, self.party, idx, pkg[:, None])[:, 0]
+        z = (s - self.threshold[idx]) / self.spec.slope
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
+
+    def ratify(self, idx: np.ndarray, pkg: np.ndarray, luck: np.ndarray) -> np.ndarray:
+        """True where the constituency lets the deal stand, given uniform draws ``luck``."""
+        return luck < self.probability(idx, pkg)

@@ -24,15 +24,43 @@ CHUNK = 4096  # part of the reproducibility contract: changing it changes every 
 
 @dataclass(frozen=True)
 class ChunkResult:
-    """Outcomes of one chunk of worlds, as compact arrays."""
+    """Outcomes of one chunk of worlds, as compact arrays.
+
+    inforce (R,): the package in force at the horizon; class_by_round (R, T): the class in force
+    after each meeting cycle; first_day (R,): the day of the first banked agreement (0: none);
+    counts: per kind of event (banked, extended, lapsed, violated, vetoed, gave_up) how often it
+    happened in each world; gain (R, n): each party's value of the last banked package over no
+    deal at signing; history: one row per event (world, day, kind, package); series (T, S): the
+    DataCollector's per-round means over the chunk's worlds.
+    """
 
     start: int
-    agreed: np.ndarray
-    round: np.ndarray
-    package: np.ndarray
-    utility: np.ndarray
-    ratification_failures: np.ndarray
+    inforce: np.ndarray
+    class_by_round: np.ndarray
+    first_day: np.ndarray
+    counts: dict[str, np.ndarray]
+    gain: np.ndarray
     first_demand: np.ndarray
+    history: np.ndarray
+    series: np.ndarray
+    series_names: tuple[str, ...]
+
+    @property
+    def size(self) -> int:
+        return self.inforce.size
+
+
+HISTORY = np.dtype([("replication", np.int64), ("day", np.int32), ("kind", "U8"), ("package", np.int64)])
+
+
+def _history(model, start: int) -> np.ndarray:
+    parts = []
+    for rows, day, kind, pkg in model.history:
+        part = np.empty(rows.size, dtype=HISTORY)
+        part["replication"], part["day"], part["kind"], part["package"] = rows + start, day, kind, pkg
+        parts.append(part)
+    out = np.concatenate(parts) if parts else np.empty(0, dtype=HISTORY)
+    return out[np.argsort(out["replication"], kind="stable")]
 
 
 def chunk_bounds(replications: int) -> list[tuple[int, int]]:
@@ -64,14 +92,18 @@ def run_chunk(scenario: Scenario, seed: int, start: int, stop: int) -> ChunkResu
     """Play worlds [start, stop) of a run; ``start`` must be a multiple of CHUNK."""
     pin_threads()
     model = chunk_model(scenario, seed, start, stop).run()
+    frame = model.datacollector.get_model_vars_dataframe()
     result = ChunkResult(
         start,
-        model.agreed,
-        model.round,
-        model.package,
-        model.utility,
-        model.ratification_failures,
+        model.inforce,
+        model.class_by_round,
+        model.first_day,
+        model.counts,
+        model.gain,
         model.first_demand,
+        _history(model, start),
+        frame.to_numpy(dtype=np.float64),
+        tuple(frame.columns),
     )
     # A Mesa model is a reference cycle (agents <-> model); free its arrays now, not at the next
     # full collection, so memory stays flat however many chunks a run has.
@@ -148,5 +180,5 @@ def run_chunks(
     for r in launch(scenario, seed, replications, executor):
         out.append(r)
         if progress:
-            progress(len(r.agreed))
+            progress(r.size)
     return out

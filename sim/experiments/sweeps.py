@@ -43,7 +43,7 @@ from sim.experiments import budget
 from sim.experiments.chunks import CHUNK, chunk_bounds, compiled_space, run_chunk
 from sim.scenario import Scenario, ScenarioError, set_path, validate
 
-AGREEMENT = "agreement"
+AGREEMENT = "any_agreement"
 DUMP_EXCLUDE = {"name", "path", "sha256"}  # set by the loader, not part of a scenario's content
 # A weight in one of these groups is varied with its siblings rescaled: (group, member, field in member)
 WEIGHT_GROUPS = (
@@ -254,7 +254,7 @@ def build_point(base: Scenario, raw: dict[str, Any], axes: Sequence[Axis], value
     label = ", ".join(f"{a.path}={v:g}" for a, v in zip(axes, values, strict=True))
     try:
         rebalance(raw, [a.path for a in axes])
-        sc = validate(raw, base.path, name=base.name)
+        sc = validate(raw, base.path, name=base.name, parent=base.parent)
         check_negotiable(sc)
     except ScenarioError as e:
         name = Path(base.path).name
@@ -280,11 +280,9 @@ def plan_sweep(base: Scenario, vary: Mapping[str, Sequence[float]]) -> Plan:
 
 def chunk_counts(sc: Scenario, seed: int, start: int, stop: int) -> np.ndarray:
     """Play one chunk; count worlds per outcome (classes, no agreement, any agreement)."""
-    from sim.experiments.tally import Tally, class_order
+    from sim.experiments.tally import Tally
 
-    space = compiled_space(sc)
-    tally = Tally(class_order(space), sc.rounds)
-    return tally.add_chunk(space, run_chunk(sc, seed, start, stop)).class_counts()
+    return Tally(compiled_space(sc)).add_chunk(run_chunk(sc, seed, start, stop)).class_counts()
 
 
 def _run_points(

@@ -1,10 +1,13 @@
-"""From chunk arrays to tables: per-replication outcomes, the cumulative agreement curve, shares.
+"""From chunk arrays to tables: per-world outcomes and histories, day-by-day shares, shares at the horizon.
 
-Intervals are Wilson score intervals (statsmodels), which stay inside [0, 1] and behave at shares
-near 0 or 1, where most of a scenario's classes live.
+A world's outcome is the class of what is in force at the horizon. The day-by-day curve is the share
+of worlds with each class in force after each meeting cycle. Intervals are Wilson score intervals
+(statsmodels), which stay inside [0, 1] and behave at shares near 0 or 1.
 """
 
 from __future__ import annotations
+
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -13,6 +16,8 @@ from sim.engine.outcomes import NO_DEAL, OutcomeSpace
 from sim.experiments.chunks import ChunkResult
 
 Z95 = 0.05  # alpha of the 95% intervals
+ANY = "any_agreement"  # every class but no agreement, added up: never a class itself
+INTERVAL_METHOD = "Wilson score, 95%"
 
 
 def wilson(successes: np.ndarray, n: int | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -24,123 +29,157 @@ def wilson(successes: np.ndarray, n: int | np.ndarray) -> tuple[np.ndarray, np.n
     return np.clip(np.minimum(lo, share), 0.0, 1.0), np.clip(np.maximum(hi, share), 0.0, 1.0)
 
 
-def deal_class(space: OutcomeSpace, agreed: np.ndarray, package: np.ndarray) -> np.ndarray:
-    """Index into class_order(space) per world: its deal's class, or the last (no agreement)."""
-    return np.where(agreed, space.package_class[np.maximum(package, 0)], len(space.class_ids))
+def class_order(space: OutcomeSpace) -> list[str]:
+    return space.class_order
+
+
+def round_days(space: OutcomeSpace) -> np.ndarray:
+    """The day each meeting cycle ends (what is in force is recorded then)."""
+    sc = space.scenario
+    return np.arange(1, sc.rounds + 1) * sc.calendar.days_per_round
+
+
+def dates(space: OutcomeSpace, days: np.ndarray) -> list[str]:
+    start = date.fromisoformat(space.scenario.calendar.start)
+    return [(start + timedelta(days=int(d))).isoformat() for d in days]
 
 
 def outcomes_frame(space: OutcomeSpace, chunks: list[ChunkResult]) -> pd.DataFrame:
-    """One row per replication: whether and when a deal came, its class, options and utilities.
+    """One row per world: the class and options in force at the horizon, and its history in counts.
 
     Text columns are categoricals (a byte per row), so a million replications stay small.
     """
     sc = space.scenario
-    agreed = np.concatenate([c.agreed for c in chunks])
-    rnd = np.concatenate([c.round for c in chunks])
-    pkg = np.concatenate([c.package for c in chunks])
-    util = np.concatenate([c.utility for c in chunks])
-    ratfail = np.concatenate([c.ratification_failures for c in chunks])
-    demand = np.concatenate([c.first_demand for c in chunks])
-    replication = np.concatenate([np.arange(c.start, c.start + c.agreed.size) for c in chunks])
-
+    inforce = np.concatenate([c.inforce for c in chunks]) if chunks else np.zeros(0, np.int64)
+    first = np.concatenate([c.first_day for c in chunks]) if chunks else np.zeros(0, np.int32)
     df = pd.DataFrame(
         {
-            "replication": replication.astype(np.int64),
-            "agreed": agreed.astype(np.int8),
-            "round": pd.array(np.where(agreed, rnd, 0), dtype="Int16"),
-            "outcome": _labels(deal_class(space, agreed, pkg), class_order(space)),
+            "replication": np.concatenate([np.arange(c.start, c.start + c.size) for c in chunks]).astype(
+                np.int64
+            )
+            if chunks
+            else np.zeros(0, np.int64),
+            "outcome": _labels(space.package_class[inforce], space.class_order),
+            "first_agreement_day": pd.array(np.where(first > 0, first, 0), dtype="Int32"),
         }
     )
-    df.loc[~agreed, "round"] = pd.NA
+    df.loc[first == 0, "first_agreement_day"] = pd.NA
     for k, issue in enumerate(space.issues):
-        codes = np.where(agreed, space.packages[np.maximum(pkg, 0), k], -1)
-        df[issue] = _labels(codes, space.options[k])
+        df[issue] = _labels(space.packages[inforce, k], space.options[k])
+    for kind in chunks[0].counts if chunks else ():
+        df[kind] = np.concatenate([c.counts[kind] for c in chunks])
+    gain = np.concatenate([c.gain for c in chunks]) if chunks else np.zeros((0, len(sc.parties)))
     for i, pid in enumerate(sc.parties):
-        df[f"u_{pid}"] = util[:, i]
-    df["ratification_failures"] = ratfail
+        df[f"gain_{pid}"] = gain[:, i]
+    demand = np.concatenate([c.first_demand for c in chunks]) if chunks else np.zeros((0, len(sc.parties)))
     moves = [f"{a}={b}" for a, b in map(space.describe_move, range(len(space.moves)))]
     for i, pid in enumerate(sc.parties):
         df[f"demand_{pid}"] = _labels(demand[:, i], moves)
     return df
 
 
+def history_frame(space: OutcomeSpace, chunks: list[ChunkResult]) -> pd.DataFrame:
+    """One row per event of every world: what was banked, extended, lapsed, violated or vetoed, when."""
+    h = np.concatenate([c.history for c in chunks]) if chunks else np.zeros(0)
+    if h.size == 0:
+        return pd.DataFrame(columns=["replication", "day", "date", "event", "outcome", *space.issues])
+    df = pd.DataFrame(
+        {
+            "replication": h["replication"],
+            "day": h["day"],
+            "date": dates(space, h["day"]),
+            "event": h["kind"],
+            "outcome": _labels(space.package_class[h["package"]], space.class_order),
+        }
+    )
+    for k, issue in enumerate(space.issues):
+        df[issue] = _labels(space.packages[h["package"], k], space.options[k])
+    return df
+
+
 def _labels(codes: np.ndarray, names: list[str]) -> pd.Categorical:
     """Codes into ``names`` as a categorical; -1 is missing (an empty CSV cell)."""
-    return pd.Categorical.from_codes(codes.astype(np.int32), categories=names)
-
-
-def class_order(space: OutcomeSpace) -> list[str]:
-    return [*space.class_ids, NO_DEAL]
+    return pd.Categorical.from_codes(np.asarray(codes).astype(np.int32), categories=names)
 
 
 class Tally:
-    """Worlds counted by outcome class and agreement round, chunk by chunk.
+    """Worlds counted by class in force after each meeting cycle, chunk by chunk; and the ensemble's
+    per-round series (means weighted by chunk size).
 
     Shares and curves need only these counts, so a run of any size is summarised in constant memory.
     """
 
-    def __init__(self, classes: list[str], rounds: int) -> None:
-        self.classes, self.rounds = classes, rounds
-        self.counts = np.zeros((len(classes), rounds + 1), dtype=np.int64)  # round 0: no deal
+    def __init__(self, space: OutcomeSpace) -> None:
+        self.space = space
+        self.classes = space.class_order
+        self.days = round_days(space)
+        self.counts = np.zeros((len(self.classes), self.days.size), dtype=np.int64)
+        self.series_sum: np.ndarray | None = None
+        self.series_names: tuple[str, ...] = ()
 
-    def add(self, cls: np.ndarray, rnd: np.ndarray) -> Tally:
-        np.add.at(self.counts, (cls, rnd), 1)
+    def add(self, class_by_round: np.ndarray) -> Tally:
+        C, T = self.counts.shape
+        flat = class_by_round.astype(np.int64) * T + np.arange(T)
+        self.counts += np.bincount(flat.ravel(), minlength=C * T).reshape(C, T)
         return self
 
-    def add_chunk(self, space: OutcomeSpace, chunk: ChunkResult) -> Tally:
-        rnd = np.where(chunk.agreed, chunk.round, 0).astype(np.int64)
-        return self.add(deal_class(space, chunk.agreed, chunk.package), rnd)
-
-    @classmethod
-    def of(cls, outcomes: pd.DataFrame, classes: list[str], rounds: int) -> Tally:
-        """The tally of an outcomes frame (see :func:`outcomes_frame`)."""
-        index = pd.Categorical(outcomes["outcome"], categories=classes).codes.astype(np.int64)
-        rnd = outcomes["round"].fillna(0).to_numpy(dtype=np.int64)
-        return cls(classes, rounds).add(index, rnd)
+    def add_chunk(self, chunk: ChunkResult) -> Tally:
+        self.add(chunk.class_by_round)
+        weighted = chunk.series * chunk.size
+        self.series_sum = weighted if self.series_sum is None else self.series_sum + weighted
+        self.series_names = chunk.series_names
+        return self
 
     @property
     def n(self) -> int:
-        return int(self.counts.sum())
+        return int(self.counts[:, 0].sum()) if self.counts.size else 0
 
     def class_counts(self) -> np.ndarray:
-        """Worlds per class in class order, then any agreement."""
-        per_class = self.counts.sum(axis=1)
-        return np.append(per_class, self.counts[:, 1:].sum())
+        """Worlds per class in force at the horizon, in class order, then any agreement."""
+        last = self.counts[:, -1]
+        return np.append(last, last[:-1].sum())
 
     def shares(self) -> pd.DataFrame:
-        """Share of worlds in each outcome class (and any agreement), with 95% intervals."""
+        """Share of worlds with each class in force at the horizon (and any agreement), 95% intervals."""
         k, n = self.class_counts(), self.n
         lo, hi = wilson(k, n)
-        rows = [*self.classes, "agreement"]
+        rows = [*self.classes, ANY]
         return pd.DataFrame({"outcome": rows, "count": k, "n": n, "share": k / n, "lo": lo, "hi": hi})
 
     def curve(self) -> pd.DataFrame:
-        """Per round and deal class (and any agreement): share of worlds with that deal by then."""
-        deals = [i for i, c in enumerate(self.classes) if c != NO_DEAL]
-        by_round = self.counts[deals, 1:]
-        rows = np.vstack([by_round, by_round.sum(axis=0)])
-        k = np.cumsum(rows, axis=1)
-        n, T = self.n, self.rounds
-        lo, hi = wilson(k.ravel(), n)
+        """Per day and class (and any agreement): share of worlds with that class in force then."""
+        rows = np.vstack([self.counts, self.counts[:-1].sum(axis=0)])
+        T = self.days.size
+        n = self.n
+        lo, hi = wilson(rows.ravel(), n)
         return pd.DataFrame(
             {
-                "round": np.tile(np.arange(1, T + 1), len(rows)),
-                "outcome": np.repeat([*(self.classes[i] for i in deals), "agreement"], T),
-                "count": k.ravel(),
+                "day": np.tile(self.days, len(rows)),
+                "date": dates(self.space, self.days) * len(rows),
+                "outcome": np.repeat([*self.classes, ANY], T),
+                "count": rows.ravel(),
                 "n": n,
-                "share": k.ravel() / n,
+                "share": rows.ravel() / n,
                 "lo": lo,
                 "hi": hi,
             }
         )
 
+    def series(self) -> pd.DataFrame:
+        """The DataCollector's per-round series, averaged over every world of the run."""
+        if self.series_sum is None:
+            return pd.DataFrame()
+        return pd.DataFrame(self.series_sum / self.n, columns=list(self.series_names))
+
 
 def shares(outcomes: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
-    """Share of replications in each outcome class (and any agreement), with 95% intervals."""
-    rounds = int(outcomes["round"].max()) if outcomes["agreed"].any() else 0
-    return Tally.of(outcomes, classes, rounds).shares()
-
-
-def curve(outcomes: pd.DataFrame, classes: list[str], rounds: int) -> pd.DataFrame:
-    """Per round and class: share of replications with a deal of that class by that round."""
-    return Tally.of(outcomes, classes, rounds).curve()
+    """Share of worlds with each class in force at the horizon (and any agreement), from an outcomes
+    frame (see :func:`outcomes_frame`)."""
+    k = pd.Categorical(outcomes["outcome"], categories=classes).codes.astype(np.int64)
+    counts = np.bincount(k, minlength=len(classes))
+    counts = np.append(counts, counts[[i for i, c in enumerate(classes) if c != NO_DEAL]].sum())
+    n = len(outcomes)
+    lo, hi = wilson(counts, n)
+    return pd.DataFrame(
+        {"outcome": [*classes, ANY], "count": counts, "n": n, "share": counts / n, "lo": lo, "hi": hi}
+    )

@@ -150,7 +150,9 @@ def run_manifest(sc: Scenario, wall: float, executor: str) -> dict[str, Any]:
         "scenario_sha256": sc.sha256,
         "seed": sc.seed,
         "replications": sc.replications,
-        "rounds": sc.rounds,
+        "start": sc.calendar.start,
+        "days_per_round": sc.calendar.days_per_round,
+        "horizon_days": sc.calendar.horizon_days,
         "negsim_version": v["negsim"],
         "mesa_version": v["mesa"],
         "numpy_version": v["numpy"],
@@ -172,7 +174,7 @@ def write_run(
     Plots are the slowest part of the outputs: with a local process pool they are drawn there,
     beside the chunks still playing, rather than one after another in this process.
     """
-    write_csv(outdir / "curve.csv", curve)
+    write_csv(outdir / "curve.csv", curve)  # share of worlds with each class in force, day by day
     write_csv(outdir / "shares.csv", shares)
     write_json(outdir / "manifest.json", manifest)
     if isinstance(pool, ProcessPoolExecutor):  # a remote cluster would draw on its own disks

@@ -28,10 +28,13 @@ def where(sc: Scenario, item: Sourced) -> str:
 
 
 def cite(sc: Scenario, item: Sourced) -> str:
-    """The provenance of a statement: its quote with file and line, or its assumption."""
-    if item.source is None:
-        return f"assumption: {item.assumption}"
-    return f"source: “{item.source.quote}” ({where(sc, item)})"
+    """The provenance of a statement: its quote with file and line, and/or its assumption."""
+    parts = []
+    if item.source is not None:
+        parts.append(f"source: “{item.source.quote}” ({where(sc, item)})")
+    if item.assumption is not None:
+        parts.append(f"assumption: {item.assumption}")
+    return "; ".join(parts)
 
 
 def statement(item: Sourced) -> str:
@@ -63,18 +66,56 @@ def _with_cite(sc: Scenario, head: str, item: Sourced, depth: int = 1) -> list[s
 
 # ---------------------------------------------------------------- explain
 
+UNCERTAINTY = (
+    "Uncertainty: each world draws one value of every parameter given as mean ± sd (normal); "
+    "salience weights vary by a Dirichlet of the stated concentration around the stated weights; "
+    "option values by the stated value sd (kept within [0, 1]); with exact = true every draw is its "
+    "mean. The mediator's prior is an independent draw from the same distributions."
+)
+
 
 def explain(sc: Scenario) -> str:
-    """Every assumption of a scenario with its quote (seed file and line) or its stated reason."""
+    """Every assumption of a scenario with its quote (seed file and line) and/or its stated reason."""
+    cal = sc.calendar
     lines = [sc.title, "=" * len(sc.title), sc.summary, ""]
     lines.append(f"file {sc.path}  sha256 {sc.sha256}")
-    lines.append(f"seed {sc.seed}, {sc.rounds} rounds, {sc.replications:,} replications")
-    lines += ["", f"ISSUES ({sc.n_packages:,} packages: one option per issue)"]
+    lines.append(
+        f"seed {sc.seed}, {sc.replications:,} replications; talks from {cal.start}, one round = "
+        f"{cal.days_per_round} days, followed for {cal.horizon_days} days"
+        + (f", deadline day {cal.deadline_day}" if cal.deadline_day else ", no deadline")
+    )
+    lines += _with_cite(sc, f"Calendar: {cal.days_per_round}-day meeting cycles", cal, 0)
+    lines += _with_cite(
+        sc, f"Valuation: packages valued over the next {sc.valuation.window_days} days", sc.valuation, 0
+    )
+    lines += ["", f"FRONTS: {', '.join(f'{k} ({f.label})' for k, f in sc.fronts.items())}"]
+    lines += [
+        "",
+        f"ISSUES ({sc.n_packages:,} packages: one option per issue; the first option is nothing agreed)",
+    ]
     for iid, issue in sc.issues.items():
         lines.append(f"{INDENT}{iid}: {issue.label}: {' | '.join(issue.options)}")
+    t = sc.truce
+    closes = "; ".join(f"{o} closes {', '.join(fs) or 'nothing'}" for o, fs in t.closes.items())
+    lines += _with_cite(
+        sc, f"Truce: '{t.issue}', {t.days} days; {closes}; ends with it: {', '.join(t.tied)}", t
+    )
+    v = t.violations
+    lines += _with_cite(
+        sc,
+        f"Violations: {v.daily_probability:g} a day, {100 * v.monitoring_reduction:.0f}% less when monitored",
+        v,
+    )
     for pid in sc.parties:
         lines += ["", *_explain_party(sc, pid)]
-    lines += ["", *_explain_table(sc)]
+    lines += ["", *_explain_table(sc), "", UNCERTAINTY]
+    lines += _with_cite(
+        sc,
+        f"This scenario: weight concentration {sc.uncertainty.weight_concentration:g}, value sd "
+        f"{sc.uncertainty.value_sd:g}" + (", exact" if sc.uncertainty.exact else ""),
+        sc.uncertainty,
+        0,
+    )
     return "\n".join(lines)
 
 
@@ -83,79 +124,101 @@ def _explain_party(sc: Scenario, pid: str) -> list[str]:
     consent = "consent required" if p.required else "consent not required"
     if p.required_when:
         consent = "consent required when " + "; ".join(f"{k} in {v}" for k, v in p.required_when.items())
-    out = [
-        f"PARTY {p.label} ({pid}), {consent}",
-        f"{INDENT}Positions (salience weight; value of each option):",
-    ]
+    out = [f"PARTY {p.label} ({pid}), {consent}", f"{INDENT}Terms (salience weight; value of each option):"]
     for issue, pos in p.positions.items():
         values = ", ".join(f"{o} {v:.2f}" for o, v in pos.values.items())
         out += _with_cite(sc, f"{sc.issues[issue].label}: weight {pos.weight:.2f}; {values}", pos, 2)
+    out.append(f"{INDENT}The war (daily value of fighting on each front; per unit of the balance of power):")
+    for front, fv in p.war.items():
+        out += _with_cite(
+            sc, f"{front}: {_uncertain(fv, 4)} a day; {fv.momentum:+g} per unit of balance", fv, 2
+        )
     if p.interactions:
-        out.append(f"{INDENT}Interactions (added to utility when a package holds all of):")
+        out.append(f"{INDENT}Interactions (added to its value when a package holds all of):")
         for iid, term in p.interactions.items():
             out += _with_cite(sc, f"{iid}: {_package(term.when)} -> {term.value:+.2f}", term, 2)
     if p.red_lines:
         out.append(f"{INDENT}Red lines (never accepted):")
         for rid, rl in p.red_lines.items():
             out += _with_cite(sc, f"{rid}: {rl.issue}={rl.option}", rl, 2)
-    pace = _pace(p.concession.mean)
-    out += _with_cite(sc, f"Reservation value (BATNA): {_uncertain(p.reservation)}", p.reservation)
-    out += _with_cite(sc, f"Opening aspiration: {_uncertain(p.opening)}", p.opening)
-    out += _with_cite(sc, f"Concession exponent: {_uncertain(p.concession)} ({pace})", p.concession)
-    if (w := p.war) is not None:
-        war = f"War: momentum exposure {w.momentum_exposure:+.2f}, cost per round {w.cost_per_round:.3f}"
-        out += _with_cite(sc, war, w)
+    out += _with_cite(sc, f"Margin asked above what is in force: {_uncertain(p.margin)}", p.margin)
+    out += _with_cite(sc, f"Tolerance of the war's hurt: {_uncertain(p.tolerance)}", p.tolerance)
+    out += _with_cite(
+        sc, f"Concession exponent: {_uncertain(p.concession)} ({_pace(p.concession.mean)})", p.concession
+    )
     if p.veto is not None:
         v = p.veto
         weights = ", ".join(f"{k} {w:.2f}" for k, w in v.weights.items() if w)
-        out += _with_cite(sc, f"Veto player: {v.label} (salience {weights}; slope {v.slope:.2f})", v)
-        out += _with_cite(sc, f"Ratification threshold: {_uncertain(v.threshold)}", v.threshold, 2)
+        out += _with_cite(sc, f"Veto player: {v.label} (salience {weights}; war weight {v.war_weight:g})", v)
+        out += _with_cite(sc, f"Ratification threshold (surplus): {_uncertain(v.threshold)}", v.threshold, 2)
     return out
+
+
+def _uncertain(p: Uncertain, digits: int = 2) -> str:
+    return f"{p.mean:.{digits}f} ± {p.sd:.{digits}f}" if p.sd else f"{p.mean:.{digits}f}"
 
 
 def _pace(beta: float) -> str:
     if beta == 1:
         return "linear"
-    return "Boulware, firm until late" if beta < 1 else "Conceder, gives early"
+    return "Boulware, firm until the hurt mounts" if beta < 1 else "Conceder, gives early"
 
 
 def _explain_table(sc: Scenario) -> list[str]:
     """The mediator, opening text, world and outcome classes."""
     m = sc.mediator
-    info = "knows the true thresholds" if m.informed else f"learns from rejections (step {m.learning_step})"
-    out = ["THE TABLE", *_with_cite(sc, f"Mediator: {m.label} ({m.party}), {info}", m)]
+    info = "knows the parties' true values" if m.informed else f"learns from answers (step {m.learning_step})"
+    reach = f", revises at most {m.reach} issues at a time" if m.reach else ""
+    out = ["THE TABLE", *_with_cite(sc, f"Mediator: {m.label} ({m.party}), {info}{reach}", m)]
+    gu = m.give_up
+    rule = " or ".join(
+        x
+        for x in (
+            gu.after_refusals and f"{gu.after_refusals} refused texts in a row",
+            gu.after_days and f"{gu.after_days} days",
+        )
+        if x
+    )
+    out += _with_cite(sc, f"Gives up after {rule}", gu)
     if sc.opening is not None:
-        out += _with_cite(sc, f"Opening proposal: {_package(sc.opening.package)}", sc.opening)
+        out += _with_cite(sc, f"Opening text: {_package(sc.opening.package)}", sc.opening)
     mo = sc.dynamics.momentum
     world = (
-        f"initial {mo.initial:+.2f}, drift {mo.drift:+.3f}, reversion {mo.reversion:.2f}, "
-        f"noise {mo.noise:.2f}"
+        f"initial {mo.initial:+.2f}, drift {mo.drift:+g}/day, reversion {mo.reversion:g}/day, "
+        f"noise {mo.noise:g}"
     )
-    out += _with_cite(sc, f"Battlefield momentum: {world}", mo)
-    conc = sc.uncertainty.weight_concentration
-    out += _with_cite(sc, f"Uncertainty of weights: Dirichlet concentration {conc:g}", sc.uncertainty)
+    out += _with_cite(sc, f"Balance of power (while the {mo.front} front is open): {world}", mo)
+    for rid, rb in sc.dynamics.rebuild.items():
+        when = _package(rb.when) or "any truce"
+        out += _with_cite(sc, f"During a truce with {when}: balance {rb.per_day:+g} a day ({rid})", rb)
     for lid, lv in sc.levers.items():
         state = "inactive (max_uses 0)" if lv.max_uses == 0 else f"at most {lv.max_uses}x"
-        policy = f"from round {lv.from_round}" if lv.policy == "from_round" else lv.policy.replace("_", " ")
-        act = f"{lv.holder} -> {lv.target}, {lv.kind} {lv.strength:.2f}, {policy}, {state}"
+        policy = f"from day {lv.from_day}" if lv.policy == "from_day" else lv.policy.replace("_", " ")
+        what = "a day off each front's value" if lv.kind == "stick" else "added to any deal"
+        act = f"{lv.holder} -> {lv.target}, {lv.kind} {lv.strength:g} {what}, {policy}, {state}"
         out += _with_cite(sc, f"Lever {lid}: {lv.label}: {act}", lv)
     for eid, ev in sc.events.items():
         out += _with_cite(sc, f"Event {eid}: {ev.label}: {_event_effect(ev)}", ev)
-    out.append(f"{INDENT}Outcome classes (first rule that matches wins):")
+    out.append(f"{INDENT}Outcome classes of what is in force (first rule that matches wins):")
     for cid, cl in sc.classes.items():
         rule = "; ".join(f"{k} in {'/'.join(v)}" for k, v in cl.when.items()) or "any deal"
         out.append(f"{INDENT * 2}{cid}: {cl.label}: {rule}")
-    out.append(f"{INDENT * 2}{NO_DEAL}: No agreement by round {sc.rounds}")
+    out.append(f"{INDENT * 2}{NO_DEAL}: nothing agreed in force (the war on every front)")
+    for xid, ex in sc.expect.items():
+        day = f"by day {ex.day}" if ex.day else "at the horizon"
+        out += _with_cite(
+            sc, f"Expects {ex.outcome} {ex.direction} {day} vs {sc.parent} ({xid}): {ex.theory}", ex
+        )
     return out
 
 
 def _event_effect(ev: Any) -> str:
-    parts = [f"p={ev.probability:g} per round from round {ev.from_round}" + (", once" if ev.once else "")]
-    parts += [f"{pid} reservation {s:+.2f}" for pid, s in ev.reservation_shift.items()]
+    parts = [f"p={ev.daily_probability:g} a day from day {ev.from_day}" + (", once" if ev.once else "")]
+    parts += [f"{pid} war value {s:+g} a day on each front" for pid, s in ev.war_shift.items()]
     if ev.momentum_shift:
-        parts.append(f"momentum {ev.momentum_shift:+.2f}")
+        parts.append(f"balance {ev.momentum_shift:+.2f}")
     if ev.reveal:
-        parts.append("reveals true thresholds to the mediator")
+        parts.append("reveals the parties' true values and margins to the mediator")
     return ", ".join(parts)
 
 
@@ -182,67 +245,146 @@ class _Quoter:
         return [INDENT * depth + (again if seen else first)]
 
 
-def trace(sc: Scenario, model: NegotiationModel, replication: int) -> str:
-    """Round-by-round narrative of one replication, ending with its outcome line."""
+def trace_record(sc: Scenario, model: NegotiationModel, replication: int) -> dict[str, Any]:
+    """The traced world as data: its summary, every round, and its outcome (``trace --format json``)."""
     from sim.experiments.chunks import CHUNK
 
-    row = replication - (replication // CHUNK) * CHUNK
+    row = replication % CHUNK
     if model.trace_row != row:
         raise ValueError(f"the model traced row {model.trace_row}, not replication {replication} (row {row})")
+    space = model.space
+    pkg = int(model.inforce[row])
+    history = [
+        {"day": int(day), "event": kind, "package": space.describe(int(p[list(rows).index(row)]))}
+        for rows, day, kind, p in model.history
+        if row in rows
+    ]
+    return {
+        "scenario": sc.name,
+        "replication": replication,
+        "seed": sc.seed,
+        "outcome": space.class_order[space.package_class[pkg]],
+        "in_force": space.describe(pkg),
+        "first_agreement_day": int(model.first_day[row]) or None,
+        "history": history,
+        "rounds": model.transcript,
+    }
+
+
+def trace(sc: Scenario, model: NegotiationModel, replication: int) -> str:
+    """Summary first, then the story day by day: refused rounds in a row are told once."""
+    rec = trace_record(sc, model, replication)
     quote = _Quoter(sc)
     out = [
         f"Replication {replication} of {sc.name}: {sc.title}",
-        f"seed {sc.seed}, one of {sc.replications:,} worlds (chunk {replication // CHUNK}, row {row})",
+        f"seed {sc.seed}, one of {sc.replications:,} worlds; talks from {sc.calendar.start}",
+        "",
+        *summary(sc, model, rec),
     ]
+    run: list[dict[str, Any]] = []
     for entry in model.transcript:
-        out += ["", *_round(sc, model, entry, quote)]
-    out += ["", outcome_line(sc, model, row)]
+        if _uneventful(entry) and run and _same(run[-1], entry):
+            run.append(entry)
+            continue
+        out += _flush(sc, model, run, quote)
+        run = [entry]
+    out += _flush(sc, model, run, quote)
     return "\n".join(out)
 
 
-def outcome_line(sc: Scenario, model: NegotiationModel, row: int) -> str:
-    """The world's outcome as outcomes.csv records it: round, class, options and utilities."""
-    if not model.agreed[row]:
-        return f"Outcome: no agreement after {sc.rounds} rounds [{NO_DEAL}]"
-    space, pkg = model.space, int(model.package[row])
-    c = int(space.package_class[pkg])
-    # a deal no class rule holds is filed under no_agreement in outcomes.csv; say so here too
-    cid, label = (
-        (space.class_ids[c], sc.classes[space.class_ids[c]].label) if c >= 0 else (NO_DEAL, "Unclassified")
-    )
-    utils = ", ".join(f"{pid} {u:.3f}" for pid, u in zip(sc.parties, model.utility[row], strict=True))
-    return (
-        f"Outcome: agreed in round {int(model.round[row])}, {label} [{cid}]: "
-        f"{_package(space.describe(pkg))}; utilities {utils}"
-    )
+def summary(sc: Scenario, model: NegotiationModel, rec: dict[str, Any]) -> list[str]:
+    cls = rec["outcome"]
+    label = sc.classes[cls].label if cls in sc.classes else "No agreement in force"
+    lines = [f"Outcome at day {sc.calendar.horizon_days}: {label} [{cls}]: {_package(rec['in_force'])}"]
+    first = rec["first_agreement_day"]
+    lines.append(f"First agreement: day {first}" if first else "No agreement was ever banked.")
+    if rec["history"]:
+        events = "; ".join(f"day {h['day']} {h['event']}" for h in rec["history"])
+        lines.append(f"History: {events}")
+    refusals: dict[str, int] = {}
+    for e in model.transcript:
+        for r in e.get("parties", []):
+            if r["asked"] and not r["accepted"]:
+                refusals[r["party"]] = refusals.get(r["party"], 0) + 1
+    if refusals:
+        held = ", ".join(
+            f"{sc.parties[p].label} {n}" for p, n in sorted(refusals.items(), key=lambda x: -x[1])
+        )
+        lines.append(f"Texts refused by: {held}")
+    return lines
+
+
+def _uneventful(e: dict[str, Any]) -> bool:
+    return not e.get("events") and not e.get("levers") and not e.get("happened") and not e.get("deal")
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Two rounds tell the same story: the same text refused by the same parties."""
+
+    def who(e):
+        return tuple(r["party"] for r in e.get("parties", []) if r["asked"] and not r["accepted"])
+
+    return _uneventful(a) and a.get("proposal") == b.get("proposal") and who(a) == who(b)
+
+
+def _flush(sc: Scenario, model: NegotiationModel, run: list[dict[str, Any]], quote: _Quoter) -> list[str]:
+    if not run:
+        return []
+    if len(run) == 1:
+        return ["", *_round(sc, model, run[0], quote)]
+    first, last = run[0], run[-1]
+    lines = ["", *_round(sc, model, first, quote)]
+    if "proposal" in first:
+        who = ", ".join(
+            sc.parties[r["party"]].label for r in first["parties"] if r["asked"] and not r["accepted"]
+        )
+        lines.append(
+            f"{INDENT}... the same text refused by {who} {len(run)} times, days {first['day']}-{last['day']}"
+        )
+    else:
+        lines.append(f"{INDENT}... nothing changes until day {last['day']}")
+    return lines
 
 
 def _round(sc: Scenario, model: NegotiationModel, e: dict[str, Any], quote: _Quoter) -> list[str]:
-    t = e["round"]
-    out = [f"Round {t} (battlefield momentum {e['momentum']:+.2f})"]
-    for eid in e["events"]:
+    out = [f"Day {e['day']} (round {e['round']}; balance of power {e.get('momentum', 0.0):+.2f})"]
+    for kind in e.get("happened", []):
+        if kind in ("lapsed", "violated", "extended"):
+            verb = {
+                "lapsed": "lapses at its end",
+                "violated": "breaks down (violated)",
+                "extended": "is extended",
+            }[kind]
+            out.append(f"{INDENT}The truce in force {verb}.")
+    for eid in e.get("events", []):
         out += [f"{INDENT}Event: {sc.events[eid].label}.", *quote(sc.events[eid])]
-    for lid in e["levers"]:
+    for lid in e.get("levers", []):
         lv = sc.levers[lid]
-        kind = "lowers its reservation" if lv.kind == "stick" else "adds to its value of any deal"
+        kind = (
+            "lowers its daily value of fighting on" if lv.kind == "stick" else "adds to its value of any deal"
+        )
         out += [
-            f"{INDENT}Lever: {lv.label} ({lv.kind} on {lv.target}, {kind} by {lv.strength:.2f}).",
+            f"{INDENT}Lever: {lv.label} ({lv.kind} on {lv.target}, {kind} by {lv.strength:g}).",
             *quote(lv),
         ]
-    out += _proposal(sc, model, e, quote)
-    for r in e["parties"]:
-        out += _response(sc, model, e, r, quote)
-    out += _result(sc, e, quote)
+    if "proposal" in e:
+        out += _proposal(sc, model, e, quote)
+        for r in e["parties"]:
+            out += _response(sc, model, e, r, quote)
+        out += _result(sc, e, quote)
+    elif not e.get("talking", True):
+        out.append(f"{INDENT}No talks: {_package(model.space.describe(e['inforce']))} in force.")
+    if "gave_up" in e.get("happened", []):
+        out.append(f"{INDENT}{sc.mediator.label} gives up for now.")
     return out
 
 
 def _proposal(sc: Scenario, model: NegotiationModel, e: dict[str, Any], quote: _Quoter) -> list[str]:
     pkg = _package(model.space.describe(e["proposal"]))
-    if e["by"] == "opening":
+    if e.get("by") == "opening":
         assert sc.opening is not None
-        return [f"{INDENT}Opening proposal on the table: {pkg}", *quote(sc.opening)]
-    knows = ", knowing the true thresholds" if e["informed"] else ""
-    return [f"{INDENT}{sc.mediator.label} proposes{knows}: {pkg}"]
+        return [f"{INDENT}Opening text on the table: {pkg}", *quote(sc.opening)]
+    return [f"{INDENT}{sc.mediator.label} proposes: {pkg}"]
 
 
 def _response(
@@ -251,36 +393,42 @@ def _response(
     p = sc.parties[r["party"]]
     name = f"{INDENT}{p.label:<16}"
     if not r["asked"]:
-        return [f"{name}not asked: its consent is not needed for this package"]
-    bonus = f" + carrot {r['bonus']:.3f}" if r["bonus"] else ""
-    head = f"{name}utility {r['utility']:.3f}{bonus} vs aspiration {r['aspiration']:.3f}"
+        return [f"{name}not asked: its consent is not needed for this text"]
+    head = (
+        f"{name}gain over what is in force {r['surplus']:+.3f} vs margin asked {r['margin']:.3f} "
+        f"(mediator believes {r['believed']:.3f})"
+    )
     if r["accepted"]:
         return [f"{head}: accepts"]
     if r["red_line"]:
         pkg = model.space.describe(e["proposal"])
         crossed = [rl for rl in p.red_lines.values() if pkg.get(rl.issue) == rl.option]
-        lines = [f"{head}: rejects, the package crosses a red line ({crossed[0].issue}={crossed[0].option})"]
-        return lines + quote(crossed[0])
+        return [
+            f"{head}: refuses, the text crosses a red line ({crossed[0].issue}={crossed[0].option})",
+            *quote(crossed[0]),
+        ]
     if r["demand"] is None:
-        return [f"{head}: rejects; no single change would make it better"]
+        return [f"{head}: refuses; no single change would make it better"]
     issue, option = model.space.describe_move(r["demand"])
-    lines = [f"{head}: rejects and demands {sc.issues[issue].label}: {option}"]
-    return lines + quote(p.positions[issue])
+    lines = [f"{head}: refuses and demands {sc.issues[issue].label}: {option}"]
+    return lines + (quote(p.positions[issue]) if issue in p.positions else quote(sc.truce))
 
 
 def _result(sc: Scenario, e: dict[str, Any], quote: _Quoter) -> list[str]:
     if not e["deal"]:
-        return [f"{INDENT}No deal this round."]
-    out = [f"{INDENT}Every party whose consent is needed accepts: the deal goes home."]
+        return [f"{INDENT}No agreement this round."]
+    out = [f"{INDENT}Every party whose consent is needed accepts: the text goes home."]
     for v in e["ratification"]:
+        out.append(f"{INDENT}Ratification by {v['veto']}: probability {100 * v['probability']:.0f}%")
         veto = sc.parties[v["party"]].veto
-        out.append(
-            f"{INDENT}Ratification by {v['veto']}: their utility {v['utility']:.3f} vs threshold "
-            f"{v['threshold']:.3f}, probability {100 * v['probability']:.0f}%"
-        )
         if veto is not None:
             out += quote(veto)
     out.append(
-        f"{INDENT}" + ("Ratified: the agreement stands." if e["ratified"] else "Vetoed at home: talks go on.")
+        f"{INDENT}"
+        + (
+            "Ratified and banked: it is in force; talks go on over the rest."
+            if e["ratified"]
+            else "Vetoed at home: talks go on."
+        )
     )
     return out

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from sim.experiments.sweeps import Axis
     from sim.scenario import Scenario
 
-AGREEMENT = "agreement"
+AGREEMENT = "any_agreement"
 NO_DEAL_COLOUR = "#b8b8b8"
 AGREEMENT_COLOUR = "#222222"
 DPI = 110
@@ -96,7 +96,7 @@ def _replications(frame: pd.DataFrame) -> int:
 
 
 def plot_run(outdir: Path, sc: Scenario, curve: pd.DataFrame, shares: pd.DataFrame) -> list[Path]:
-    """``curve.png`` (cumulative agreement by round) and ``outcomes.png`` (class shares)."""
+    """``curve.png`` (each class in force, day by day) and ``outcomes.png`` (class shares at the horizon)."""
     outdir = Path(outdir)
     colours = class_colours(list(sc.classes))
     return [
@@ -106,29 +106,54 @@ def plot_run(outdir: Path, sc: Scenario, curve: pd.DataFrame, shares: pd.DataFra
 
 
 def _curve_figure(sc: Scenario, curve: pd.DataFrame, colours: dict[str, str]) -> Figure:
+    """The share of worlds with each class in force, day by day (stacked), and any agreement's band."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    for outcome in [*[c for c in sc.classes if c in set(curve["outcome"])], AGREEMENT]:
+    _stack_in_force(ax, sc, curve, colours)
+    reps = _replications(curve)
+    ax.set_title(f"{_text(sc.title)}\nin force by day, {reps:,} replications, 95% band on any agreement")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return fig
+
+
+def _stack_in_force(ax, sc: Scenario, curve: pd.DataFrame, colours: dict[str, str]) -> None:
+    days = np.concatenate([[0], np.unique(curve["day"])])
+    bottom = np.zeros(days.size)
+    for outcome in [*sc.classes, NO_DEAL]:
         part = curve[curve["outcome"] == outcome]
-        total = outcome == AGREEMENT
-        colour = colours[outcome]
-        ax.fill_between(part["round"], part["lo"], part["hi"], color=colour, alpha=0.18, linewidth=0)
-        ax.plot(
-            part["round"],
-            part["share"],
-            color=colour,
-            linewidth=2.2 if total else 1.6,
-            linestyle="--" if total else "-",
+        if not len(part) or not part["share"].any():
+            continue  # a class that never occurs gets no band
+        share = np.concatenate([[1.0 if outcome == NO_DEAL else 0.0], part["share"].to_numpy()])
+        hatch = "//" if outcome == NO_DEAL else None
+        ax.fill_between(
+            days,
+            bottom,
+            bottom + share,
+            step="post",
+            color=colours[outcome],
+            hatch=hatch,
+            edgecolor="white",
+            linewidth=0,
             label=_label(sc, outcome),
         )
-    ax.set_xlim(1, max(sc.rounds, 2))  # one round still gets an axis
+        bottom += share
+    total = curve[curve["outcome"] == AGREEMENT]
+    ax.step(
+        total["day"],
+        total["share"],
+        where="post",
+        color=AGREEMENT_COLOUR,
+        linewidth=1.4,
+        label="Any agreement",
+    )
+    ax.fill_between(
+        total["day"], total["lo"], total["hi"], step="post", color=AGREEMENT_COLOUR, alpha=0.15, linewidth=0
+    )
+    ax.set_xlim(0, days[-1])
     ax.set_ylim(0, 1)
-    ax.set_xlabel("round")
-    ax.set_ylabel("share of worlds with a deal by this round")
-    ax.set_title(f"{_text(sc.title)}\ncumulative agreement, {_replications(curve):,} replications, 95% bands")
+    ax.set_xlabel(f"day of the talks (from {sc.calendar.start})")
+    ax.set_ylabel("share of worlds with this in force")
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", frameon=False)
-    return fig
 
 
 def _shares_figure(sc: Scenario, shares: pd.DataFrame, colours: dict[str, str]) -> Figure:
@@ -143,7 +168,9 @@ def _shares_figure(sc: Scenario, shares: pd.DataFrame, colours: dict[str, str]) 
     ax.set_xticks(x, [_wrap(_label(sc, o), 14) for o in rows["outcome"]])
     ax.set_ylim(0, 1)
     ax.set_ylabel("share of worlds")
-    ax.set_title(f"{_text(sc.title)}\noutcome classes, {_replications(shares):,} replications, 95% intervals")
+    ax.set_title(
+        f"{_text(sc.title)}\nin force at the horizon, {_replications(shares):,} replications, 95% intervals"
+    )
     ax.grid(axis="y", alpha=0.3)
     return fig
 
@@ -230,24 +257,34 @@ def _reps_text(reps: list[int]) -> str:
 
 
 def _curves_figure(runs: Runs) -> Figure:
+    """Any agreement in force, day by day, one panel per scenario with the baseline drawn in each."""
     plt = _pyplot()
-    cmap = plt.get_cmap("tab10" if len(runs) <= 10 else "tab20")
-    styles = ["-", "--", "-.", ":"]
-    fig, ax = plt.subplots(figsize=(9.0, 5.0))
-    rounds = 1
-    for i, (name, (sc, curve, _)) in enumerate(runs.items()):
+    names = list(runs)
+    cols = min(4, len(names))
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(3.2 * cols, 2.6 * rows), sharex=True, sharey=True, squeeze=False
+    )
+    base = runs[names[0]][1]
+    base_part = base[base["outcome"] == AGREEMENT]
+    for ax, name in zip(axes.flat, names, strict=False):
+        sc, curve, _ = runs[name]
         part = curve[curve["outcome"] == AGREEMENT]
-        colour = cmap(i % cmap.N)
-        ax.fill_between(part["round"], part["lo"], part["hi"], color=colour, alpha=0.12, linewidth=0)
-        ax.plot(part["round"], part["share"], color=colour, linestyle=styles[(i // 10) % 4], label=name)
-        rounds = max(rounds, sc.rounds)
-    ax.set_xlim(1, max(rounds, 2))
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("round")
-    ax.set_ylabel("share of worlds with any deal by this round")
-    ax.set_title("Cumulative agreement by scenario, 95% bands")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    ax.grid(alpha=0.3)
+        if name != names[0]:
+            ax.step(base_part["day"], base_part["share"], where="post", color="#999999", linewidth=1.0)
+        ax.fill_between(
+            part["day"], part["lo"], part["hi"], step="post", color="#0072B2", alpha=0.25, linewidth=0
+        )
+        ax.step(part["day"], part["share"], where="post", color="#0072B2", linewidth=1.6)
+        ax.set_title(_wrap(_text(sc.title), 34), fontsize=8)
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(names) :]:
+        ax.axis("off")
+    fig.supxlabel("day of the talks")
+    fig.supylabel("share of worlds with any agreement in force")
+    fig.suptitle(f"Any agreement in force by day (grey: {names[0]}), 95% bands")
+    fig.tight_layout()
     return fig
 
 

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 Table = tuple[list[str], list[list[str]]]  # header, rows of cell text (not yet escaped)
 # manifest keys a sweep report already shows in its run table or versions line
-SHOWN = {"scenario", "file", "scenario_sha256", "seed", "replications", "rounds", "grid", "axes"}
+SHOWN = {"scenario", "file", "scenario_sha256", "seed", "replications", "horizon_days", "grid", "axes"}
 SHOWN |= {"negsim_version", "mesa_version", "numpy_version"}
 
 CSS = """
@@ -161,9 +161,16 @@ def scenario_block(sc: Scenario) -> str:
 
 
 def run_table(scenarios: list[Scenario]) -> str:
-    header = ["Scenario", "File", "Seed", "Replications", "Rounds", "SHA-256"]
+    header = ["Scenario", "File", "Seed", "Replications", "Horizon (days)", "SHA-256"]
     rows = [
-        [sc.name, Path(sc.path).name, str(sc.seed), f"{sc.replications:,}", str(sc.rounds), sc.sha256]
+        [
+            sc.name,
+            Path(sc.path).name,
+            str(sc.seed),
+            f"{sc.replications:,}",
+            str(sc.calendar.horizon_days),
+            sc.sha256,
+        ]
         for sc in scenarios
     ]
     return html_table((header, rows), ["", "", "num", "num", "num", "hash"])
@@ -261,12 +268,37 @@ def difference_table(summary: pd.DataFrame, runs: Runs) -> Table:
 # ---------------------------------------------------------------- comparison report
 
 
-def write_compare(outdir: Path, runs: Runs, wall: float, executor: str) -> Path:
-    """Plots, summary.csv, report.md and a self-contained report.html for a comparison."""
+def verdict_table(verdicts: list[dict[str, Any]]) -> Table:
+    """Each scenario hypothesis with its verdict and the numbers behind it."""
+    head = ["scenario", "hypothesis", "expected", "scenario share", "against", "difference (95%)", "verdict"]
+    rows = [
+        [
+            v["scenario"],
+            v["hypothesis"],
+            f"{v['outcome']} {v['direction']} by day {v['day']}",
+            f"{100 * v['share']:.1f}%",
+            f"{v['against']} {100 * v['parent_share']:.1f}%",
+            _pct(v["diff"], v["lo"], v["hi"], sign=True),
+            v["verdict"],
+        ]
+        for v in verdicts
+    ]
+    return head, rows
+
+
+def write_compare(
+    outdir: Path, runs: Runs, wall: float, executor: str, verdicts: list[dict[str, Any]] | None = None
+) -> Path:
+    """Plots, summary.csv, hypotheses.csv, report.md and a self-contained report.html for a comparison."""
+    import pandas as pd
+
     outdir = Path(outdir)
+    verdicts = verdicts or []
     outcomes_png, curves_png = plot_compare(outdir, runs)
     summary = summary_frame(runs)
     write_csv(outdir / "summary.csv", summary)
+    write_csv(outdir / "hypotheses.csv", pd.DataFrame(verdicts))
+    hyp = verdict_table(verdicts)
     likely, diff = likelihood_table(summary, runs), difference_table(summary, runs)
     base = baseline_name(runs)
     scenarios = [sc for sc, _, _ in runs.values()]
@@ -279,13 +311,27 @@ def write_compare(outdir: Path, runs: Runs, wall: float, executor: str) -> Path:
     html = page(
         f"negsim comparison of {len(runs)} scenarios",
         [
+            section(
+                "Scenario hypotheses",
+                para(
+                    "Each variant states what it expects against the scenario it extends: held when the 95% "
+                    "interval of the difference excludes zero in the stated direction, contrary when it "
+                    "excludes zero the other way, inconclusive otherwise."
+                ),
+                html_table(hyp)
+                if hyp[1]
+                else para("No scenario states a hypothesis, or its parent was not run."),
+                keep=True,
+            ),
             section("What was run", para(about), run_table(scenarios), *map(scenario_block, scenarios)),
             section(
                 "Comparison",
                 figure(
                     outcomes_png, "Outcome classes by scenario; error bars: 95% interval on any agreement."
                 ),
-                figure(curves_png, "Cumulative share of worlds with any agreement by round, with 95% bands."),
+                figure(
+                    curves_png, "Share of worlds with any agreement in force, day by day, with 95% bands."
+                ),
             ),
             section("Likelihood by outcome class", para(intervals, "note"), html_table(likely), keep=True),
             section(
@@ -301,13 +347,15 @@ def write_compare(outdir: Path, runs: Runs, wall: float, executor: str) -> Path:
             ),
         ],
     )
-    write_text(outdir / "report.md", _markdown(runs, likely, diff, about, intervals))
+    write_text(outdir / "report.md", _markdown(runs, likely, diff, about, intervals, hyp))
     return write_text(outdir / "report.html", html)
 
 
-def _markdown(runs: Runs, likely: Table, diff: Table, about: str, intervals: str) -> str:
+def _markdown(runs: Runs, likely: Table, diff: Table, about: str, intervals: str, hyp: Table) -> str:
     base = baseline_name(runs)
     lines = [f"# negsim comparison of {len(runs)} scenarios", "", about, ""]
+    if hyp[1]:
+        lines += ["## Scenario hypotheses", "", md_table(hyp), ""]
     lines += [
         f"- **{_md(sc.name)}** ({_md(Path(sc.path).name)}): {_md(sc.title)}" for sc, _, _ in runs.values()
     ]

@@ -24,6 +24,7 @@ from sim.scenario.seeds import check_quotes
 
 # ---------------------------------------------------------------- loading
 
+
 MAX_DEPTH = 16  # tables and arrays nested deeper than this are no scenario (the bundled ones use 5)
 
 
@@ -70,14 +71,14 @@ def _too_deep(data: Any) -> str | None:
 
 
 def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """Deep-merge ``over`` into a copy of ``base``: tables merge key by key, anything else replaces."""
+    """Deep-merge ``over`` into a copy of ``base``: tables merge key by key, anything else replaces.
+
+    Provenance merges like any field: a variant that changes a number states its own assumption
+    beside the parent's quote, which still says what the party wants.
+    """
     out = copy.deepcopy(base)
     for k, v in over.items():
         if isinstance(v, dict) and isinstance(out.get(k), dict):
-            # A statement's provenance is replaced whole: a variant may swap a quote for an assumption.
-            for mine, theirs in (("source", "assumption"), ("assumption", "source")):
-                if mine in v:
-                    out[k].pop(theirs, None)
             out[k] = merge(out[k], v)
         else:
             out[k] = copy.deepcopy(v)
@@ -105,10 +106,16 @@ def _load_chain(path: Path, root: Path, pointer: Path, chain: tuple[Path, ...]) 
     target = resolve_extends(parent, real if chain else path, root)
     # Problems in a parent are reported against the file the user ran, which is what they edit.
     base = _load_chain(target, root, pointer if chain else path, (*chain, real))
-    # A variant's header is its own; it never inherits the parent's.
-    base.pop("title", None)
-    base.pop("summary", None)
+    # A variant's header and hypotheses are its own; it never inherits the parent's.
+    for own in ("title", "summary", "expect"):
+        base.pop(own, None)
     return merge(base, data)
+
+
+def parent_name(path: str | Path) -> str:
+    """The name of the scenario a file extends ('' if none)."""
+    parent = _read_toml(Path(path), Path(path), "").get("extends")
+    return Path(parent).stem if isinstance(parent, str) else ""
 
 
 def canonical_hash(raw: dict[str, Any]) -> str:
@@ -122,7 +129,11 @@ def _loc(loc: tuple[Any, ...]) -> str:
 
 
 def validate(
-    raw: dict[str, Any], path: str | Path, name: str | None = None, root: str | Path | None = None
+    raw: dict[str, Any],
+    path: str | Path,
+    name: str | None = None,
+    parent: str = "",
+    root: str | Path | None = None,
 ) -> Scenario:
     """Validate a merged scenario dict; raise :class:`ScenarioError` with the first problem.
 
@@ -146,7 +157,8 @@ def validate(
     _check_references(sc, path)
     project = Path(root) if root is not None else project_root(path)
     check_quotes(sc, path, project)
-    out = sc.model_copy(update={"name": name or path.stem, "path": str(path), "sha256": canonical_hash(raw)})
+    update = {"name": name or path.stem, "path": str(path), "sha256": canonical_hash(raw), "parent": parent}
+    out = sc.model_copy(update=update)
     out._root = str(project)
     return out
 
@@ -155,7 +167,15 @@ def load_scenario(path: str | Path, root: str | Path | None = None) -> Scenario:
     """Read, merge (``extends``) and validate a scenario file (reading only inside its project)."""
     path = Path(path)
     project = project_root(path, root)
-    return validate(load_raw(path, project), path, root=project)
+    sc = validate(load_raw(path, project), path, parent=parent_name(path), root=project)
+    if sc.expect and not sc.parent:
+        xid = next(iter(sc.expect))
+        raise ScenarioError(
+            path,
+            f"expect.{xid}",
+            "a hypothesis is tested against the scenario this file extends; add extends",
+        )
+    return sc
 
 
 # ---------------------------------------------------------------- cross-checks
@@ -193,11 +213,75 @@ def _check_party(sc: Scenario, pid: str, where: str, path: Path) -> None:
 
 def _check_weights(weights: dict[str, float], where: str, path: Path, sc: Scenario) -> None:
     for issue in weights:
-        if issue not in sc.issues:
-            raise ScenarioError(path, f"{where}.{issue}", f"unknown issue '{show(issue)}'")
+        if issue not in sc.issues or issue == sc.truce.issue:
+            raise ScenarioError(path, f"{where}.{issue}", f"not a term issue; allowed: {_listed(terms(sc))}")
     total = sum(weights.values())
     if abs(total - 1.0) > 1e-6:
         raise ScenarioError(path, where, f"weights must sum to 1 (they sum to {total:.6g})")
+
+
+def terms(sc: Scenario) -> list[str]:
+    """The issues other than the truce: what parties hold option values for."""
+    return [i for i in sc.issues if i != sc.truce.issue]
+
+
+def _check_fronts(sc: Scenario, fronts: list[str], where: str, path: Path) -> None:
+    for f in fronts:
+        if f not in sc.fronts:
+            raise ScenarioError(path, where, f"unknown front '{show(f)}'; allowed: {_listed(sc.fronts)}")
+
+
+def _check_values(sc: Scenario, issue: str, values: dict[str, float], where: str, path: Path) -> None:
+    options = sc.issues[issue].options
+    if set(values) != set(options):
+        raise ScenarioError(path, where, f"must give a value for each option: {_listed(options)}")
+
+
+def _check_truce(sc: Scenario, path: Path) -> None:
+    t = sc.truce
+    if t.issue not in sc.issues:
+        raise ScenarioError(
+            path, "truce.issue", f"unknown issue '{show(t.issue)}'; allowed: {_listed(sc.issues)}"
+        )
+    options = sc.issues[t.issue].options
+    if set(t.closes) != set(options):
+        raise ScenarioError(
+            path, "truce.closes", f"must list the fronts each option closes: {_listed(options)}"
+        )
+    for opt, fronts in t.closes.items():
+        _check_fronts(sc, fronts, f"truce.closes.{opt}", path)
+    if t.closes[options[0]]:
+        raise ScenarioError(
+            path, f"truce.closes.{options[0]}", "the first option is no truce: it closes no front"
+        )
+    for issue in t.tied:
+        if issue not in sc.issues or issue == t.issue:
+            raise ScenarioError(
+                path, "truce.tied", f"'{show(issue)}' is not a term issue; allowed: {_listed(terms(sc))}"
+            )
+    _check_package(sc, t.violations.monitored_when, "truce.violations.monitored_when", path, full=False)
+    _check_fronts(sc, [sc.dynamics.momentum.front], "dynamics.momentum.front", path)
+    for rid, rb in sc.dynamics.rebuild.items():
+        _check_package(sc, rb.when, f"dynamics.rebuild.{rid}.when", path, full=False)
+
+
+def _check_party_positions(sc: Scenario, pid: str, p, path: Path) -> None:
+    base = f"parties.{pid}"
+    for issue, pos in p.positions.items():
+        if issue == sc.truce.issue:
+            raise ScenarioError(
+                path,
+                f"{base}.positions.{issue}",
+                "the truce is valued by the fronts it closes (parties.<id>.war), not by option values",
+            )
+        if issue not in sc.issues:
+            raise ScenarioError(path, f"{base}.positions.{issue}", f"unknown issue '{show(issue)}'")
+        _check_values(sc, issue, pos.values, f"{base}.positions.{issue}.values", path)
+    if set(p.positions) != set(terms(sc)):
+        missing = _listed(sorted(set(terms(sc)) - set(p.positions)))
+        raise ScenarioError(path, f"{base}.positions", f"missing issues: {missing}")
+    _check_weights({k: v.weight for k, v in p.positions.items()}, f"{base}.positions", path, sc)
+    _check_fronts(sc, list(p.war), f"{base}.war", path)
 
 
 def _check_references(sc: Scenario, path: Path) -> None:
@@ -208,22 +292,10 @@ def _check_references(sc: Scenario, path: Path) -> None:
             f"the outcome space has {sc.n_packages:,} packages; at most {MAX_PACKAGES:,} "
             "can be enumerated (merge or drop options)",
         )
+    _check_truce(sc, path)
     for pid, p in sc.parties.items():
         base = f"parties.{pid}"
-        for issue, pos in p.positions.items():
-            if issue not in sc.issues:
-                raise ScenarioError(path, f"{base}.positions.{issue}", f"unknown issue '{show(issue)}'")
-            options = sc.issues[issue].options
-            if set(pos.values) != set(options):
-                raise ScenarioError(
-                    path,
-                    f"{base}.positions.{issue}.values",
-                    f"must give a value for each option: {_listed(options)}",
-                )
-        if set(p.positions) != set(sc.issues):
-            missing = _listed(sorted(set(sc.issues) - set(p.positions)))
-            raise ScenarioError(path, f"{base}.positions", f"missing issues: {missing}")
-        _check_weights({k: v.weight for k, v in p.positions.items()}, f"{base}.positions", path, sc)
+        _check_party_positions(sc, pid, p, path)
         for iid, it in p.interactions.items():
             _check_package(sc, it.when, f"{base}.interactions.{iid}.when", path, full=False)
         for rid, rl in p.red_lines.items():
@@ -231,18 +303,22 @@ def _check_references(sc: Scenario, path: Path) -> None:
         for issue, opts in (p.required_when or {}).items():
             for o in opts:
                 _check_option(sc, issue, o, f"{base}.required_when.{issue}", path)
-        if p.concession.mean <= 0:
-            raise ScenarioError(path, f"{base}.concession.mean", "must be > 0 (1 is linear)")
+        for name in ("concession", "tolerance"):
+            if getattr(p, name).mean <= 0:
+                raise ScenarioError(path, f"{base}.{name}.mean", "must be > 0")
+        if p.margin.mean < 0:
+            raise ScenarioError(path, f"{base}.margin.mean", "must be >= 0 (the margin asked above no deal)")
         if p.veto is not None:
             _check_weights(p.veto.weights, f"{base}.veto.weights", path, sc)
             for issue, values in p.veto.values.items():
                 where = f"{base}.veto.values.{issue}"
-                if issue not in sc.issues:
-                    raise ScenarioError(path, where, f"unknown issue '{show(issue)}'")
-                if set(values) != set(sc.issues[issue].options):
-                    opts = _listed(sc.issues[issue].options)
-                    raise ScenarioError(path, where, f"must give a value for each option: {opts}")
+                if issue not in terms(sc):
+                    raise ScenarioError(path, where, f"not a term issue; allowed: {_listed(terms(sc))}")
+                _check_values(sc, issue, values, where, path)
     _check_party(sc, sc.mediator.party, "mediator.party", path)
+    gu = sc.mediator.give_up
+    if gu.after_refusals is None and gu.after_days is None:
+        raise ScenarioError(path, "mediator.give_up", "give after_refusals, after_days, or both")
     if sc.opening is not None:
         _check_package(sc, sc.opening.package, "opening.package", path, full=True)
         if not any(
@@ -252,15 +328,31 @@ def _check_references(sc: Scenario, path: Path) -> None:
     for lid, lv in sc.levers.items():
         _check_party(sc, lv.holder, f"levers.{lid}.holder", path)
         _check_party(sc, lv.target, f"levers.{lid}.target", path)
+        _check_fronts(sc, lv.fronts, f"levers.{lid}.fronts", path)
     for eid, ev in sc.events.items():
-        for pid in ev.reservation_shift:
-            _check_party(sc, pid, f"events.{eid}.reservation_shift", path)
+        for pid in ev.war_shift:
+            _check_party(sc, pid, f"events.{eid}.war_shift", path)
     for cid, cl in sc.classes.items():
         for issue, opts in cl.when.items():
             for o in opts:
                 _check_option(sc, issue, o, f"classes.{cid}.when.{issue}", path)
-    if "no_agreement" in sc.classes:
-        raise ScenarioError(path, "classes.no_agreement", "is reserved for talks that end without a deal")
+    for reserved in ("no_agreement", "any_agreement"):
+        if reserved in sc.classes:
+            raise ScenarioError(
+                path, f"classes.{reserved}", "is reserved (no deal in force / any deal in force)"
+            )
+    allowed = [*sc.classes, "any_agreement", "no_agreement"]
+    for xid, ex in sc.expect.items():
+        if ex.outcome not in allowed:
+            raise ScenarioError(
+                path,
+                f"expect.{xid}.outcome",
+                f"unknown outcome '{show(ex.outcome)}'; allowed: {_listed(allowed)}",
+            )
+        if ex.day is not None and ex.day > sc.calendar.horizon_days:
+            raise ScenarioError(
+                path, f"expect.{xid}.day", f"must be at most the horizon ({sc.calendar.horizon_days})"
+            )
 
 
 def find_scenarios(paths: list[Path]) -> list[Path]:

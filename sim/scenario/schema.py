@@ -1,11 +1,17 @@
 """The scenario schema: what a scenario file may say, as strict pydantic models.
 
-A scenario names the issues and their ordered options, the parties with their positions, the
-mediator, the opening proposal, world dynamics, levers, events and outcome classes. Every position,
-condition and red line carries its provenance: ``source = {seed, quote}`` (a verbatim fragment of a
-file in ``seeds/``) or ``assumption = "<one-line reason>"``. Every collection is a table keyed by id
-(never an array), which is what makes any field addressable by a dotted path such as
-``parties.russia.reservation.mean``.
+A scenario names the fronts of the war, the issues and their ordered options (the first option of
+each issue is the status quo: nothing agreed), the truce (which issue it is, how long it lasts, which
+fronts each option closes, which terms end with it), the parties with their positions and their
+daily value of fighting on each front, the mediator, the opening text, the calendar, world dynamics,
+levers, events, outcome classes and the hypotheses the scenario tests (``expect``).
+
+Provenance: every statement carries ``source = {seed, quote}`` (a verbatim fragment of a file in
+``seeds/``) and/or ``assumption = "<one-line reason>"``. A quote supports what a party wants; the
+size of a number chosen for it is an assumption, so every statement that sets a magnitude
+(:class:`Magnitude`) must say its assumption, quote or no quote. Every collection is a table keyed by
+id (never an array), which makes any field addressable by a dotted path such as
+``parties.russia.war.land.mean``.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 MAX_SEED = 2**64 - 1  # seeds are whole numbers in 0 .. 2**64-1
 MAX_PACKAGES = 20_000  # the mediator enumerates the outcome space; beyond this it is refused
-ID = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+ID = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=64)]
+Unit = Annotated[float, Field(ge=0, le=1)]
+DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 
 class Strict(BaseModel):
@@ -31,21 +39,31 @@ class Source(Strict):
 
 
 class Sourced(Strict):
-    """A statement with provenance: a quote from a seed document, or a stated assumption."""
+    """A statement with provenance: a quote from a seed document, a stated assumption, or both."""
 
     source: Source | None = None
     assumption: str | None = Field(default=None, min_length=3)
 
     @model_validator(mode="after")
-    def _one_provenance(self) -> Sourced:
-        if (self.source is None) == (self.assumption is None):
-            raise ValueError("give exactly one of 'source = {seed, quote}' or 'assumption = \"...\"'")
+    def _provenance(self) -> Sourced:
+        if self.source is None and self.assumption is None:
+            raise ValueError("give 'source = {seed, quote}' or 'assumption = \"...\"' (or both)")
+        return self
+
+
+class Magnitude(Sourced):
+    """A statement that sets a number: a quote may say what is wanted, the size is an assumption."""
+
+    @model_validator(mode="after")
+    def _size_is_assumed(self) -> Magnitude:
+        if self.assumption is None:
+            raise ValueError("a number's size is an assumption: add 'assumption = \"...\"' beside the quote")
         return self
 
 
 class Issue(Strict):
     label: str
-    options: list[ID] = Field(min_length=2)
+    options: list[ID] = Field(min_length=2, max_length=64)
 
     @model_validator(mode="after")
     def _unique(self) -> Issue:
@@ -54,22 +72,38 @@ class Issue(Strict):
         return self
 
 
-class Uncertain(Sourced):
-    """A parameter known only as a distribution: each replication draws one value (normal)."""
+class Front(Strict):
+    """A theatre of the war that a truce may close (the land front, strikes on energy, air and sea)."""
+
+    label: str
+
+
+class Uncertain(Magnitude):
+    """A parameter known only as a distribution: each world draws one value (normal; sd 0 is exact)."""
 
     mean: float
     sd: float = Field(default=0.0, ge=0)
 
 
-class Position(Sourced):
+class FrontValue(Uncertain):
+    """A party's daily value of fighting on one front: gains minus costs, at a balance of power of 0.
+
+    ``momentum`` is how the daily value moves per unit of the balance of power (positive: the party
+    gains as the balance moves its way).
+    """
+
+    momentum: float = 0.0
+
+
+class Position(Magnitude):
     """What a party wants on one issue: its salience (weight) and its value of each option."""
 
-    weight: float = Field(ge=0, le=1)
-    values: dict[str, Annotated[float, Field(ge=0, le=1)]]
+    weight: Unit
+    values: dict[str, Unit]
 
 
-class Interaction(Sourced):
-    """A term added to a party's utility when a package holds all the options in ``when``."""
+class Interaction(Magnitude):
+    """A term added to a party's value of a package that holds all the options in ``when``."""
 
     when: dict[str, str] = Field(min_length=1)
     value: float = Field(ge=-1, le=1)
@@ -80,21 +114,19 @@ class RedLine(Sourced):
     option: str
 
 
-class VetoPlayer(Sourced):
-    """A domestic constituency that must ratify (Putnam 1988): salience of its own, same values."""
+class VetoPlayer(Magnitude):
+    """A domestic constituency that must ratify (Putnam 1988), with a salience of its own.
+
+    It values a deal as its party does, but weighs the terms with its own ``weights`` (and its own
+    option ``values`` where given) and counts ``war_weight`` of the war's part.
+    """
 
     label: str
-    weights: dict[str, Annotated[float, Field(ge=0, le=1)]]
-    values: dict[str, dict[str, Annotated[float, Field(ge=0, le=1)]]] = {}
+    weights: dict[str, Unit]
+    values: dict[str, dict[str, Unit]] = {}
+    war_weight: float = Field(default=1.0, ge=0, le=10)
     threshold: Uncertain
-    slope: float = Field(default=0.05, gt=0)
-
-
-class War(Sourced):
-    """How the war bears on a party: momentum moves its reservation, each round costs it."""
-
-    momentum_exposure: float = 0.0
-    cost_per_round: float = Field(default=0.0, ge=0)
+    slope: float = Field(default=0.05, gt=0, le=10)
 
 
 class Party(Strict):
@@ -104,59 +136,132 @@ class Party(Strict):
     positions: dict[str, Position]
     interactions: dict[ID, Interaction] = {}
     red_lines: dict[ID, RedLine] = {}
-    reservation: Uncertain
-    opening: Uncertain
+    war: dict[str, FrontValue] = {}
+    margin: Uncertain
+    tolerance: Uncertain
     concession: Uncertain
-    war: War | None = None
     veto: VetoPlayer | None = None
+
+
+class GiveUp(Magnitude):
+    """When the mediator stops: after this many refused texts in a row, or on this day of the talks."""
+
+    after_refusals: int | None = Field(default=None, ge=1, le=10_000)
+    after_days: int | None = Field(default=None, ge=1, le=36_500)
 
 
 class Mediator(Sourced):
     party: str
     label: str = "Mediator"
     informed: bool = False
-    learning_step: float = Field(default=0.02, ge=0)
-    reach: int | None = Field(default=None, ge=1)
-    listening: float = Field(default=0.0, ge=0)
+    learning_step: float = Field(default=0.02, ge=0, le=1)
+    reach: int | None = Field(default=None, ge=1, le=64)
+    listening: float = Field(default=0.0, ge=0, le=100)
+    give_up: GiveUp = GiveUp(after_refusals=12, assumption="a dozen refused texts in a row end a mediation")
 
 
 class Opening(Sourced):
     package: dict[str, str]
 
 
-class Momentum(Sourced):
-    initial: float = 0.0
-    drift: float = 0.0
-    reversion: float = Field(default=0.2, ge=0, le=1)
-    noise: float = Field(default=0.0, ge=0)
+class Calendar(Magnitude):
+    """Time in days: the talks start on ``start``; one round is a meeting cycle of ``days_per_round``.
+
+    ``horizon_days`` is how long the world is followed (an output setting: nothing a party or the
+    mediator computes reads it). ``deadline_day`` declares a real deadline, which the parties know.
+    """
+
+    start: str = Field(pattern=DATE)
+    days_per_round: int = Field(ge=1, le=365)
+    horizon_days: int = Field(ge=1, le=3650)
+    deadline_day: int | None = Field(default=None, ge=1, le=3650)
+
+
+class Valuation(Magnitude):
+    """Parties value a package over the next ``window_days``: its terms plus the war it leaves running."""
+
+    window_days: int = Field(ge=1, le=3650)
+
+
+class Violations(Magnitude):
+    """A truce in force breaks down with ``daily_probability``, less often where monitored (Fortna 2004)."""
+
+    daily_probability: float = Field(default=0.0, ge=0, le=1)
+    monitored_when: dict[str, str] = {}
+    monitoring_reduction: Unit = 0.0
+
+
+class Truce(Magnitude):
+    """The truce issue: how long a truce lasts, which fronts each option closes, which terms end with it."""
+
+    issue: str
+    days: int = Field(ge=1, le=3650)
+    closes: dict[str, list[str]]
+    tied: list[str] = []
+    violations: Violations = Violations(assumption="no violations")
+
+
+class Momentum(Magnitude):
+    """The balance of power m (positive favours the first belligerent named by the exposures).
+
+    While the land war runs: m moves by ``drift - reversion * m`` a day, plus ``noise`` times a
+    standard normal per square-root day.
+    """
+
+    initial: float = Field(default=0.0, ge=-100, le=100)
+    drift: float = Field(default=0.0, ge=-10, le=10)
+    reversion: float = Field(default=0.0, ge=0, le=1)
+    noise: float = Field(default=0.0, ge=0, le=10)
+    front: str = "land"
+
+
+class Rebuild(Magnitude):
+    """While a truce is in force, the balance moves by ``per_day`` where the options in ``when`` hold."""
+
+    when: dict[str, str] = {}
+    per_day: float = Field(ge=-10, le=10)
 
 
 class Dynamics(Strict):
     momentum: Momentum = Momentum(assumption="no battlefield dynamics")
+    rebuild: dict[ID, Rebuild] = {}
 
 
-class Uncertainty(Sourced):
-    weight_concentration: float = Field(default=0.0, ge=0)
+class Uncertainty(Magnitude):
+    """How much worlds differ beyond each parameter's own sd: salience weights and option values.
+
+    ``exact = true`` sets every draw to its mean (every sd and the concentration to zero).
+    """
+
+    weight_concentration: float = Field(default=0.0, ge=0, le=1e6)
+    value_sd: float = Field(default=0.0, ge=0, le=1)
+    exact: bool = False
 
 
-class Lever(Sourced):
+class Lever(Magnitude):
+    """Pressure by policy: a stick lowers the target's daily value of fighting on each of ``fronts``
+    (all when empty), a carrot adds ``strength`` to the target's value of any deal."""
+
     label: str
     holder: str
     target: str
     kind: Literal["stick", "carrot"]
     strength: float = Field(ge=0, le=1)
-    policy: Literal["always", "on_rejection", "from_round"] = "on_rejection"
-    from_round: int = Field(default=1, ge=1)
-    max_uses: int = Field(default=1, ge=0)
+    fronts: list[str] = []
+    policy: Literal["always", "on_rejection", "from_day"] = "on_rejection"
+    from_day: int = Field(default=0, ge=0, le=36_500)
+    max_uses: int = Field(default=1, ge=0, le=10_000)
 
 
-class Event(Sourced):
+class Event(Magnitude):
+    """Something that may happen each day: shifts daily war values or the balance, or reveals."""
+
     label: str
-    probability: float = Field(ge=0, le=1)
-    from_round: int = Field(default=1, ge=1)
+    daily_probability: Unit
+    from_day: int = Field(default=0, ge=0, le=36_500)
     once: bool = True
-    reservation_shift: dict[str, float] = {}
-    momentum_shift: float = 0.0
+    war_shift: dict[str, float] = {}
+    momentum_shift: float = Field(default=0.0, ge=-100, le=100)
     reveal: bool = False
 
 
@@ -165,31 +270,51 @@ class OutcomeClass(Strict):
     when: dict[str, list[str]] = {}
 
 
+class Expect(Sourced):
+    """A hypothesis the scenario tests against the one it extends: ``outcome`` in force by ``day``
+    (the horizon when absent) goes ``direction``; ``theory`` says why."""
+
+    outcome: str
+    direction: Literal["up", "down"]
+    day: int | None = Field(default=None, ge=1, le=3650)
+    theory: str = Field(min_length=3)
+
+
 class Scenario(Strict):
     title: str
     summary: str
     seed: int = Field(default=20250313, ge=0, le=MAX_SEED)
-    rounds: int = Field(default=30, ge=1, le=1000)
     replications: int = Field(default=2000, ge=1)
-    issues: dict[ID, Issue] = Field(min_length=1)
+    calendar: Calendar
+    valuation: Valuation
+    fronts: dict[ID, Front] = Field(min_length=1, max_length=16)
+    truce: Truce
+    issues: dict[ID, Issue] = Field(min_length=1, max_length=32)
     parties: dict[ID, Party] = Field(min_length=2, max_length=32)
     mediator: Mediator
     opening: Opening | None = None
     dynamics: Dynamics = Dynamics()
-    uncertainty: Uncertainty = Uncertainty(assumption="no uncertainty about weights")
+    uncertainty: Uncertainty = Uncertainty(assumption="no uncertainty about weights or values")
     levers: dict[ID, Lever] = {}
     events: dict[ID, Event] = {}
     classes: dict[ID, OutcomeClass] = Field(min_length=1)
+    expect: dict[ID, Expect] = {}
 
     # set by the loader, not by the file
     name: str = ""
     path: str = ""
     sha256: str = ""
+    parent: str = ""
     _root: str | None = PrivateAttr(default=None)  # the project folder its seeds were read from
 
     @property
     def n_packages(self) -> int:
         return math.prod(len(i.options) for i in self.issues.values())
+
+    @property
+    def rounds(self) -> int:
+        """Meeting cycles until the horizon."""
+        return -(-self.calendar.horizon_days // self.calendar.days_per_round)
 
     def sources(self) -> list[tuple[str, Sourced]]:
         """Every statement with provenance, with its dotted path."""

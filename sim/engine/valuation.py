@@ -1,0 +1,117 @@
+"""What a package is worth: its terms plus the war it leaves running, over a valuation window.
+
+There is no free-standing reservation value. No deal is the value of what is in force (at first the
+status quo: nothing agreed, the war on every front). A package with a truce of d days is worth, over
+a window of W days:
+
+    terms(p; d)                                the permanent terms, and the tied ones for d/W of it
+  + min(d, W) * sum over open fronts of v_f(m)         the war it leaves running during the truce
+  + max(W - d, 0) * sum over all fronts of v_f(m + d * rebuild(p))   the war after it ends
+
+where v_f(m) = a_f + shift_f + b_f * m is the daily value of fighting on front f at balance of power
+m. During the truce the balance moves by ``rebuild(p)`` a day (a side free to mobilize, train and
+receive weapons recovers), so each party values the truce with the balance expected at its end: the
+commitment problem of Fearon (1995), "Rationalist explanations for war", International Organization
+49(3), where a temporary pause shifts power and the side that loses by the shift discounts the pause.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.engine.outcomes import STATUS_QUO, OutcomeSpace
+
+
+@dataclass
+class Values:
+    """One valuer's parameters over worlds.
+
+    perm (R, P): weighted value of the permanent terms, interaction terms included.
+    tied (R, P): weighted value of the terms tied to the truce (held only while it lasts).
+    war (R, F): daily value of fighting on each front at a balance of 0.
+    slope (F,): how each front's daily value moves per unit of the balance.
+    war_weight: how much of the war's part counts (a veto player may count less).
+    """
+
+    perm: np.ndarray
+    tied: np.ndarray
+    war: np.ndarray
+    slope: np.ndarray
+    war_weight: float = 1.0
+
+    def daily(self, rows: np.ndarray, m: np.ndarray, shift: np.ndarray) -> np.ndarray:
+        """(r, F) daily value of fighting on each front now."""
+        return self.war[rows] + shift + m[:, None] * self.slope
+
+    def of(
+        self,
+        space: OutcomeSpace,
+        rows: np.ndarray,
+        pkgs: np.ndarray | None,
+        days: np.ndarray,
+        m: np.ndarray,
+        shift: np.ndarray,
+        window: int,
+    ) -> np.ndarray:
+        """(r, C) value of packages ``pkgs`` (r, C; or (C,) the same in every world; None: every
+        package) in worlds ``rows``.
+
+        ``days`` (r, O) is how long a truce of each truce option would run from now (0 for none),
+        ``m`` (r,) the balance of power now, ``shift`` (r, F) the pressure on each front's value.
+        The war during a truce depends only on its option, so it is computed per option and looked up.
+        """
+        # Everything but the terms and the rebuild rate depends only on the truce option: per option
+        # coefficients (r, O), then one look-up per package.
+        days = days.astype(np.float64)
+        during = np.minimum(days, window)
+        frac = during / window
+        left = np.maximum(window - days, 0.0)
+        v_now = self.daily(rows, m, shift)  # (r, F)
+        base = (self.war[rows] + shift).sum(axis=1) + self.slope.sum() * m  # the whole war now, a day
+        ww = self.war_weight
+        const = (1.0 - frac) * self.tied[rows, STATUS_QUO][:, None] + ww * (
+            during * (v_now @ space.open_by_option.T) + left * base[:, None]
+        )
+        per_rebuild = ww * left * self.slope.sum() * days  # the balance moved by the end of the truce
+        if pkgs is None or pkgs.ndim == 1:  # the same packages (columns) in every world
+            cols = np.arange(space.n) if pkgs is None else pkgs
+            opt = space.truce[cols]
+            at = np.ix_(rows, cols)
+            return (
+                self.perm[at]
+                + frac[:, opt] * self.tied[at]
+                + const[:, opt]
+                + per_rebuild[:, opt] * space.rebuild[cols]
+            )
+        opt = space.truce[pkgs]
+
+        def at(x: np.ndarray) -> np.ndarray:
+            return np.take_along_axis(x, opt, axis=1)
+
+        return (
+            np.take_along_axis(self.perm[rows], pkgs, axis=1)
+            + at(frac) * np.take_along_axis(self.tied[rows], pkgs, axis=1)
+            + at(const)
+            + at(per_rebuild) * space.rebuild[pkgs]
+        )
+
+
+def term_tables(
+    space: OutcomeSpace, weights: np.ndarray, values: list[np.ndarray], interactions: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(R, P) permanent and tied term values from weights (R, k) and option values per term issue.
+
+    ``values[i]`` is (R, options of the i-th term issue); ``interactions`` (P,) counts as permanent.
+    """
+    R = weights.shape[0]
+    perm = np.broadcast_to(interactions, (R, space.n)).copy()
+    tied = np.zeros((R, space.n))
+    for i, k in enumerate(space.term_ks):
+        part = weights[:, i : i + 1] * values[i][:, space.packages[:, k]]
+        if space.tied[k]:
+            tied += part
+        else:
+            perm += part
+    return perm, tied
