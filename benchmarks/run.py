@@ -69,20 +69,20 @@ FULL = {
     "repeat": 5,
 }
 QUICK = {
-    "ensemble_sizes": [1_000, 2_000],
-    "looped_instances": 20,
-    "compare_replications": 500,
+    "ensemble_sizes": [500, 1_000],
+    "looped_instances": 10,
+    "compare_replications": 300,
     "compare_scenarios": 2,
     "compare_workers": [1, 2],
     "sweep_points": 3,
-    "sweep_replications": 200,
+    "sweep_replications": 100,
     "sweep_workers": 2,
-    "memory_sizes": [10_000],
+    "memory_sizes": [5_000],  # more than one chunk of 4,096 worlds
     "repeat": 2,
 }
 SWEEP_AXES = [
-    ("parties.russia.reservation.mean", 0.4, 0.8),
-    ("dynamics.momentum.drift", -0.05, 0.15),
+    ("parties.russia.margin.mean", 0.05, 0.3),
+    ("dynamics.momentum.drift", -0.001, 0.003),
 ]
 
 # Targets of the performance issue, for the full workloads on a 2-core machine.

@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         required=True,
         metavar="PATH=LO:HI:N",
-        help="a numeric field by dotted path and its grid, e.g. parties.russia.reservation.mean=0.3:0.6:7; "
+        help="a numeric field by dotted path and its grid, e.g. parties.russia.war.land.mean=0:0.004:5; "
         "once for curves, twice for heatmaps (a salience weight is varied with the party's other "
         "weights rescaled to sum to 1)",
     )

@@ -105,6 +105,21 @@ def test_sweep_measured_or_unavailable(quick_run):
         assert m["value"] == "unavailable"
 
 
+def test_the_swept_parameters_are_numeric_fields_of_the_scenario(quick_run):
+    from sim.experiments import sweeps
+    from sim.scenario import load_scenario
+
+    _, data = quick_run
+    raw = sweeps.scenario_raw(load_scenario(ROOT / data["parameters"]["scenario"]))
+    axes = data["parameters"]["sweep_axes"]
+    assert len(axes) == 2
+    for axis in axes:
+        path, _, grid = axis.partition("=")
+        lo, hi = map(float, grid.split(":"))
+        assert sweeps.numeric_kind(raw, path) is float, path
+        assert lo <= sweeps.lookup(raw, path) <= hi, f"{axis}: the grid does not span the scenario's value"
+
+
 def test_targets_are_reported_not_enforced(quick_run):
     _, data = quick_run
     for m in data["measurements"].values():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import json
 import re
 import shutil
 from html import escape
@@ -30,14 +31,24 @@ VARIANT = """\
 # Hard-line ratifiers in short talks: test scenario.
 extends = "baseline.toml"
 title = "Hardliners <prevail> & \\"talks\\" end early"
-summary = "Twelve rounds; the hardliners' threshold is raised."
-rounds = 12
+summary = "Twelve weeks; the hardliners' threshold is raised."
+
+[calendar]
+horizon_days = 84
 
 [parties.russia.veto.threshold]
-mean = 0.7
+mean = 0.15
 assumption = "Raised so that vetoes & failed talks are common."
+
+[expect.fewer_deals]
+outcome = "any_agreement"
+direction = "down"
+theory = "A tougher ratifier & shorter talks shrink the win-set."
+assumption = "Checked at the horizon."
 """
-OUTCOME = re.compile(r"Outcome: agreed in round (\d+), .+ \[(\w+)\]: (.+); utilities (.+)")
+OUTCOME = re.compile(r"Outcome at day (\d+): (.+) \[(\w+)\]: (.+)")
+RESPONSE = re.compile(r"    (.{16})gain over what is in force ([+-]\d+\.\d+) vs margin asked")
+RUN_FILES = ("outcomes.csv", "history.csv", "series.csv", "curve.csv", "shares.csv", "manifest.json")
 
 
 def cli(*argv: object) -> None:
@@ -77,16 +88,54 @@ def twice(tmp_path_factory) -> tuple[Path, Path]:
 
 def test_run_writes_tables_manifest_and_png_plots(twice):
     a, _ = twice
-    for name in ("outcomes.csv", "curve.csv", "shares.csv", "manifest.json", "curve.png", "outcomes.png"):
+    for name in (*RUN_FILES, "curve.png", "outcomes.png"):
         assert (a / name).stat().st_size > 0, name
     for name in ("curve.png", "outcomes.png"):
         assert (a / name).read_bytes().startswith(PNG)
     assert not [p for p in a.iterdir() if p.name.startswith(".")], "temporary files left behind"
+    manifest = json.loads((a / "manifest.json").read_text())
+    sc = load_scenario(BASELINE)
+    assert manifest["horizon_days"] == sc.calendar.horizon_days and manifest["replications"] == N
+    assert manifest["start"] == sc.calendar.start and manifest["scenario_sha256"] == sc.sha256
+
+
+def test_run_tables_agree_with_each_other(twice):
+    """Outcomes, history, curve, shares and series of one run tell the same story."""
+    a, _ = twice
+    sc = load_scenario(BASELINE)
+    outcomes = pd.read_csv(a / "outcomes.csv")
+    history = pd.read_csv(a / "history.csv")
+    curve = pd.read_csv(a / "curve.csv")
+    shares = pd.read_csv(a / "shares.csv").set_index("outcome")
+    series = pd.read_csv(a / "series.csv")
+    assert outcomes["replication"].tolist() == list(range(N))
+    # one history row per counted event, world by world
+    for kind in ("banked", "extended", "lapsed", "violated", "vetoed", "gave_up"):
+        per_world = history[history["event"] == kind].groupby("replication").size()
+        counted = outcomes.set_index("replication")[kind]
+        assert per_world.reindex(counted.index, fill_value=0).tolist() == counted.tolist(), kind
+    first_banked = history[history["event"] == "banked"].groupby("replication")["day"].min()
+    first = outcomes.set_index("replication")["first_agreement_day"].dropna()
+    assert first.astype(int).to_dict() == first_banked.to_dict()
+    # the curve's last day is the horizon's class in force, as counted in shares and outcomes
+    days = sorted(curve["day"].unique())
+    assert days == [7 * k for k in range(1, sc.rounds + 1)] and days[-1] >= sc.calendar.horizon_days
+    last = curve[curve["day"] == days[-1]].set_index("outcome")
+    assert last["count"].to_dict() == shares["count"].to_dict()
+    counts = outcomes["outcome"].value_counts()
+    for cid in [*sc.classes, "no_agreement"]:
+        assert shares.loc[cid, "count"] == counts.get(cid, 0), cid
+    assert shares.loc["any_agreement", "count"] == N - counts.get("no_agreement", 0)
+    # the series is one row per meeting cycle, its class shares those of the curve
+    assert series["day"].tolist() == days
+    for cid in sc.classes:
+        per_day = curve[curve["outcome"] == cid].set_index("day")["share"]
+        assert series[f"share_{cid}"].to_numpy() == pytest.approx(per_day.to_numpy(), abs=1e-6), cid
 
 
 def test_same_seed_gives_identical_csv_and_png_bytes(twice):
     a, b = twice
-    for name in ("outcomes.csv", "curve.csv", "curve.png", "outcomes.png"):
+    for name in ("outcomes.csv", "history.csv", "series.csv", "curve.csv", "curve.png", "outcomes.png"):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 
@@ -117,33 +166,54 @@ def outcome_row(outcomes_csv: Path, j: int) -> dict[str, str]:
     return rows[j]
 
 
+def history_of(outcomes_csv: Path, j: int) -> list[str]:
+    history = pd.read_csv(outcomes_csv.parent / "history.csv")
+    mine = history[history["replication"] == j]
+    return [f"day {d} {e}" for d, e in zip(mine["day"], mine["event"], strict=True)]
+
+
+def days_told(out: str) -> list[tuple[int, str]]:
+    """Each day's paragraph of a trace, with its day."""
+    return [(int(b.split(" ", 2)[1]), b) for b in out.split("\n\n") if b.startswith("Day ")]
+
+
 def check_trace(capsys, scenario: Path, outcomes_csv: Path, j: int, n: int) -> str:
-    """Trace replication j and check its last line against row j of outcomes.csv."""
+    """Trace replication j and check its summary against row j of outcomes.csv and history.csv."""
+    capsys.readouterr()  # what was printed before is not the trace
     cli("trace", scenario, "--replication", j, "--replications", n)
     out = capsys.readouterr().out
-    last = out.strip().splitlines()[-1]
+    lines = out.splitlines()
     row = outcome_row(outcomes_csv, j)
     sc = load_scenario(scenario)
-    if row["agreed"] == "0":
-        assert last == f"Outcome: no agreement after {sc.rounds} rounds [no_agreement]"
-        return out
-    m = OUTCOME.fullmatch(last)
-    assert m, last
-    assert m[1] == row["round"] and m[2] == row["outcome"]
-    assert dict(kv.split("=") for kv in m[3].split(", ")) == {issue: row[issue] for issue in sc.issues}
-    utils = dict(kv.split(" ") for kv in m[4].split(", "))
-    for pid in sc.parties:
-        assert float(utils[pid]) == pytest.approx(float(row[f"u_{pid}"]), abs=6e-4)
+    m = OUTCOME.fullmatch(lines[3])
+    assert m, lines[3]
+    assert int(m[1]) == sc.calendar.horizon_days and m[3] == row["outcome"]
+    label = sc.classes[row["outcome"]].label if row["outcome"] in sc.classes else "No agreement in force"
+    assert m[2] == label
+    assert dict(kv.split("=") for kv in m[4].split(", ")) == {issue: row[issue] for issue in sc.issues}
+    if row["first_agreement_day"]:
+        assert lines[4] == f"First agreement: day {row['first_agreement_day']}"
+    else:
+        assert lines[4] == "No agreement was ever banked."
+    events = history_of(outcomes_csv, j)
+    assert (lines[5] == "History: " + "; ".join(events)) if events else not lines[5].startswith("History")
+    if row["banked"] == "1":  # the gain over no deal at signing is the gain told on the day it was banked
+        (day, told), *_ = [(d, b) for d, b in days_told(out) if "Ratified and banked" in b]
+        assert day == int(row["first_agreement_day"])
+        gains = {who.strip(): float(g) for who, g in RESPONSE.findall(told)}
+        for pid, party in sc.parties.items():
+            assert gains[party.label] == pytest.approx(float(row[f"gain_{pid}"]), abs=6e-4), pid
     return out
 
 
 def picks(outcomes_csv: Path, offset: int = 0) -> dict[str, int]:
-    """Replications worth tracing: first deal, first failure, a deal after a veto, the last one."""
+    """Replications worth tracing: first deal, first world without one, a deal after a veto, the last."""
     df = pd.read_csv(outcomes_csv).iloc[offset:]
-    chosen = {"agreed": df[df.agreed == 1].replication.min(), "last": df.replication.max()}
-    if (df.agreed == 0).any():
-        chosen["failed"] = df[df.agreed == 0].replication.min()
-    vetoed = df[(df.agreed == 1) & (df.ratification_failures > 0)]
+    agreed = df.first_agreement_day.notna()
+    chosen = {"agreed": df[agreed & (df.banked == 1)].replication.min(), "last": df.replication.max()}
+    if (~agreed).any():
+        chosen["failed"] = df[~agreed].replication.min()
+    vetoed = df[agreed & (df.vetoed > 0)]
     if len(vetoed):
         chosen["vetoed"] = vetoed.replication.min()
     return {k: int(v) for k, v in chosen.items()}
@@ -151,12 +221,13 @@ def picks(outcomes_csv: Path, offset: int = 0) -> dict[str, int]:
 
 def test_trace_reproduces_outcome_rows_of_the_baseline(capsys, compared):
     outcomes = compared / "baseline" / "outcomes.csv"
+    sc = load_scenario(BASELINE)
     for j in picks(outcomes).values():
         out = check_trace(capsys, BASELINE, outcomes, j, N)
-        sc = load_scenario(BASELINE)
-        first_round = out.split("\n\nRound 2")[0]
+        (day, first_round), *_ = days_told(out)
+        assert day == sc.calendar.days_per_round
         assert sc.opening.source.quote in first_round  # the article's plan opens the talks
-        assert "Russia" in first_round and "demands" in first_round
+        assert "Russia" in first_round and "refuses" in first_round
 
 
 def test_trace_reproduces_failed_and_vetoed_worlds(capsys, scenarios, compared):
@@ -165,8 +236,10 @@ def test_trace_reproduces_failed_and_vetoed_worlds(capsys, scenarios, compared):
     assert {"failed", "vetoed"} <= set(chosen), "the variant should end some talks without a deal"
     outs = {k: check_trace(capsys, scenarios / "hardliners.toml", outcomes, j, N) for k, j in chosen.items()}
     assert "Vetoed at home" in outs["vetoed"]
-    rounds = load_scenario(scenarios / "hardliners.toml").rounds
-    assert f"\nRound {rounds} (" in outs["failed"]  # a world without a deal is told to the deadline
+    sc = load_scenario(scenarios / "hardliners.toml")
+    last = sc.rounds * sc.calendar.days_per_round
+    # a world without a deal is told to the horizon (refused rounds in a row are told once)
+    assert re.search(rf"(\nDay |days \d+-|until day ){last}\b", outs["failed"]), outs["failed"][-500:]
 
 
 def test_trace_reproduces_a_world_in_the_second_chunk(capsys, tmp_path):
@@ -221,13 +294,38 @@ def test_summary_differences_are_against_the_baseline(compared):
     assert (base["diff"] == 0).all()
     assert (base["diff_lo"] < 0).all() and (base["diff_hi"] > 0).all()
     other = summary[summary.scenario == "hardliners"].set_index("outcome")
-    assert set(other.index) == set(base.index) >= {"no_agreement", "agreement"}
+    assert set(other.index) == set(base.index) >= {"no_agreement", "any_agreement"}
     expected = other["share"] - base["share"].reindex(other.index)
     assert other["diff"].to_numpy() == pytest.approx(expected.to_numpy(), abs=2e-6)
     assert (other["diff_lo"] <= other["diff"] + 1e-6).all() and (
         other["diff"] <= other["diff_hi"] + 1e-6
     ).all()
-    assert other.loc["agreement", "diff_hi"] < 0  # shorter talks and harder ratifiers: fewer deals
+    assert other.loc["any_agreement", "diff_hi"] < 0  # shorter talks and harder ratifiers: fewer deals
+
+
+def test_compare_checks_the_variants_hypothesis_against_its_parent(compared):
+    folder = compared / "compare"
+    hyp = pd.read_csv(folder / "hypotheses.csv")
+    assert len(hyp) == 1
+    (v,) = hyp.to_dict("records")
+    assert (v["scenario"], v["hypothesis"], v["against"]) == ("hardliners", "fewer_deals", "baseline")
+    assert (v["outcome"], v["direction"], v["day"]) == ("any_agreement", "down", 84)
+    # the shares on that day are read from each scenario's curve
+    for name, key in (("hardliners", "share"), ("baseline", "parent_share")):
+        curve = pd.read_csv(compared / name / "curve.csv")
+        at = curve[(curve["outcome"] == "any_agreement") & (curve["day"] == 84)]["share"]
+        assert v[key] == pytest.approx(float(at.iloc[0]), abs=1e-6), name
+    assert v["diff"] == pytest.approx(v["share"] - v["parent_share"], abs=2e-6)
+    assert v["lo"] <= v["diff"] <= v["hi"]
+    expected = "held" if v["hi"] < 0 else ("contrary" if v["lo"] > 0 else "inconclusive")
+    assert v["verdict"] == expected
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    markdown = (folder / "report.md").read_text(encoding="utf-8")
+    assert "Scenario hypotheses" in html and "Scenario hypotheses" in markdown
+    row = re.search(r"<tr><td>hardliners</td>.*?</tr>", html)
+    assert row, "no row for the hypothesis in report.html"
+    assert ">any_agreement down by day 84<" in row[0] and f">{v['verdict']}</td></tr>" in row[0]
+    assert f">{100 * v['share']:.1f}%<" in row[0] and f">baseline {100 * v['parent_share']:.1f}%<" in row[0]
 
 
 def test_sweep_report_is_self_contained_with_grid_plots_table_and_sources(twice, tmp_path):
@@ -236,8 +334,8 @@ def test_sweep_report_is_self_contained_with_grid_plots_table_and_sources(twice,
     shutil.copy(twice[0] / "curve.png", image)
     frame = pd.DataFrame(
         {
-            "parties.russia.reservation.mean": [0.3, 0.3, 0.6, 0.6],
-            "outcome": ["full_ceasefire", "agreement"] * 2,
+            "parties.russia.margin.mean": [0.05, 0.05, 0.2, 0.2],
+            "outcome": ["full_ceasefire", "any_agreement"] * 2,
             "count": [10, 20, 5, 9],
             "n": 20,
             "share": [0.5, 1.0, 0.25, 0.45],
@@ -245,12 +343,16 @@ def test_sweep_report_is_self_contained_with_grid_plots_table_and_sources(twice,
             "hi": [0.7, 1.0, 0.47, 0.66],
         }
     )
-    grid = {"parties.russia.reservation.mean": {"values": [0.3, 0.6], "baseline": 0.45, "integer": False}}
+    grid = {"parties.russia.margin.mean": {"values": [0.05, 0.2], "baseline": 0.1, "integer": False}}
     path = write_sweep_report(tmp_path, sc, frame, [image], {"grid": grid, "executor": "local x1"})
     html = path.read_text(encoding="utf-8")
     assert_self_contained(html)
     assert base64.b64encode(image.read_bytes()).decode() in html
-    assert "parties.russia.reservation.mean" in html and "0.45" in html and "local x1" in html
+    grid_row = re.search(r"<tr><td>parties\.russia\.margin\.mean</td>.*?</tr>", html)
+    assert grid_row, "the varied parameter has no row in the grid table"
+    cells = re.findall(r">([^<>]*)</td>", grid_row[0])
+    assert cells == ["parties.russia.margin.mean", "0.05", "0.2", "2", "0.1"]  # from, to, points, own value
+    assert "local x1" in html
     assert html.count("<tr><td><b>") == len(sc.sources())  # every statement listed once
     assert html.count("<td>full_ceasefire</td>") == 2  # every row of the frame
     for _, item in sc.sources():

@@ -25,7 +25,14 @@ from sim.experiments.tally import class_order, shares
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 RUN_REPS = CHUNK + 57  # two chunks, the second one short
-SWEEP = ["--vary", "parties.russia.reservation.mean=0.35:0.55:3", "--vary", "rounds=10:30:2", "-n", "300"]
+SWEEP = [
+    "--vary",
+    "parties.russia.margin.mean=0.05:0.2:3",
+    "--vary",
+    "calendar.horizon_days=70:182:2",
+    "-n",
+    "300",
+]
 EXECUTORS = {"in-process": ["--workers", "1"], "pool": ["--workers", "2"]}
 EXECUTORS["dask-local"] = ["--executor", "dask-local", "--workers", "2"]
 
@@ -42,7 +49,9 @@ def outputs(tmp_path_factory) -> dict[str, Path]:
     return out
 
 
-@pytest.mark.parametrize("name", ["outcomes.csv", "curve.csv", "sweep/sweep.csv"])
+@pytest.mark.parametrize(
+    "name", ["outcomes.csv", "history.csv", "series.csv", "curve.csv", "sweep/sweep.csv"]
+)
 def test_outputs_are_byte_identical_whatever_runs_the_chunks(outputs, name):
     reference = (outputs["in-process"] / name).read_bytes()
     assert reference.count(b"\n") > 10
@@ -72,21 +81,21 @@ def test_a_sweep_hands_out_every_chunk_of_every_point_at_once(monkeypatch):
     log: list[str] = []
     put = sweeps.PointCache.put
     monkeypatch.setattr(sweeps.PointCache, "put", lambda self, *a: (log.append("done"), put(self, *a)))
-    vary = {"parties.russia.reservation.mean": [0.35, 0.55]}
+    vary = {"parties.russia.margin.mean": [0.05, 0.2]}
     frame = sim.sweep(BASELINE, vary, replications=CHUNK + 5, executor=Recording(log)).frame
     assert log == ["submit"] * 4 + ["done"] * 2  # two points of two chunks each, all submitted first
 
-    for value in (0.35, 0.55):  # the chunks of a point add up to the full run of that point
-        plan = sweeps.plan_sweep(sim.load_scenario(BASELINE), {"parties.russia.reservation.mean": [value]})
+    for value in (0.05, 0.2):  # the chunks of a point add up to the full run of that point
+        plan = sweeps.plan_sweep(sim.load_scenario(BASELINE), {"parties.russia.margin.mean": [value]})
         sc = plan.points[0].scenario
         expected = shares(sim.run(sc, replications=CHUNK + 5).outcomes, class_order(sim.OutcomeSpace(sc)))
-        got = frame[frame["parties.russia.reservation.mean"] == value]
+        got = frame[frame["parties.russia.margin.mean"] == value]
         assert got["count"].tolist() == expected["count"].tolist()
 
 
 def test_an_existing_dask_scheduler_is_reached_by_address():
     distributed = pytest.importorskip("distributed")
-    vary = {"dynamics.momentum.drift": [0.0, 0.08]}
+    vary = {"dynamics.momentum.drift": [0.0, 0.002]}
     local = sim.sweep(BASELINE, vary, replications=200).frame
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
         port = cluster.scheduler_address.rsplit(":", 1)[1]
@@ -122,15 +131,25 @@ def test_bad_executor_specs_are_user_errors():
 
 def test_compare_returns_one_row_per_scenario_and_outcome():
     sc = sim.load_scenario(BASELINE)
-    harder = sc.model_copy(update={"name": "short_talks", "rounds": 2})
-    frame = sim.compare([BASELINE, harder], replications=300, seed=3).table
+    two_weeks = sc.calendar.model_copy(update={"horizon_days": 14})
+    harder = sc.model_copy(update={"name": "short_talks", "calendar": two_weeks})
+    assert harder.rounds == 2
+    comparison = sim.compare([BASELINE, harder], replications=300, seed=3)
+    frame = comparison.table
     assert list(frame.columns) == ["scenario", "outcome", "count", "n", "share", "lo", "hi"]
-    outcomes = [*sc.classes, "no_agreement", "agreement"]
+    assert list(comparison.runs) == ["baseline", "short_talks"]
+    assert comparison.verdicts == []  # neither states a hypothesis
+    outcomes = [*sc.classes, "no_agreement", "any_agreement"]
     assert frame["scenario"].tolist() == ["baseline"] * len(outcomes) + ["short_talks"] * len(outcomes)
     assert frame["outcome"].tolist() == outcomes * 2
     expected = shares(sim.run(sc, replications=300, seed=3).outcomes, class_order(sim.OutcomeSpace(sc)))
     assert frame.iloc[: len(outcomes)]["count"].tolist() == expected["count"].tolist()
-    total = frame[frame["outcome"] == "agreement"].set_index("scenario")["share"]
+    short = comparison.runs["short_talks"]
+    assert (
+        short.curve["day"].max() == 14
+        and short.shares["count"].tolist() == frame.iloc[len(outcomes) :]["count"].tolist()
+    )
+    total = frame[frame["outcome"] == "any_agreement"].set_index("scenario")["share"]
     assert total["short_talks"] < total["baseline"]  # two rounds leave less time for a deal
 
 

@@ -19,5 +19,5 @@ def test_the_readme_api_example_runs_as_written(tmp_path, monkeypatch):
     namespace: dict = {}
     exec(compile(code, "README.md", "exec"), namespace)
     assert (tmp_path / "results/notebook/baseline/outcomes.csv").is_file()
-    assert len(namespace["run"].outcomes) == 10_000
+    assert len(namespace["run"].outcomes) == 2_000
     assert set(namespace["table"]["scenario"]) >= {"baseline"}

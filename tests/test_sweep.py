@@ -65,63 +65,77 @@ def test_fields_left_at_their_defaults_are_addressable(baseline):
     raw = sweeps.scenario_raw(baseline)
     paths = set(sweeps.numeric_paths(raw))
     # none of these is written in baseline.toml
+    written = load_raw(BASELINE)
     for dotted in (
-        "parties.russia.veto.slope",
-        "levers.us_sanctions.from_round",
-        "uncertainty.weight_concentration",
+        "parties.russia.veto.war_weight",
+        "levers.us_sanctions.from_day",
+        "events.leaders_call.from_day",
+        "mediator.listening",
     ):
         assert dotted in paths
-    assert "levers.us_sanctions.from_round" not in load_raw(BASELINE)["levers"]["us_sanctions"]
-    plan = sweeps.plan_sweep(baseline, {"levers.us_sanctions.from_round": [1, 3]})
-    assert [p.scenario.levers["us_sanctions"].from_round for p in plan.points] == [1, 3]
+        with pytest.raises(KeyError):
+            set_path(written, dotted, 1)  # not in the file: the validated scenario's default
+    plan = sweeps.plan_sweep(baseline, {"levers.us_sanctions.from_day": [7, 21]})
+    assert [p.scenario.levers["us_sanctions"].from_day for p in plan.points] == [7, 21]
+    assert plan.axes[0].baseline == 0 and plan.axes[0].integer
 
 
 def test_the_varied_value_reaches_the_scenario(baseline):
     plan = sweeps.plan_sweep(
-        baseline, {"dynamics.momentum.drift": [-0.05, 0.1], "parties.russia.reservation.mean": [0.3, 0.6]}
+        baseline, {"dynamics.momentum.drift": [-0.001, 0.002], "parties.russia.war.land.mean": [0.0, 0.004]}
     )
     got = [
-        (p.scenario.dynamics.momentum.drift, p.scenario.parties["russia"].reservation.mean)
+        (p.scenario.dynamics.momentum.drift, p.scenario.parties["russia"].war["land"].mean)
         for p in plan.points
     ]
-    assert got == [(-0.05, 0.3), (-0.05, 0.6), (0.1, 0.3), (0.1, 0.6)]
+    assert got == [(-0.001, 0.0), (-0.001, 0.004), (0.002, 0.0), (0.002, 0.004)]
+    assert all(p.scenario.parties["russia"].war["land"].sd == 0.002 for p in plan.points)
     assert len({p.key for p in plan.points}) == 4
 
 
 def test_a_weight_is_varied_with_the_others_rescaled(baseline):
     before = {k: v.weight for k, v in baseline.parties["russia"].positions.items()}
-    (point,) = sweeps.plan_sweep(baseline, {"parties.russia.positions.scope.weight": [0.35]}).points
+    (point,) = sweeps.plan_sweep(baseline, {"parties.russia.positions.kursk.weight": [0.5]}).points
     after = {k: v.weight for k, v in point.scenario.parties["russia"].positions.items()}
-    assert after["scope"] == 0.35
+    assert after["kursk"] == 0.5 != before["kursk"]
     assert sum(after.values()) == pytest.approx(1.0)
     for k in before:
-        if k != "scope":
-            assert after[k] / before[k] == pytest.approx(0.65 / (1 - before["scope"]))
+        if k != "kursk":
+            assert after[k] / before[k] == pytest.approx(0.5 / (1 - before["kursk"]))
     assert point.scenario.parties["ukraine"] == baseline.parties["ukraine"]
 
 
 def test_integer_fields_take_whole_number_grids_only(baseline):
-    assert sweeps.vary_from_specs(["rounds=5:20:4"]) == {"rounds": [5.0, 10.0, 15.0, 20.0]}
-    plan = sweeps.plan_sweep(baseline, sweeps.vary_from_specs(["rounds=5:20:4"]))
-    assert [p.scenario.rounds for p in plan.points] == [5, 10, 15, 20]
+    spec = "calendar.horizon_days=28:112:4"
+    assert sweeps.vary_from_specs([spec]) == {"calendar.horizon_days": [28.0, 56.0, 84.0, 112.0]}
+    plan = sweeps.plan_sweep(baseline, sweeps.vary_from_specs([spec]))
+    assert [p.scenario.calendar.horizon_days for p in plan.points] == [28, 56, 84, 112]
+    assert [p.scenario.rounds for p in plan.points] == [4, 8, 12, 16]
     assert all(isinstance(v, int) for v in plan.axes[0].values)
     with pytest.raises(UserError, match="whole numbers"):
-        sweeps.plan_sweep(baseline, sweeps.vary_from_specs(["rounds=5:20:3"]))
+        sweeps.plan_sweep(baseline, sweeps.vary_from_specs(["calendar.horizon_days=30:100:4"]))
 
 
 @pytest.mark.parametrize(
     ("vary", "message"),
     [
-        ("parties.russia.reservaton.mean=0.3:0.6:3", "no field 'parties.russia.reservaton.mean'"),
-        ("parties.nobody.reservation.mean=0.3:0.6:3", "no field"),
+        ("parties.russia.marign.mean=0.05:0.3:3", "no field 'parties.russia.marign.mean'"),
+        ("parties.nobody.margin.mean=0.05:0.3:3", "no field"),
+        ("parties.russia.war.sea.mean=0:0.01:3", "parties.russia.war has: land, energy, air_sea"),
+        ("rounds=5:20:4", "no field 'rounds'"),
+        ("parties.russia.reservation.mean=0.3:0.6:3", "no field 'parties.russia.reservation.mean'"),
         ("parties.us.veto.slope=0.01:0.1:3", "not set in this scenario"),
         ("parties.russia.label=0:1:3", "not a number"),
         ("parties.russia.required=0:1:2", "not a number"),
         ("levers.us_sanctions=0:1:3", "not a number"),
-        ("events.leaders_call.probability=0:1.5:4", "less than or equal to 1"),
-        ("parties.russia.reservation.sd=-0.1:0.1:3", "greater than or equal to 0"),
-        ("parties.russia.positions.scope.weight=0.5:1.5:3", "weights sum to more than 1"),
-        ("rounds=1:10:3", "whole numbers"),
+        ("events.leaders_call.daily_probability=0:1.5:4", "less than or equal to 1"),
+        ("truce.violations.daily_probability=-0.5:0.5:3", "greater than or equal to 0"),
+        ("parties.russia.margin.sd=-0.1:0.1:3", "greater than or equal to 0"),
+        ("parties.russia.margin.mean=-0.1:0.1:3", "must be >= 0"),
+        ("parties.russia.concession.mean=0:1:3", "must be > 0"),
+        ("truce.days=0:60:3", "greater than or equal to 1"),
+        ("parties.russia.positions.kursk.weight=0.5:1.5:3", "weights sum to more than 1"),
+        ("calendar.horizon_days=1:10:3", "whole numbers"),
         ("dynamics.momentum.drift=0:0.1", "expected PATH=LO:HI:N"),
         ("dynamics.momentum.drift=a:0.1:3", "must be numbers"),
         ("dynamics.momentum.drift=0:0.1:0", "at least 1"),
@@ -148,8 +162,8 @@ def test_a_bad_point_is_reported_before_any_work(baseline, monkeypatch):
         raise AssertionError("a chunk ran before every point was validated")
 
     monkeypatch.setattr(sweeps, "chunk_counts", boom)
-    with pytest.raises(UserError, match="probability=1.2"):
-        sim.sweep(baseline, {"events.leaders_call.probability": [0.2, 0.6, 1.2]}, replications=20)
+    with pytest.raises(UserError, match="daily_probability=1.2"):
+        sim.sweep(baseline, {"events.leaders_call.daily_probability": [0.2, 0.6, 1.2]}, replications=20)
 
 
 def test_cli_exit_code_is_2_in_a_real_process(tmp_path):
@@ -169,46 +183,40 @@ def test_cli_exit_code_is_2_in_a_real_process(tmp_path):
 
 
 def test_each_point_is_a_full_run_of_the_modified_scenario(baseline):
-    frame = sim.sweep(
-        BASELINE, {"parties.russia.reservation.mean": [0.35, 0.6]}, replications=300, seed=7
-    ).frame
-    assert list(frame.columns) == [
-        "parties.russia.reservation.mean",
-        "outcome",
-        "count",
-        "n",
-        "share",
-        "lo",
-        "hi",
-    ]
-    for value in (0.35, 0.6):
-        raw = set_path(load_raw(BASELINE), "parties.russia.reservation.mean", value)
+    path = "parties.russia.war.land.mean"
+    frame = sim.sweep(BASELINE, {path: [0.0, 0.004]}, replications=300, seed=7).frame
+    assert list(frame.columns) == [path, "outcome", "count", "n", "share", "lo", "hi"]
+    for value in (0.0, 0.004):
+        raw = set_path(load_raw(BASELINE), path, value)
         sc = validate(raw, BASELINE)
-        expected = shares(sim.run(sc, replications=300, seed=7).outcomes, class_order(sim.OutcomeSpace(sc)))
-        got = frame[frame["parties.russia.reservation.mean"] == value]
-        assert got["outcome"].tolist() == expected["outcome"].tolist()
-        assert got["count"].tolist() == expected["count"].tolist()
+        run = sim.run(sc, replications=300, seed=7)
+        expected = shares(run.outcomes, class_order(sim.OutcomeSpace(sc)))
+        got = frame[frame[path] == value]
+        assert got["outcome"].tolist() == expected["outcome"].tolist() == run.shares["outcome"].tolist()
+        assert got["count"].tolist() == expected["count"].tolist() == run.shares["count"].tolist()
         np.testing.assert_allclose(got[["share", "lo", "hi"]], expected[["share", "lo", "hi"]])
-    agreement = frame[frame["outcome"] == "agreement"].set_index("parties.russia.reservation.mean")["share"]
-    full = frame[frame["outcome"] == "full_ceasefire"].set_index("parties.russia.reservation.mean")["share"]
-    assert (agreement[0.35], full[0.35]) != (agreement[0.6], full[0.6])  # the parameter matters
+    full = frame[frame["outcome"] == "full_ceasefire"].set_index(path)["count"]
+    assert full[0.004] < full[0.0]  # a Moscow that gains more by fighting on land signs fewer full truces
 
 
 def test_classes_partition_every_point(baseline):
-    frame = sim.sweep(baseline, {"rounds": [2, 30]}, replications=200).frame
-    classes = frame[frame["outcome"] != "agreement"].groupby("rounds")["count"].sum()
+    frame = sim.sweep(baseline, {"calendar.horizon_days": [7, 182]}, replications=200).frame
+    classes = frame[frame["outcome"] != "any_agreement"].groupby("calendar.horizon_days")["count"].sum()
     assert classes.tolist() == [200, 200]
+    total = frame[frame["outcome"] == "any_agreement"].set_index("calendar.horizon_days")["count"]
+    no_deal = frame[frame["outcome"] == "no_agreement"].set_index("calendar.horizon_days")["count"]
+    assert (total + no_deal).tolist() == [200, 200]
     assert ((frame["lo"] <= frame["share"]) & (frame["share"] <= frame["hi"])).all()
-    assert frame["rounds"].dtype.kind == "i"
+    assert frame["calendar.horizon_days"].dtype.kind == "i"
 
 
 def test_cached_points_are_reused_not_rerun(tmp_path, baseline, monkeypatch):
-    vary = {"dynamics.momentum.drift": [0.0, 0.06]}
+    vary = {"dynamics.momentum.drift": [0.0, 0.002]}
     first = sim.sweep(baseline, vary, replications=200, cache_dir=tmp_path).frame
     files = sorted(tmp_path.glob("*.json"))
     assert len(files) == 2
     data = json.loads(files[0].read_text())
-    assert data["replications"] == 200 and data["outcomes"][-1] == "agreement"
+    assert data["replications"] == 200 and data["outcomes"][-2:] == ["no_agreement", "any_agreement"]
 
     def boom(*args):
         raise AssertionError("a cached point ran again")
@@ -224,11 +232,11 @@ def test_cached_points_are_reused_not_rerun(tmp_path, baseline, monkeypatch):
 
 KILL_GRID = [
     "--vary",
-    "parties.russia.reservation.mean=0.3:0.6:6",
+    "parties.russia.margin.mean=0.05:0.3:6",
     "--vary",
-    "dynamics.momentum.drift=0:0.09:4",
+    "dynamics.momentum.drift=0:0.003:4",
 ]
-KILL_POINTS, KILL_REPS = 6 * 4, 400
+KILL_POINTS, KILL_REPS = 6 * 4, 200
 
 
 def sweep_cmd(out: Path) -> list[str]:
@@ -267,7 +275,7 @@ def test_a_killed_sweep_resumes_to_the_same_bytes(tmp_path):
     a = (killed / "baseline" / "sweep" / "sweep.csv").read_bytes()
     b = (clean / "baseline" / "sweep" / "sweep.csv").read_bytes()
     assert a == b and a.count(b"\n") == 1 + KILL_POINTS * 5
-    for name in ("heatmap_agreement.png", "heatmap_full_ceasefire.png", "report.html", "manifest.json"):
+    for name in ("heatmap_any_agreement.png", "heatmap_full_ceasefire.png", "report.html", "manifest.json"):
         assert (killed / "baseline" / "sweep" / name).stat().st_size > 0
     manifest = json.loads((killed / "baseline" / "sweep" / "manifest.json").read_text())
     assert manifest["points_reused"] == len(done) and manifest["axes"] == [
@@ -280,7 +288,7 @@ def test_fresh_forgets_finished_points(tmp_path):
         "sweep",
         str(BASELINE),
         "--vary",
-        "rounds=10:30:3",
+        "calendar.horizon_days=28:84:3",
         "-n",
         "100",
         "--workers",

@@ -1,9 +1,9 @@
 """Sweeps: one scenario run over a grid of values of one or more of its numeric parameters.
 
 A parameter is addressed by its dotted path in the validated scenario, defaults included
-(``parties.russia.reservation.mean``, ``levers.us_sanctions.strength``, ``dynamics.momentum.drift``).
+(``parties.russia.war.land.mean``, ``levers.us_sanctions.strength``, ``dynamics.momentum.drift``).
 Every grid point is built and validated before any work starts, so a bad path or a value that breaks
-the scenario is one error, not a half-finished sweep. Whole-number fields (``rounds``,
+the scenario is one error, not a half-finished sweep. Whole-number fields (``calendar.horizon_days``,
 ``levers.X.max_uses`` ...) take whole-number grids only.
 
 A salience weight (``parties.P.positions.I.weight`` or ``parties.P.veto.weights.I``) is set to the

@@ -332,7 +332,7 @@ def _sweep_curves_figure(sc: Scenario, sweep: pd.DataFrame, axis: Axis) -> Figur
 
 
 def plot_sweep_heatmaps(outdir: Path, sc: Scenario, sweep: pd.DataFrame, axes: Sequence[Axis]) -> list[Path]:
-    """``heatmap_<class>.png`` for each deal class and ``heatmap_agreement.png`` for any deal.
+    """``heatmap_<class>.png`` for each deal class and ``heatmap_any_agreement.png`` for any deal in force.
 
     The first axis runs along x, the second along y; a star marks the unmodified scenario. No
     agreement is not drawn: it is one minus the total.

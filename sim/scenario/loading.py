@@ -275,7 +275,10 @@ def _check_party_positions(sc: Scenario, pid: str, p, path: Path) -> None:
                 "the truce is valued by the fronts it closes (parties.<id>.war), not by option values",
             )
         if issue not in sc.issues:
-            raise ScenarioError(path, f"{base}.positions.{issue}", f"unknown issue '{show(issue)}'")
+            allowed = _listed(terms(sc))
+            raise ScenarioError(
+                path, f"{base}.positions.{issue}", f"unknown issue '{show(issue)}'; allowed: {allowed}"
+            )
         _check_values(sc, issue, pos.values, f"{base}.positions.{issue}.values", path)
     if set(p.positions) != set(terms(sc)):
         missing = _listed(sorted(set(terms(sc)) - set(p.positions)))
