@@ -404,14 +404,14 @@ def sweep(
     points = math.prod(len(v) for v in vary.values())
     budget.check_job([base], points=points, workers=_workers(executor))
     t0 = time.perf_counter()
-    if out is not None:
-        folders.prepare_out(out)
     if cache_dir is None and out is not None:
         cache_dir = Path(out) / "points"
     cache = Path(cache_dir) if cache_dir is not None else None
     if isinstance(executor, ProcessPoolExecutor):
         executor.submit(pin_threads)  # local workers start up while every point is validated here
     plan = sweeps.plan_sweep(base, vary)
+    if out is not None:
+        folders.prepare_out(out)  # every point is valid: now the folder may be made
     if fresh and cache is not None:
         sweeps.clear_cache(cache)
     reused = sweeps.cached_count(plan, cache)
