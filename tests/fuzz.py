@@ -75,6 +75,7 @@ for the other army and would not be accepted as written.
 Officials on both sides said prisoners could be exchanged first.
 """
 WHY = "chosen by the fuzzer"
+SWEEPABLE = "replications"  # a numeric field every scenario has (for sweeps of files that set none)
 HEADER_KEYS = ("title", "summary")  # a variant states its own; they are never inherited
 EXTENDS = "extends"  # top-level key naming the parent file
 
@@ -873,7 +874,8 @@ def _command(draw, leaf: str, tree: dict[str, Any], bundled: bool) -> list[str]:
         return ["compare", *files, "--out", "results", "--workers", "1", *(n or ["-n", "5"])]
     numbers = [_dotted(p) for p, v in walk(tree) if _is_num(v) and all(isinstance(k, str) for k in p)]
     if not numbers:
-        return ["sweep", path, "--vary", "rounds=1:2:2", "--out", "results", "--workers", "1", "-n", "3"]
+        vary = f"{SWEEPABLE}=1:2:2"
+        return ["sweep", path, "--vary", vary, "--out", "results", "--workers", "1", "-n", "3"]
     vary = draw(st.sampled_from(numbers))
     value = get_path(tree, tuple(vary.split(".")))
     grid = f"{value!r}:{value!r}:1"  # one point, the file's own value: valid wherever the file is
@@ -892,7 +894,7 @@ COMMAND_LINES: list[tuple[list[str], str]] = [
     (["run", FILE, "--out", "results/" + "n" * 300], "reject"),
     (["run", FILE, "--out", "results\nsecond line"], "either"),
     (["compare", FILE, "--out", "taken.txt", "-n", "5", "--workers", "1"], "reject"),
-    (["sweep", FILE, "--vary", "rounds=1:3:3", "--out", "/dev/null", "-n", "2"], "reject"),
+    (["sweep", FILE, "--vary", "replications=1:3:3", "--out", "/dev/null", "-n", "2"], "reject"),
     (["run", FILE, "--replications", TRILLION], "reject"),
     (["run", FILE, "--replications", str(2**63)], "reject"),
     (["run", FILE, "--replications", str(10**100)], "reject"),
@@ -902,7 +904,7 @@ COMMAND_LINES: list[tuple[list[str], str]] = [
     (["run", FILE, "--replications", "9" * 5000], "reject"),
     (["trace", FILE, "--replications", TRILLION, "-j", "0"], "reject"),
     (["compare", FILE, "--replications", TRILLION, "--workers", "1"], "reject"),
-    (["sweep", FILE, "--vary", "rounds=1:3:3", "--replications", TRILLION], "reject"),
+    (["sweep", FILE, "--vary", "replications=1:3:3", "--replications", TRILLION], "reject"),
     (["run", FILE, "--seed", str(10**100), "--out", "results"], "reject"),
     (["run", FILE, "--seed", "-1"], "reject"),
     (["run", FILE, "--seed", str(2**64)], "reject"),
@@ -910,18 +912,18 @@ COMMAND_LINES: list[tuple[list[str], str]] = [
     (["trace", FILE, "--seed", str(10**100)], "reject"),
     (["trace", FILE, "-j", "-1"], "reject"),
     (["trace", FILE, "-j", str(10**20)], "reject"),
-    (["sweep", FILE, "--vary", "rounds=1:1000000:1000000", "-n", "1"], "reject"),
+    (["sweep", FILE, "--vary", "replications=1:1000000:1000000", "-n", "1"], "reject"),
     (["sweep", FILE, "--vary", "seed=0:1000000:1000001", "-n", "1"], "reject"),
     (["sweep", FILE, "--vary", "replications=1:100:100", "--vary", "seed=0:9999:10000"], "reject"),
     (["sweep", FILE, "--vary", "seed=0:100000000000:100000000001"], "reject"),
-    (["sweep", FILE, "--vary", "rounds=1:3:" + "9" * 5000], "reject"),
-    (["sweep", FILE, "--vary", "rounds=nan:3:3"], "reject"),
-    (["sweep", FILE, "--vary", "rounds=1:inf:3"], "reject"),
+    (["sweep", FILE, "--vary", "replications=1:3:" + "9" * 5000], "reject"),
+    (["sweep", FILE, "--vary", "replications=nan:3:3"], "reject"),
+    (["sweep", FILE, "--vary", "replications=1:inf:3"], "reject"),
     (["sweep", FILE, "--vary", "line\nbreak=0:1:3"], "reject"),
     (["sweep", FILE, "--vary", "\x1b[2J=0:1:3"], "reject"),
-    (["sweep", FILE, "--vary", "rounds"], "reject"),
+    (["sweep", FILE, "--vary", "replications"], "reject"),
     (["sweep", FILE, "--vary", "a=1:2:3", "--vary", "b=1:2:3", "--vary", "c=1:2:3"], "reject"),
-    (["sweep", "scenarios", "--vary", "rounds=1:3:3"], "reject"),
+    (["sweep", "scenarios", "--vary", "replications=1:3:3"], "reject"),
     (["run", "scenarios"], "reject"),
     (["explain", "scenarios"], "reject"),
     (["trace", "scenarios"], "reject"),

@@ -40,6 +40,9 @@ def _pyplot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    # A label in a script the font lacks is drawn as boxes; that is no reason to warn the user.
+    warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)
+
     return plt
 
 
@@ -80,9 +83,7 @@ def _text(text: str, limit: int = 120) -> str:
 def save(fig: Figure, path: Path) -> Path:
     """Write a PNG atomically; no software tag, so equal figures give equal bytes on any version."""
     plt = _pyplot()
-    with atomic_path(path) as tmp, warnings.catch_warnings():
-        # A label in a script the font lacks is drawn as boxes; that is no reason to warn the user.
-        warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)
+    with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=DPI, metadata={"Software": None}, bbox_inches="tight")
     plt.close(fig)
     return path

@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 MAX_SEED = 2**64 - 1  # seeds are whole numbers in 0 .. 2**64-1
+LARGE = 1e6  # no number in a scenario is larger than this: beyond it the arithmetic overflows
 MAX_PACKAGES = 20_000  # the mediator enumerates the outcome space; beyond this it is refused
 ID = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=64)]
 Unit = Annotated[float, Field(ge=0, le=1)]
@@ -81,8 +82,8 @@ class Front(Strict):
 class Uncertain(Magnitude):
     """A parameter known only as a distribution: each world draws one value (normal; sd 0 is exact)."""
 
-    mean: float
-    sd: float = Field(default=0.0, ge=0)
+    mean: float = Field(ge=-LARGE, le=LARGE)
+    sd: float = Field(default=0.0, ge=0, le=LARGE)
 
 
 class FrontValue(Uncertain):
@@ -92,7 +93,7 @@ class FrontValue(Uncertain):
     gains as the balance moves its way).
     """
 
-    momentum: float = 0.0
+    momentum: float = Field(default=0.0, ge=-LARGE, le=LARGE)
 
 
 class Position(Magnitude):
@@ -260,7 +261,7 @@ class Event(Magnitude):
     daily_probability: Unit
     from_day: int = Field(default=0, ge=0, le=36_500)
     once: bool = True
-    war_shift: dict[str, float] = {}
+    war_shift: dict[str, Annotated[float, Field(ge=-LARGE, le=LARGE)]] = {}
     momentum_shift: float = Field(default=0.0, ge=-100, le=100)
     reveal: bool = False
 
