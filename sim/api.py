@@ -8,7 +8,9 @@ stays flat however many replications run.
 
 from __future__ import annotations
 
+import math
 import os
+import shutil
 import time
 import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -23,8 +25,8 @@ import pandas as pd
 from sim import bundled
 from sim.atomic import atomic_path, write_json
 from sim.engine.outcomes import check_negotiable
-from sim.errors import UserError
-from sim.experiments import hypotheses, inert, sweeps
+from sim.errors import UserError, show
+from sim.experiments import budget, hypotheses, inert, sweeps
 from sim.experiments.chunks import ChunkResult, compiled_space, launch, trace_model
 from sim.experiments.executors import default_workers, executor_for
 from sim.experiments.tally import Tally, history_frame, outcomes_frame, wilson
@@ -76,11 +78,17 @@ __all__ = [
 RESERVED = ("any_agreement",)  # outcome ids the outputs use for totals
 
 
-def load_scenario(path: str | os.PathLike) -> Scenario:
-    """Read, merge (``extends``) and validate a scenario file, its outcome space included."""
+def load_scenario(path: str | os.PathLike, root: str | os.PathLike | None = None) -> Scenario:
+    """Read, merge (``extends``) and validate a scenario file, its outcome space included.
+
+    The file reads only inside its project folder: ``root``, or else the nearest folder above it
+    that holds ``seeds/`` (see sim.scenario.files).
+    """
     if Path(path).is_dir():
-        raise UserError(f"{path} is a folder; give one scenario file (negsim compare takes folders)")
-    sc = _load_file(path)
+        raise UserError(
+            f"{show(path, 120)} is a folder; give one scenario file (negsim compare takes folders)"
+        )
+    sc = _load_file(path, root)
     for cid in RESERVED:
         if cid in sc.classes:
             raise UserError(f"{sc.path}: classes.{cid}: is reserved for the total of every deal class")
@@ -131,10 +139,17 @@ def init(folder: str | os.PathLike) -> list[Path]:
 
 
 def load_scenarios(
-    files: Iterable[str | os.PathLike], replications: int | None = None, seed: int | None = None
+    files: Iterable[str | os.PathLike],
+    replications: int | None = None,
+    seed: int | None = None,
+    root: str | os.PathLike | None = None,
 ) -> list[Scenario]:
     """Validate every file before any work starts; apply replications and seed overrides."""
-    return [with_overrides(load_scenario(f), replications, seed) for f in files]
+    return [with_overrides(load_scenario(f, root), replications, seed) for f in files]
+
+
+def _workers(executor: Executor | None) -> int:
+    return getattr(executor, "_max_workers", 1) if isinstance(executor, ProcessPoolExecutor) else 1
 
 
 def explain(sc: Scenario) -> str:
@@ -149,8 +164,9 @@ def trace(sc: Scenario, replication: int, as_json: bool = False) -> str:
     """World ``replication`` of the scenario's ensemble, told day by day (or as JSON)."""
     import json
 
+    budget.check_replications(sc)
     if not 0 <= replication < sc.replications:
-        raise UserError(f"--replication must be in 0..{sc.replications - 1}")
+        raise UserError(f"--replication must be in 0..{sc.replications - 1} (got {show(replication)})")
     model = trace_model(sc, replication)
     if as_json:
         return json.dumps(narrative.trace_record(sc, model, replication), indent=2, default=_plain)
@@ -165,10 +181,11 @@ def _plain(value: Any) -> Any:
 def find_world(sc: Scenario, what: str) -> int:
     """The first world of the ensemble where ``what`` happened: an event (vetoed, lapsed, violated,
     extended, banked, gave_up) or an outcome class in force at the horizon (e.g. no_agreement)."""
+    budget.check_job([sc])
     space = compiled_space(sc)
     if what not in FINDABLE and what not in space.class_order:
-        allowed = ", ".join([*FINDABLE, *space.class_order])
-        raise UserError(f"--find: unknown '{what}'; allowed: {allowed}")
+        allowed = show(", ".join([*FINDABLE, *space.class_order]), 200)
+        raise UserError(f"--find: unknown '{show(what)}'; allowed: {allowed}")
     for chunk in launch(sc, sc.seed, sc.replications):
         if what in FINDABLE:
             hit = np.flatnonzero(chunk.counts[what] > 0)
@@ -176,7 +193,7 @@ def find_world(sc: Scenario, what: str) -> int:
             hit = np.flatnonzero(space.package_class[chunk.inforce] == space.class_order.index(what))
         if hit.size:
             return chunk.start + int(hit[0])
-    raise UserError(f"--find {what}: it happens in none of the {sc.replications:,} worlds")
+    raise UserError(f"--find {show(what)}: it happens in none of the {sc.replications:,} worlds")
 
 
 def executor_label(executor: Executor | None) -> str:
@@ -213,9 +230,15 @@ class Run:
     def manifest(self) -> dict[str, Any]:
         return folders.run_manifest(self.scenario, self.wall, self.executor, self.compute, self.command)
 
-    def write(self, folder: str | os.PathLike, pool: Executor | None = None) -> Future | None:
-        """Write the run's files to ``folder``; with a process pool the plots are drawn there."""
+    def write(self, folder: str | os.PathLike) -> Path:
+        """Write the run's files to ``folder``, which is replaced whole (never left half-written)."""
         folder = Path(folder)
+        with folders.Staging(folder) as stage:
+            self._write_into(stage.path)
+            return stage.commit()
+
+    def _write_into(self, folder: Path, pool: Executor | None = None) -> Future | None:
+        """The files, straight into ``folder``; with a process pool the plots are drawn there."""
         if self.outcomes is not None:
             write_csv(folder / "outcomes.csv", self.outcomes)
         if self.history is not None:
@@ -303,12 +326,17 @@ def run(
     ``command`` is recorded in the manifest (the command line that asked for the run, if any).
     """
     sc = _scenario(scenario, replications, seed)
+    budget.check_job([sc], workers=_workers(executor))
     t0 = time.perf_counter()
-    folder = Path(out) if out is not None else None
-    chunks = launch(sc, sc.seed, sc.replications, executor)
-    result = _collect(sc, chunks, folder, t0, executor_label(executor), command)
-    if folder is not None:
-        result.write(folder)
+    label = executor_label(executor)
+    if out is None:
+        return _collect(sc, launch(sc, sc.seed, sc.replications, executor), None, t0, label, command)
+    folders.prepare_out(Path(out).parent)
+    # Written beside the target and moved into place whole: a killed run leaves the old folder.
+    with folders.Staging(out) as stage:
+        result = _collect(sc, launch(sc, sc.seed, sc.replications, executor), stage.path, t0, label, command)
+        result._write_into(stage.path)
+        stage.commit()
     return result
 
 
@@ -388,22 +416,24 @@ class Comparison:
         ]
 
     def write(self, folder: str | os.PathLike) -> Path:
-        """The comparison's plots, summary.csv, manifest.json, report.md and report.html in ``folder``."""
-        folder = Path(folder)
+        """The comparison's plots, summary.csv, hypotheses.csv, manifest.json, report.md and report.html
+        in ``folder``, written beside its place and moved there whole."""
         manifest = self.manifest()
-        path = report.write_compare(
-            folder,
-            self._triples(),
-            wall=self.wall,
-            executor=self.executor,
-            reference=self.reference,
-            why=self.why,
-            verdicts=self.verdicts,
-            manifest=manifest,
-        )
-        write_csv(folder / "hypotheses.csv", pd.DataFrame([v.as_dict() for v in self.checks]))
-        write_json(folder / "manifest.json", manifest)
-        return path
+        with folders.Staging(folder) as stage:
+            report.write_compare(
+                stage.path,
+                self._triples(),
+                wall=self.wall,
+                executor=self.executor,
+                reference=self.reference,
+                why=self.why,
+                verdicts=self.verdicts,
+                manifest=manifest,
+            )
+            write_csv(stage.path / "hypotheses.csv", pd.DataFrame([v.as_dict() for v in self.checks]))
+            write_json(stage.path / "manifest.json", manifest)
+            stage.commit()
+        return Path(folder) / "report.html"
 
 
 def extends_of(path: str | os.PathLike) -> Path | None:
@@ -492,12 +522,14 @@ def compare(
     on_run: Callable[[Run], None] | None = None,
     baseline: Scenario | str | os.PathLike | None = None,
     command: str | None = None,
+    on_saved: Callable[[Run], None] | None = None,
 ) -> Comparison:
     """Run several scenarios (files, folders of files, or Scenario objects) and compare them.
 
     Every scenario's chunks go to the executor at once; this process collects each scenario (and,
     with ``out``, writes its folder) while the workers play the next ones. With ``out``, each
-    scenario's folder is ``out/<name>`` and the comparison's is ``out/compare``.
+    scenario's folder is ``out/<name>`` and the comparison's is ``out/compare``; each is moved into
+    place whole, ``on_saved`` is called as each scenario's is, and the comparison's comes last.
 
     ``baseline`` is the reference the others are compared with: a scenario's name, a file (run as
     well if it is not among them) or a Scenario. By default, the scenario the others extend.
@@ -508,26 +540,51 @@ def compare(
         twice = sorted({n for n in names if names.count(n) > 1})
         raise UserError(f"two scenarios are named {twice[0]}; compare needs distinct file names")
     scenarios, reference, why = _pick_reference(scenarios, baseline, replications, seed)
+    budget.check_job(scenarios, workers=_workers(executor))
     label = executor_label(executor)
+    root = Path(out) if out is not None else None
+    if root is not None:
+        folders.prepare_out(root)
+        # An earlier report goes first: a report is there only when every scenario of this run is.
+        shutil.rmtree(root / "compare", ignore_errors=True)
     t0 = time.perf_counter()
     launched = [(sc, launch(sc, sc.seed, sc.replications, executor)) for sc in scenarios]
-    if out is not None:
+    if root is not None:
         warm_up()
     runs: dict[str, Run] = {}
-    drawing: list[Future] = []
-    for sc, chunks in launched:
-        folder = Path(out) / sc.name if out is not None else None
-        result = _collect(sc, chunks, folder, None, label, command)
-        if folder is not None and (f := result.write(folder, executor)) is not None:
-            drawing.append(f)
-        runs[sc.name] = result
-        if on_run is not None:
-            on_run(result)
-    for f in drawing:
-        f.result()
+    stages: list[folders.Staging] = []  # every temporary folder, discarded unless committed
+    pending: list[tuple[folders.Staging, Future | None, Run]] = []
+
+    def commit_ready(wait: bool) -> None:
+        """Move each scenario folder whose plots are drawn into place, in order."""
+        while pending and (wait or pending[0][1] is None or pending[0][1].done()):
+            stage, drawing, result = pending.pop(0)
+            if drawing is not None:
+                drawing.result()
+            stage.commit()
+            if on_saved is not None:
+                on_saved(result)
+
+    try:
+        for sc, chunks in launched:
+            if root is None:
+                result = _collect(sc, chunks, None, None, label, command)
+            else:
+                stage = folders.Staging(root / sc.name)
+                stages.append(stage)
+                result = _collect(sc, chunks, stage.path, None, label, command)
+                pending.append((stage, result._write_into(stage.path, executor), result))
+            runs[sc.name] = result
+            if on_run is not None:
+                on_run(result)
+            commit_ready(wait=False)
+        commit_ready(wait=True)
+    finally:
+        for stage in stages:
+            stage.discard()
     comparison = Comparison(runs, time.perf_counter() - t0, label, reference, why, command)
-    if out is not None:
-        comparison.write(Path(out) / "compare")
+    if root is not None:
+        comparison.write(root / "compare")
     return comparison
 
 
@@ -590,6 +647,8 @@ def sweep(
     is refused before any work, with the reason.
     """
     base = _scenario(scenario, replications, seed)
+    points = math.prod(len(v) for v in vary.values())
+    budget.check_job([base], points=points, workers=_workers(executor))
     t0 = time.perf_counter()
     if cache_dir is None and out is not None:
         cache_dir = Path(out) / "points"
@@ -598,6 +657,8 @@ def sweep(
         executor.submit(pin_threads)  # local workers start up while every point is validated here
     plan = sweeps.plan_sweep(base, vary)
     inert.check_axes(base, [a.path for a in plan.axes], [p.scenario for p in plan.points])
+    if out is not None:
+        folders.prepare_out(out)  # every point is valid: now the folder may be made
     if fresh and cache is not None:
         sweeps.clear_cache(cache)
     reused = sweeps.cached_count(plan, cache)

@@ -13,19 +13,38 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from sim import __version__
-from sim.errors import UserError
+from sim.errors import UserError, one_line, os_error_message, show
 from sim.threads import pin_threads
 
 USAGE_ERROR = 2
 FAILURE = 1
-INTERRUPTED = 130
+INTERRUPTED = 130  # what a shell reports for a command stopped by Ctrl-C (128 + SIGINT)
 DEFAULT_OUT = Path("results")
 TRACEBACK_ENV = "NEGSIM_TRACEBACK"  # set to 1 to see the traceback of an unexpected error
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line (no usage block), with what was typed escaped and shortened."""
+
+    def error(self, message: str) -> NoReturn:
+        hint = f" (see {self.prog} --help)"
+        self.exit(USAGE_ERROR, f"negsim: error: {one_line(message, 300)}{hint}\n")
+
+
+def _root_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--root",
+        type=Path,
+        help="project folder the scenarios may read from (default: the nearest folder above each "
+        "scenario that holds seeds/)",
+    )
+
+
 def _add_run_options(p: argparse.ArgumentParser) -> None:
+    _root_option(p)
     p.add_argument("--replications", "-n", type=int, help="worlds to simulate (default: file's)")
     p.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: results)")
@@ -42,7 +61,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
+    ap = Parser(
         prog="negsim",
         description="Simulate mediated multi-party negotiations from scenario files.",
     )
@@ -51,10 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check scenario files (schema, references, quotes)")
     p.add_argument("files", nargs="+", type=Path)
+    _root_option(p)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("explain", help="each party's positions with the source behind each")
     p.add_argument("file", type=Path)
+    _root_option(p)
     p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("run", help="simulate one scenario; write CSVs, manifest and plots")
@@ -71,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "json"], default="text", help="text (default) or json")
     p.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
     p.add_argument("--replications", "-n", type=int, help="size of the ensemble it belongs to")
+    _root_option(p)
     p.set_defaults(func=cmd_trace)
 
     p = sub.add_parser("compare", help="run several scenarios and compare them (the main job)")
@@ -238,7 +260,8 @@ def one_file(path: Path, command: str) -> Path:
     """The one scenario file a command takes; a folder is a one-line error saying what to use."""
     if path.is_dir():
         raise UserError(
-            f"{path} is a folder; negsim {command} takes one scenario file (negsim compare takes folders)"
+            f"{show(path, 120)} is a folder; negsim {command} takes one scenario file "
+            "(negsim compare takes folders)"
         )
     (file,) = scenario_files([path])
     return file
@@ -281,7 +304,7 @@ def executor(args, worth_it: bool):
 def cmd_validate(args) -> int:
     from sim.api import load_scenarios
 
-    for sc in load_scenarios(scenario_files(args.files)):
+    for sc in load_scenarios(scenario_files(args.files), root=args.root):
         print(f"ok  {sc.path}  ({sc.n_packages} packages, {len(sc.parties)} parties)")
     return 0
 
@@ -289,7 +312,7 @@ def cmd_validate(args) -> int:
 def cmd_explain(args) -> int:
     from sim.api import explain, load_scenarios
 
-    (sc,) = load_scenarios([one_file(args.file, "explain")])
+    (sc,) = load_scenarios([one_file(args.file, "explain")], root=args.root)
     print(explain(sc))
     return 0
 
@@ -297,8 +320,9 @@ def cmd_explain(args) -> int:
 def cmd_run(args) -> int:
     from sim.api import load_scenarios, run
 
-    (sc,) = load_scenarios([one_file(args.file, "run")], args.replications, args.seed)
+    (sc,) = load_scenarios([one_file(args.file, "run")], args.replications, args.seed, root=args.root)
     outdir = args.out / sc.name
+    args.interrupted = f"{show(outdir, 120)}/ was not written (an earlier one is left as it was)"
     with executor(args, sc.replications >= PARALLEL_FROM) as ex:
         result = run(sc, executor=ex, out=outdir, command=args.command_line)
     print(format_shares(sc.name, result.shares))
@@ -309,7 +333,7 @@ def cmd_run(args) -> int:
 def cmd_trace(args) -> int:
     from sim.api import find_world, load_scenarios, trace
 
-    (sc,) = load_scenarios([one_file(args.file, "trace")], args.replications, args.seed)
+    (sc,) = load_scenarios([one_file(args.file, "trace")], args.replications, args.seed, root=args.root)
     j = find_world(sc, args.find) if args.find else args.replication
     print(trace(sc, j, as_json=args.format == "json"))
     return 0
@@ -318,7 +342,7 @@ def cmd_trace(args) -> int:
 def cmd_compare(args) -> int:
     from sim.api import compare, load_scenarios
 
-    scenarios = load_scenarios(scenario_files(args.paths), args.replications, args.seed)
+    scenarios = load_scenarios(scenario_files(args.paths), args.replications, args.seed, root=args.root)
     baseline = args.baseline  # a scenario's name is looked up among those compared
     if baseline is not None and (Path(baseline).exists() or Path(baseline).suffix):
         baseline = one_file(Path(baseline), "compare --baseline")
@@ -327,9 +351,24 @@ def cmd_compare(args) -> int:
         from sim.api import load_observations
 
         obs = load_observations(args.observed, scenarios)  # checked before any work starts
+    saved: list[str] = []
+
+    def kept() -> str:
+        names = show(", ".join(saved), 200)
+        folders = f"kept {len(saved)} of {len(scenarios)} scenario folders" + (f" ({names})" if saved else "")
+        return f"{folders} in {show(args.out, 120)}/, each whole; no comparison report was written"
+
+    args.interrupted = kept
     # Each scenario also has plots to draw, which the workers take on: several scenarios are worth it.
     with executor(args, len(scenarios) > 1 or scenarios[0].replications >= PARALLEL_FROM) as ex:
-        result = compare(scenarios, executor=ex, out=args.out, baseline=baseline, command=args.command_line)
+        result = compare(
+            scenarios,
+            executor=ex,
+            out=args.out,
+            baseline=baseline,
+            command=args.command_line,
+            on_saved=lambda r: saved.append(r.scenario.name),
+        )
     print(result.headline(width()))
     if obs is not None:
         from sim.api import rank_by_score
@@ -359,11 +398,18 @@ def cmd_init(args) -> int:
 def cmd_sweep(args) -> int:
     from sim.api import load_scenarios, parse_vary, sweep
 
-    (sc,) = load_scenarios([one_file(args.file, "sweep")], args.replications, args.seed)
+    (sc,) = load_scenarios([one_file(args.file, "sweep")], args.replications, args.seed, root=args.root)
     if len(args.vary) > 2:
         raise UserError("at most two --vary (curves for one, heatmaps for two)")
     vary = parse_vary(args.vary)
     outdir = args.out / sc.name / "sweep"
+    points = outdir / "points"
+
+    def kept() -> str:
+        n = len(list(points.glob("*.json"))) if points.is_dir() else 0
+        return f"kept {n} finished points in {show(points, 120)}/; rerun the same command to resume"
+
+    args.interrupted = kept
     with executor(args, math.prod(map(len, vary.values())) * sc.replications >= PARALLEL_FROM) as ex:
         result = sweep(sc, vary, executor=ex, out=outdir, fresh=args.fresh, command=args.command_line)
     n = len(result.plan.points)
@@ -549,28 +595,40 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except UserError as e:  # includes ScenarioError
-        print(f"negsim: error: {e}", file=sys.stderr)
-        return USAGE_ERROR
+        return _fail(str(e))
+    except KeyboardInterrupt:
+        said = getattr(args, "interrupted", None)
+        said = said() if callable(said) else said
+        if said is None and args.command in ("run", "compare", "sweep"):
+            said = "nothing was written"  # stopped while the files were still being checked
+        print(f"negsim: interrupted{'; ' + said if said else ''}", file=sys.stderr)
+        return INTERRUPTED
     except BrokenPipeError:
         # The reader went away (negsim trace ... | head): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except KeyboardInterrupt:
-        print("negsim: interrupted", file=sys.stderr)
-        return INTERRUPTED
-    except OSError as e:  # a folder that cannot be written, a disk that is full ...
-        where = f": {e.filename}" if e.filename else ""
-        print(f"negsim: error: {e.strerror or e}{where}", file=sys.stderr)
-        return FAILURE
+    except OSError as e:  # disk full, read-only, a name too long, not a folder ...
+        return _fail(f"cannot write the results: {os_error_message(e)}")
+    except RecursionError:
+        return _fail("input nested too deeply")
+    except UnicodeError as e:
+        return _fail(f"text that is not UTF-8: {show(e, 200)}")
+    except MemoryError:
+        return _fail("out of memory: ask for fewer replications or sweep points, or fewer --workers")
     except Exception as e:
         if os.environ.get(TRACEBACK_ENV):
             raise
         print(
-            f"negsim: internal error: {type(e).__name__}: {e} (a bug in negsim; please report it with "
-            f"the command; {TRACEBACK_ENV}=1 shows where it happened)",
+            f"negsim: internal error: {one_line(f'{type(e).__name__}: {e}')} (a bug in negsim; please "
+            f"report it with the command; {TRACEBACK_ENV}=1 shows where it happened)",
             file=sys.stderr,
         )
         return FAILURE
+
+
+def _fail(message: str) -> int:
+    print(f"negsim: error: {one_line(message)}", file=sys.stderr)
+    return USAGE_ERROR
 
 
 def _command_line(argv: list[str]) -> str:

@@ -313,7 +313,7 @@ def test_an_unexpected_error_is_one_line(monkeypatch, capsys):
 def test_an_unwritable_output_folder_is_one_line(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    assert main(["run", str(BASELINE), "-n", "20", "--out", str(blocker)]) == 1
+    assert main(["run", str(BASELINE), "-n", "20", "--out", str(blocker)]) == 2  # a user's mistake
     err = capsys.readouterr().err.strip()
     assert err.startswith("negsim: error: ") and len(err.splitlines()) == 1
 

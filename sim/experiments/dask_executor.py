@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
 
-from sim.errors import UserError
+from sim.errors import UserError, show
 from sim.threads import BLAS_ENV
 
 
@@ -27,7 +27,7 @@ def scheduler_address(spec: str) -> str:
     """``dask://HOST:PORT`` or ``tcp://HOST:PORT`` -> the scheduler's ``tcp://`` address."""
     host = spec.removeprefix("dask://").removeprefix("tcp://")
     if not host or ":" not in host:
-        raise UserError(f"executor '{spec}': give the scheduler as dask://HOST:PORT")
+        raise UserError(f"executor '{show(spec)}': give the scheduler as dask://HOST:PORT")
     return f"tcp://{host}"
 
 
@@ -51,6 +51,6 @@ def dask_executor(spec: str, workers: int) -> Iterator[Executor]:
     try:
         client = distributed.Client(scheduler_address(spec), timeout="10s")
     except OSError as e:
-        raise UserError(f"cannot reach the Dask scheduler at {spec}: {e}") from None
+        raise UserError(f"cannot reach the Dask scheduler at {show(spec)}: {show(e, 200)}") from None
     with client:
         yield client.get_executor(pure=False)

@@ -23,6 +23,7 @@ import copy
 import hashlib
 import itertools
 import json
+import math
 import re
 import shutil
 import time
@@ -37,7 +38,8 @@ import pandas as pd
 
 from sim import __version__
 from sim.engine.outcomes import NO_DEAL, check_negotiable
-from sim.errors import UserError
+from sim.errors import UserError, show
+from sim.experiments import budget
 from sim.experiments.chunks import CHUNK, chunk_bounds, compiled_space, run_chunk
 from sim.scenario import Scenario, ScenarioError, set_path, validate
 
@@ -95,10 +97,11 @@ def lookup(raw: dict[str, Any], path: str) -> Any:
     for key in path.split("."):
         if not isinstance(node, dict):
             where = ".".join(done)
-            raise UserError(f"no field '{path}': {where} is {_describe(node)}, it has no fields")
+            raise UserError(f"no field '{show(path)}': {show(where)} is {_describe(node)}, it has no fields")
         if key not in node:
             where = ".".join(done) or "the top level"
-            raise UserError(f"no field '{path}' in the scenario; {where} has: {', '.join(map(str, node))}")
+            fields = show(", ".join(map(str, node)), 200)
+            raise UserError(f"no field '{show(path)}' in the scenario; {show(where)} has: {fields}")
         node = node[key]
         done.append(key)
     return node
@@ -119,7 +122,7 @@ def numeric_kind(raw: dict[str, Any], path: str) -> type:
     value = lookup(raw, path)
     if isinstance(value, bool) or not isinstance(value, int | float):
         shown = "a table" if isinstance(value, dict) else _describe(value)
-        raise UserError(f"'{path}' is {shown}, not a number; only numeric fields can be swept")
+        raise UserError(f"'{show(path)}' is {shown}, not a number; only numeric fields can be swept")
     return int if isinstance(value, int) else float
 
 
@@ -139,17 +142,21 @@ def numeric_paths(raw: dict[str, Any], prefix: str = "") -> list[str]:
 
 
 def parse_vary(spec: str) -> tuple[str, float, float, int]:
-    """``PATH=LO:HI:N`` -> (path, lo, hi, n)."""
+    """``PATH=LO:HI:N`` -> (path, lo, hi, n); N is checked against the sweep's point limit."""
     path, eq, grid = spec.partition("=")
     parts = grid.split(":")
-    if not eq or not path or len(parts) != 3:
-        raise UserError(f"--vary '{spec}': expected PATH=LO:HI:N, e.g. dynamics.momentum.drift=0:0.1:5")
+    shown = show(spec)
+    if not eq or not path.strip() or len(parts) != 3:
+        raise UserError(f"--vary '{shown}': expected PATH=LO:HI:N, e.g. dynamics.momentum.drift=0:0.1:5")
     try:
         lo, hi, n = float(parts[0]), float(parts[1]), int(parts[2])
     except ValueError:
-        raise UserError(f"--vary '{spec}': LO and HI must be numbers and N a whole number") from None
+        raise UserError(f"--vary '{shown}': LO and HI must be numbers and N a whole number") from None
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise UserError(f"--vary '{shown}': LO and HI must be finite numbers")
     if n < 1:
-        raise UserError(f"--vary '{spec}': N must be at least 1")
+        raise UserError(f"--vary '{shown}': N must be at least 1")
+    budget.check_points(n)
     return path.strip(), lo, hi, n
 
 
@@ -159,12 +166,13 @@ def grid(lo: float, hi: float, n: int) -> list[float]:
 
 
 def vary_from_specs(specs: Sequence[str]) -> dict[str, list[float]]:
-    """Command-line ``--vary`` specs -> {path: grid values}."""
+    """Command-line ``--vary`` specs -> {path: grid values}; the grid's size is checked first."""
+    parsed = [parse_vary(spec) for spec in specs]
+    budget.check_points(math.prod(n for *_, n in parsed))
     vary: dict[str, list[float]] = {}
-    for spec in specs:
-        path, lo, hi, n = parse_vary(spec)
+    for path, lo, hi, n in parsed:
         if path in vary:
-            raise UserError(f"--vary {path} is given twice")
+            raise UserError(f"--vary {show(path)} is given twice")
         vary[path] = grid(lo, hi, n)
     return vary
 
@@ -189,7 +197,8 @@ def make_axis(raw: dict[str, Any], path: str, values: Sequence[float]) -> Axis:
             )
         vals = [round(v) for v in vals]
     if len(set(vals)) != len(vals):
-        raise UserError(f"{path}: the grid repeats values ({', '.join(f'{v:g}' for v in vals)})")
+        repeated = show(", ".join(f"{v:g}" for v in vals), 200)
+        raise UserError(f"{path}: the grid repeats values ({repeated})")
     return Axis(path, tuple(vals), lookup(raw, path), kind is int)
 
 

@@ -1,12 +1,26 @@
-"""What a run's folder and a sweep's folder hold, written file by file (each atomically)."""
+"""What a run's folder and a sweep's folder hold, and how a folder is made whole or not at all.
+
+A scenario's folder (and the comparison's) is written into a temporary folder beside it,
+``.<name>.tmp-<pid>-<random>``, and moved into place in one step once every file is there, so a
+folder under ``--out`` is either whole (from one run) or absent, never half of one run and half of
+another. A rerun removes what a killed run left: temporary folders of processes that are gone,
+and ``.part`` files.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import tempfile
+import time
+import uuid
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.atomic import write_json
+from sim.errors import UserError, os_error_message, show
 from sim.outputs import plots, report
 from sim.outputs.files import INTERVALS, environment, write_csv
 
@@ -15,6 +29,116 @@ if TYPE_CHECKING:
 
     from sim.experiments.sweeps import Plan
     from sim.scenario import Scenario
+
+
+RUN_FILES = ("outcomes.csv", "curve.csv", "shares.csv", "manifest.json", "curve.png", "outcomes.png")
+STALE_PART_SECONDS = 60
+
+
+def prepare_out(folder: str | os.PathLike) -> Path:
+    """Check that ``folder`` is (or can become) a folder this process can write in; create it.
+
+    Called before any work, so a bad ``--out`` is one error line and nothing half-written.
+    """
+    folder = Path(folder)
+    shown = show(folder, 120)
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"--out {shown}: is a file, not a folder; name a folder (it is created if need be)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".negsim-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise UserError(f"--out {shown}: cannot write there: {os_error_message(e)}") from None
+    clean_leftovers(folder)
+    return folder
+
+
+def _pid_of(name: str) -> int | None:
+    """The process id in a temporary folder's name ``.<name>.tmp-<pid>-<hex>``, if it is one."""
+    for tag in (".tmp-", ".old-"):
+        if name.startswith(".") and tag in name:
+            pid = name.rsplit(tag, 1)[1].split("-", 1)[0]
+            return int(pid) if pid.isdigit() else None
+    return None
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_leftovers(folder: Path) -> list[Path]:
+    """Remove what a killed run left in ``folder`` and its subfolders one level down.
+
+    Temporary folders of processes that no longer run, and ``.part`` files older than a minute
+    (a file that young may belong to a run writing here right now).
+    """
+    removed: list[Path] = []
+    subfolders = [p for p in folder.iterdir() if p.is_dir() and not p.is_symlink() and not _pid_of(p.name)]
+    for parent in [folder, *subfolders]:
+        try:
+            entries = list(parent.iterdir())
+        except OSError:
+            continue
+        for p in entries:
+            pid = _pid_of(p.name)
+            if pid is not None and p.is_dir() and not p.is_symlink() and not _alive(pid):
+                shutil.rmtree(p, ignore_errors=True)
+                removed.append(p)
+            elif p.name.startswith(".") and p.name.endswith(".part") and p.is_file():
+                with contextlib.suppress(OSError):
+                    if time.time() - p.stat().st_mtime > STALE_PART_SECONDS:
+                        p.unlink()
+                        removed.append(p)
+    return removed
+
+
+class Staging:
+    """A temporary folder beside ``target`` that replaces it in one step on :meth:`commit`."""
+
+    def __init__(self, target: str | os.PathLike) -> None:
+        self.target = Path(target)
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        if self.target.exists() and not self.target.is_dir():
+            raise UserError(f"{show(self.target, 120)} is a file; cannot write a folder there")
+        tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.path = self.target.parent / f".{self.target.name}.tmp-{tag}"
+        self._old = self.target.parent / f".{self.target.name}.old-{tag}"
+        self.path.mkdir()
+        self.done = False
+
+    def commit(self) -> Path:
+        """Move the finished folder into place (an earlier one is removed)."""
+        if self.target.exists():
+            os.replace(self.target, self._old)
+        os.replace(self.path, self.target)
+        self.done = True
+        shutil.rmtree(self._old, ignore_errors=True)
+        return self.target
+
+    def discard(self) -> None:
+        if not self.done:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+    def __enter__(self) -> Staging:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.discard()
+
+
+def is_whole(folder: Path, files: tuple[str, ...] = RUN_FILES) -> bool:
+    """A run's folder holds every file a run writes (folders are moved into place whole)."""
+    return folder.is_dir() and all((folder / f).is_file() for f in files)
 
 
 def run_manifest(

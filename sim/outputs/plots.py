@@ -9,6 +9,8 @@ matplotlib is imported here only, with the Agg backend, so the CLI starts fast a
 from __future__ import annotations
 
 import textwrap
+import unicodedata
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,6 +47,9 @@ def _pyplot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    # A label in a script the font lacks is drawn as boxes; that is no reason to warn the user.
+    warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)
+
     return plt
 
 
@@ -77,6 +82,19 @@ def time_axis(curve: pd.DataFrame) -> tuple[str, str]:
         if column not in VALUE_COLUMNS:
             return column, str(column).replace("_", " ")
     raise ValueError("a curve needs a time column besides " + ", ".join(sorted(VALUE_COLUMNS)))
+
+
+def _label(sc: Scenario, outcome: str) -> str:
+    return _text(class_label(sc, outcome), 60)
+
+
+def _text(text: str, limit: int = 120) -> str:
+    """A file's text as a plot shows it: one line, at most ``limit`` characters, no mathtext."""
+    flat = "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in text)
+    flat = " ".join(flat.split())
+    if len(flat) > limit:
+        flat = flat[: limit - 1] + "…"
+    return flat.replace("$", r"\$")
 
 
 def save(fig: Figure, path: Path) -> Path:
@@ -120,7 +138,8 @@ def _curve_figure(sc: Scenario, curve: pd.DataFrame) -> Figure:
     colours = class_colours(list(sc.classes))
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     _stack_in_force(ax, sc, curve, colours, class_hatches(list(sc.classes)), time, time_label)
-    ax.set_title(f"{sc.title}\nin force by day, {_replications(curve):,} worlds, 95% band on any agreement")
+    reps = _replications(curve)
+    ax.set_title(f"{_text(sc.title)}\nin force by day, {reps:,} worlds, 95% band on any agreement")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return fig
 
@@ -144,7 +163,7 @@ def _stack_in_force(ax, sc: Scenario, curve: pd.DataFrame, colours, hatches, tim
             hatch=hatches.get(outcome) or None,
             edgecolor="white",
             linewidth=0,
-            label=class_label(sc, outcome),
+            label=_label(sc, outcome),
         )
         bottom += share
     total = curve[curve["outcome"] == AGREEMENT]
@@ -188,10 +207,12 @@ def _shares_figure(sc: Scenario, shares: pd.DataFrame) -> Figure:
         patch.set_hatch(hatches[outcome])
     for xi, share in zip(x, rows["share"], strict=True):
         ax.annotate(f"{100 * share:.1f}%", (xi, share), xytext=(8, 3), textcoords="offset points", fontsize=9)
-    ax.set_xticks(x, [_wrap(class_label(sc, o), 14) for o in rows["outcome"]])
+    ax.set_xticks(x, [_wrap(_label(sc, o), 14) for o in rows["outcome"]])
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("share of worlds")
-    ax.set_title(f"{sc.title}\nin force at the horizon, {_replications(shares):,} worlds, 95% intervals")
+    ax.set_title(
+        f"{_text(sc.title)}\nin force at the horizon, {_replications(shares):,} worlds, 95% intervals"
+    )
     ax.grid(axis="y", alpha=0.3)
     return fig
 
@@ -260,7 +281,8 @@ def _stacked_figure(runs: Runs, reference: str) -> Figure:
     """Horizontal stacked bars: the reference on top and set apart, then by any agreement."""
     plt = _pyplot()
     classes = union_classes(runs)
-    colours, hatches, labels = class_colours(classes), class_hatches(classes), class_labels(runs)
+    colours, hatches = class_colours(classes), class_hatches(classes)
+    labels = {cid: _text(label, 60) for cid, label in class_labels(runs).items()}
     occurring = [c for c in classes if any(share_of(s, c) > 0 for _, _, s in runs.values())]
     names = ranked(runs, reference)
     gap = 0.7 if reference in runs and len(names) > 1 else 0.0
@@ -347,7 +369,7 @@ def _curves_figure(runs: Runs, reference: str) -> Figure:
         part = curve[curve["outcome"] == AGREEMENT]
         ax.fill_between(part[time], part["lo"], part["hi"], color=DEAL_COLOURS[0], alpha=0.25, linewidth=0)
         ax.plot(part[time], part["share"], color=DEAL_COLOURS[0], linewidth=2.0)
-        ax.set_title(_wrap(sc.title, 34), fontsize=9, loc="left")
+        ax.set_title(_wrap(_text(sc.title), 34), fontsize=9, loc="left")
         ax.set_ylim(0, 1.02)
         ax.yaxis.set_major_formatter(_percent())
         ax.grid(alpha=0.3)
@@ -401,7 +423,7 @@ def _sweep_curves_figure(sc: Scenario, sweep: pd.DataFrame, axis: Axis) -> Figur
             linestyle=":" if total else "-",
             marker="o" if len(part) <= 25 else None,
             markersize=3,
-            label=class_label(sc, outcome),
+            label=_label(sc, outcome),
         )
     here = f"this scenario's value ({axis.baseline:g})"
     ax.axvline(axis.baseline, color="#555555", linestyle="--", linewidth=1.2, label=here)
@@ -411,7 +433,7 @@ def _sweep_curves_figure(sc: Scenario, sweep: pd.DataFrame, axis: Axis) -> Figur
     ax.set_xlabel(axis_label(sc, axis.path))
     ax.set_ylabel("share of worlds")
     reps = _replications(sweep)
-    ax.set_title(f"{sc.title}\nlikelihood by outcome, {reps:,} replications per point, 95% bands")
+    ax.set_title(f"{_text(sc.title)}\nlikelihood by outcome, {reps:,} replications per point, 95% bands")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.grid(alpha=0.3)
     return fig
@@ -462,7 +484,7 @@ def _heatmap_figure(sc: Scenario, sweep: pd.DataFrame, axes: Sequence[Axis], out
     ax.set_ylabel(axis_label(sc, ya.path))
     reps = _replications(part)
     ax.set_title(
-        f"{sc.title}\n{class_label(sc, outcome)}: {reps:,} replications per point "
+        f"{_text(sc.title)}\n{_label(sc, outcome)}: {reps:,} replications per point "
         f"(95% intervals within ±{100 * half:.1f} points)"
     )
     ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.12), frameon=False)

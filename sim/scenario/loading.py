@@ -16,21 +16,58 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sim.errors import ScenarioError, UserError
-from sim.scenario.schema import MAX_PACKAGES, Scenario
+from sim.errors import ScenarioError, UserError, show
+from sim.scenario.files import MAX_SCENARIO_BYTES, project_root, read_text, resolve_extends
+from sim.scenario.limits import REPLICATIONS
+from sim.scenario.schema import MAX_PACKAGES, MAX_SEED, Scenario
 from sim.scenario.seeds import check_quotes
 
 # ---------------------------------------------------------------- loading
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+MAX_DEPTH = 16  # tables and arrays nested deeper than this are no scenario (the bundled ones use 5)
+
+
+def _read_toml(path: Path, scenario: Path, where: str) -> dict[str, Any]:
+    """Parse one file; errors name ``scenario`` (the file the user ran, or the one extending this)."""
+    pointed = scenario != path
+    what = "parent file" if pointed else "file"
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError:
-        raise ScenarioError(path, "", "no such file") from None
+        text = read_text(path, MAX_SCENARIO_BYTES, scenario, where, what)
+    except ScenarioError as e:
+        if not pointed and "No such file" in e.message:
+            raise ScenarioError(scenario, "", "no such file") from None
+        raise
+    prefix = f"{what} '{show(path.name)}' is " if pointed else ""
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(path, "", f"not valid TOML: {e}") from None
+        raise ScenarioError(scenario, where, f"{prefix}not valid TOML: {show(e, 200)}") from None
+    except RecursionError:
+        raise ScenarioError(
+            scenario, where, f"{prefix}nested too deeply (at most {MAX_DEPTH} levels of tables and arrays)"
+        ) from None
+    too_deep = _too_deep(data)
+    if too_deep is not None:
+        field = where or too_deep
+        raise ScenarioError(
+            scenario, field, f"{prefix}nested too deeply (at most {MAX_DEPTH} levels of tables and arrays)"
+        )
+    return data
+
+
+def _too_deep(data: Any) -> str | None:
+    """The dotted path (shortened) where ``data`` nests deeper than MAX_DEPTH, if it does."""
+    stack: list[tuple[Any, tuple[str, ...]]] = [(data, ())]
+    while stack:
+        node, path = stack.pop()
+        if len(path) > MAX_DEPTH:
+            return ".".join(path[:4]) + ". ..."
+        if isinstance(node, dict):
+            stack.extend((v, (*path, str(k))) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, (*path, str(i))) for i, v in enumerate(node))
+    return None
 
 
 def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -48,20 +85,27 @@ def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """The scenario as one dict, with ``extends`` resolved (parents first)."""
-    path = Path(path).resolve()
-    if path in _chain:
-        raise ScenarioError(path, "extends", "circular: " + " -> ".join(p.name for p in _chain))
-    data = _read_toml(path)
+def load_raw(path: str | Path, root: str | Path | None = None) -> dict[str, Any]:
+    """The scenario as one dict, with ``extends`` resolved (parents first).
+
+    Every file read lies inside the scenario's project folder (see sim.scenario.files).
+    """
+    path = Path(path)
+    return _load_chain(path, project_root(path, root), path, ())
+
+
+def _load_chain(path: Path, root: Path, pointer: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    real = path.resolve() if not chain else path
+    if real in chain:
+        names = " -> ".join(show(p.name, 40) for p in (*chain, real))
+        raise ScenarioError(pointer, "extends", f"circular: {names}")
+    data = _read_toml(real if chain else path, pointer, "extends" if chain else "")
     parent = data.pop("extends", None)
     if parent is None:
         return data
-    if not isinstance(parent, str):
-        raise ScenarioError(path, "extends", "must be a file name such as 'baseline.toml'")
-    if not (path.parent / parent).is_file():
-        raise ScenarioError(path, "extends", f"no such file '{parent}' beside this one")
-    base = load_raw(path.parent / parent, (*_chain, path))
+    target = resolve_extends(parent, real if chain else path, root)
+    # Problems in a parent are reported against the file the user ran, which is what they edit.
+    base = _load_chain(target, root, pointer if chain else path, (*chain, real))
     # A variant's header and hypotheses are its own; it never inherits the parent's.
     for own in ("title", "summary", "expect"):
         base.pop(own, None)
@@ -70,7 +114,7 @@ def load_raw(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
 
 def parent_name(path: str | Path) -> str:
     """The name of the scenario a file extends ('' if none)."""
-    parent = _read_toml(Path(path)).get("extends")
+    parent = _read_toml(Path(path), Path(path), "").get("extends")
     return Path(parent).stem if isinstance(parent, str) else ""
 
 
@@ -95,23 +139,40 @@ def schema_error(path: str | Path, e: ValidationError) -> ScenarioError:
     return ScenarioError(path, _loc(err["loc"]), msg)
 
 
-def validate(raw: dict[str, Any], path: str | Path, name: str | None = None, parent: str = "") -> Scenario:
-    """Validate a merged scenario dict; raise :class:`ScenarioError` with the first problem."""
+def validate(
+    raw: dict[str, Any],
+    path: str | Path,
+    name: str | None = None,
+    parent: str = "",
+    root: str | Path | None = None,
+) -> Scenario:
+    """Validate a merged scenario dict; raise :class:`ScenarioError` with the first problem.
+
+    Quotes are checked against the seeds of ``root`` (by default, the project folder of ``path``).
+    """
     path = Path(path)
     try:
         sc = Scenario.model_validate(raw)
+    except RecursionError:
+        raise ScenarioError(path, "", f"nested too deeply (at most {MAX_DEPTH} levels)") from None
     except ValidationError as e:
         raise schema_error(path, e) from None
+    if sc.replications > REPLICATIONS.value():
+        raise ScenarioError(path, "replications", REPLICATIONS.allowed())
     _check_references(sc, path)
-    check_quotes(sc, path)
+    project = Path(root) if root is not None else project_root(path)
+    check_quotes(sc, path, project)
     update = {"name": name or path.stem, "path": str(path), "sha256": canonical_hash(raw), "parent": parent}
-    return sc.model_copy(update=update)
+    out = sc.model_copy(update=update)
+    out._root = str(project)
+    return out
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read, merge (``extends``) and validate a scenario file."""
+def load_scenario(path: str | Path, root: str | Path | None = None) -> Scenario:
+    """Read, merge (``extends``) and validate a scenario file (reading only inside its project)."""
     path = Path(path)
-    sc = validate(load_raw(path), path, parent=parent_name(path))
+    project = project_root(path, root)
+    sc = validate(load_raw(path, project), path, parent=parent_name(path), root=project)
     if sc.expect and not sc.parent:
         xid = next(iter(sc.expect))
         raise ScenarioError(
@@ -125,37 +186,40 @@ def load_scenario(path: str | Path) -> Scenario:
 # ---------------------------------------------------------------- cross-checks
 
 
+def _listed(names) -> str:
+    """Ids for a message: escaped, and cut short if there are many."""
+    return show(", ".join(map(str, names)), 200)
+
+
 def _check_package(sc: Scenario, pkg: dict[str, str], where: str, path: Path, full: bool) -> None:
     for issue, opt in pkg.items():
         _check_option(sc, issue, opt, f"{where}.{issue}", path)
     if full and set(pkg) != set(sc.issues):
-        missing = ", ".join(sorted(set(sc.issues) - set(pkg)))
+        missing = _listed(sorted(set(sc.issues) - set(pkg)))
         raise ScenarioError(path, where, f"must give one option for every issue; missing: {missing}")
 
 
 def _check_option(sc: Scenario, issue: str, opt: str, where: str, path: Path) -> None:
     if issue not in sc.issues:
-        raise ScenarioError(path, where, f"unknown issue '{issue}'; allowed: {', '.join(sc.issues)}")
+        raise ScenarioError(path, where, f"unknown issue '{show(issue)}'; allowed: {_listed(sc.issues)}")
     options = sc.issues[issue].options
     if opt not in options:
         raise ScenarioError(
             path,
             where,
-            f"unknown option '{opt}' for issue '{issue}'; allowed: {', '.join(options)}",
+            f"unknown option '{show(opt)}' for issue '{show(issue)}'; allowed: {_listed(options)}",
         )
 
 
 def _check_party(sc: Scenario, pid: str, where: str, path: Path) -> None:
     if pid not in sc.parties:
-        raise ScenarioError(path, where, f"unknown party '{pid}'; allowed: {', '.join(sc.parties)}")
+        raise ScenarioError(path, where, f"unknown party '{show(pid)}'; allowed: {_listed(sc.parties)}")
 
 
 def _check_weights(weights: dict[str, float], where: str, path: Path, sc: Scenario) -> None:
     for issue in weights:
         if issue not in sc.issues or issue == sc.truce.issue:
-            raise ScenarioError(
-                path, f"{where}.{issue}", f"not a term issue; allowed: {', '.join(terms(sc))}"
-            )
+            raise ScenarioError(path, f"{where}.{issue}", f"not a term issue; allowed: {_listed(terms(sc))}")
     total = sum(weights.values())
     if abs(total - 1.0) > 1e-6:
         raise ScenarioError(path, where, f"weights must sum to 1 (they sum to {total:.6g})")
@@ -169,25 +233,25 @@ def terms(sc: Scenario) -> list[str]:
 def _check_fronts(sc: Scenario, fronts: list[str], where: str, path: Path) -> None:
     for f in fronts:
         if f not in sc.fronts:
-            raise ScenarioError(path, where, f"unknown front '{f}'; allowed: {', '.join(sc.fronts)}")
+            raise ScenarioError(path, where, f"unknown front '{show(f)}'; allowed: {_listed(sc.fronts)}")
 
 
 def _check_values(sc: Scenario, issue: str, values: dict[str, float], where: str, path: Path) -> None:
     options = sc.issues[issue].options
     if set(values) != set(options):
-        raise ScenarioError(path, where, f"must give a value for each option: {', '.join(options)}")
+        raise ScenarioError(path, where, f"must give a value for each option: {_listed(options)}")
 
 
 def _check_truce(sc: Scenario, path: Path) -> None:
     t = sc.truce
     if t.issue not in sc.issues:
         raise ScenarioError(
-            path, "truce.issue", f"unknown issue '{t.issue}'; allowed: {', '.join(sc.issues)}"
+            path, "truce.issue", f"unknown issue '{show(t.issue)}'; allowed: {_listed(sc.issues)}"
         )
     options = sc.issues[t.issue].options
     if set(t.closes) != set(options):
         raise ScenarioError(
-            path, "truce.closes", f"must list the fronts each option closes: {', '.join(options)}"
+            path, "truce.closes", f"must list the fronts each option closes: {_listed(options)}"
         )
     for opt, fronts in t.closes.items():
         _check_fronts(sc, fronts, f"truce.closes.{opt}", path)
@@ -198,7 +262,7 @@ def _check_truce(sc: Scenario, path: Path) -> None:
     for issue in t.tied:
         if issue not in sc.issues or issue == t.issue:
             raise ScenarioError(
-                path, "truce.tied", f"'{issue}' is not a term issue; allowed: {', '.join(terms(sc))}"
+                path, "truce.tied", f"'{show(issue)}' is not a term issue; allowed: {_listed(terms(sc))}"
             )
     _check_package(sc, t.violations.monitored_when, "truce.violations.monitored_when", path, full=False)
     _check_fronts(sc, [sc.dynamics.momentum.front], "dynamics.momentum.front", path)
@@ -216,12 +280,13 @@ def _check_party_positions(sc: Scenario, pid: str, p, path: Path) -> None:
                 "the truce is valued by the fronts it closes (parties.<id>.war), not by option values",
             )
         if issue not in sc.issues:
+            allowed = _listed(terms(sc))
             raise ScenarioError(
-                path, f"{base}.positions.{issue}", f"unknown issue '{issue}'; allowed: {', '.join(terms(sc))}"
+                path, f"{base}.positions.{issue}", f"unknown issue '{show(issue)}'; allowed: {allowed}"
             )
         _check_values(sc, issue, pos.values, f"{base}.positions.{issue}.values", path)
     if set(p.positions) != set(terms(sc)):
-        missing = ", ".join(sorted(set(terms(sc)) - set(p.positions)))
+        missing = _listed(sorted(set(terms(sc)) - set(p.positions)))
         raise ScenarioError(path, f"{base}.positions", f"missing issues: {missing}")
     _check_weights({k: v.weight for k, v in p.positions.items()}, f"{base}.positions", path, sc)
     _check_fronts(sc, list(p.war), f"{base}.war", path)
@@ -256,7 +321,7 @@ def _check_references(sc: Scenario, path: Path) -> None:
             for issue, values in p.veto.values.items():
                 where = f"{base}.veto.values.{issue}"
                 if issue not in terms(sc):
-                    raise ScenarioError(path, where, f"not a term issue; allowed: {', '.join(terms(sc))}")
+                    raise ScenarioError(path, where, f"not a term issue; allowed: {_listed(terms(sc))}")
                 _check_values(sc, issue, values, where, path)
     _check_party(sc, sc.mediator.party, "mediator.party", path)
     gu = sc.mediator.give_up
@@ -290,7 +355,7 @@ def _check_references(sc: Scenario, path: Path) -> None:
             raise ScenarioError(
                 path,
                 f"expect.{xid}.outcome",
-                f"unknown outcome '{ex.outcome}'; allowed: {', '.join(allowed)}",
+                f"unknown outcome '{show(ex.outcome)}'; allowed: {_listed(allowed)}",
             )
         if ex.day is not None and ex.day > sc.calendar.horizon_days:
             raise ScenarioError(
@@ -318,14 +383,21 @@ def with_overrides(sc: Scenario, replications: int | None, seed: int | None) -> 
     """The scenario with the replications and seed the caller asked for (checked like the file's)."""
     update: dict[str, int] = {}
     if replications is not None:
-        if int(replications) < 1:
-            raise UserError("replications must be at least 1")
+        if isinstance(replications, bool) or int(replications) != replications or int(replications) < 1:
+            raise UserError(f"replications must be a whole number of at least 1 (got {show(replications)})")
+        if int(replications) > REPLICATIONS.value():
+            asked = show(f"{int(replications):,}", 40)
+            raise UserError(f"{asked} replications: {REPLICATIONS.allowed()}")
         update["replications"] = int(replications)
     if seed is not None:
-        if int(seed) < 0:
-            raise UserError("seed must be >= 0")
+        if isinstance(seed, bool) or int(seed) != seed or not 0 <= int(seed) <= MAX_SEED:
+            raise UserError(f"seed must be a whole number in 0..2**64-1 (got {show(seed)})")
         update["seed"] = int(seed)
-    return sc.model_copy(update=update) if update else sc
+    if not update:
+        return sc
+    out = sc.model_copy(update=update)
+    out._root = sc._root
+    return out
 
 
 def set_path(raw: dict[str, Any], dotted: str, value: Any, *, inplace: bool = False) -> dict[str, Any]:

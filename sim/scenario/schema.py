@@ -19,8 +19,10 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+MAX_SEED = 2**64 - 1  # seeds are whole numbers in 0 .. 2**64-1
+LARGE = 1e6  # no number in a scenario is larger than this: beyond it the arithmetic overflows
 MAX_PACKAGES = 20_000  # the mediator enumerates the outcome space; beyond this it is refused
 ID = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", max_length=64)]
 Unit = Annotated[float, Field(ge=0, le=1)]
@@ -28,6 +30,7 @@ DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 
 class Strict(BaseModel):
+    # Numbers are finite everywhere: inf and nan are refused like any out-of-range value.
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
@@ -79,8 +82,8 @@ class Front(Strict):
 class Uncertain(Magnitude):
     """A parameter known only as a distribution: each world draws one value (normal; sd 0 is exact)."""
 
-    mean: float
-    sd: float = Field(default=0.0, ge=0)
+    mean: float = Field(ge=-LARGE, le=LARGE)
+    sd: float = Field(default=0.0, ge=0, le=LARGE)
 
 
 class FrontValue(Uncertain):
@@ -90,7 +93,7 @@ class FrontValue(Uncertain):
     gains as the balance moves its way).
     """
 
-    momentum: float = 0.0
+    momentum: float = Field(default=0.0, ge=-LARGE, le=LARGE)
 
 
 class Position(Magnitude):
@@ -258,7 +261,7 @@ class Event(Magnitude):
     daily_probability: Unit
     from_day: int = Field(default=0, ge=0, le=36_500)
     once: bool = True
-    war_shift: dict[str, float] = {}
+    war_shift: dict[str, Annotated[float, Field(ge=-LARGE, le=LARGE)]] = {}
     momentum_shift: float = Field(default=0.0, ge=-100, le=100)
     reveal: bool = False
 
@@ -281,7 +284,7 @@ class Expect(Sourced):
 class Scenario(Strict):
     title: str
     summary: str
-    seed: int = Field(default=20250313, ge=0, le=2**64 - 1)
+    seed: int = Field(default=20250313, ge=0, le=MAX_SEED)
     replications: int = Field(default=2000, ge=1)
     calendar: Calendar
     valuation: Valuation
@@ -303,6 +306,7 @@ class Scenario(Strict):
     path: str = ""
     sha256: str = ""
     parent: str = ""
+    _root: str | None = PrivateAttr(default=None)  # the project folder its seeds were read from
 
     @property
     def n_packages(self) -> int:

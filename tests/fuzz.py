@@ -1,0 +1,1445 @@
+"""Fuzz ``negsim`` with generated scenario files, mutations of them, and bad command lines.
+
+Every case is a small project folder (``proj/seeds``, ``proj/scenarios``, plus ``outside/``, a folder
+beside the project that no scenario may read) and a command line. Each mutation says what the
+program must do with it:
+
+- ``reject``: exit 2, one line on stderr naming the scenario file (and the field, where one is
+  known), any user text in it shortened and escaped, no traceback, nothing written;
+- ``accept``: exit 0, outputs that keep the engine's invariants (shares in [0, 1]);
+- ``either``: one or the other, by those same rules.
+
+Each case runs in a worker process under a watchdog (a case that does not finish in ``--timeout``
+seconds is a hang; this is not a speed test). Run on demand::
+
+    python tests/fuzz.py --cases 10000 [--seed S] [--jobs 2] [--failures DIR]
+
+It prints counts by category and by mutation kind, the time taken and every distinct failure, and
+writes each failing case (files, command line, output, ``repro.sh``) to ``DIR`` for reproduction.
+``tests/test_fuzz.py`` runs a few hundred cases in the normal suite.
+
+Layout of this file: section 1 is the only part that knows the scenario schema (a valid scenario,
+a variant that extends it, where seed and parent references live, and mutations that need to know
+a field's meaning). Everything after it works on any TOML tree, including the bundled scenarios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import csv
+import datetime
+import io
+import json
+import math
+import multiprocessing
+import os
+import re
+import shlex
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import tomllib
+import traceback
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import conftest  # noqa: E402  (the suite's scenario builders: they follow the schema)
+
+REPO = Path(__file__).resolve().parent.parent
+BUNDLED = REPO / "scenarios"
+BUNDLED_SEEDS = REPO / "seeds"
+
+# =============================================================================================
+# 1. The schema: the only section to change when the scenario format changes
+# =============================================================================================
+
+SEED_NAME = "article.txt"
+ARTICLE = """Talks resumed on Monday in a hotel by the lake.
+The envoy said both sides had agreed to meet again
+next week in Geneva to discuss the terms of a truce.
+A spokesman for the capital said the proposal was a reprieve
+for the other army and would not be accepted as written.
+Officials on both sides said prisoners could be exchanged first.
+"""
+WHY = "chosen by the fuzzer"
+SWEEPABLE = "replications"  # a numeric field every scenario has (for sweeps of files that set none)
+HEADER_KEYS = ("title", "summary")  # a variant states its own; they are never inherited
+EXTENDS = "extends"  # top-level key naming the parent file
+
+TERM_IDS = ["arms", "freeze", "prisoners", "kursk", "monitoring", "tempo"]
+OPTION_IDS = ["none", "partial", "full", "yes", "no", "some", "all", "later", "x1", "x2"]
+PARTY_IDS = ["us", "ukraine", "russia", "europe", "china", "turkey"]
+
+_printable = st.characters(blacklist_categories=("Cs", "Cc"))
+_text = st.text(alphabet=_printable, min_size=1, max_size=40)
+
+
+def _unit(lo: float = 0.0, hi: float = 1.0) -> st.SearchStrategy[float]:
+    return st.floats(lo, hi, allow_nan=False, allow_infinity=False).map(lambda x: round(x, 4))
+
+
+@st.composite
+def _quote(draw) -> dict[str, str]:
+    """``{seed, quote}``: a verbatim span of the article, at least 8 characters long."""
+    words = ARTICLE.split()
+    while True:
+        a = draw(st.integers(0, len(words) - 2))
+        b = draw(st.integers(a + 1, min(len(words), a + 8)))
+        quote = " ".join(words[a:b])
+        if len(quote) >= 8:
+            return {"seed": SEED_NAME, "quote": quote}
+
+
+@st.composite
+def _weights(draw, keys: list[str]) -> dict[str, float]:
+    """Weights on a 1/16 lattice that sum to exactly 1."""
+    cuts = sorted(draw(st.lists(st.integers(0, 16), min_size=len(keys) - 1, max_size=len(keys) - 1)))
+    parts = [b - a for a, b in zip([0, *cuts], [*cuts, 16], strict=True)]
+    return {k: p / 16 for k, p in zip(keys, parts, strict=True)}
+
+
+@st.composite
+def _party(draw, terms: dict[str, list[str]]) -> dict[str, Any]:
+    names = list(terms)
+    extra: dict[str, Any] = {"label": draw(_text)}
+    if draw(st.integers(0, 2)) == 0:
+        extra["veto"] = {
+            "label": draw(_text),
+            "weights": draw(_weights(names)),
+            "threshold": conftest.uncertain(draw(_unit(0, 0.8)), draw(_unit(0, 0.2))),
+            "slope": draw(_unit(0.01, 0.2)),
+            "assumption": WHY,
+        }
+    return conftest.party_raw(
+        draw(_weights(names)),
+        {i: {o: draw(_unit()) for o in opts} for i, opts in terms.items()},
+        war={f: -draw(_unit(0, 0.01)) for f in ("land", "energy")},
+        margin=draw(_unit(0, 0.3)),
+        tolerance=draw(_unit(0.2, 2)),
+        concession=draw(_unit(0.2, 3)),
+        sd=draw(st.sampled_from([0.0, 0.01, 0.05])),
+        **extra,
+    )
+
+
+@st.composite
+def scenario_tree(draw) -> dict[str, Any]:
+    """A complete, valid scenario as a plain dict (the shape of a TOML file).
+
+    Built with the test suite's ``scenario_raw``/``party_raw`` (tests/conftest.py), which follow the
+    schema, from numbers drawn here; then some assumptions get a quote from the article beside them.
+    """
+    term_ids = draw(st.lists(st.sampled_from(TERM_IDS), min_size=1, max_size=3, unique=True))
+    terms = {
+        i: draw(st.lists(st.sampled_from(OPTION_IDS), min_size=2, max_size=3, unique=True)) for i in term_ids
+    }
+    party_ids = draw(st.lists(st.sampled_from(PARTY_IDS), min_size=2, max_size=3, unique=True))
+    parties = {p: draw(_party(terms)) for p in party_ids}
+    events = {}
+    if draw(st.booleans()):
+        events["e0"] = {
+            "daily_probability": draw(_unit(0, 0.2)),
+            "from_day": draw(st.integers(0, 30)),
+            "reveal": draw(st.booleans()),
+        }
+    raw = conftest.scenario_raw(
+        terms,
+        parties,
+        truce_days=draw(st.integers(1, 60)),
+        window=draw(st.integers(1, 120)),
+        days_per_round=draw(st.integers(1, 14)),
+        horizon=draw(st.integers(1, 60)),
+        mediator=draw(st.sampled_from(party_ids)),
+        informed=draw(st.booleans()),
+        give_up=draw(st.integers(1, 12)),
+        opening={} if draw(st.booleans()) else None,
+        concentration=draw(st.sampled_from([0.0, 50.0])),
+        events=events or None,
+        replications=draw(st.integers(1, 30)),
+        seed=draw(st.integers(0, 2**32)),
+    )
+    raw["title"], raw["summary"] = draw(_text), draw(_text)
+    for _, node in list(walk(raw)):
+        if isinstance(node, dict) and "assumption" in node and draw(st.integers(0, 3)) == 0:
+            node["source"] = draw(_quote())
+    return raw
+
+
+@st.composite
+def variant_of(draw, parent: dict[str, Any], parent_ref: str) -> dict[str, Any]:
+    """A file that extends ``parent`` and restates a random part of it (so it is valid as it stands)."""
+    child: dict[str, Any] = {EXTENDS: parent_ref}
+    child |= {k: draw(_text) for k in HEADER_KEYS}
+
+    def copy_some(src: dict[str, Any], dst: dict[str, Any]) -> None:
+        for k, v in src.items():
+            if k in HEADER_KEYS or k == EXTENDS or draw(st.integers(0, 2)) != 0:
+                continue
+            if isinstance(v, dict) and v:
+                sub: dict[str, Any] = {}
+                copy_some(v, sub)
+                if sub:
+                    dst[k] = sub
+            else:
+                dst[k] = copy.deepcopy(v)
+
+    copy_some(parent, child)
+    return child
+
+
+def seed_refs(tree: dict[str, Any], prefix: tuple = ()) -> list[tuple]:
+    """Paths of the tables that cite a seed document (``source = {seed, quote}``)."""
+    out = []
+    for k, v in tree.items():
+        if isinstance(v, dict):
+            if k == "source" and "seed" in v:
+                out.append((*prefix, k))
+            else:
+                out.extend(seed_refs(v, (*prefix, k)))
+    return out
+
+
+@dataclass
+class Change:
+    """What a mutation did: the new tree (or file bytes), what it expects, and what to look for."""
+
+    kind: str
+    expect: str  # reject | accept | either
+    note: str
+    field: str | None = None  # a dotted path the error must name (None: not checked)
+    links: dict[str, str] | None = None
+    extra_files: dict[str, bytes] | None = None
+
+
+def schema_mutations() -> dict[str, Callable]:
+    """Mutations that need to know what a field means (seed files, parents, counts, ids)."""
+    return {
+        "seed-name": _mut_seed_name,
+        "extends": _mut_extends,
+        "rng-seed": _mut_rng_seed,
+        "replications": _mut_replications,
+        "outcome-space": _mut_outcome_space,
+        "duplicate-option": _mut_duplicate_option,
+    }
+
+
+SECRET = "outside/secret.txt"  # holds the article too: reading it would make every quote check pass
+EVIL = "outside/evil.toml"  # a valid scenario outside the project root
+
+
+def _mut_seed_name(draw, tree: dict[str, Any], ctx: CaseContext) -> Change:
+    refs = seed_refs(tree)
+    if not refs:
+        path = ("mediator", "source")
+        tree.setdefault("mediator", {})["source"] = {"seed": SEED_NAME, "quote": "agreed to meet again"}
+        refs = [path]
+    where = draw(st.sampled_from(refs))
+    src = get_path(tree, where)
+    choice = draw(
+        st.sampled_from(
+            [
+                "etc-passwd",
+                "absolute-inside",
+                "dotdot-outside",
+                "dotdot-inside",
+                "newlines",
+                "long",
+                "empty",
+                "directory",
+                "nested-missing",
+                "symlink-outside",
+                "symlink-inside",
+                "symlink-dir-outside",
+                "non-utf8-seed",
+                "missing",
+                "nul",
+            ]
+        )
+    )
+    expect, links, extra = "reject", {}, {}
+    dotted = ".".join(map(str, (*where, "seed")))
+    if choice == "etc-passwd":
+        src["seed"], src["quote"] = "/etc/passwd", "root:x:0:0:root"
+    elif choice == "absolute-inside":
+        src["seed"] = "@@CASE@@/proj/seeds/" + SEED_NAME
+    elif choice == "dotdot-outside":
+        src["seed"] = "../../outside/secret.txt"
+    elif choice == "dotdot-inside":
+        src["seed"] = "../seeds/" + SEED_NAME  # seeds/../seeds/article.txt: never leaves seeds/
+        expect = "either"
+    elif choice == "newlines":
+        src["seed"] = "\n" * draw(st.sampled_from([3, 5000]))
+    elif choice == "long":
+        src["seed"] = "x" * draw(st.sampled_from([256, 5000, 100_000]))
+    elif choice == "empty":
+        src["seed"] = ""
+    elif choice == "directory":
+        src["seed"] = draw(st.sampled_from([".", "..", "/"]))
+    elif choice == "nested-missing":
+        src["seed"] = "seeds/" + SEED_NAME
+    elif choice == "symlink-outside":
+        links["proj/seeds/leak.txt"] = "../../outside/secret.txt"
+        src["seed"] = "leak.txt"
+    elif choice == "symlink-inside":
+        links["proj/seeds/alias.txt"] = SEED_NAME
+        src["seed"] = "alias.txt"
+        expect = "either"
+    elif choice == "symlink-dir-outside":
+        links["proj/seeds/more"] = "../../outside"
+        src["seed"] = "more/secret.txt"
+    elif choice == "non-utf8-seed":
+        extra["proj/seeds/latin1.txt"] = ARTICLE.encode() + "Caf\u00e9 cr\u00e8me\n".encode("latin-1")
+        src["seed"] = "latin1.txt"
+    elif choice == "missing":
+        src["seed"] = "interview.txt"
+    elif choice == "nul":
+        src["seed"] = "article\x00.txt"
+    return Change(f"seed-name:{choice}", expect, repr(src["seed"])[:60], dotted, links, extra)
+
+
+def _mut_extends(draw, tree: dict[str, Any], ctx: CaseContext) -> Change:
+    choice = draw(
+        st.sampled_from(
+            [
+                "etc-passwd",
+                "absolute-inside",
+                "dotdot-outside",
+                "missing",
+                "self",
+                "cycle",
+                "symlink-outside",
+                "symlink-inside",
+                "directory",
+                "newlines",
+                "long",
+                "not-text",
+                "dev-zero",
+                "non-utf8-target",
+            ]
+        )
+    )
+    expect, links, extra = "reject", {}, {}
+    me = ctx.leaf_name
+    if choice == "etc-passwd":
+        tree[EXTENDS] = "/etc/passwd"
+    elif choice == "absolute-inside":
+        extra["proj/scenarios/parent_abs.toml"] = dump_toml(ctx.valid)
+        tree[EXTENDS] = "@@CASE@@/proj/scenarios/parent_abs.toml"
+    elif choice == "dotdot-outside":
+        tree[EXTENDS] = "../../outside/evil.toml"
+    elif choice == "missing":
+        tree[EXTENDS] = "nowhere.toml"
+    elif choice == "self":
+        tree[EXTENDS] = me
+    elif choice == "cycle":
+        extra["proj/scenarios/other.toml"] = dump_toml({EXTENDS: me, **{k: "x" for k in HEADER_KEYS}})
+        tree[EXTENDS] = "other.toml"
+    elif choice == "symlink-outside":
+        links["proj/scenarios/linked.toml"] = "../../outside/evil.toml"
+        tree[EXTENDS] = "linked.toml"
+    elif choice == "symlink-inside":
+        extra["proj/scenarios/real_parent.toml"] = dump_toml(ctx.valid)
+        links["proj/scenarios/alias_parent.toml"] = "real_parent.toml"
+        tree[EXTENDS] = "alias_parent.toml"
+        expect = "either"
+    elif choice == "directory":
+        tree[EXTENDS] = draw(st.sampled_from([".", "..", ""]))
+    elif choice == "newlines":
+        tree[EXTENDS] = "\n" * draw(st.sampled_from([3, 3000]))
+    elif choice == "long":
+        tree[EXTENDS] = "y" * draw(st.sampled_from([300, 10_000]))
+    elif choice == "not-text":
+        tree[EXTENDS] = draw(st.sampled_from([3, 1.5, True, ["a.toml"], {"file": "a.toml"}]))
+    elif choice == "dev-zero":
+        tree[EXTENDS] = draw(st.sampled_from(["/dev/zero", "/proc/self/environ", "/dev/stdin"]))
+    elif choice == "non-utf8-target":
+        extra["proj/scenarios/latin1.toml"] = dump_toml(ctx.valid).replace(b"\n", b"\n# caf\xe9\n", 1)
+        tree[EXTENDS] = "latin1.toml"
+    for k in HEADER_KEYS:
+        tree.setdefault(k, "A variant")
+    return Change(f"extends:{choice}", expect, repr(tree[EXTENDS])[:60], None, links, extra)
+
+
+def _mut_rng_seed(draw, tree: dict[str, Any], ctx: CaseContext) -> Change:
+    value, expect = draw(
+        st.sampled_from(
+            [(-1, "reject"), (2**64, "reject"), (10**30, "reject"), (2**64 - 1, "accept"), (0, "accept")]
+        )
+    )
+    tree["seed"] = value
+    return Change("rng-seed", expect, f"seed = {value}", "seed" if expect == "reject" else None)
+
+
+def _mut_replications(draw, tree: dict[str, Any], ctx: CaseContext) -> Change:
+    value = draw(st.sampled_from([0, -3, 10**12, 2**63 - 1, 10**20]))
+    tree["replications"] = value
+    return Change("replications", "reject", f"replications = {value}", "replications")
+
+
+def _mut_outcome_space(draw, tree: dict[str, Any], ctx: CaseContext) -> Change:
+    n = draw(st.sampled_from([6, 12, 40]))
+    for k in range(n):
+        tree.setdefault("issues", {})[f"big{k}"] = {"label": "Big", "options": [f"o{j}" for j in range(9)]}
+    return Change("outcome-space", "reject", f"{n} extra issues of 9 options", "issues")
+
+
+def _mut_duplicate_option(draw, tree: dict[str, Any], ctx: CaseContext) -> Change:
+    issues = tree.get("issues") or {}
+    if not issues:
+        tree["issues"] = issues = {"dup": {"label": "Dup", "options": ["a", "b"]}}
+    i = draw(st.sampled_from(sorted(issues)))
+    opts = issues[i].setdefault("options", ["a", "b"])
+    if isinstance(opts, list) and opts:
+        opts.append(opts[0])
+    return Change("duplicate-option", "reject", f"issues.{i}.options", f"issues.{i}")
+
+
+# =============================================================================================
+# 2. TOML for any tree (the mutations write what a careless or hostile user could write)
+# =============================================================================================
+
+
+@dataclass(frozen=True)
+class Deep:
+    """A value nested ``depth`` levels deep: arrays (``[[[1]]]``) or inline tables."""
+
+    kind: str
+    depth: int
+
+
+_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+_ESC = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
+def toml_string(s: str) -> str:
+    out = []
+    for ch in s:
+        if ch in _ESC:
+            out.append(_ESC[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def toml_key(k: Any) -> str:
+    k = str(k)
+    return k if _BARE.match(k) else toml_string(k)
+
+
+def toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "nan"
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return repr(v)
+    if isinstance(v, str):
+        return toml_string(v)
+    if isinstance(v, datetime.datetime | datetime.date | datetime.time):
+        return v.isoformat()
+    if isinstance(v, Deep):
+        if v.kind == "array":
+            return "[" * v.depth + "1" + "]" * v.depth
+        return "{a = " * v.depth + "1" + "}" * v.depth
+    if isinstance(v, list):
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{toml_key(k)} = {toml_value(x)}" for k, x in v.items()) + "}"
+    raise TypeError(f"cannot write {type(v).__name__} as TOML")
+
+
+def dump_toml(tree: dict[str, Any]) -> bytes:
+    """Scalars and arrays first, then one ``[header]`` per nested table (deep keys as dotted keys)."""
+    lines: list[str] = []
+
+    def emit(table: dict[str, Any], prefix: list[str]) -> None:
+        scalars = {k: v for k, v in table.items() if not isinstance(v, dict)}
+        tables = {k: v for k, v in table.items() if isinstance(v, dict)}
+        if prefix and (scalars or not tables):
+            lines.append("[" + ".".join(prefix) + "]")
+        for k, v in scalars.items():
+            if isinstance(v, DottedDeep):
+                lines.append(".".join([toml_key(k)] + ["d"] * v.depth) + " = 1")
+            else:
+                lines.append(f"{toml_key(k)} = {toml_value(v)}")
+        for k, v in tables.items():
+            emit(v, [*prefix, toml_key(k)])
+
+    emit(tree, [])
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+@dataclass(frozen=True)
+class DottedDeep:
+    """A table ``depth`` levels deep written as one dotted key (``k.d.d.d = 1``): TOML parses it."""
+
+    depth: int
+
+
+# =============================================================================================
+# 3. Mutations of any TOML tree (schema-agnostic)
+# =============================================================================================
+
+
+@dataclass
+class CaseContext:
+    leaf_name: str  # file name of the scenario the command runs
+    valid: dict[str, Any]  # a complete valid scenario (for parents the mutations create)
+
+
+def get_path(tree: Any, path: tuple) -> Any:
+    for k in path:
+        tree = tree[k]
+    return tree
+
+
+def walk(tree: Any, prefix: tuple = ()) -> Iterator[tuple[tuple, Any]]:
+    """Every (path, value) below ``tree``; list items have their index in the path."""
+    if isinstance(tree, dict):
+        for k, v in tree.items():
+            yield (*prefix, k), v
+            yield from walk(v, (*prefix, k))
+    elif isinstance(tree, list):
+        for i, v in enumerate(tree):
+            yield (*prefix, i), v
+            yield from walk(v, (*prefix, i))
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _set(tree: Any, path: tuple, value: Any) -> None:
+    get_path(tree, path[:-1])[path[-1]] = value
+
+
+def _dotted(path: tuple) -> str:
+    return ".".join(map(str, path))
+
+
+NASTY_TEXT = [
+    "line one\nline two\nline three",
+    "carriage\rreturn",
+    "nul\x00byte",
+    "escape \x1b[31mred\x1b[0m",
+    "bell\x07 and\x08 backspace",
+    "line\u2028separator\u2029para",
+    "tab\tand\x7fdel",
+    "\n" * 200,
+    "right-to-left \u202e gnirts",
+    "zero\u200bwidth",
+]
+
+
+def _pick(draw, items: list, what: str) -> Any:
+    if not items:
+        raise _Skip(what)
+    return draw(st.sampled_from(items))
+
+
+class _Skip(Exception):
+    """The tree has nothing this mutation can apply to."""
+
+
+def generic_mutations() -> dict[str, Callable]:
+    return {
+        "delete-key": _mut_delete,
+        "wrong-type": _mut_wrong_type,
+        "non-finite": _mut_non_finite,
+        "huge-number": _mut_huge_number,
+        "negative-number": _mut_negative,
+        "control-chars": _mut_control_chars,
+        "huge-string": _mut_huge_string,
+        "deep-nesting": _mut_deep,
+        "unknown-key": _mut_unknown_key,
+        "empty-table": _mut_empty_table,
+        "empty-array": _mut_empty_array,
+        "duplicate-item": _mut_duplicate_item,
+    }
+
+
+def _mut_delete(draw, tree, ctx) -> Change:
+    path, _ = _pick(draw, [(p, v) for p, v in walk(tree) if isinstance(p[-1], str)], "keys")
+    del get_path(tree, path[:-1])[path[-1]]
+    return Change("delete-key", "either", _dotted(path))
+
+
+def _mut_wrong_type(draw, tree, ctx) -> Change:
+    path, old = _pick(draw, list(walk(tree)), "values")
+    if isinstance(old, bool):
+        new = draw(st.sampled_from(["true", 1, [True], {"x": True}]))
+    elif _is_num(old):
+        new = draw(st.sampled_from([str(old), True, [old], {"value": old}, datetime.date(2025, 3, 13)]))
+    elif isinstance(old, str):
+        new = draw(st.sampled_from([1, 2.5, False, [old], {"text": old}, datetime.time(12, 0)]))
+    elif isinstance(old, list):
+        new = draw(st.sampled_from(["a list", 3, {"0": old[0] if old else 1}]))
+    elif isinstance(old, dict):
+        new = draw(st.sampled_from(["a table", 7, [1, 2], True]))
+    else:
+        new = "something else"
+    _set(tree, path, new)
+    return Change("wrong-type", "reject", f"{_dotted(path)} = {toml_value(new)[:40]}", _dotted(path))
+
+
+def _numbers(tree) -> list:
+    return [(p, v) for p, v in walk(tree) if _is_num(v)]
+
+
+def _mut_non_finite(draw, tree, ctx) -> Change:
+    path, _ = _pick(draw, _numbers(tree), "numbers")
+    new = draw(st.sampled_from([math.inf, -math.inf, math.nan]))
+    _set(tree, path, new)
+    return Change("non-finite", "reject", f"{_dotted(path)} = {new}", _dotted(path))
+
+
+def _mut_huge_number(draw, tree, ctx) -> Change:
+    path, _ = _pick(draw, _numbers(tree), "numbers")
+    new = draw(st.sampled_from([1e308, -1e308, 2**63 - 1, -(2**63), 10**30, 5e-324]))
+    _set(tree, path, new)
+    return Change("huge-number", "either", f"{_dotted(path)} = {new}")
+
+
+def _mut_negative(draw, tree, ctx) -> Change:
+    path, old = _pick(draw, _numbers(tree), "numbers")
+    new = draw(st.sampled_from([-1, -abs(old) - 1, -1e-9]))
+    _set(tree, path, new)
+    return Change("negative-number", "either", f"{_dotted(path)} = {new}")
+
+
+def _mut_control_chars(draw, tree, ctx) -> Change:
+    strings = [(p, v) for p, v in walk(tree) if isinstance(v, str)]
+    path, _ = _pick(draw, strings, "strings")
+    new = draw(st.sampled_from(NASTY_TEXT))
+    _set(tree, path, new)
+    return Change("control-chars", "either", f"{_dotted(path)} = {new[:30]!r}")
+
+
+HUGE = "@@HUGE@@"  # replaced by a 10 MB string when the case is written to disk
+BIG = "@@BIG@@"  # 300 kB: long, but inside the size a scenario file may have
+
+
+def _mut_huge_string(draw, tree, ctx) -> Change:
+    strings = [(p, v) for p, v in walk(tree) if isinstance(v, str) and p[-1] != EXTENDS]
+    path, _ = _pick(draw, strings, "strings")
+    big = draw(st.sampled_from([HUGE, BIG]))
+    _set(tree, path, big)
+    return Change("huge-string", "either", f"{_dotted(path)} = <{'10 MB' if big == HUGE else '300 kB'}>")
+
+
+def _mut_deep(draw, tree, ctx) -> Change:
+    depth = draw(st.sampled_from([1000, 5000]))
+    kind = draw(st.sampled_from(["array", "table", "dotted"]))
+    value = DottedDeep(depth) if kind == "dotted" else Deep(kind, depth)
+    tables = [p for p, v in walk(tree) if isinstance(v, dict)]
+    if draw(st.booleans()) and tables:
+        parent = draw(st.sampled_from(tables))
+        get_path(tree, parent)["deep"] = value
+        path = (*parent, "deep")
+    else:
+        leaves = [p for p, v in walk(tree) if not isinstance(v, dict | list) and isinstance(p[-1], str)]
+        path = _pick(draw, leaves, "leaves")
+        _set(tree, path, value)
+    return Change("deep-nesting", "reject", f"{_dotted(path)}: {kind} x{depth}")
+
+
+UNKNOWN_KEYS = ["colour", "zz_unknown", "Reservation", "line\nbreak", 'quote"d', "x" * 300, "\x1b[2J"]
+
+
+def _mut_unknown_key(draw, tree, ctx) -> Change:
+    tables = [()] + [p for p, v in walk(tree) if isinstance(v, dict)]
+    parent = draw(st.sampled_from(tables))
+    key = draw(st.sampled_from(UNKNOWN_KEYS))
+    value = draw(st.sampled_from([1, "text", {"a": 1}, [1]]))
+    target = get_path(tree, parent)
+    if key in target:
+        raise _Skip("key exists")
+    target[key] = value
+    return Change("unknown-key", "reject", f"{_dotted((*parent, key))[:60]!r}", _dotted(parent) or None)
+
+
+def _mut_empty_table(draw, tree, ctx) -> Change:
+    path = _pick(draw, [p for p, v in walk(tree) if isinstance(v, dict) and v], "tables")
+    _set(tree, path, {})
+    return Change("empty-table", "either", _dotted(path))
+
+
+def _mut_empty_array(draw, tree, ctx) -> Change:
+    path = _pick(draw, [p for p, v in walk(tree) if isinstance(v, list) and v], "arrays")
+    _set(tree, path, [])
+    return Change("empty-array", "either", _dotted(path))
+
+
+def _mut_duplicate_item(draw, tree, ctx) -> Change:
+    path = _pick(draw, [p for p, v in walk(tree) if isinstance(v, list) and v], "arrays")
+    arr = get_path(tree, path)
+    arr.insert(draw(st.integers(0, len(arr))), copy.deepcopy(draw(st.sampled_from(arr))))
+    return Change("duplicate-item", "either", _dotted(path))
+
+
+# Mutations of the file's bytes (after writing): any scenario file, the run one or its parent.
+
+
+def byte_mutations() -> dict[str, Callable]:
+    return {
+        "non-utf8": _bytes_non_utf8,
+        "toml-syntax": _bytes_syntax,
+        "duplicate-key": _bytes_duplicate_key,
+        "nul-byte": _bytes_nul,
+        "bom": _bytes_bom,
+        "crlf": _bytes_crlf,
+        "truncated": _bytes_truncate,
+        "huge-file": _bytes_huge,
+    }
+
+
+def _bytes_non_utf8(draw, data: bytes) -> tuple[bytes, str]:
+    bad = draw(st.sampled_from([b"\xff\xfe", b"caf\xe9", b"\xc3\x28", b"\xed\xa0\x80", b"\x80"]))
+    where = draw(st.sampled_from(["string", "comment", "start"]))
+    if where == "string" and b'= "' in data:
+        i = data.index(b'= "') + 3
+        return data[:i] + bad + data[i:], "reject"
+    if where == "start":
+        return b"# " + bad + b"\n" + data, "reject"
+    return data + b"# " + bad + b"\n", "reject"
+
+
+def _bytes_syntax(draw, data: bytes) -> tuple[bytes, str]:
+    junk = draw(
+        st.sampled_from([b"rounds = = 3\n", b"[unclosed\n", b'key = "open\n', b"= 1\n", b"[[a]]\n[a]\n"])
+    )
+    return data + junk, "reject"
+
+
+def _bytes_duplicate_key(draw, data: bytes) -> tuple[bytes, str]:
+    lines = data.split(b"\n")
+    first = next((i for i, line in enumerate(lines) if b" = " in line), None)
+    if first is None or lines[0].startswith(b"["):
+        return b'title = "a"\ntitle = "b"\n' + data, "reject"
+    lines.insert(first + 1, lines[first])
+    return b"\n".join(lines), "reject"
+
+
+def _bytes_nul(draw, data: bytes) -> tuple[bytes, str]:
+    i = draw(st.integers(0, len(data)))
+    return data[:i] + b"\x00" + data[i:], "reject"
+
+
+def _bytes_bom(draw, data: bytes) -> tuple[bytes, str]:
+    return b"\xef\xbb\xbf" + data, "either"
+
+
+def _bytes_crlf(draw, data: bytes) -> tuple[bytes, str]:
+    return data.replace(b"\n", b"\r\n"), "either"
+
+
+def _bytes_truncate(draw, data: bytes) -> tuple[bytes, str]:
+    return data[: draw(st.integers(0, len(data)))], "either"
+
+
+HUGE_FILE = b"@@HUGEFILE@@"  # replaced by 64 MB of comment lines when written
+
+
+def _bytes_huge(draw, data: bytes) -> tuple[bytes, str]:
+    return data + HUGE_FILE, "reject"
+
+
+# =============================================================================================
+# 4. Cases: a project, a command line, an expectation
+# =============================================================================================
+
+
+@dataclass
+class Case:
+    kind: str
+    expect: str  # reject | accept | either
+    argv: list[str]
+    files: dict[str, bytes] = field(default_factory=dict)  # relative to the case folder
+    links: dict[str, str] = field(default_factory=dict)  # link -> target, as written
+    names: tuple[str, ...] = ()  # file names the error must mention (any of them)
+    field: str | None = None
+    note: str = ""
+
+
+def _base_files() -> dict[str, bytes]:
+    files = {
+        f"proj/seeds/{SEED_NAME}": ARTICLE.encode(),
+        SECRET: ARTICLE.encode() + b"root:x:0:0:root TOP SECRET\n",
+        "proj/taken.txt": b"an existing file\n",
+    }
+    return files
+
+
+@st.composite
+def scenario_case(draw, kind: str) -> Case:
+    """A project (generated or the bundled files), mutation ``kind`` of one of its files, a command."""
+    files = _base_files()
+    bundled = draw(st.integers(0, 3)) == 0
+    valid = draw(scenario_tree())
+    files[EVIL] = dump_toml({**valid, "seed": 1})
+    if bundled:
+        for f in sorted(BUNDLED.glob("*.toml")):
+            files[f"proj/scenarios/{f.name}"] = f.read_bytes()
+        for f in sorted(BUNDLED_SEEDS.iterdir()):
+            files[f"proj/seeds/{f.name}"] = f.read_bytes()
+        leaf = draw(st.sampled_from(sorted(BUNDLED.glob("*.toml")))).name
+        trees = {leaf: tomllib.loads(files[f"proj/scenarios/{leaf}"].decode())}
+        chain = [leaf] + (["baseline.toml"] if leaf != "baseline.toml" else [])
+    else:
+        leaf = draw(st.sampled_from(["s0.toml", "variant.toml", "Case One.toml", "x.toml"]))
+        depth = draw(st.integers(0, 2))
+        names = [leaf] + [f"parents/p{k}.toml" for k in range(depth)]
+        trees = {}
+        tree = valid
+        # the deepest parent is the complete scenario; each child restates part of it
+        for k in range(depth, -1, -1):
+            if k == depth:
+                trees[names[k]] = tree
+            else:
+                ref = Path(names[k + 1]).name if k > 0 else names[k + 1]
+                trees[names[k]] = draw(variant_of(valid, ref))
+        for name, t in trees.items():
+            files[f"proj/scenarios/{name}"] = dump_toml(t)
+        chain = names
+    ctx = CaseContext(Path(leaf).name, valid)
+
+    mutations = {"none": None} | generic_mutations() | schema_mutations()
+    byte_kinds = byte_mutations()
+    change: Change | None = None
+    links: dict[str, str] = {}
+    target = leaf
+    if kind in byte_kinds:
+        target = draw(st.sampled_from(chain))
+        data, expect = byte_kinds[kind](draw, files[f"proj/scenarios/{target}"])
+        files[f"proj/scenarios/{target}"] = data
+        change = Change(kind, expect, f"in {target}")
+    elif mutations[kind] is not None:
+        tree = copy.deepcopy(trees[leaf])
+        try:
+            change = mutations[kind](draw, tree, ctx)
+        except _Skip:
+            change = Change(kind, "either", "nothing to mutate")
+        files[f"proj/scenarios/{leaf}"] = dump_toml(tree)
+        links = change.links or {}
+        files.update(change.extra_files or {})
+    else:
+        change = Change("none", "accept", "valid")
+    argv = draw(_command(leaf, trees[leaf], bundled))
+    return Case(
+        kind=change.kind,
+        expect=change.expect,
+        argv=argv,
+        files=files,
+        links=links,
+        names=(Path(leaf).name,),
+        field=change.field,
+        note=change.note,
+    )
+
+
+@st.composite
+def _command(draw, leaf: str, tree: dict[str, Any], bundled: bool) -> list[str]:
+    path = f"scenarios/{leaf}"
+    n = ["-n", str(draw(st.integers(1, 12)))] if bundled or draw(st.booleans()) else []
+    which = draw(st.sampled_from(["run"] * 5 + ["validate"] * 3 + ["explain", "trace", "compare", "sweep"]))
+    if which == "run":
+        return ["run", path, "--out", "results", "--workers", "1", *n]
+    if which == "validate":
+        return ["validate", path]
+    if which == "explain":
+        return ["explain", path]
+    if which == "trace":
+        return ["trace", path, "-j", "0"]
+    if which == "compare":
+        files = [path] + (["scenarios/baseline.toml"] if bundled and leaf != "baseline.toml" else [])
+        return ["compare", *files, "--out", "results", "--workers", "1", *(n or ["-n", "5"])]
+    numbers = [_dotted(p) for p, v in walk(tree) if _is_num(v) and all(isinstance(k, str) for k in p)]
+    if not numbers:
+        vary = f"{SWEEPABLE}=1:2:2"
+        return ["sweep", path, "--vary", vary, "--out", "results", "--workers", "1", "-n", "3"]
+    vary = draw(st.sampled_from(numbers))
+    value = get_path(tree, tuple(vary.split(".")))
+    grid = f"{value!r}:{value!r}:1"  # one point, the file's own value: valid wherever the file is
+    return ["sweep", path, "--vary", f"{vary}={grid}", "--out", "results", "--workers", "1", "-n", "3"]
+
+
+# Bad command lines: (arguments after 'negsim', expectation). FILE is a valid scenario.
+FILE = "scenarios/ok.toml"
+TRILLION = str(10**12)
+COMMAND_LINES: list[tuple[list[str], str]] = [
+    (["run", FILE, "--out", "taken.txt"], "reject"),
+    (["run", FILE, "--out", "/dev/null"], "reject"),
+    (["run", FILE, "--out", "/proc/negsim-results"], "reject"),
+    (["run", FILE, "--out", "/proc/self/status"], "reject"),
+    (["run", FILE, "--out", "taken.txt/below"], "reject"),
+    (["run", FILE, "--out", "results/" + "n" * 300], "reject"),
+    (["run", FILE, "--out", "results\nsecond line"], "either"),
+    (["compare", FILE, "--out", "taken.txt", "-n", "5", "--workers", "1"], "reject"),
+    (["sweep", FILE, "--vary", "replications=1:3:3", "--out", "/dev/null", "-n", "2"], "reject"),
+    (["run", FILE, "--replications", TRILLION], "reject"),
+    (["run", FILE, "--replications", str(2**63)], "reject"),
+    (["run", FILE, "--replications", str(10**100)], "reject"),
+    (["run", FILE, "--replications", "0"], "reject"),
+    (["run", FILE, "--replications", "-5"], "reject"),
+    (["run", FILE, "--replications", "1e3"], "reject"),
+    (["run", FILE, "--replications", "9" * 5000], "reject"),
+    (["trace", FILE, "--replications", TRILLION, "-j", "0"], "reject"),
+    (["compare", FILE, "--replications", TRILLION, "--workers", "1"], "reject"),
+    (["sweep", FILE, "--vary", "replications=1:3:3", "--replications", TRILLION], "reject"),
+    (["run", FILE, "--seed", str(10**100), "--out", "results"], "reject"),
+    (["run", FILE, "--seed", "-1"], "reject"),
+    (["run", FILE, "--seed", str(2**64)], "reject"),
+    (["run", FILE, "--seed", str(2**64 - 1), "--out", "results"], "accept"),
+    (["trace", FILE, "--seed", str(10**100)], "reject"),
+    (["trace", FILE, "-j", "-1"], "reject"),
+    (["trace", FILE, "-j", str(10**20)], "reject"),
+    (["sweep", FILE, "--vary", "replications=1:1000000:1000000", "-n", "1"], "reject"),
+    (["sweep", FILE, "--vary", "seed=0:1000000:1000001", "-n", "1"], "reject"),
+    (["sweep", FILE, "--vary", "replications=1:100:100", "--vary", "seed=0:9999:10000"], "reject"),
+    (["sweep", FILE, "--vary", "seed=0:100000000000:100000000001"], "reject"),
+    (["sweep", FILE, "--vary", "replications=1:3:" + "9" * 5000], "reject"),
+    (["sweep", FILE, "--vary", "replications=nan:3:3"], "reject"),
+    (["sweep", FILE, "--vary", "replications=1:inf:3"], "reject"),
+    (["sweep", FILE, "--vary", "line\nbreak=0:1:3"], "reject"),
+    (["sweep", FILE, "--vary", "\x1b[2J=0:1:3"], "reject"),
+    (["sweep", FILE, "--vary", "replications"], "reject"),
+    (["sweep", FILE, "--vary", "a=1:2:3", "--vary", "b=1:2:3", "--vary", "c=1:2:3"], "reject"),
+    (["sweep", "scenarios", "--vary", "replications=1:3:3"], "reject"),
+    (["run", "scenarios"], "reject"),
+    (["explain", "scenarios"], "reject"),
+    (["trace", "scenarios"], "reject"),
+    (["validate", "scenarios/missing.toml"], "reject"),
+    (["run", "/etc/passwd"], "reject"),
+    (["run", "/dev/zero"], "reject"),
+    (["validate", "/dev/zero"], "reject"),
+    (["run", "/proc/self/environ"], "reject"),
+    (["run", "x" * 5000 + ".toml"], "reject"),
+    (["run", "\n" * 3000], "reject"),
+    (["run", "scenarios/ok.toml\nsecond"], "reject"),
+    (["compare", "nowhere"], "reject"),
+    (["compare", "taken.txt"], "reject"),
+    (["run", FILE, "--workers", "0"], "reject"),
+    (["run", FILE, "--workers", "-1"], "reject"),
+    (["run", FILE, "--workers", str(10**6), "-n", "1"], "reject"),
+    (["run", FILE, "--executor", "bogus"], "reject"),
+    (["run", FILE, "--executor", "dask://\nhost"], "reject"),
+    (["run", FILE, "--executor", "\x1b[31m"], "reject"),
+    (["frobnicate"], "reject"),
+    ([], "reject"),
+    (["run"], "reject"),
+    (["run", FILE, "--no-such-option"], "reject"),
+    (["validate", FILE, FILE], "accept"),
+    (["run", FILE, "--out", "results", "--workers", "2", "-n", "5"], "accept"),
+    (["run", FILE, "--out", "", "-n", "3"], "either"),
+]
+
+
+def _command_line_from(which: int, tree: dict[str, Any]) -> Case:
+    """Command line number ``which`` (cycling through the list) on a valid scenario ``tree``."""
+    argv, expect = COMMAND_LINES[which % len(COMMAND_LINES)]
+    files = _base_files()
+    files["proj/" + FILE] = dump_toml(tree)
+    return Case("command-line", expect, list(argv), files, names=(), note=" ".join(argv)[:80])
+
+
+# How often each kind of case comes up, relative to one scenario mutation.
+WEIGHTS = {"none": 3.0, "huge-file": 0.3, "huge-string": 0.5, "command-line": 10.0}
+
+
+def kinds() -> list[str]:
+    return ["none", *generic_mutations(), *schema_mutations(), *byte_mutations(), "command-line"]
+
+
+def plan(n: int) -> dict[str, int]:
+    """How many cases of each kind make up ``n`` (every kind at least once when n allows)."""
+    ks = kinds()
+    w = {k: WEIGHTS.get(k, 1.0) for k in ks}
+    total = sum(w.values())
+    counts = {k: int(n * w[k] / total) for k in ks}
+    for k in sorted(ks, key=lambda k: n * w[k] / total - counts[k], reverse=True):
+        if sum(counts.values()) >= n:
+            break
+        counts[k] += 1
+    return counts
+
+
+# =============================================================================================
+# 5. Running a case: one worker process at a time per job, under a watchdog
+# =============================================================================================
+
+ONE_LINE_LIMIT = 400  # characters: a longer line did not shorten what it echoes
+MEMORY_LIMIT = 4 * 2**30  # bytes of address space for a worker (protects the machine)
+
+
+@dataclass
+class Result:
+    code: int | None
+    stdout: str
+    stderr: str
+    seconds: float
+    traceback: bool = False
+    problems: list[str] = field(default_factory=list)  # broken invariants after an accepted run
+    wrote_on_error: list[str] = field(default_factory=list)
+    category: str = ""
+    reason: str = ""
+
+
+def _materialize(case: Case, folder: Path) -> None:
+    for rel, data in case.files.items():
+        p = folder / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        data = data.replace(b"@@CASE@@", str(folder).encode())
+        if HUGE.encode() in data:
+            data = data.replace(HUGE.encode(), (b"0123456789abcdef" * 625_000))
+        if BIG.encode() in data:
+            data = data.replace(BIG.encode(), (b"A long label " * 23_000))
+        if HUGE_FILE in data:
+            data = data.replace(HUGE_FILE, b"# padding padding padding padding padding padding\n" * 1_300_000)
+        p.write_bytes(data)
+    for rel, target in case.links.items():
+        p = folder / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(target, p)
+    (folder / "proj" / "scenarios").mkdir(parents=True, exist_ok=True)
+
+
+def _files_under(folder: Path) -> set[str]:
+    out = set()
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
+        for n in filenames + dirnames:
+            out.add(os.path.relpath(os.path.join(dirpath, n), folder))
+    return out
+
+
+def _check_outputs(folder: Path, argv: list[str]) -> list[str]:
+    """Invariants of what an accepted command wrote: shares in [0, 1], no temporary files left."""
+    problems = []
+    for shares in folder.rglob("shares.csv"):
+        with open(shares, newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                try:
+                    share, lo, hi = (float(row[c]) for c in ("share", "lo", "hi"))
+                except (KeyError, ValueError):
+                    problems.append(f"{shares.name}: unreadable row {row}")
+                    break
+                if not (0 <= lo <= share <= hi <= 1):
+                    problems.append(
+                        f"{shares.parent.name}/shares.csv: share {share} [{lo}, {hi}] out of range"
+                    )
+    for pattern in ("*.part", ".*.part"):
+        for p in folder.rglob(pattern):
+            problems.append(f"left behind: {p.relative_to(folder)}")
+    return problems
+
+
+def execute(case: Case, folder: Path) -> Result:
+    """Run one case in this process (called in a worker): write the project, run main(), check."""
+    from sim.cli import main
+
+    _materialize(case, folder)
+    before = _files_under(folder)
+    proj = folder / "proj"
+    argv = [a.replace("@@CASE@@", str(folder)) for a in case.argv]
+    out, err = io.StringIO(), io.StringIO()
+    tb = False
+    old = os.getcwd()
+    os.chdir(proj)
+    t0 = time.perf_counter()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(argv)
+            except SystemExit as e:
+                code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+                if not isinstance(e.code, int | None):
+                    print(e.code, file=sys.stderr)
+            except BaseException:  # what `python -m sim` would show the user
+                traceback.print_exc()
+                code, tb = 1, True
+    finally:
+        os.chdir(old)
+    seconds = time.perf_counter() - t0
+    stderr = err.getvalue()
+    res = Result(
+        code, out.getvalue()[-5000:], stderr[-20000:], seconds, tb or "Traceback (most recent" in stderr
+    )
+    after = _files_under(folder)
+    created = sorted(after - before)
+    if code == 0:
+        res.problems = _check_outputs(folder, argv)
+        stray = [p for p in created if not p.startswith("proj/results") and not p.startswith("proj/")]
+        res.problems += [f"wrote outside the project: {p}" for p in stray]
+    else:
+        res.wrote_on_error = [p for p in created if not os.path.isdir(folder / p)]
+    return res
+
+
+def _worker(conn, base: str) -> None:
+    os.setsid()  # its own process group: the watchdog kills it and every process it started
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    with contextlib.suppress(ValueError, OSError):
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+    import sim.cli  # noqa: F401  (loaded once, before the first case is timed)
+
+    while True:
+        msg = conn.recv()
+        if msg is None:
+            return
+        index, case = msg
+        folder = Path(base) / f"case{index:06d}"
+        folder.mkdir()
+        try:
+            res = execute(case, folder)
+        except BaseException as e:  # the harness itself failed: report it as such
+            res = Result(None, "", f"harness error: {e!r}\n{traceback.format_exc()}", 0.0, True)
+        shutil.rmtree(folder, ignore_errors=True)
+        conn.send((index, res))
+
+
+class Worker:
+    """A worker process with a watchdog; restarted after a hang."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self._start()
+
+    def _start(self) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker, args=(child, str(self.base)))
+        self.proc.start()
+        child.close()
+
+    def submit(self, index: int, case: Case) -> None:
+        self.index, self.started = index, time.monotonic()
+        self.conn.send((index, case))
+
+    def poll(self, timeout: float) -> Result | None:
+        """The result if ready; a 'hang' result after ``timeout``; None while still running."""
+        if self.conn.poll(0.05):
+            try:
+                _, res = self.conn.recv()
+                return res
+            except (EOFError, OSError):
+                self.kill()
+                self._start()
+                return Result(None, "", "worker died (killed by a signal or out of memory)", 0.0, True)
+        if not self.proc.is_alive():
+            self.kill()
+            self._start()
+            return Result(None, "", f"worker died with exit code {self.proc.exitcode}", 0.0, True)
+        elapsed = time.monotonic() - self.started
+        if elapsed > timeout:
+            self.kill()
+            shutil.rmtree(self.base / f"case{self.index:06d}", ignore_errors=True)
+            self._start()
+            return Result(None, "", "", elapsed, category="hang", reason=f"no answer in {timeout:.0f} s")
+        return None
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.join(5)
+
+    def close(self) -> None:
+        if not self.proc.is_alive():
+            return
+        with contextlib.suppress(OSError, BrokenPipeError):
+            self.conn.send(None)
+        self.proc.join(10)
+        if self.proc.is_alive():
+            self.kill()
+
+
+# =============================================================================================
+# 6. Judging a result
+# =============================================================================================
+
+FAILURES = ("traceback", "hang", "multi-line error", "invalid-accepted", "valid-rejected", "wrong exit code")
+FAILURES += ("bad message", "broken invariant", "wrote on error", "stderr on success")
+
+
+def _control(s: str) -> str | None:
+    for ch in s:
+        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch != "\t":
+            return f"U+{ord(ch):04X}"
+    return None
+
+
+def judge(case: Case, res: Result) -> tuple[str, str]:
+    """(category, reason): ok-accepted, ok-rejected, or one of FAILURES."""
+    if res.category == "hang":
+        return "hang", res.reason
+    if res.traceback:
+        last = [line for line in res.stderr.strip().splitlines() if line.strip()]
+        return "traceback", (last[-1] if last else "")[:200]
+    lines = res.stderr.splitlines()
+    if res.code == 0:
+        if case.expect == "reject":
+            return "invalid-accepted", res.stdout.strip().splitlines()[-1][:200] if res.stdout.strip() else ""
+        if res.problems:
+            return "broken invariant", res.problems[0][:200]
+        if res.stderr.strip():
+            return "stderr on success", res.stderr.strip().splitlines()[0][:150]
+        return "ok-accepted", ""
+    if res.code != 2:
+        return "wrong exit code", f"exit {res.code}: {res.stderr.strip()[:150]!r}"
+    if len(lines) != 1:
+        return "multi-line error", f"{len(lines)} lines: {res.stderr[:150]!r}"
+    line = lines[0]
+    if res.wrote_on_error:
+        return "wrote on error", ", ".join(res.wrote_on_error[:3])
+    if case.expect == "accept":
+        return "valid-rejected", line[:200]
+    if len(line) > ONE_LINE_LIMIT:
+        return "bad message", f"{len(line)} characters long: {line[:100]!r}"
+    bad = _control(line)
+    if bad:
+        return "bad message", f"unescaped {bad}: {line[:150]!r}"
+    if "error" not in line:
+        return "bad message", f"not an error line: {line[:150]!r}"
+    if case.names and not any(n in line for n in case.names):
+        return "bad message", f"does not name {case.names[0]}: {line[:200]}"
+    if case.expect == "reject" and case.field and not _names_field(line, case.field):
+        return "bad message", f"does not name the field {case.field[:60]}: {line[:200]}"
+    return "ok-rejected", ""
+
+
+def _names_field(line: str, path: str) -> bool:
+    """The message names the field or the table it sits in (the first two parts of its path at least)."""
+    parts = path.split(".")
+    return any(".".join(parts[:k]) in line for k in range(len(parts), min(2, len(parts)) - 1, -1))
+
+
+# =============================================================================================
+# 7. Driving: generate, run, count, report
+# =============================================================================================
+
+
+def _draw_many(strategy: st.SearchStrategy, n: int, seed: int) -> list:
+    """``n`` examples of ``strategy``, reproducibly from ``seed``."""
+    out: list = []
+    if n <= 0:
+        return out
+
+    @hypothesis_seed(seed)
+    @settings(
+        max_examples=n,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(x=strategy)
+    def collect(x) -> None:
+        out.append(x)
+
+    collect()
+    while len(out) < n and out:  # hypothesis may stop early when it finds few new examples
+        out.extend(out[: n - len(out)])
+    return out[:n]
+
+
+def generate(n: int, seed: int, only: str | None = None) -> list[Case]:
+    """``n`` cases drawn by hypothesis, kinds in proportion to WEIGHTS, reproducibly from ``seed``.
+
+    Cases are interleaved by kind, so any prefix of the list is a fair sample.
+    """
+    counts = plan(n)
+    if only:
+        chosen = [k for k in counts if k.startswith(only)]
+        counts = {k: (n // len(chosen) + (i < n % len(chosen))) for i, k in enumerate(chosen)}
+    buckets: list[list[Case]] = []
+    for i, (kind, k) in enumerate(counts.items()):
+        if kind == "command-line":
+            trees = _draw_many(scenario_tree(), k, seed * 1000 + i)
+            drawn = [_command_line_from(j, t) for j, t in enumerate(trees)]
+        else:
+            drawn = _draw_many(scenario_case(kind), k, seed * 1000 + i)
+        buckets.append(drawn)
+    out: list[Case] = []
+    for j in range(max(map(len, buckets), default=0)):
+        for b in buckets:
+            if j < len(b):
+                out.append(b[j])
+    return out
+
+
+@dataclass
+class Report:
+    counts: Counter = field(default_factory=Counter)
+    by_kind: dict[str, Counter] = field(default_factory=dict)
+    failures: list[tuple[int, Case, Result]] = field(default_factory=list)
+    distinct: dict[tuple[str, str, str], list[int]] = field(default_factory=dict)
+    examples: dict[str, str] = field(default_factory=dict)  # an error line per mutation kind
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> int:
+        return sum(v for k, v in self.counts.items() if k in FAILURES)
+
+    def add(self, index: int, case: Case, res: Result) -> None:
+        self.counts[res.category] += 1
+        self.by_kind.setdefault(case.kind, Counter())[res.category] += 1
+        if res.category == "ok-rejected":
+            self.examples.setdefault(case.kind, res.stderr.strip())
+        if res.category in FAILURES:
+            self.failures.append((index, case, res))
+            what = _show(case.note) if case.kind == "command-line" else _signature(res.reason)
+            sig = (res.category, case.kind.split(":")[0], what)
+            self.distinct.setdefault(sig, []).append(index)
+
+    def text(self) -> str:
+        out = [f"{sum(self.counts.values())} cases in {self.seconds:.1f} s"]
+        for cat in ("ok-accepted", "ok-rejected", *FAILURES):
+            if self.counts[cat]:
+                out.append(f"  {cat:18} {self.counts[cat]}")
+        out.append("by mutation kind:")
+        for kind in sorted(self.by_kind):
+            cells = ", ".join(f"{c} {n}" for c, n in sorted(self.by_kind[kind].items()))
+            out.append(f"  {kind:32} {cells}")
+        if self.distinct:
+            out.append(f"distinct failures ({len(self.distinct)}):")
+            for (cat, kind, sig), idx in sorted(self.distinct.items()):
+                out.append(f"  [{cat}] {kind}: {sig}  (x{len(idx)}, e.g. case {idx[0]})")
+        return "\n".join(out)
+
+
+def _show(text: str, limit: int = 120) -> str:
+    """Text for a one-line report: control characters escaped, long runs cut."""
+    text = text.encode("unicode_escape").decode("ascii") if _control(text) else text
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _signature(reason: str) -> str:
+    """A failure's reason with the case-specific parts (numbers, names, paths) blurred."""
+    s = re.sub(r"/[^\s:'\"]+", "<path>", reason)
+    s = re.sub(r"'[^']*'", "'…'", s)
+    s = re.sub(r"\d+(\.\d+)?", "N", s)
+    return _show(s)
+
+
+def run_cases(
+    cases_: list[Case],
+    timeout: float = 60.0,
+    jobs: int = 1,
+    failures_dir: Path | None = None,
+    progress: bool = False,
+    workdir: Path | None = None,
+) -> Report:
+    """Run every case (``jobs`` at a time) in folders under ``workdir`` (a temporary folder)."""
+    report = Report()
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="negsim-fuzz-", dir=workdir) as tmp:
+        workers = [Worker(Path(tmp)) for _ in range(max(1, jobs))]
+        todo = list(enumerate(cases_))[::-1]
+        busy: dict[int, Worker] = {}
+        done = 0
+        try:
+            while todo or busy:
+                for w in workers:
+                    if id(w) not in busy and todo:
+                        index, case = todo.pop()
+                        w.submit(index, case)
+                        busy[id(w)] = w
+                for key, w in list(busy.items()):
+                    res = w.poll(timeout)
+                    if res is None:
+                        continue
+                    del busy[key]
+                    case = cases_[w.index]
+                    if not res.category:
+                        res.category, res.reason = judge(case, res)
+                    report.add(w.index, case, res)
+                    if res.category in FAILURES and failures_dir is not None:
+                        save_failure(failures_dir, w.index, case, res)
+                    done += 1
+                    if progress and done % 100 == 0:
+                        print(f"  {done}/{len(cases_)} cases, {report.failed} failures", flush=True)
+        except BaseException:
+            for w in workers:
+                w.kill()
+            raise
+        finally:
+            for w in workers:
+                w.close()
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+SAVED_PER_KIND = 5
+
+
+def save_failure(root: Path, index: int, case: Case, res: Result) -> None:
+    """The case's project, command line and output, with a script that reproduces it."""
+    kind = re.sub(r"[^A-Za-z0-9_-]+", "_", case.kind)
+    cat = res.category.replace(" ", "_")
+    same = list(root.glob(f"{cat}-{kind}-*")) if root.exists() else []
+    if len(same) >= SAVED_PER_KIND:
+        return
+    folder = root / f"{cat}-{kind}-{index:06d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    _materialize(case, folder)
+    argv = [a.replace("@@CASE@@", str(folder.resolve())) for a in case.argv]
+    meta = asdict(case) | {"files": sorted(case.files), "result": asdict(res)}
+    (folder / "case.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+    (folder / "repro.sh").write_text(
+        "#!/bin/sh\n# expected: " + case.expect + "; got: " + res.category + "\n"
+        'cd "$(dirname "$0")/proj" && exec python -m sim ' + shlex.join(argv) + "\n",
+        encoding="utf-8",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--cases", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--timeout", type=float, default=60.0, help="seconds before a case counts as a hang")
+    ap.add_argument("--jobs", type=int, default=1, help="cases run at once (each in its own worker)")
+    ap.add_argument("--failures", type=Path, default=Path("fuzz-failures"), help="where failing cases go")
+    ap.add_argument("--kind", help="only mutations whose kind starts with this")
+    ap.add_argument("--report", type=Path, help="also write the counts to this file")
+    ap.add_argument("--examples", action="store_true", help="print an error message for each kind")
+    args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the workers too
+    t0 = time.perf_counter()
+    cases_ = generate(args.cases, args.seed, args.kind)
+    print(f"generated {len(cases_)} cases in {time.perf_counter() - t0:.1f} s (seed {args.seed})", flush=True)
+    report = run_cases(cases_, args.timeout, args.jobs, args.failures, progress=True)
+    print(report.text())
+    if args.report:
+        args.report.write_text(report.text() + "\n", encoding="utf-8")
+    if args.examples:
+        print("an error message for each kind:")
+        for kind, line in sorted(report.examples.items()):
+            print(f"  {kind:28} {line}")
+    if report.failed:
+        print(f"failing cases written to {args.failures}/")
+    return 1 if report.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""The fuzzer in the normal suite: a few hundred generated cases, no failure of any kind.
+
+``python tests/fuzz.py --cases 10000`` runs the long version; see tests/fuzz.py for what a case is
+and what counts as a failure (a traceback, a hang, an error over several lines or naming the wrong
+file, an invalid file accepted, a valid one refused, broken invariants, output left on an error).
+"""
+
+from __future__ import annotations
+
+import fuzz
+
+CASES = 240
+SEED = 20250313
+
+
+def test_generated_cases_cover_every_kind_and_expectation():
+    cases = fuzz.generate(CASES, SEED)
+    assert len(cases) == CASES
+    kinds = {c.kind.split(":")[0] for c in cases}
+    assert kinds >= set(fuzz.kinds())
+    assert {c.expect for c in cases} == {"accept", "reject", "either"}
+
+
+def test_the_same_seed_gives_the_same_cases():
+    a, b = fuzz.generate(40, 7), fuzz.generate(40, 7)
+    assert [(c.kind, c.argv, c.files) for c in a] == [(c.kind, c.argv, c.files) for c in b]
+
+
+def test_fuzz_cases_end_in_a_clean_accept_or_a_one_line_error(tmp_path):
+    cases = fuzz.generate(CASES, SEED)
+    report = fuzz.run_cases(cases, timeout=60, jobs=2, failures_dir=tmp_path / "failures", workdir=tmp_path)
+    print(report.text())
+    assert report.failed == 0, report.text()

@@ -1,0 +1,608 @@
+"""Careless and hostile input: every mistake is one line and exit 2, files are read only inside the
+project, jobs too large are refused before any work, and an interrupted run is whole or visibly not.
+
+Each test here reproduces one finding of the hardening review (the fuzzer in tests/fuzz.py finds
+them in bulk); the error catalogue in the README is checked entry by entry at the end.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import party_raw, scenario_raw, uncertain, write_toml
+
+from sim.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = "article.txt"
+ARTICLE = """Talks resumed on Monday.
+The envoy said both sides had agreed to meet again
+next week in Geneva to discuss the terms of a truce.
+"""
+QUOTE = "agreed to meet again next week in Geneva"  # spans a line break in the seed
+
+
+def valid_raw() -> dict:
+    """A small valid scenario: two parties (b with a veto player), an event, a quoted mediator."""
+    values = {"arms": {"no": 1.0, "yes": 0.2}, "prisoners": {"none": 0.0, "all": 1.0}}
+    a = party_raw({"arms": 0.5, "prisoners": 0.5}, values, war={"land": -0.002, "energy": -0.001})
+    b = party_raw(
+        {"arms": 0.5, "prisoners": 0.5},
+        {"arms": {"no": 0.0, "yes": 1.0}, "prisoners": {"none": 0.3, "all": 0.8}},
+        war={"land": -0.003},
+        margin=0.05,
+        veto={
+            "label": "Hardliners",
+            "weights": {"arms": 0.5, "prisoners": 0.5},
+            "threshold": uncertain(0.4, 0.1),
+            "assumption": "test",
+        },
+    )
+    raw = scenario_raw(
+        {"arms": ["no", "yes"], "prisoners": ["none", "all"]},
+        {"a": a, "b": b},
+        events={"summit": {"daily_probability": 0.05}},
+        replications=20,
+        horizon=28,
+    )
+    raw["mediator"]["source"] = {"seed": SEED, "quote": QUOTE}
+    return raw
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """tmp/proj (seeds/, scenarios/ok.toml) and tmp/outside/secret.txt, which holds the quote too."""
+    proj = tmp_path / "proj"
+    (proj / "seeds").mkdir(parents=True)
+    (proj / "seeds" / SEED).write_text(ARTICLE, encoding="utf-8")
+    (proj / "scenarios").mkdir()
+    write_toml(proj / "scenarios" / "ok.toml", valid_raw())
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "secret.txt").write_text(ARTICLE + "root:x:0:0:root\n", encoding="utf-8")
+    write_toml(tmp_path / "outside" / "evil.toml", valid_raw())
+    return proj
+
+
+def negsim(args, capsys, cwd: Path | None = None) -> tuple[int, str, str]:
+    old = os.getcwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as e:
+            code = e.code
+    finally:
+        os.chdir(old)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def one_line_error(args, capsys, cwd: Path | None = None, *, names: str | None = None) -> str:
+    """The command fails with exit 2 and exactly one escaped, short line on stderr."""
+    code, out, err = negsim(args, capsys, cwd)
+    assert code == 2, f"exit {code}; stderr: {err[:500]!r}"
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1, f"expected one line, got {len(lines)}: {err[:500]!r}"
+    line = lines[0]
+    assert line.startswith("negsim: error: ")
+    assert len(line) < 400, line
+    assert not any(ord(c) < 32 or ord(c) == 127 for c in line), repr(line)
+    if names is not None:
+        assert names in line, line
+    return line
+
+
+def scenario_with(project: Path, name: str, change) -> Path:
+    raw = valid_raw()
+    change(raw)
+    return write_toml(project / "scenarios" / name, raw)
+
+
+# ---------------------------------------------------------------- files that are not what they seem
+
+
+def test_non_utf8_bytes_in_a_scenario(project, capsys):
+    path = project / "scenarios" / "latin1.toml"
+    path.write_bytes((project / "scenarios" / "ok.toml").read_bytes() + b"# caf\xe9\n")
+    line = one_line_error(["validate", path], capsys, names="latin1.toml")
+    assert "not UTF-8" in line
+
+
+def test_non_utf8_bytes_in_the_parent_are_reported_against_the_child(project, capsys):
+    parent = project / "scenarios" / "parent.toml"
+    parent.write_bytes((project / "scenarios" / "ok.toml").read_bytes() + b"# caf\xe9\n")
+    child = project / "scenarios" / "child.toml"
+    child.write_text('extends = "parent.toml"\ntitle = "Child"\nsummary = "x"\n', encoding="utf-8")
+    line = one_line_error(["run", child, "--out", project / "out"], capsys, names="child.toml")
+    assert "extends" in line and "parent.toml" in line and "not UTF-8" in line
+    assert not (project / "out").exists() or not any((project / "out").rglob("*.csv"))
+
+
+@pytest.mark.parametrize("kind", ["array", "table", "dotted"])
+def test_nesting_a_thousand_deep(project, capsys, kind):
+    deep = {
+        "array": "x = " + "[" * 1000 + "1" + "]" * 1000,
+        "table": "x = " + "{a = " * 1000 + "1" + "}" * 1000,
+        "dotted": "x" + ".a" * 1000 + " = 1",
+    }[kind]
+    path = project / "scenarios" / "deep.toml"
+    path.write_text(deep + "\n" + (project / "scenarios" / "ok.toml").read_text(), encoding="utf-8")
+    line = one_line_error(["validate", path], capsys, names="deep.toml")
+    assert "nested too deeply" in line
+
+
+def test_a_value_with_newlines_is_echoed_escaped(project, capsys):
+    path = scenario_with(project, "nl.toml", lambda r: r["mediator"].update(party="us\nrussia\x1b[2J"))
+    line = one_line_error(["validate", path], capsys, names="nl.toml")
+    assert "mediator.party" in line and r"us\nrussia\x1b[2J" in line
+
+
+def test_a_ten_megabyte_title_is_refused_at_once(project, capsys):
+    path = scenario_with(project, "big.toml", lambda r: r.update(title="A" * 10_000_000))
+    t0 = time.perf_counter()
+    line = one_line_error(["run", path, "--out", project / "out"], capsys, names="big.toml")
+    assert time.perf_counter() - t0 < 10
+    assert "at most 1,000,000" in line
+
+
+def test_a_long_title_within_the_limit_runs(project, capsys):
+    path = scenario_with(project, "long.toml", lambda r: r.update(title="A long $title$ " * 20_000))
+    code, _, err = negsim(["run", path, "--out", project / "out", "--workers", "1"], capsys)
+    assert (code, err) == (0, "")
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        ("parties", "b", "veto", "threshold", "mean"),
+        ("parties", "b", "veto", "slope"),
+        ("valuation", "window_days"),
+    ],
+)
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan])
+def test_infinite_and_nan_numbers_are_refused(project, capsys, field, value):
+    def change(raw):
+        node = raw
+        for k in field[:-1]:
+            node = node[k]
+        node[field[-1]] = value
+
+    path = scenario_with(project, "nonfinite.toml", change)
+    line = one_line_error(["run", path, "--out", project / "out"], capsys, names="nonfinite.toml")
+    assert ".".join(field) in line
+
+
+# ---------------------------------------------------------------- reading outside the project
+
+
+def test_a_seed_named_by_absolute_path_is_refused(project, capsys):
+    def change(raw):
+        raw["mediator"]["source"] = {"seed": "/etc/passwd", "quote": "root:x:0:0:root"}
+
+    line = one_line_error(["validate", scenario_with(project, "abs.toml", change)], capsys, names="abs.toml")
+    assert "mediator.source.seed" in line and "absolute path" in line
+
+
+@pytest.mark.parametrize("seed", ["../../outside/secret.txt", "../seeds/../../outside/secret.txt"])
+def test_a_seed_outside_seeds_is_refused(project, capsys, seed):
+    def change(raw):
+        raw["mediator"]["source"] = {"seed": seed, "quote": QUOTE}
+
+    line = one_line_error(["validate", scenario_with(project, "up.toml", change)], capsys, names="up.toml")
+    assert "seeds/" in line
+
+
+def test_a_symlink_in_seeds_pointing_outside_is_refused(project, capsys):
+    os.symlink(project.parent / "outside" / "secret.txt", project / "seeds" / "leak.txt")
+
+    def change(raw):
+        raw["mediator"]["source"] = {"seed": "leak.txt", "quote": QUOTE}
+
+    one_line_error(["validate", scenario_with(project, "leak.toml", change)], capsys, names="leak.toml")
+
+
+def test_a_symlink_inside_the_project_is_followed(project, capsys):
+    os.symlink(SEED, project / "seeds" / "alias.txt")
+
+    def change(raw):
+        raw["mediator"]["source"] = {"seed": "alias.txt", "quote": QUOTE}
+
+    code, _, err = negsim(["validate", scenario_with(project, "alias.toml", change)], capsys)
+    assert (code, err) == (0, "")
+
+
+def test_a_seed_name_of_thousands_of_newlines(project, capsys):
+    def change(raw):
+        raw["mediator"]["source"] = {"seed": "\n" * 5000, "quote": QUOTE}
+
+    one_line_error(["validate", scenario_with(project, "nl.toml", change)], capsys, names="nl.toml")
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["/etc/passwd", "../../outside/evil.toml", "{proj}/scenarios/ok.toml", "missing.toml", "", "."],
+)
+def test_extends_outside_the_project_absolute_or_missing(project, capsys, target):
+    target = target.format(proj=project)
+    path = project / "scenarios" / "child.toml"
+    path.write_text(f'extends = "{target}"\ntitle = "Child"\nsummary = "x"\n', encoding="utf-8")
+    line = one_line_error(["validate", path], capsys, names="child.toml")
+    assert "extends" in line
+    assert "root:" not in line
+
+
+def test_extends_through_a_symlink_out_of_the_project(project, capsys):
+    os.symlink(project.parent / "outside" / "evil.toml", project / "scenarios" / "linked.toml")
+    path = project / "scenarios" / "child.toml"
+    path.write_text('extends = "linked.toml"\ntitle = "Child"\nsummary = "x"\n', encoding="utf-8")
+    line = one_line_error(["validate", path], capsys, names="child.toml")
+    assert "outside the project folder" in line
+
+
+def test_root_option_names_the_project(project, capsys, tmp_path):
+    elsewhere = tmp_path / "loose"
+    elsewhere.mkdir()
+    shutil.copy(project / "scenarios" / "ok.toml", elsewhere / "ok.toml")
+    one_line_error(["validate", elsewhere / "ok.toml"], capsys)  # no seeds/ above it: its quote has no seed
+    one_line_error(["validate", elsewhere / "ok.toml", "--root", project], capsys)  # not inside it
+    code, _, err = negsim(["validate", project / "scenarios" / "ok.toml", "--root", project], capsys)
+    assert (code, err) == (0, "")
+
+
+# ---------------------------------------------------------------- command lines
+
+
+@pytest.mark.parametrize("out", ["taken.txt", "/dev/null", "/proc/negsim-results", "taken.txt/below"])
+def test_out_that_cannot_be_a_folder(project, capsys, out):
+    (project / "taken.txt").write_text("mine\n")
+    line = one_line_error(["run", "scenarios/ok.toml", "--out", out], capsys, cwd=project)
+    assert "--out" in line
+    assert (project / "taken.txt").read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("n", [10**12, 2**63, 10**100])
+def test_too_many_replications_are_refused_with_the_limit(project, capsys, n):
+    line = one_line_error(["run", "scenarios/ok.toml", "-n", n], capsys, cwd=project)
+    assert "NEGSIM_MAX_REPLICATIONS" in line
+
+
+def test_the_replication_limit_is_configurable(project, capsys, monkeypatch):
+    monkeypatch.setenv("NEGSIM_MAX_REPLICATIONS", "20")  # ok.toml asks for 20
+    line = one_line_error(["run", "scenarios/ok.toml", "-n", "21"], capsys, cwd=project)
+    assert "at most 20 replications" in line
+    code, _, err = negsim(["run", "scenarios/ok.toml", "-n", "20", "--workers", "1"], capsys, cwd=project)
+    assert (code, err) == (0, "")
+    monkeypatch.setenv("NEGSIM_MAX_REPLICATIONS", "10")  # a file asking for more than the limit is refused
+    line = one_line_error(["validate", "scenarios/ok.toml"], capsys, cwd=project, names="ok.toml")
+    assert "replications" in line
+
+
+def test_the_time_estimate_is_in_the_message(project, capsys, monkeypatch):
+    monkeypatch.setenv("NEGSIM_MAX_SECONDS", "1")
+    line = one_line_error(["run", "scenarios/ok.toml", "-n", "5000000"], capsys, cwd=project)
+    assert "estimated" in line and "NEGSIM_MAX_SECONDS" in line
+
+
+@pytest.mark.parametrize("n", [1_000_000, 10**11])
+def test_a_sweep_of_too_many_points_is_refused_before_the_grid_is_built(project, capsys, n):
+    t0 = time.perf_counter()
+    args = ["sweep", "scenarios/ok.toml", "--vary", f"replications=1:5:{n}"]
+    line = one_line_error(args, capsys, cwd=project)
+    assert "NEGSIM_MAX_POINTS" in line and f"{n:,}" in line
+    assert time.perf_counter() - t0 < 5
+
+
+@pytest.mark.parametrize("seed", [10**100, -1, 2**64])
+def test_seeds_are_whole_numbers_in_range(project, capsys, seed):
+    line = one_line_error(["run", "scenarios/ok.toml", "--seed", seed], capsys, cwd=project)
+    assert "2**64-1" in line
+
+
+def test_the_largest_seed_runs(project, capsys):
+    args = ["run", "scenarios/ok.toml", "--seed", 2**64 - 1, "--workers", "1"]
+    assert negsim(args, capsys, cwd=project)[0] == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "scenarios"],
+        ["trace", "scenarios"],
+        ["run", "x" * 5000 + ".toml"],
+        ["run", "/dev/zero"],
+        ["run", "scenarios/ok.toml", "-n", "1e3"],
+        ["run", "scenarios/ok.toml", "--workers", "100000"],
+        ["run", "scenarios/ok.toml", "--executor", "dask://\nhost"],
+        ["sweep", "scenarios/ok.toml", "--vary", "line\nbreak=0:1:3"],
+        ["frobnicate"],
+        [],
+    ],
+)
+def test_bad_command_lines_are_one_line(project, capsys, args):
+    one_line_error(args, capsys, cwd=project)
+
+
+# ---------------------------------------------------------------- interrupts, kills and full disks
+
+SCENARIOS = ["baseline.toml", "hardliners.toml", "us_pressure_russia.toml", "leaders_call.toml"]
+COMPARE = ["compare", *[f"scenarios/{s}" for s in SCENARIOS], "-n", "3000", "--workers", "2", "--out"]
+LAUNCH = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.executable, [sys.executable, '-m', 'sim', *sys.argv[1:]])"
+)
+COMPARED = ("outcomes.csv", "curve.csv", "shares.csv", "curve.png", "outcomes.png")
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory) -> Path:
+    """The bundled scenarios and seeds, and a reference comparison of them."""
+    proj = tmp_path_factory.mktemp("bundled")
+    shutil.copytree(ROOT / "seeds", proj / "seeds")
+    (proj / "scenarios").mkdir()
+    for s in SCENARIOS:
+        shutil.copy(ROOT / "scenarios" / s, proj / "scenarios" / s)
+    done = _negsim_process([*COMPARE, "ref"], proj)
+    assert done.wait(120) == 0, done.stderr.read()
+    return proj
+
+
+def _negsim_process(args: list[str], cwd: Path, **kw) -> subprocess.Popen:
+    """``negsim ARGS`` as a terminal would start it: its own process group, Ctrl-C not ignored."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
+    return subprocess.Popen(
+        [sys.executable, "-c", LAUNCH, *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        **kw,
+    )
+
+
+def _group(pgid: int) -> list[int]:
+    """Processes still alive in a process group (zombies do not count)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _no_worker_left(pgid: int, within: float = 10.0) -> bool:
+    deadline = time.monotonic() + within
+    while _group(pgid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def _whole_or_absent(out: Path) -> None:
+    for s in SCENARIOS:
+        folder = out / Path(s).stem
+        if folder.exists():
+            assert all((folder / f).is_file() for f in (*COMPARED, "manifest.json")), sorted(folder.iterdir())
+    if (out / "compare").exists():
+        assert all((out / Path(s).stem).is_dir() for s in SCENARIOS)
+        assert (out / "compare" / "report.html").is_file() and (out / "compare" / "report.md").is_file()
+
+
+def _same_as_reference(out: Path, ref: Path) -> None:
+    for s in SCENARIOS:
+        for f in COMPARED:
+            a, b = out / Path(s).stem / f, ref / Path(s).stem / f
+            assert a.read_bytes() == b.read_bytes(), f"{a} differs from the reference"
+    assert (out / "compare" / "summary.csv").read_bytes() == (ref / "compare" / "summary.csv").read_bytes()
+    left = [p for p in out.rglob("*") if ".tmp-" in p.name or ".old-" in p.name or p.name.endswith(".part")]
+    assert not left, left
+
+
+@pytest.mark.parametrize(("sig", "after"), [("INT", 1.0), ("INT", 2.5), ("KILL", 1.5), ("KILL", 3.0)])
+def test_an_interrupted_comparison_is_whole_or_visibly_not(bundled, tmp_path, sig, after):
+    out = tmp_path / "out"
+    proc = _negsim_process([*COMPARE, str(out)], bundled)
+    time.sleep(after)
+    if sig == "INT":
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole job gets it
+    else:
+        os.kill(proc.pid, signal.SIGKILL)  # the parent alone, killed outright
+    try:
+        code = proc.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    err = proc.stderr.read()
+    assert _no_worker_left(proc.pid), f"workers left: {_group(proc.pid)}"
+    if sig == "INT" and code != 0:
+        # 130 as negsim returns it; -2 (killed by SIGINT, which a shell also shows as 130) when a
+        # Ctrl-C lands as the interpreter exits after the line is printed.
+        assert code in (130, -signal.SIGINT), err
+        assert err.count("\n") == 1 and err.startswith("negsim: interrupted; "), err
+        assert "kept" in err or "nothing was written" in err, err
+        assert not [p for p in out.rglob("*") if ".tmp-" in p.name], "temporary folders left after Ctrl-C"
+    _whole_or_absent(out)
+    rerun = _negsim_process([*COMPARE, str(out)], bundled)
+    assert rerun.wait(120) == 0, rerun.stderr.read()
+    _same_as_reference(out, bundled / "ref")
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing_half_written(bundled, tmp_path):
+    import resource
+
+    def small_files():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writing past the limit fails instead of killing
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    out = tmp_path / "out"
+    proc = _negsim_process(
+        ["run", "scenarios/baseline.toml", "-n", "2000", "--out", str(out)], bundled, preexec_fn=small_files
+    )
+    assert proc.wait(60) == 2
+    err = proc.stderr.read()
+    assert err.count("\n") == 1 and "File too large" in err, err
+    assert not (out / "baseline").exists()
+    assert not list(out.iterdir())
+
+
+def test_a_rerun_removes_what_a_killed_run_left(project, capsys):
+    out = project / "out"
+    (out / "ok").mkdir(parents=True)
+    (out / "ok" / ".outcomes.csv.abc.part").write_text("half")
+    dead = out / ".ok.tmp-999999999-deadbeef"
+    dead.mkdir()
+    (dead / "outcomes.csv").write_text("half")
+    old = time.time() - 3600
+    os.utime(out / "ok" / ".outcomes.csv.abc.part", (old, old))
+    code, _, err = negsim(["run", "scenarios/ok.toml", "--out", out, "--workers", "1"], capsys, cwd=project)
+    assert (code, err) == (0, "")
+    assert not dead.exists()
+    names = {p.name for p in (out / "ok").iterdir()}
+    assert names >= {"outcomes.csv", "curve.csv", "shares.csv", "manifest.json", "curve.png", "outcomes.png"}
+    assert not [n for n in names if n.startswith(".")], names
+
+
+def test_compare_removes_an_earlier_report_before_it_starts(project, capsys):
+    out = project / "out"
+    (out / "compare").mkdir(parents=True)
+    (out / "compare" / "report.md").write_text("from an earlier run")
+    raw = valid_raw()
+    raw["replications"] = 10**9  # refused before any work: the earlier report is kept as it was
+    write_toml(project / "scenarios" / "huge.toml", raw)
+    one_line_error(["compare", "scenarios/huge.toml", "--out", out], capsys, cwd=project)
+    assert (out / "compare" / "report.md").read_text() == "from an earlier run"
+    code, _, _ = negsim(["compare", "scenarios/ok.toml", "--out", out, "--workers", "1"], capsys, cwd=project)
+    assert code == 0
+    assert "from an earlier run" not in (out / "compare" / "report.md").read_text()
+
+
+# ---------------------------------------------------------------- the error catalogue in the README
+
+
+def catalogue() -> dict[str, str]:
+    """README's error catalogue: {mistake: the message fragment the README quotes}."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Error catalogue") :]
+    section = section[: section.index("\n## ", 5)] if "\n## " in section[5:] else section
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[1].startswith("`") and not set(cells[0]) <= {"-", " "}:
+            rows[cells[0]] = cells[1].strip("`")
+    return rows
+
+
+def _catalogue_cases(project: Path) -> dict[str, list]:
+    """A command that makes each catalogued mistake (run in ``project``)."""
+    sc = project / "scenarios"
+
+    def file(name: str, change) -> str:
+        return str(scenario_with(project, name, change).relative_to(project))
+
+    def text(name: str, body: str | bytes) -> str:
+        p = sc / name
+        p.write_bytes(body if isinstance(body, bytes) else body.encode())
+        return str(p.relative_to(project))
+
+    ok = (sc / "ok.toml").read_text()
+    (project / "taken.txt").write_text("x")
+    return {
+        "TOML syntax error": ["validate", text("typo.toml", 'title = "x"\nrounds = = 3\n')],
+        "unknown key": ["validate", file("unknown.toml", lambda r: r.update(replicatons=5))],
+        "missing field": ["validate", file("missing.toml", lambda r: r["parties"]["b"].pop("margin"))],
+        "wrong type": ["validate", file("type.toml", lambda r: r.update(replications="30"))],
+        "number out of range": [
+            "validate",
+            file("range.toml", lambda r: r["events"]["summit"].update(daily_probability=1.5)),
+        ],
+        "inf or nan": [
+            "validate",
+            file("inf.toml", lambda r: r["parties"]["b"]["margin"].update(mean=float("inf"))),
+        ],
+        "unknown issue, option or party": [
+            "validate",
+            file("ref.toml", lambda r: r["mediator"].update(party="c")),
+        ],
+        "weights do not sum to 1": [
+            "validate",
+            file("w.toml", lambda r: r["parties"]["b"]["positions"]["arms"].update(weight=0.6)),
+        ],
+        "quote not in the seed": [
+            "validate",
+            file("q.toml", lambda r: r["mediator"]["source"].update(quote="not in the article at all")),
+        ],
+        "seed file missing": [
+            "validate",
+            file("s.toml", lambda r: r["mediator"]["source"].update(seed="interview.txt")),
+        ],
+        "seed outside seeds/": [
+            "validate",
+            file("o.toml", lambda r: r["mediator"]["source"].update(seed="../../outside/secret.txt")),
+        ],
+        "absolute path": [
+            "validate",
+            file("a.toml", lambda r: r["mediator"]["source"].update(seed="/etc/passwd")),
+        ],
+        "extends outside the project": [
+            "validate",
+            text("e.toml", 'extends = "../../outside/evil.toml"\ntitle = "x"\nsummary = "x"\n'),
+        ],
+        "extends a missing file": [
+            "validate",
+            text("m.toml", 'extends = "nowhere.toml"\ntitle = "x"\nsummary = "x"\n'),
+        ],
+        "circular extends": ["validate", text("c.toml", 'extends = "c.toml"\ntitle = "x"\nsummary = "x"\n')],
+        "not UTF-8": ["validate", text("l.toml", ok.encode() + b"# caf\xe9\n")],
+        "file too large": ["validate", text("big.toml", ok + "# " + "x" * 1_000_001 + "\n")],
+        "nested too deeply": ["validate", text("d.toml", "x = " + "[" * 1000 + "]" * 1000 + "\n" + ok)],
+        "outcome space too large": [
+            "validate",
+            file(
+                "space.toml",
+                lambda r: r["issues"].update(
+                    {f"x{k}": {"label": "X", "options": [f"o{j}" for j in range(9)]} for k in range(5)}
+                ),
+            ),
+        ],
+        "too many replications": ["run", "scenarios/ok.toml", "-n", str(10**12)],
+        "job too long": ["run", "scenarios/ok.toml", "-n", "5000000"],
+        "sweep too large": ["sweep", "scenarios/ok.toml", "--vary", "replications=1:5:1000000"],
+        "seed out of range": ["run", "scenarios/ok.toml", "--seed", str(2**64)],
+        "--out is not a folder": ["run", "scenarios/ok.toml", "--out", "taken.txt"],
+        "--out cannot be written": ["run", "scenarios/ok.toml", "--out", "/proc/negsim"],
+        "a folder where a file is expected": ["run", "scenarios"],
+        "bad option": ["run", "scenarios/ok.toml", "--replications", "many"],
+    }
+
+
+def test_every_catalogue_entry_has_a_case_and_gets_its_message(project, capsys, monkeypatch):
+    monkeypatch.setenv("NEGSIM_MAX_SECONDS", "1")  # so "job too long" needs no huge run to show
+    rows = catalogue()
+    cases = _catalogue_cases(project)
+    assert set(rows) == set(cases), f"README rows without a test: {set(rows) - set(cases)}; " + (
+        f"tests without a README row: {set(cases) - set(rows)}"
+    )
+    for mistake, fragment in rows.items():
+        line = one_line_error(cases[mistake], capsys, cwd=project)
+        assert fragment in line, f"{mistake}: README says {fragment!r}, negsim says {line!r}"
+
+
+def test_ctrl_c_is_in_the_catalogue():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Error catalogue") :]
+    assert "negsim: interrupted; kept" in section and "130" in section
