@@ -12,9 +12,10 @@ estimated time (one core)   ``NEGSIM_MAX_SECONDS``          3,600
 estimated memory            ``NEGSIM_MAX_MEMORY_MB``        4,096
 ==========================  ==============================  ==========
 
-The estimates are upper bounds measured on the engine (a world-round costs about 0.4 µs plus 5 ns
-per package of the outcome space; a chunk of worlds holds about 26 bytes per world and package),
-so they refuse the absurd, not the merely large.
+The estimates are upper bounds measured on the engine (a world-round costs about 2 µs plus 0.1 µs
+per package of the outcome space; a chunk of worlds holds about 160 bytes per world and package:
+each party's, veto player's and the mediator's value tables), so they refuse the absurd, not the
+merely large.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from sim.experiments.chunks import CHUNK
 from sim.scenario import Scenario
 from sim.scenario.limits import MEMORY_MB, POINTS, REPLICATIONS, SECONDS, Limit
 
-SECONDS_PER_WORLD_ROUND = 4e-7
-SECONDS_PER_WORLD_ROUND_PACKAGE = 5e-9
-BYTES_PER_WORLD_PACKAGE = 26
+SECONDS_PER_WORLD_ROUND = 2e-6
+SECONDS_PER_WORLD_ROUND_PACKAGE = 1e-7
+BYTES_PER_WORLD_PACKAGE = 160
 BASE_MB = 200  # the libraries a process loads
 
 
