@@ -56,11 +56,12 @@ def _worker_start(parent: int) -> None:
 def _watch_parent(parent: int, ppid: int, every: float = 0.5) -> None:
     while True:
         time.sleep(every)
-        if os.getppid() != ppid or not _alive(parent):
+        if os.getppid() != ppid or not alive(parent):
             os._exit(1)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether a process with this id is running (one we may not signal counts as running)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim.atomic import write_json
 from sim.errors import UserError, os_error_message, show
+from sim.experiments.executors import alive
 from sim.outputs import plots, report
 from sim.outputs.files import INTERVALS, environment, write_csv
 
@@ -64,18 +65,6 @@ def _pid_of(name: str) -> int | None:
     return None
 
 
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def clean_leftovers(folder: Path) -> list[Path]:
     """Remove what a killed run left in ``folder`` and its subfolders one level down.
 
@@ -91,7 +80,7 @@ def clean_leftovers(folder: Path) -> list[Path]:
             continue
         for p in entries:
             pid = _pid_of(p.name)
-            if pid is not None and p.is_dir() and not p.is_symlink() and not _alive(pid):
+            if pid is not None and p.is_dir() and not p.is_symlink() and not alive(pid):
                 shutil.rmtree(p, ignore_errors=True)
                 removed.append(p)
             elif p.name.startswith(".") and p.name.endswith(".part") and p.is_file():
