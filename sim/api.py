@@ -938,11 +938,11 @@ def play(
 
     sc = _scenario(scenario, None, seed)
     game.check_world(sc, party, world)
-    if log is not None and not autopilot:
-        game.check_log(log)
     if moves is not None:
         lines = game.lines_of(moves) if isinstance(moves, str | os.PathLike) else moves
         read = game.scripted(lines, write)
+    if log is not None and not autopilot:
+        game.check_log(log)
     result = game.play(
         sc, party, world, read=read or game.terminal, write=write, blind=blind, autopilot=autopilot
     )

@@ -259,3 +259,9 @@ def test_a_class_log_that_cannot_be_read_is_one_line(project, capsys, path, body
 )
 def test_a_bad_option_is_refused_before_any_work(project, capsys, args, fragment):
     assert fragment in one_line_error(args, capsys, cwd=project)
+
+
+def test_a_class_log_in_a_folder_that_cannot_be_made_is_refused_before_the_game(project, capsys):
+    # /proc/negsim cannot be created: the game used to be played and its log lost at the end.
+    argv = ["play", OK, "--as", "a", "--log", "/proc/negsim/log.jsonl"]
+    assert "cannot write there" in one_line_error(argv, capsys, cwd=project)

@@ -637,6 +637,11 @@ def check_log(path: str | Path) -> None:
             if not parent.is_dir():
                 raise UserError(f"--log {show(path, 200)}: {show(parent, 200)} is a file, not a folder")
             break
+    try:  # the folder the log goes in, made now rather than found missing when the game is over
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        why = os.strerror(e.errno or 0)
+        raise UserError(f"--log {show(path, 200)}: cannot write there ({why})") from None
 
 
 def append_log(path: str | Path, result: GameResult) -> Path:
