@@ -9,6 +9,13 @@ program must do with it:
 - ``accept``: exit 0, outputs that keep the engine's invariants (shares in [0, 1]);
 - ``either``: one or the other, by those same rules.
 
+Besides scenario files, the cases cover every other input a user gives negsim (section 4b):
+observations files (``score``/``compare --observed``), moves files and lines typed at the prompt
+(``play``), exercise answer files (``exercise check``), class logs (``debrief``), and the options of
+the newer commands, each as a valid instance plus one mutation that must be rejected or may be
+accepted. ``play`` ending because the moves ran out, and ``exercise check`` on an answer that does
+not hold, exit 1 as documented; those cases accept exit 1 too.
+
 Each case runs in a worker process under a watchdog (a case that does not finish in ``--timeout``
 seconds is a hang; this is not a speed test). Run on demand::
 
