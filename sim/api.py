@@ -183,7 +183,7 @@ def find_world(sc: Scenario, what: str) -> int:
     extended, banked, gave_up) or an outcome class in force at the horizon (e.g. no_agreement)."""
     budget.check_job([sc])
     space = compiled_space(sc)
-    if what not in FINDABLE and what not in space.class_order:
+    if what not in FINDABLE and what not in space.class_order or not what:
         allowed = show(", ".join([*FINDABLE, *space.class_order]), 200)
         raise UserError(f"--find: unknown '{show(what)}'; allowed: {allowed}")
     for chunk in launch(sc, sc.seed, sc.replications):
@@ -695,6 +695,9 @@ class Analysis:
         return write_analysis(Path(folder), self.means, self.agreements, self.summary)
 
 
+MAX_DAYS = 400  # distinct days one analysis may tabulate (a horizon of a year and some)
+
+
 def analyze(
     scenario: Scenario | str | os.PathLike,
     replications: int | None = None,
@@ -714,6 +717,10 @@ def analyze(
     horizon = sc.calendar.horizon_days
     if days is not None and any(not 0 <= d <= horizon for d in days):
         raise UserError(f"--days must lie in 0..{horizon} (the horizon)")
+    if days is not None:
+        days = sorted(set(days))
+        if not 1 <= len(days) <= MAX_DAYS:
+            raise UserError(f"--days: give 1 to {MAX_DAYS} days in 0..{horizon}, e.g. 0,28,56")
     means = worlds.analyse_means(sc, list(days) if days is not None else None)
     agreements = summary = None
     if simulate:
@@ -745,6 +752,11 @@ class Sensitivity:
         return write_sensitivity(Path(folder), self.tornado, self.screening)
 
 
+MAX_SCREENED = 64  # parameters a screening moves at once
+MAX_TRAJECTORIES = 1_000  # Morris trajectories (each is k + 1 runs of the scenario)
+MAX_BASE_SAMPLES = 2**14  # Sobol' base samples (each is k + 2 runs)
+
+
 def sensitivity(
     scenario: Scenario | str | os.PathLike,
     params: Sequence[str] | None = None,
@@ -769,6 +781,16 @@ def sensitivity(
     sc = _scenario(scenario, replications, seed)
     if not 0 < share <= 1:
         raise UserError("--share must be in (0, 1]")
+    if method is not None and not params and not 1 <= screen_top <= MAX_SCREENED:
+        raise UserError(f"--top must be in 1..{MAX_SCREENED} (got {show(screen_top)})")
+    if method == "morris" and not 1 <= trajectories <= MAX_TRAJECTORIES:
+        raise UserError(f"--trajectories must be in 1..{MAX_TRAJECTORIES} (got {show(trajectories)})")
+    if method == "sobol" and (not 2 <= base_samples <= MAX_BASE_SAMPLES or base_samples & (base_samples - 1)):
+        raise UserError(
+            f"--samples must be a power of 2 in 2..{MAX_BASE_SAMPLES:,} (got {show(base_samples)})"
+        )
+    if params and len(params) > MAX_SCREENED:
+        raise UserError(f"--params: at most {MAX_SCREENED} paths (got {len(params)})")
     raw = sweeps.scenario_raw(sc)
     for p in params or ():
         sweeps.numeric_kind(raw, p)  # a one-line error for a bad path, before any work
@@ -915,9 +937,12 @@ def play(
     from sim.teaching import play as game
 
     sc = _scenario(scenario, None, seed)
+    game.check_world(sc, party, world)
     if moves is not None:
         lines = game.lines_of(moves) if isinstance(moves, str | os.PathLike) else moves
         read = game.scripted(lines, write)
+    if log is not None and not autopilot:
+        game.check_log(log)
     result = game.play(
         sc, party, world, read=read or game.terminal, write=write, blind=blind, autopilot=autopilot
     )
@@ -965,8 +990,14 @@ def check_exercise(
 
     item = exercise(which, folder)
     if isinstance(answer, Path):
-        answer = ex.read_answer(answer)["answer"]
-    verdict = ex.check(item, answer)
+        path = answer
+        answer = ex.read_answer(path)["answer"]
+        try:
+            verdict = ex.check(item, answer)
+        except UserError as e:  # a wrong kind of answer, or one the scenario cannot take
+            raise UserError(f"{show(path, 200)}: answer: {e}") from None
+    else:
+        verdict = ex.check(item, answer)
     if out is not None and verdict.evidence:
         verdict.plot_path = ex.plot(verdict, Path(out) / "check.png")
     return verdict
@@ -999,10 +1030,14 @@ def debrief(
     results = []
     for name in names:
         if name not in files:
-            raise UserError(
-                f"{log}: games of '{name}', but no {name}.toml among {', '.join(map(str, scenarios))}"
-            )
-        result = make(load_scenario(files[name]), [g for g in games if g["scenario"] == name])
+            among = show(", ".join(map(str, scenarios)), 200)
+            what = f"games of '{show(name)}', but no {show(name)}.toml among {among}"
+            raise UserError(f"{show(log, 200)}: {what}")
+        sc = load_scenario(files[name])
+        try:
+            result = make(sc, [g for g in games if g["scenario"] == name])
+        except UserError as e:
+            raise UserError(f"{show(log, 200)}, {e}") from None
         if out is not None:
             result.write(Path(out) / name if len(names) > 1 else Path(out))
         results.append(result)

@@ -334,7 +334,7 @@ def cmd_trace(args) -> int:
     from sim.api import find_world, load_scenarios, trace
 
     (sc,) = load_scenarios([one_file(args.file, "trace")], args.replications, args.seed, root=args.root)
-    j = find_world(sc, args.find) if args.find else args.replication
+    j = find_world(sc, args.find) if args.find is not None else args.replication
     print(trace(sc, j, as_json=args.format == "json"))
     return 0
 
@@ -564,6 +564,9 @@ def cmd_debrief(args) -> int:
     return 0
 
 
+MAX_DASHBOARD_WORLDS = 100_000  # worlds the dashboard steps at once, each time a slider moves
+
+
 def cmd_dashboard(args) -> int:
     from sim.api import ASSETS_DIR, fetch_dashboard_assets, serve_dashboard
 
@@ -571,12 +574,19 @@ def cmd_dashboard(args) -> int:
         for folder in fetch_dashboard_assets():
             print(f"ok  {folder}")
         return 0
+    if not 1 <= args.port <= 65535:
+        raise UserError(f"--port must be in 1..65535 (got {args.port})")
+    if not 1 <= args.worlds <= MAX_DASHBOARD_WORLDS:
+        raise UserError(f"--worlds must be in 1..{MAX_DASHBOARD_WORLDS:,} (got {args.worlds})")
+    args.file = one_file(args.file, "dashboard")  # a bare name falls back to the installed scenarios
+    from sim.api import load_scenario
+
+    load_scenario(args.file)  # a bad file is one line here, before the server starts
     if not ASSETS_DIR.is_dir():
         print(
             f"negsim: {ASSETS_DIR}/ is missing: run 'negsim dashboard --setup' once while online",
             file=sys.stderr,
         )
-    (args.file,) = scenario_files([args.file])  # a bare name falls back to the installed scenarios
     server = serve_dashboard(args.file, args.host, args.port, args.worlds)
     print(f"dashboard of {args.file} on http://{args.host}:{args.port}/ (Ctrl-C stops it)")
     try:

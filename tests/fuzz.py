@@ -9,6 +9,13 @@ program must do with it:
 - ``accept``: exit 0, outputs that keep the engine's invariants (shares in [0, 1]);
 - ``either``: one or the other, by those same rules.
 
+Besides scenario files, the cases cover every other input a user gives negsim (section 4b):
+observations files (``score``/``compare --observed``), moves files and lines typed at the prompt
+(``play``), exercise answer files (``exercise check``), class logs (``debrief``), and the options of
+the newer commands, each as a valid instance plus one mutation that must be rejected or may be
+accepted. ``play`` ending because the moves ran out, and ``exercise check`` on an answer that does
+not hold, exit 1 as documented; those cases accept exit 1 too.
+
 Each case runs in a worker process under a watchdog (a case that does not finish in ``--timeout``
 seconds is a hang; this is not a speed test). Run on demand::
 
@@ -778,6 +785,10 @@ class Case:
     names: tuple[str, ...] = ()  # file names the error must mention (any of them)
     field: str | None = None
     note: str = ""
+    stdin: bytes = b""  # what is typed at a prompt (the end of input after it)
+    # Exit codes other than 0 that a command documents as a normal end: 1 for a game the moves did
+    # not finish (negsim play) or an answer that does not hold (negsim exercise check).
+    other_ok: tuple[int, ...] = ()
 
 
 def _base_files() -> dict[str, bytes]:
@@ -961,12 +972,660 @@ def _command_line_from(which: int, tree: dict[str, Any]) -> Case:
     return Case("command-line", expect, list(argv), files, names=(), note=" ".join(argv)[:80])
 
 
+# =============================================================================================
+# 4b. The other files and input a user gives negsim: observations, moves (a file or typed at the
+#     prompt), exercise answers, class logs; and the options of the newer commands
+# =============================================================================================
+#
+# Each family builds a project around a generated scenario (``scenarios/s0.toml``), a valid
+# instance of its input drawn from that scenario, and one mutation: the schema-agnostic ones of
+# section 3 where the input is TOML, the byte mutations, and the family's own. ``negsim play`` ends
+# with exit 1 when the moves run out before the game does, and ``negsim exercise check`` when an
+# answer does not hold: both are normal ends (``Case.other_ok``).
+
+LEAF = "s0.toml"
+OUTSIDE_OK = "outside/ok.txt"  # a readable file outside the project (a user may name any file)
+
+
+def _sampled(draw, items):
+    return draw(st.sampled_from(list(items)))
+
+
+def _project(tree: dict[str, Any]) -> dict[str, bytes]:
+    files = _base_files()
+    files[f"proj/scenarios/{LEAF}"] = dump_toml(tree)
+    return files
+
+
+def _classes(tree: dict[str, Any]) -> list[str]:
+    return [*tree.get("classes", {}), "no_agreement"]
+
+
+def _path_choice(draw, good: str) -> tuple[str, str, dict[str, bytes], dict[str, str]]:
+    """(path, expect, extra files, links): the input file named by a path that is not that file."""
+    choice = draw(
+        st.sampled_from(
+            ["missing", "folder", "dev-zero", "proc", "outside", "symlink", "long-name", "newline"]
+        )
+    )
+    extra: dict[str, bytes] = {}
+    links: dict[str, str] = {}
+    if choice == "missing":
+        return "nowhere/" + Path(good).name, "reject", extra, links
+    if choice == "folder":
+        return "scenarios", "reject", extra, links
+    if choice == "dev-zero":
+        return "/dev/zero", "reject", extra, links
+    if choice == "proc":
+        return "/proc/self/environ", "reject", extra, links
+    if choice == "long-name":
+        return "x" * 5000 + ".toml", "reject", extra, links
+    if choice == "newline":
+        return "in\nput.toml", "reject", extra, links
+    if choice == "symlink":
+        links["proj/linked-input"] = good  # relative to proj/, where the link is
+        return "linked-input", "either", extra, links
+    return "@@CASE@@/" + OUTSIDE_OK, "either", extra, links
+
+
+def _input_case(
+    family: str,
+    draw,
+    tree: dict[str, Any],
+    files: dict[str, bytes],
+    rel: str,
+    data: bytes | dict[str, Any],
+    argv: list[str],
+    own: dict[str, Callable],
+    generic: bool = True,
+    other_ok: tuple[int, ...] = (),
+    valid_expect: str = "accept",
+) -> Case:
+    """One case of ``family``: the valid input ``data`` (a TOML tree or bytes) at ``proj/rel``, run by
+    ``argv``, after one mutation drawn from the generic, byte, path and ``own`` mutations."""
+    table: dict[str, Callable | None] = {"none": None}
+    is_tree = isinstance(data, dict)
+    if is_tree and generic:
+        table |= generic_mutations()
+    table |= {f"bytes-{k}": v for k, v in byte_mutations().items()}
+    table["path"] = _path_choice
+    table |= own
+    name = draw(st.sampled_from(sorted(table)))
+    links: dict[str, str] = {}
+    field_: str | None = None
+    note = ""
+    raw = dump_toml(data) if is_tree else data
+    if name == "none":
+        expect = valid_expect
+    elif name.startswith("bytes-"):
+        raw, expect = table[name](draw, raw)
+        if name == "bytes-truncated" and not is_tree:
+            expect = "either"
+    elif name == "path":
+        path, expect, extra, links = _path_choice(draw, rel)
+        files.update(extra)
+        files[OUTSIDE_OK] = raw
+        argv = [path if a == rel else a for a in argv]
+        note = repr(path)[:60]
+    elif name in generic_mutations() and is_tree:
+        tree_ = copy.deepcopy(data)
+        try:
+            change = table[name](draw, tree_, CaseContext(LEAF, tree))
+        except _Skip:
+            change = Change(name, "either", "nothing to mutate")
+        raw = dump_toml(tree_)
+        expect, field_, note = change.expect, change.field, change.note
+        links = change.links or {}
+    else:
+        raw, expect, field_, note, argv = table[name](draw, data, tree, argv)
+    files[f"proj/{rel}"] = raw
+    return Case(
+        kind=f"{family}:{name}",
+        expect=expect,
+        argv=argv,
+        files=files,
+        links=links,
+        names=(Path(rel).name,) if name != "path" else (),
+        field=field_,
+        note=note,
+        other_ok=other_ok,
+    )
+
+
+# -- observations (negsim score FILE --observed OBS, negsim compare --observed OBS)
+
+
+@st.composite
+def observations_tree(draw, tree: dict[str, Any]) -> dict[str, Any]:
+    """A valid observations file for ``tree``: dated classes, or options of one issue, in its horizon."""
+    start = datetime.date.fromisoformat(tree["calendar"]["start"])
+    horizon = tree["calendar"]["horizon_days"]
+    obs = {}
+    for k in range(draw(st.integers(1, 4))):
+        day = start + datetime.timedelta(days=draw(st.integers(0, horizon)))
+        o: dict[str, Any] = {"date": day.isoformat()}
+        if draw(st.booleans()):
+            o["class"] = _sampled(draw, _classes(tree))
+        else:
+            o["issue"] = _sampled(draw, sorted(tree["issues"]))
+            o["option"] = _sampled(draw, tree["issues"][o["issue"]]["options"])
+        o["source"] = "reported by " + draw(_text)
+        obs[f"obs{k}"] = o
+    return {"title": draw(_text), "note": "about " + draw(_text), "observations": obs}
+
+
+def _obs_date(draw, data, tree, argv):
+    data = copy.deepcopy(data)
+    oid = _sampled(draw, sorted(data["observations"]))
+    start = datetime.date.fromisoformat(tree["calendar"]["start"])
+    late = start + datetime.timedelta(days=tree["calendar"]["horizon_days"] + draw(st.integers(1, 400)))
+    value = draw(
+        st.sampled_from(
+            [
+                late.isoformat(),
+                (start - datetime.timedelta(days=1)).isoformat(),
+                "2025-02-30",
+                "2025-13-01",
+                "20250320",
+                "0000-01-01",
+                "9999-12-31",
+                "2025-03-20T10:00",
+                "+2025-03-20",
+                datetime.date(2025, 3, 20),
+                "",
+            ]
+        )
+    )
+    data["observations"][oid]["date"] = value
+    return dump_toml(data), "reject", f"observations.{oid}.date", repr(value)[:60], argv
+
+
+def _obs_names(draw, data, tree, argv):
+    data = copy.deepcopy(data)
+    oid = _sampled(draw, sorted(data["observations"]))
+    o = data["observations"][oid]
+    choice = draw(st.sampled_from(["class", "issue", "option", "both", "issue-alone", "neither", "id"]))
+    issue = _sampled(draw, sorted(tree["issues"]))
+    for k in ("class", "issue", "option"):
+        o.pop(k, None)
+    if choice == "class":
+        o["class"] = _sampled(draw, ["any_agreement", "war", "Deal", "deal\n", "\x1b[2J", "x" * 300])
+    elif choice == "issue":
+        o["issue"], o["option"] = "no_such_issue", "none"
+    elif choice == "option":
+        o["issue"], o["option"] = issue, _sampled(draw, ["nope", "", "none\nfull", "x" * 300])
+    elif choice == "both":
+        o["class"] = _classes(tree)[0]
+        o["issue"], o["option"] = issue, tree["issues"][issue]["options"][0]
+    elif choice == "issue-alone":
+        o["issue"] = issue
+    elif choice == "id":
+        data["observations"]["bad id"] = data["observations"].pop(oid)
+        oid = "bad id"
+        o["class"] = _classes(tree)[0]
+    return dump_toml(data), "reject", f"observations.{oid}", choice, argv
+
+
+def observed_case():
+    @st.composite
+    def build(draw) -> Case:
+        tree = draw(scenario_tree())
+        files = _project(tree)
+        obs = draw(observations_tree(tree))
+        rel = "observed/obs.toml"
+        if draw(st.booleans()):
+            argv = ["score", f"scenarios/{LEAF}", "--observed", rel, "-n", "5", "--out", "results"]
+        else:
+            argv = ["compare", f"scenarios/{LEAF}", "--observed", rel, "-n", "5", "--workers", "1"]
+            argv += ["--out", "results"]
+        own = {"obs-date": _obs_date, "obs-names": _obs_names}
+        return _input_case("observed", draw, tree, files, rel, obs, argv, own)
+
+    return build()
+
+
+# -- moves: a moves file (negsim play --moves FILE) and lines typed at the prompt
+
+
+def _answers(tree: dict[str, Any]) -> list[str]:
+    words = ["accept", "refuse", "extend", "lapse", "a", "r", "e", "l", "yes", "no", "help", "?"]
+    for issue, spec in tree["issues"].items():
+        words += [f"refuse {issue}={o}" for o in spec["options"]]
+    return words + ["use no_lever", "  accept  ", "REFUSE", "# a comment", ""]
+
+
+GARBAGE_LINES = [*NASTY_TEXT, "accept now", "refuse =", "refuse a=b=c", "use", "use a b", "x" * 100_000]
+
+
+@st.composite
+def moves_lines(draw, tree: dict[str, Any], garbage: bool = False) -> list[str]:
+    pool = _answers(tree) + (GARBAGE_LINES if garbage else [])
+    return draw(st.lists(st.sampled_from(pool), min_size=0, max_size=80))
+
+
+def _play_argv(draw, tree: dict[str, Any]) -> list[str]:
+    party = _sampled(draw, sorted(tree["parties"]))
+    argv = ["play", f"scenarios/{LEAF}", "--as", party, "--log", "results/class-log.jsonl"]
+    if draw(st.booleans()):
+        argv += ["--world", str(draw(st.integers(0, tree["replications"] - 1)))]
+    if draw(st.integers(0, 3)) == 0:
+        argv.append("--blind")
+    return argv
+
+
+def _moves_garbage(draw, data, tree, argv):
+    lines = draw(moves_lines(tree, garbage=True))
+    return "\n".join(lines).encode(), "accept", None, f"{len(lines)} lines", argv
+
+
+def _moves_huge(draw, data, tree, argv):
+    return data + b"accept\n" * 200_000, "reject", None, "1.4 MB", argv
+
+
+def _moves_control(draw, data, tree, argv):
+    bad = draw(st.sampled_from([b"\x00", b"\x1b[2J", b"\r", b"\x7f", b"\xe2\x80\xae"]))
+    return bad.join(data.split(b"\n")), "accept", None, repr(bad), argv
+
+
+def moves_case():
+    @st.composite
+    def build(draw) -> Case:
+        tree = draw(scenario_tree())
+        files = _project(tree)
+        lines = draw(moves_lines(tree))
+        argv = [*_play_argv(draw, tree), "--moves", "moves.txt"]
+        own = {"garbage": _moves_garbage, "huge": _moves_huge, "control": _moves_control}
+        data = ("\n".join(lines) + "\n").encode()
+        case = _input_case("moves", draw, tree, files, "moves.txt", data, argv, own, other_ok=(1,))
+        # Lines that are no answer are asked again; a BOM and CRLF line ends are read as text.
+        forgiven = ("toml-syntax", "duplicate-key", "nul-byte", "bom", "crlf", "truncated")
+        if case.kind in {f"moves:bytes-{k}" for k in forgiven}:
+            case.expect = "accept"
+        return case
+
+    return build()
+
+
+def prompt_case():
+    """Lines typed at the prompt of ``negsim play`` (no moves file), then the end of input."""
+
+    @st.composite
+    def build(draw) -> Case:
+        tree = draw(scenario_tree())
+        lines = draw(moves_lines(tree, garbage=draw(st.booleans())))
+        data = "\n".join(lines).encode()
+        expect = "accept"
+        kind = "prompt:lines"
+        if draw(st.integers(0, 4)) == 0:
+            data += draw(st.sampled_from([b"\xff\xfe\n", b"caf\xe9\n", b"\x80accept\n"]))
+            expect, kind = "either", "prompt:non-utf8"
+        argv = _play_argv(draw, tree)
+        if draw(st.integers(0, 5)) == 0:
+            argv.append("--autopilot")
+            kind = "prompt:autopilot"
+        return Case(kind, expect, argv, _project(tree), stdin=data, note=kind, other_ok=(1,))
+
+    return build()
+
+
+# -- exercise answers (negsim exercise check N ANSWER.toml), on an exercise built on s0.toml
+
+EXERCISE_DIR = "teaching/exercises/01-fuzz"
+
+
+@st.composite
+def exercise_tree(draw, tree: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """(exercise.toml, a valid answer) for an exercise over the generated scenario."""
+    measure = draw(
+        st.sampled_from(
+            [
+                {"label": "a deal", "outcome": _classes(tree)[0]},
+                {"label": "any agreement", "outcome": "any_agreement"},
+                {"label": "a lapse", "event": "lapsed"},
+                {"label": "no truce", "holds": {"scope": "none"}},
+            ]
+        )
+    )
+    kind = draw(st.sampled_from(["threshold", "argmax", "argmin", "compare", "estimate", "most"]))
+    check: dict[str, Any] = {"kind": kind}
+    variants = {"short": {"truce.days": 5}, "long": {"truce.days": 20}}
+    if kind == "threshold":
+        check |= {"parameter": "truce.days", "step": 1.0, "above": 0.5}
+        answer: Any = draw(st.integers(2, 30))
+    elif kind in ("argmax", "argmin"):
+        values = draw(st.lists(st.integers(1, 30), min_size=2, max_size=3, unique=True))
+        check |= {"parameter": "truce.days", "values": values}
+        answer = _sampled(draw, values)
+    elif kind == "compare":
+        check |= {"variants": variants, "higher": draw(st.booleans())}
+        answer = _sampled(draw, variants)
+    elif kind == "estimate":
+        check |= {"variants": variants, "first": "short", "second": "long", "tolerance": 5.0}
+        answer = draw(st.floats(-100, 100, allow_nan=False).map(lambda x: round(x, 2)))
+    else:
+        check["ranges"] = {"truce.days": [5, 20], "valuation.window_days": [10, 60]}
+        answer = _sampled(draw, check["ranges"])
+    exercise = {
+        "title": "A generated exercise",
+        "question": "Which?",
+        "answer_format": "answer = ...",
+        "scenario": "scenario.toml",
+        "replications": draw(st.integers(10, 40)),
+        "measure": measure,
+        "check": check,
+    }
+    return exercise, answer
+
+
+def _answer_kind(draw, data, tree, argv):
+    data = dict(data)
+    new = draw(st.sampled_from(["a name", 3, 2.5, True, [1], {"x": 1}, datetime.date(2025, 3, 13)]))
+    data["answer"] = new
+    expect = "either" if type(new) in (int, float) else "reject"
+    return dump_toml(data), expect, None, repr(new)[:40], argv
+
+
+def _answer_number(draw, data, tree, argv):
+    argv = list(argv)
+    argv[2] = draw(st.sampled_from(["99", "0", "-1", "", "01-nope", "\x1b[2J", "x" * 300, "1.5"]))
+    return dump_toml(data), "reject", None, repr(argv[2])[:40], argv
+
+
+NOT_ABOUT_THE_FILE = ("answer:exercise-number",)  # errors that need not name the answer file
+
+
+def answer_case():
+    @st.composite
+    def build(draw) -> Case:
+        tree = draw(scenario_tree())
+        tree["replications"] = 10
+        files = _project(tree)
+        exercise, answer = draw(exercise_tree(tree))
+        files[f"proj/{EXERCISE_DIR}/exercise.toml"] = dump_toml(exercise)
+        files[f"proj/{EXERCISE_DIR}/scenario.toml"] = dump_toml(
+            {EXTENDS: f"../../../scenarios/{LEAF}", "title": "The exercise", "summary": "Generated."}
+        )
+        data = {"answer": answer}
+        if draw(st.booleans()):
+            data["reason"] = draw(_text)
+        argv = ["exercise", "check", "1", "answer.toml", "--out", "results/exercises"]
+        own = {"answer-kind": _answer_kind, "exercise-number": _answer_number}
+        case = _input_case("answer", draw, tree, files, "answer.toml", data, argv, own, other_ok=(1,))
+        if case.kind in NOT_ABOUT_THE_FILE:
+            case.names = ()
+        return case
+
+    return build()
+
+
+# -- class logs (negsim debrief LOG): JSON lines, as negsim play appends them
+
+LOG_FIELDS = {  # the fields the debrief reads: wrong values of each, all to be refused
+    "scenario": [5, None, ["s0"], "", "nope", "../../outside/evil", "s0\n"],
+    "seed": ["1", -1, 2**64, 1.5, None, True],
+    "world": ["0", -1, 10**12, 1.5, None, True],
+    "party": [1, None, "nobody", "", "\x1b[2J", ["us"]],
+    "outcome": [None, "war", "", [1], {"a": 1}],
+    "utility": ["x", None, math.nan, math.inf, [0.1]],
+    "model_outcome": [None, 3, "nope"],
+    "model_utility": ["x", None, -math.inf],
+    "model_better": [None, -0.5, 1.5, "x", math.nan],
+    "worlds": [-5, "x", 1.5, None],
+}
+
+
+@st.composite
+def game_record(draw, tree: dict[str, Any], sha: str | None) -> dict[str, Any]:
+    n = tree["replications"]
+    rec = {
+        "time": "2025-03-13T10:00:00",
+        "scenario": Path(LEAF).stem,
+        "sha256": sha,
+        "seed": tree["seed"],
+        "world": draw(st.integers(0, n - 1)),
+        "party": _sampled(draw, sorted(tree["parties"])),
+        "blind": draw(st.booleans()),
+        "moves": draw(st.lists(st.sampled_from(["accept", "refuse", "extend"]), max_size=5)),
+        "outcome": _sampled(draw, _classes(tree)),
+        "in_force": {},
+        "utility": draw(st.floats(-2, 2, allow_nan=False).map(lambda x: round(x, 4))),
+        "model_outcome": _sampled(draw, _classes(tree)),
+        "model_utility": draw(st.floats(-2, 2, allow_nan=False).map(lambda x: round(x, 4))),
+        "model_better": draw(_unit()),
+        "model_worse": 0.0,
+        "worlds": n,
+    }
+    if sha is None:
+        del rec["sha256"]
+    return rec
+
+
+def _log_bytes(records: list[dict[str, Any]]) -> bytes:
+    return "".join(json.dumps(r) + "\n" for r in records).encode()
+
+
+def _one(draw, data: bytes) -> tuple[list[dict[str, Any]], int]:
+    records = [json.loads(line) for line in data.decode().splitlines()]
+    return records, draw(st.integers(0, len(records) - 1))
+
+
+def _log_field(draw, data, tree, argv):
+    records, i = _one(draw, data)
+    key = _sampled(draw, sorted(LOG_FIELDS))
+    value = _sampled(draw, LOG_FIELDS[key])
+    records[i][key] = value
+    return _log_bytes(records), "reject", None, f"{key} = {value!r}"[:60], argv
+
+
+def _log_delete(draw, data, tree, argv):
+    records, i = _one(draw, data)
+    key = _sampled(draw, [k for k in LOG_FIELDS if k != "worlds"])
+    del records[i][key]
+    return _log_bytes(records), "reject", None, f"no {key}", argv
+
+
+def _log_harmless(draw, data, tree, argv):
+    records, i = _one(draw, data)
+    choice = draw(st.sampled_from(["unknown-key", "time", "blank-lines", "moves", "no-sha"]))
+    if choice == "unknown-key":
+        records[i]["colour"] = "red"
+    elif choice == "time":
+        records[i]["time"] = _sampled(draw, NASTY_TEXT)
+    elif choice == "moves":
+        records[i]["moves"] = _sampled(draw, [[], None, "x", [1, 2]])
+    elif choice == "no-sha":
+        records[i].pop("sha256", None)
+    out = _log_bytes(records)
+    if choice == "blank-lines":
+        out = b"\n\n" + out.replace(b"\n", b"\n   \n")
+    return out, "accept", None, choice, argv
+
+
+def _log_lines(draw, data, tree, argv):
+    choice = draw(
+        st.sampled_from(["truncated", "not-object", "empty", "deep", "nan-token", "mixed-seeds", "other-sha"])
+    )
+    records, i = _one(draw, data)
+    lines = data.decode().splitlines()
+    if choice == "truncated":
+        cut = draw(st.integers(0, len(lines[i]) - 1))
+        lines[i] = lines[i][:cut] or "{"
+        out = ("\n".join(lines) + "\n").encode()
+    elif choice == "not-object":
+        lines[i] = _sampled(draw, ["[1, 2]", "3", '"text"', "null", "{}", '{"scenario": "s0"}'])
+        out = ("\n".join(lines) + "\n").encode()
+    elif choice == "empty":
+        out = _sampled(draw, [b"", b"\n\n", b"   \n"])
+    elif choice == "deep":
+        lines[i] = "[" * 100_000 + "]" * 100_000
+        out = ("\n".join(lines) + "\n").encode()
+    elif choice == "nan-token":
+        out = data.replace(b'"utility": ', b'"utility": NaN, "x": ', 1)
+    elif choice == "mixed-seeds":
+        records.append({**records[0], "seed": (records[0]["seed"] + 1) % 2**32})
+        out = _log_bytes(records)
+    else:
+        records[i]["sha256"] = "0" * 64
+        out = _log_bytes(records)
+    return out, "reject", None, choice, argv
+
+
+def class_log_case():
+    @st.composite
+    def build(draw) -> Case:
+        from sim.scenario.loading import canonical_hash
+
+        tree = draw(scenario_tree())
+        files = _project(tree)
+        sha = canonical_hash(tomllib.loads(files[f"proj/scenarios/{LEAF}"].decode()))
+        records = [
+            draw(game_record(tree, sha if draw(st.booleans()) else None))
+            for _ in range(draw(st.integers(1, 4)))
+        ]
+        rel = "logs/class-log.jsonl"
+        argv = ["debrief", rel, "--scenarios", "scenarios", "--out", "results/debrief"]
+        own = {
+            "field": _log_field,
+            "delete": _log_delete,
+            "harmless": _log_harmless,
+            "lines": _log_lines,
+        }
+        case = _input_case("class-log", draw, tree, files, rel, _log_bytes(records), argv, own)
+        if case.kind in ("class-log:bytes-bom", "class-log:bytes-crlf"):
+            case.expect = "accept"  # read as text: a BOM is dropped, CRLF ends lines
+        return case
+
+    return build()
+
+
+# -- the options of the newer commands (each on a valid scenario FILE, party @@PARTY@@)
+
+OPTION_LINES: list[tuple[list[str], str]] = [
+    (["analyze", FILE, "--days", "", "--no-simulate", "-n", "3"], "reject"),
+    (["analyze", FILE, "--days", ",,,", "--no-simulate", "-n", "3"], "reject"),
+    (["analyze", FILE, "--days", "-1", "--no-simulate", "-n", "3"], "reject"),
+    (["analyze", FILE, "--days", "1e3", "--no-simulate", "-n", "3"], "reject"),
+    (["analyze", FILE, "--days", "9" * 30, "--no-simulate", "-n", "3"], "reject"),
+    (["analyze", FILE, "--days", "0;1", "--no-simulate", "-n", "3"], "reject"),
+    (["analyze", FILE, "--days", ",".join(["0"] * 100_000), "--no-simulate", "-n", "3"], "accept"),
+    (["analyze", FILE, "--days", "0,1,0", "--no-simulate", "-n", "3", "--out", "results"], "accept"),
+    (["analyze", FILE, "--days", "0\n1", "--no-simulate", "-n", "3"], "reject"),
+    (["sensitivity", FILE, "--share", "nan", "-n", "3"], "reject"),
+    (["sensitivity", FILE, "--share", "inf", "-n", "3"], "reject"),
+    (["sensitivity", FILE, "--share", "0", "-n", "3"], "reject"),
+    (["sensitivity", FILE, "--share", "-1", "-n", "3"], "reject"),
+    (["sensitivity", FILE, "--share", "1e308", "-n", "3"], "reject"),
+    (["sensitivity", FILE, "--top", "0", "-n", "3"], "reject"),
+    (["sensitivity", FILE, "--top", "-1", "-n", "3"], "reject"),
+    (["sensitivity", FILE, "--top", str(10**12), "-n", "3"], "reject"),
+    (["sensitivity", FILE, "--trajectories", "0", "-n", "3"], "reject"),
+    (["sensitivity", FILE, "--trajectories", "-3", "-n", "3"], "reject"),
+    (["sensitivity", FILE, "--trajectories", str(10**11), "-n", "3"], "reject"),
+    (["sensitivity", FILE, "--method", "sobol", "--samples", "0", "-n", "3"], "reject"),
+    (["sensitivity", FILE, "--method", "sobol", "--samples", "3", "-n", "3"], "reject"),
+    (["sensitivity", FILE, "--method", "sobol", "--samples", "-4", "-n", "3"], "reject"),
+    (["sensitivity", FILE, "--method", "sobol", "--samples", str(2**40), "-n", "3"], "reject"),
+    (["sensitivity", FILE, "--method", "bogus"], "reject"),
+    (["sensitivity", FILE, "--params", "nope", "-n", "3"], "reject"),
+    (["sensitivity", FILE, "--params", "a\nb", "-n", "3"], "reject"),
+    (["sensitivity", FILE, "--params", "title", "-n", "3"], "reject"),
+    (["sensitivity", FILE, "--params", *[f"p{k}" for k in range(100)], "-n", "3"], "reject"),
+    (["sensitivity", "scenarios", "-n", "3"], "reject"),
+    (["trace", FILE, "--find", ""], "reject"),
+    (["trace", FILE, "--find", "\x1b[2J"], "reject"),
+    (["trace", FILE, "--find", "any_agreement"], "reject"),
+    (["trace", FILE, "--find", "x" * 5000], "reject"),
+    (["trace", FILE, "--find", "no_agreement"], "either"),
+    (["trace", FILE, "--find", "lapsed", "--format", "json"], "either"),
+    (["trace", FILE, "--format", "xml"], "reject"),
+    (["trace", FILE, "--format", "json"], "accept"),
+    (["compare", FILE, "--baseline", "nope", "-n", "3", "--workers", "1"], "reject"),
+    (["compare", FILE, "--baseline", "/etc/passwd", "-n", "3", "--workers", "1"], "reject"),
+    (["compare", FILE, "--baseline", "", "-n", "3", "--workers", "1"], "reject"),
+    (["compare", FILE, "--baseline", "scenarios", "-n", "3", "--workers", "1"], "reject"),
+    (["compare", FILE, "--baseline", "x\ny.toml", "-n", "3", "--workers", "1"], "reject"),
+    (["compare", FILE, "--baseline", "taken.txt", "-n", "3", "--workers", "1"], "reject"),
+    (["compare", FILE, "--baseline", FILE, "-n", "3", "--workers", "1", "--out", "results"], "accept"),
+    (["compare", FILE, "--observed", "nowhere.toml", "-n", "3", "--workers", "1"], "reject"),
+    (["compare", FILE, "--observed", "scenarios", "-n", "3", "--workers", "1"], "reject"),
+    (["score", FILE, "--observed", "/dev/zero", "-n", "3"], "reject"),
+    (["score", FILE, "--observed", "taken.txt", "-n", "3"], "reject"),
+    (["score", FILE, "-n", "3"], "reject"),
+    (["play", FILE, "--as", "nobody"], "reject"),
+    (["play", FILE, "--as", ""], "reject"),
+    (["play", FILE, "--as", "\x1b[2J"], "reject"),
+    (["play", FILE, "--as", "@@PARTY@@", "--world", "-1"], "reject"),
+    (["play", FILE, "--as", "@@PARTY@@", "--world", str(10**20)], "reject"),
+    (["play", FILE, "--as", "@@PARTY@@", "--world", "x"], "reject"),
+    (["play", FILE, "--as", "@@PARTY@@", "--seed", "-1"], "reject"),
+    (["play", FILE, "--as", "@@PARTY@@", "--seed", str(2**64)], "reject"),
+    (["play", FILE, "--as", "@@PARTY@@", "--seed", "5", "--autopilot"], "accept"),
+    (["play", FILE, "--as", "@@PARTY@@", "--log", "scenarios"], "reject"),
+    (["play", FILE, "--as", "@@PARTY@@", "--log", "taken.txt/log.jsonl"], "reject"),
+    (["play", FILE, "--as", "@@PARTY@@", "--log", "/proc/negsim/log.jsonl"], "reject"),
+    (["play", FILE, "--as", "@@PARTY@@", "--moves", "scenarios"], "reject"),
+    (["play", "scenarios", "--as", "@@PARTY@@"], "reject"),
+    (["roles", FILE, "--out", "taken.txt"], "reject"),
+    (["roles", FILE, "--out", "taken.txt/sub"], "reject"),
+    (["roles", FILE, "--out", "/proc/negsim-roles"], "reject"),
+    (["roles", FILE, "--out", "results/roles"], "accept"),
+    (["roles", "scenarios"], "reject"),
+    (["dashboard", FILE, "--port", "-1"], "reject"),
+    (["dashboard", FILE, "--port", "0"], "reject"),
+    (["dashboard", FILE, "--port", "70000"], "reject"),
+    (["dashboard", FILE, "--port", "x"], "reject"),
+    (["dashboard", FILE, "--worlds", "0"], "reject"),
+    (["dashboard", FILE, "--worlds", "-5"], "reject"),
+    (["dashboard", FILE, "--worlds", str(10**9)], "reject"),
+    (["dashboard", "scenarios"], "reject"),
+    (["dashboard", "nope.toml"], "reject"),
+    (["dashboard", "taken.txt"], "reject"),
+    (["init", "taken.txt"], "reject"),
+    (["init", "taken.txt/sub"], "reject"),
+    (["init", "/proc/negsim-init"], "reject"),
+    (["init", "."], "reject"),
+    (["init", ""], "reject"),
+    (["init", "fresh"], "accept"),
+    (["exercise", "check", "1"], "reject"),
+    (["exercise", "show"], "reject"),
+    (["exercise", "show", "99"], "reject"),
+    (["exercise", "list", "--dir", "nowhere"], "reject"),
+    (["exercise", "show", "1", "--dir", "scenarios"], "reject"),
+    (["exercise", "frob"], "reject"),
+    (["debrief", "nowhere.jsonl"], "reject"),
+    (["debrief", "scenarios"], "reject"),
+    (["debrief", "/dev/zero"], "reject"),
+    (["debrief", "taken.txt"], "reject"),
+]
+
+
+def _option_line_from(which: int, tree: dict[str, Any]) -> Case:
+    argv, expect = OPTION_LINES[which % len(OPTION_LINES)]
+    party = sorted(tree["parties"])[0]
+    argv = [a.replace("@@PARTY@@", party) for a in argv]
+    files = _base_files()
+    files["proj/" + FILE] = dump_toml(tree)
+    note = " ".join(a if len(a) < 40 else a[:37] + "..." for a in argv)[:80]
+    return Case("options", expect, argv, files, names=(), note=note, other_ok=())
+
+
+INPUT_FAMILIES: dict[str, Callable[[], st.SearchStrategy[Case]]] = {
+    "observed": observed_case,
+    "moves": moves_case,
+    "prompt": prompt_case,
+    "answer": answer_case,
+    "class-log": class_log_case,
+}
+
+
 # How often each kind of case comes up, relative to one scenario mutation.
 WEIGHTS = {"none": 3.0, "huge-file": 0.3, "huge-string": 0.5, "command-line": 10.0}
+WEIGHTS |= {"observed": 3.0, "moves": 3.0, "prompt": 1.5, "answer": 3.0, "class-log": 3.0, "options": 5.0}
 
 
 def kinds() -> list[str]:
-    return ["none", *generic_mutations(), *schema_mutations(), *byte_mutations(), "command-line"]
+    families = [*INPUT_FAMILIES, "options"]
+    return ["none", *generic_mutations(), *schema_mutations(), *byte_mutations(), "command-line", *families]
 
 
 def plan(n: int) -> dict[str, int]:
@@ -1061,8 +1720,9 @@ def execute(case: Case, folder: Path) -> Result:
     argv = [a.replace("@@CASE@@", str(folder)) for a in case.argv]
     out, err = io.StringIO(), io.StringIO()
     tb = False
-    old = os.getcwd()
+    old, old_stdin = os.getcwd(), sys.stdin
     os.chdir(proj)
+    sys.stdin = io.TextIOWrapper(io.BytesIO(case.stdin), encoding="utf-8")
     t0 = time.perf_counter()
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -1077,6 +1737,7 @@ def execute(case: Case, folder: Path) -> Result:
                 code, tb = 1, True
     finally:
         os.chdir(old)
+        sys.stdin = old_stdin
     seconds = time.perf_counter() - t0
     stderr = err.getvalue()
     res = Result(
@@ -1084,7 +1745,7 @@ def execute(case: Case, folder: Path) -> Result:
     )
     after = _files_under(folder)
     created = sorted(after - before)
-    if code == 0:
+    if code == 0 or code in case.other_ok:
         res.problems = _check_outputs(folder, argv)
         stray = [p for p in created if not p.startswith("proj/results") and not p.startswith("proj/")]
         res.problems += [f"wrote outside the project: {p}" for p in stray]
@@ -1197,7 +1858,7 @@ def judge(case: Case, res: Result) -> tuple[str, str]:
         last = [line for line in res.stderr.strip().splitlines() if line.strip()]
         return "traceback", (last[-1] if last else "")[:200]
     lines = res.stderr.splitlines()
-    if res.code == 0:
+    if res.code == 0 or res.code in case.other_ok:
         if case.expect == "reject":
             return "invalid-accepted", res.stdout.strip().splitlines()[-1][:200] if res.stdout.strip() else ""
         if res.problems:
@@ -1277,6 +1938,12 @@ def generate(n: int, seed: int, only: str | None = None) -> list[Case]:
         if kind == "command-line":
             trees = _draw_many(scenario_tree(), k, seed * 1000 + i)
             drawn = [_command_line_from(j, t) for j, t in enumerate(trees)]
+        elif kind == "options":
+            trees = _draw_many(scenario_tree(), k, seed * 1000 + i)
+            start = seed * 7919  # each seed starts at another option line, so runs cover them all
+            drawn = [_option_line_from(start + j, t) for j, t in enumerate(trees)]
+        elif kind in INPUT_FAMILIES:
+            drawn = _draw_many(INPUT_FAMILIES[kind](), k, seed * 1000 + i)
         else:
             drawn = _draw_many(scenario_case(kind), k, seed * 1000 + i)
         buckets.append(drawn)
@@ -1308,7 +1975,7 @@ class Report:
             self.examples.setdefault(case.kind, res.stderr.strip())
         if res.category in FAILURES:
             self.failures.append((index, case, res))
-            what = _show(case.note) if case.kind == "command-line" else _signature(res.reason)
+            what = _show(case.note) if case.kind in ("command-line", "options") else _signature(res.reason)
             sig = (res.category, case.kind.split(":")[0], what)
             self.distinct.setdefault(sig, []).append(index)
 

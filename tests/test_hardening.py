@@ -7,6 +7,7 @@ them in bulk); the error catalogue in the README is checked entry by entry at th
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -507,6 +508,20 @@ def catalogue() -> dict[str, str]:
     return rows
 
 
+GAME = {  # a class log's game record naming a party the scenario does not have
+    "scenario": "ok",
+    "seed": 1,
+    "world": 0,
+    "party": "x",
+    "outcome": "no_agreement",
+    "utility": 0.0,
+    "model_outcome": "no_agreement",
+    "model_utility": 0.0,
+    "model_better": 0.0,
+    "worlds": 20,
+}
+
+
 def _catalogue_cases(project: Path) -> dict[str, list]:
     """A command that makes each catalogued mistake (run in ``project``)."""
     sc = project / "scenarios"
@@ -587,6 +602,33 @@ def _catalogue_cases(project: Path) -> dict[str, list]:
         "--out cannot be written": ["run", "scenarios/ok.toml", "--out", "/proc/negsim"],
         "a folder where a file is expected": ["run", "scenarios"],
         "bad option": ["run", "scenarios/ok.toml", "--replications", "many"],
+        "option out of its range": ["sensitivity", "scenarios/ok.toml", "--trajectories", "0"],
+        "a device or pipe where a file is expected": [
+            "score",
+            "scenarios/ok.toml",
+            "--observed",
+            "/dev/zero",
+        ],
+        "date not in the calendar": [
+            "score",
+            "scenarios/ok.toml",
+            "--observed",
+            text(
+                "obs.toml",
+                'title = "t"\nnote = "invented"\n[observations.a]\ndate = "2025-02-30"\n'
+                'class = "no_agreement"\nsource = "invented"\n',
+            ),
+        ],
+        "answer not a finite number": [
+            "exercise",
+            "check",
+            "1",
+            text("answer.toml", "answer = nan\n"),
+            "--dir",
+            ROOT / "teaching" / "exercises",
+        ],
+        "class log names what the scenario lacks": ["debrief", text("log.jsonl", json.dumps(GAME) + "\n")],
+        "--log is a folder": ["play", "scenarios/ok.toml", "--as", "a", "--log", "scenarios"],
     }
 
 

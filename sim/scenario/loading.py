@@ -56,6 +56,11 @@ def _read_toml(path: Path, scenario: Path, where: str) -> dict[str, Any]:
     return data
 
 
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """A TOML file the user named (observations, answers): read as strictly as a scenario file."""
+    return _read_toml(Path(path), Path(path), "")
+
+
 def _too_deep(data: Any) -> str | None:
     """The dotted path (shortened) where ``data`` nests deeper than MAX_DEPTH, if it does."""
     stack: list[tuple[Any, tuple[str, ...]]] = [(data, ())]

@@ -22,14 +22,13 @@ naming the file, the observation and the field, as for scenarios (exit code 2 at
 
 from __future__ import annotations
 
-import tomllib
 from datetime import date
 from pathlib import Path
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sim.errors import ScenarioError
-from sim.scenario.loading import schema_error
+from sim.scenario.loading import read_toml, schema_error
 from sim.scenario.schema import DATE, ID, Scenario, Strict
 
 
@@ -40,13 +39,21 @@ class Observation(Strict):
     option: str | None = None
     source: str = Field(min_length=3)
 
+    @field_validator("date")
+    @classmethod
+    def _a_date(cls, value: str) -> str:
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value} is not a date of the calendar (YYYY-MM-DD)") from None
+        return value
+
     @model_validator(mode="after")
     def _one_kind(self) -> Observation:
         if (self.class_ is None) == (self.issue is None):
             raise ValueError("give either 'class' or 'issue' and 'option'")
         if (self.issue is None) != (self.option is None):
             raise ValueError("'issue' and 'option' go together")
-        date.fromisoformat(self.date)
         return self
 
 
@@ -60,15 +67,11 @@ class Observations(Strict):
 def load_observations(path: str | Path) -> Observations:
     """Read and validate an observations file (schema only; see :func:`check_against`)."""
     path = Path(path)
-    try:
-        with path.open("rb") as f:
-            raw = tomllib.load(f)
-    except FileNotFoundError:
-        raise ScenarioError(path, "", "no such file") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(path, "", f"not valid TOML: {e}") from None
+    raw = read_toml(path)  # a regular UTF-8 file of bounded size and depth, or a one-line error
     try:
         obs = Observations.model_validate(raw, by_alias=True)
+    except RecursionError:
+        raise ScenarioError(path, "", "nested too deeply") from None
     except ValidationError as e:
         raise schema_error(path, e) from None
     return obs.model_copy(update={"path": str(path)})

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import html
+import warnings
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ import numpy as np
 
 from sim.atomic import atomic_path
 from sim.engine.outcomes import STATUS_QUO
-from sim.errors import UserError
+from sim.errors import UserError, show
 from sim.experiments.chunks import chunk_bounds, chunk_model, compiled_space
 from sim.scenario import Scenario
 from sim.teaching.markup import CSS
@@ -185,9 +186,25 @@ def debrief(sc: Scenario, games: list[dict[str, Any]]) -> Debrief:
     if other:
         g = other[0]
         raise UserError(
-            f"a game of '{g['scenario']}' (sha256 {str(g.get('sha256'))[:12]}) is not of {sc.name} "
+            f"a game of '{show(g['scenario'])}' (sha256 {show(str(g.get('sha256'))[:12])}) "
+            f"is not of {sc.name} "
             f"(sha256 {sc.sha256[:12]}): the scenario file changed, or the log mixes scenarios"
         )
+    space = compiled_space(sc)
+    for g in games:
+        where = f"line {g['line']}: " if "line" in g else ""
+        if g["party"] not in sc.parties:
+            raise UserError(
+                f"{where}party '{show(g['party'])}' is not in {sc.name}; allowed: {', '.join(sc.parties)}"
+            )
+        for key in ("outcome", "model_outcome"):
+            if g[key] not in space.class_order:
+                raise UserError(
+                    f"{where}{key} '{show(g[key])}' is no outcome of {sc.name}; "
+                    f"allowed: {', '.join(space.class_order)}"
+                )
+        if g.get("worlds") and g["world"] >= g["worlds"]:
+            raise UserError(f"{where}world {g['world']} is not among the {g['worlds']:,} worlds it names")
     seeds = {g["seed"] for g in games}
     if len(seeds) > 1:
         raise UserError(f"the games were played with different seeds ({sorted(seeds)}): debrief them apart")
@@ -220,6 +237,8 @@ def _pyplot():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    # A label in a script the font lacks is drawn as boxes; that is no reason to warn the user.
+    warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)
     return plt
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -34,11 +35,12 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.engine.outcomes import check_negotiable
-from sim.errors import UserError
+from sim.errors import ScenarioError, UserError
+from sim.errors import show as shown
 from sim.experiments.chunks import compiled_space, run_chunks
 from sim.experiments.tally import outcomes_frame, wilson
 from sim.scenario import Scenario, load_raw, set_path, validate, with_overrides
-from sim.scenario.loading import parent_name
+from sim.scenario.loading import parent_name, read_toml
 
 Number = float | int
 
@@ -108,19 +110,20 @@ def pick(exercises: list[Exercise], which: str) -> Exercise:
     for ex in exercises:
         if which in (str(ex.number), f"{ex.number:02d}", ex.slug):
             return ex
-    names = ", ".join(f"{ex.number} ({ex.slug})" for ex in exercises)
-    raise UserError(f"no exercise '{which}'; there are: {names}")
+    names = ", ".join(f"{ex.number} ({ex.slug})" for ex in exercises) or "none in this folder"
+    raise UserError(f"no exercise '{shown(which)}'; there are: {names}")
 
 
 def read_answer(path: str | Path) -> dict[str, Any]:
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as e:
-        raise UserError(f"{path}: cannot read the answer file ({e.strerror})") from None
-    except tomllib.TOMLDecodeError as e:
-        raise UserError(f"{path}: not valid TOML ({e}); write e.g. answer = 0.0003") from None
+    """An answer file (``answer = ...``, optionally ``reason = "..."``), read as strictly as a scenario."""
+    data = read_toml(path)
     if "answer" not in data:
-        raise UserError(f"{path}: no 'answer = ...' line")
+        raise UserError(f"{shown(path, 200)}: no 'answer = ...' line")
+    unknown = [k for k in data if k not in ("answer", "reason")]
+    if unknown:
+        raise UserError(f"{shown(path, 200)}: {shown(unknown[0])}: unknown key; allowed: answer, reason")
+    if not isinstance(data.get("reason", ""), str):
+        raise UserError(f"{shown(path, 200)}: reason: Input should be a valid string (text in quotes)")
     return data
 
 
@@ -149,13 +152,32 @@ def scenario_of(ex: Exercise, changes: dict[str, Any] | None = None) -> Scenario
     path = Path(ex.folder) / ex.scenario
     raw = load_raw(path)
     for key, value in (changes or {}).items():
+        if isinstance(_lookup(raw, key), int) and isinstance(value, float) and value.is_integer():
+            value = int(value)  # a whole-number field (truce.days) takes 30, not 30.0
         try:
             raw = set_path(raw, key, value)
         except KeyError:
             raise UserError(f"{ex.slug}: no field '{key}' in the scenario") from None
-    sc = validate(raw, path, parent=parent_name(path))
+    try:
+        sc = validate(raw, path, parent=parent_name(path))
+    except ScenarioError as e:
+        if e.where not in (changes or {}):
+            raise
+        value = shown((changes or {})[e.where])
+        what = f"{e.where} = {value} is not allowed in this exercise's scenario"
+        raise UserError(f"{what}: {e.message}") from None
     check_negotiable(sc)
     return with_overrides(sc, ex.replications, None)
+
+
+def _lookup(raw: dict[str, Any], dotted: str) -> Any:
+    """The value at ``dotted`` in a scenario dict (None where there is none)."""
+    node: Any = raw
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return None if isinstance(node, bool) else node
 
 
 _RUNS: dict[tuple[str, int, int], Any] = {}
@@ -233,15 +255,21 @@ class Verdict:
         return "\n".join(lines)
 
 
+MAX_ANSWER = 1e12  # far beyond any parameter an exercise varies
+
+
 def _number(answer: Any) -> float:
     if isinstance(answer, bool) or not isinstance(answer, int | float):
-        raise UserError(f"this exercise's answer is a number, not {answer!r}")
+        raise UserError(f"this exercise's answer is a number, not {shown(repr(answer))}")
+    if not (math.isfinite(answer) and abs(answer) <= MAX_ANSWER):
+        limit = f"a finite number of at most {MAX_ANSWER:g}"
+        raise UserError(f"this exercise's answer is {limit}, not {answer!r}")
     return float(answer)
 
 
 def _name(answer: Any, allowed: list[str]) -> str:
     if not isinstance(answer, str) or answer not in allowed:
-        raise UserError(f"this exercise's answer is one of: {', '.join(allowed)} (got {answer!r})")
+        raise UserError(f"this exercise's answer is one of: {', '.join(allowed)} (got {shown(repr(answer))})")
     return answer
 
 
@@ -384,6 +412,8 @@ def plot(verdict: Verdict, path: str | Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    # A label in a script the font lacks is drawn as boxes; that is no reason to warn the user.
+    warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)
     ev = verdict.evidence
     fig, ax = plt.subplots(figsize=(7.5, 0.9 + 0.42 * max(len(ev), 1)), dpi=110)
     y = np.arange(len(ev))[::-1]

@@ -17,19 +17,22 @@ same world, and in every world of the ensemble, is scored with the same utility.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sim.engine.outcomes import STATUS_QUO, OutcomeSpace
-from sim.errors import UserError
+from sim.errors import ScenarioError, UserError, show
 from sim.experiments.chunks import CHUNK, chunk_model, run_chunks
 from sim.scenario import Scenario
+from sim.scenario.files import read_text
 
 Read = Callable[[str], str]
 Write = Callable[[str], None]
@@ -97,10 +100,10 @@ def parse_move(line: str) -> Move | None:
         return Move("use", lever=rest[0])
     kind = WORDS.get(head)
     if kind is None:
-        raise ValueError(f"unknown answer '{head}'")
+        raise ValueError(f"unknown answer '{show(head)}'")
     if kind != "refuse" or not rest:
         if rest:
-            raise ValueError(f"'{head}' takes nothing after it")
+            raise ValueError(f"'{show(head)}' takes nothing after it")
         return Move(kind)
     text = "".join(rest)
     m = re.fullmatch(r"([a-z0-9_]+)=([a-z0-9_]+)", text)
@@ -109,16 +112,27 @@ def parse_move(line: str) -> Move | None:
     return Move("refuse", issue=m.group(1), option=m.group(2))
 
 
-def lines_of(path: str | Path) -> Iterator[str]:
-    """The moves of a moves file: one per line; blank lines and # comments skipped."""
+MAX_MOVES_BYTES = 1_000_000  # a moves file: a game has a few hundred answers at most
+MAX_LOG_BYTES = 100_000_000  # a class log: a line of about 2 kB per game
+
+
+def _read_user_file(path: str | Path, limit: int, what: str) -> str:
+    """A regular UTF-8 file of at most ``limit`` bytes, read whole; else a one-line UserError."""
+    path = Path(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as e:
-        raise UserError(f"{path}: cannot read moves file ({e.strerror})") from None
-    for line in text.splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            yield line
+        return read_text(path, limit, path, "", what)
+    except ScenarioError as e:
+        raise UserError(f"{show(path, 200)}: {e.message}") from None
+
+
+def lines_of(path: str | Path) -> Iterator[str]:
+    """The moves of a moves file: one per line; blank lines and # comments skipped.
+
+    The whole file is read (and refused, in one line, if it cannot be) before the first move.
+    """
+    text = _read_user_file(path, MAX_MOVES_BYTES, "moves file")
+    lines = [line.split("#", 1)[0].strip() for line in text.splitlines()]
+    return iter([line for line in lines if line])
 
 
 def scripted(lines: Iterable[str], write: Write) -> Read:
@@ -611,6 +625,25 @@ def _no_input(prompt: str) -> str:
     raise EndOfInput
 
 
+def check_log(path: str | Path) -> None:
+    """Refuse, before a game starts, a class log that could not be appended to at its end."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"--log {show(path, 200)} is a folder; name a file, e.g. class-log.jsonl")
+    if path.exists() and not path.is_file() and str(path) != os.devnull:
+        raise UserError(f"--log {show(path, 200)} is not a regular file")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise UserError(f"--log {show(path, 200)}: {show(parent, 200)} is a file, not a folder")
+            break
+    try:  # the folder the log goes in, made now rather than found missing when the game is over
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        why = os.strerror(e.errno or 0)
+        raise UserError(f"--log {show(path, 200)}: cannot write there ({why})") from None
+
+
 def append_log(path: str | Path, result: GameResult) -> Path:
     """Append one finished game to a class log (JSON lines)."""
     path = Path(path)
@@ -624,20 +657,52 @@ def append_log(path: str | Path, result: GameResult) -> Path:
 def read_log(path: str | Path) -> list[dict[str, Any]]:
     """The games of a class log; a line that is not a game is reported with its number."""
     out = []
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as e:
-        raise UserError(f"{path}: cannot read class log ({e.strerror})") from None
+    text = _read_user_file(path, MAX_LOG_BYTES, "class log")
+    shown = show(path, 200)
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
             rec = json.loads(line)
-        except json.JSONDecodeError:
-            raise UserError(f"{path}, line {n}: not a JSON line") from None
+        except (json.JSONDecodeError, RecursionError):
+            raise UserError(f"{shown}, line {n}: not a JSON line") from None
         if not isinstance(rec, dict) or not {"scenario", "party", "utility", "outcome", "world"} <= set(rec):
-            raise UserError(f"{path}, line {n}: not a game record of negsim play")
-        out.append(rec)
+            raise UserError(f"{shown}, line {n}: not a game record of negsim play")
+        try:
+            game = Game.model_validate(rec)
+        except ValidationError as e:
+            err = e.errors()[0]
+            where = ".".join(map(str, err["loc"]))
+            msg = "required field is missing" if err["type"] == "missing" else err["msg"]
+            raise UserError(f"{shown}, line {n}: {show(where)}: {msg}") from None
+        out.append({**rec, **game.model_dump(), "line": n})
     if not out:
-        raise UserError(f"{path}: no games in this class log")
+        raise UserError(f"{shown}: no games in this class log")
     return out
+
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+class Game(BaseModel):
+    """The fields of a class log's game record that the debrief reads (others are kept as they are)."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+    scenario: str = Field(min_length=1, max_length=255)
+    sha256: str | None = None
+    seed: int = Field(ge=0, le=2**64 - 1)
+    world: int = Field(ge=0)
+    party: str = Field(min_length=1, max_length=255)
+    outcome: str = Field(min_length=1, max_length=255)
+    utility: Finite
+    model_outcome: str = Field(min_length=1, max_length=255)
+    model_utility: Finite
+    model_better: Share
+    worlds: int = Field(default=0, ge=0)
+
+    @field_validator("utility", "model_utility", "model_better", mode="before")
+    @classmethod
+    def _number(cls, value: Any) -> Any:
+        return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
