@@ -280,10 +280,6 @@ def format_shares(name: str, shares) -> str:
     return f"{name}: " + "; ".join(cells)
 
 
-def print_run(run) -> None:
-    print(format_shares(run.scenario.name, run.shares))
-
-
 PARALLEL_FROM = 50_000  # replications; below this, starting worker processes costs more than it saves
 
 
