@@ -345,6 +345,13 @@ def salib_problem(bounds_: Sequence[tuple[float, float]]) -> dict:
     }
 
 
+def _ranked(frame: pd.DataFrame, by: str) -> pd.DataFrame:
+    """The inputs from largest ``by`` down (ties by name), numbered from 1."""
+    out = frame.sort_values([by, "param"], ascending=[False, True]).reset_index(drop=True)
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    return out
+
+
 def morris_design(bounds_: Sequence[tuple[float, float]], trajectories: int, levels: int = 4, seed: int = 0):
     """(problem, X): Morris trajectories over the box ``bounds_`` (X is trajectories * (k + 1) by k)."""
     _salib()
@@ -370,9 +377,7 @@ def morris_indices(
             "mu_star_conf": res["mu_star_conf"],
         }
     )
-    out = out.sort_values(["mu_star", "param"], ascending=[False, True]).reset_index(drop=True)
-    out.insert(0, "rank", np.arange(1, len(out) + 1))
-    return out
+    return _ranked(out, "mu_star")
 
 
 def sobol_design(bounds_: Sequence[tuple[float, float]], base_samples: int, seed: int = 0):
@@ -398,9 +403,7 @@ def sobol_indices(problem: dict, Y: np.ndarray, names: Sequence[str], seed: int 
             "ST_conf": res["ST_conf"],
         }
     )
-    out = out.sort_values(["ST", "param"], ascending=[False, True]).reset_index(drop=True)
-    out.insert(0, "rank", np.arange(1, len(out) + 1))
-    return out
+    return _ranked(out, "ST")
 
 
 @dataclass
