@@ -80,11 +80,15 @@ def explain(sc: Scenario) -> str:
     lines = [sc.title, "=" * len(sc.title), sc.summary, ""]
     lines.append(f"file {sc.path}  sha256 {sc.sha256}")
     lines.append(
-        f"seed {sc.seed}, {sc.replications:,} replications; talks from {cal.start}, one round = "
-        f"{cal.days_per_round} days, followed for {cal.horizon_days} days"
+        f"seed {sc.seed}, {sc.replications:,} replications; talks from {cal.start}, followed for "
+        f"{cal.horizon_days} days"
         + (f", deadline day {cal.deadline_day}" if cal.deadline_day else ", no deadline")
     )
-    lines += _with_cite(sc, f"Calendar: {cal.days_per_round}-day meeting cycles", cal, 0)
+    lines += _with_cite(sc, f"Calendar: talks open on {cal.start}", cal, 0)
+    c = cal.contacts
+    lines += _with_cite(
+        sc, f"Contacts: from day 0, every {c.mean_interval_days:g} days on average (sd {c.sd_days:g})", c, 0
+    )
     lines += _with_cite(
         sc, f"Valuation: packages valued over the next {sc.valuation.window_days} days", sc.valuation, 0
     )
@@ -174,7 +178,7 @@ def _explain_table(sc: Scenario) -> list[str]:
     rule = " or ".join(
         x
         for x in (
-            gu.after_refusals and f"{gu.after_refusals} refused texts in a row",
+            gu.after_stalled_days and f"{gu.after_stalled_days} days without a banked text",
             gu.after_days and f"{gu.after_days} days",
         )
         if x
