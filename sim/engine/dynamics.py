@@ -73,7 +73,9 @@ class Battlefield:
         self.momentum = np.full(n, spec.initial, dtype=np.float64)
         self.n = n
 
-    def advance(self, day: int, seg: np.ndarray, idx: np.ndarray, inforce: np.ndarray, dt: np.ndarray) -> None:
+    def advance(
+        self, day: int, seg: np.ndarray, idx: np.ndarray, inforce: np.ndarray, dt: np.ndarray
+    ) -> None:
         """Move the balance in worlds idx over dt days (segment seg of ``day``), under what is in force."""
         s, m = self.spec, self.momentum[idx]
         eps = draws(self.stream, ("battlefield",), day, seg, idx, self.n, normal=True) if s.noise > 0 else 0.0
@@ -126,7 +128,9 @@ class Events:
         self.stream, self.n = stream, n
         self.fired = np.zeros((len(self.specs), n), dtype=bool)
 
-    def fire(self, day: int, seg: np.ndarray, idx: np.ndarray, start: np.ndarray, end: np.ndarray) -> list[np.ndarray]:
+    def fire(
+        self, day: int, seg: np.ndarray, idx: np.ndarray, start: np.ndarray, end: np.ndarray
+    ) -> list[np.ndarray]:
         """For each event, the mask over idx of the worlds where it happens between start and end
         (a segment of ``day``), counting only the days from its ``from_day``."""
         out = []
@@ -162,7 +166,9 @@ class Levers:
         ]
         self.uses = np.zeros((len(self.specs), n), dtype=np.int32)
 
-    def apply(self, idx: np.ndarray, day: np.ndarray, refused_last: dict[str, np.ndarray]) -> list[np.ndarray]:
+    def apply(
+        self, idx: np.ndarray, day: np.ndarray, refused_last: dict[str, np.ndarray]
+    ) -> list[np.ndarray]:
         """Fire every lever whose policy allows it; return per lever the mask over idx that fired."""
         out = []
         for j, (lv, target) in enumerate(zip(self.specs, self.targets, strict=True)):

@@ -164,7 +164,9 @@ class NegotiationModel(mesa.Model):
         day = round(self.time)
         self.seg[:] = 0
         while True:
-            ends = np.where(self.space.truce[self.inforce] > 0, self.truces.end, np.inf)
+            # a truce's end is a moment of its own, ahead of the world's clock
+            ends = self.truces.end
+            ends = np.where((self.space.truce[self.inforce] > 0) & (ends > self.clock), ends, np.inf)
             moment = np.minimum(self.next_contact, ends)
             rows = np.flatnonzero(moment <= day)
             if rows.size == 0:

@@ -17,9 +17,8 @@ id (never an array), which makes any field addressable by a dotted path such as
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal
-
 from datetime import date
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
