@@ -146,7 +146,9 @@ def test_histories_do_not_depend_on_the_horizon(make_scenario):
     assert np.array_equal(short.battlefield.momentum.shape, long.battlefield.momentum.shape)
 
     def events(m, until):
-        return [(j, t, k, q) for r, d, k, p in m.history for j, t, q in zip(r, d, p, strict=True) if t <= until]
+        return [
+            (j, t, k, q) for r, d, k, p in m.history for j, t, q in zip(r, d, p, strict=True) if t <= until
+        ]
 
     assert events(long, T) == events(short, T)
 
@@ -184,7 +186,10 @@ def test_a_boulware_party_agrees_later_than_a_conceder(make_scenario):
 
 
 def test_the_wars_hurt_wears_the_margin_down_and_a_party_that_gains_feels_none(make_scenario):
-    raws = {"hurt": two_sides(b_land=-0.003, margin=0.1), "gain": two_sides(b_land=0.004, b_energy=0.001, margin=0.1)}
+    raws = {
+        "hurt": two_sides(b_land=-0.003, margin=0.1),
+        "gain": two_sides(b_land=0.004, b_energy=0.001, margin=0.1),
+    }
     for raw in raws.values():  # no truce can be agreed, so the war runs on every front
         raw["parties"]["b"]["red_lines"] = {
             o: {"issue": TRUCE, "option": o, "assumption": "test"} for o in ("partial", "full")
@@ -229,10 +234,7 @@ def test_a_carrot_for_the_holdout_raises_agreement(make_scenario):
     offered = play(make_scenario, lever_talks(carrot), "carrot")
     assert (offered.party["b"].bonus == 0.2).all()
     assert final_classes(offered).ne(NO_DEAL).mean() >= final_classes(calm).ne(NO_DEAL).mean()
-    assert (
-        np.nanmean(offered.first_day)
-        < np.nan_to_num(calm.first_day, nan=999).mean()
-    )
+    assert np.nanmean(offered.first_day) < np.nan_to_num(calm.first_day, nan=999).mean()
 
 
 # ---------------------------------------------------------------- red lines, consent, ratification

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from sim.engine.outcomes import NO_DEAL
 from sim.scenario import Scenario, Sourced, Uncertain, seed_line
+from sim.scenario.dates import moment_of
 
 if TYPE_CHECKING:
     from sim.engine.model import NegotiationModel
@@ -259,7 +262,12 @@ def trace_record(sc: Scenario, model: NegotiationModel, replication: int) -> dic
     space = model.space
     pkg = int(model.inforce[row])
     history = [
-        {"day": int(day), "event": kind, "package": space.describe(int(p[list(rows).index(row)]))}
+        {
+            "day": round(float(day[list(rows).index(row)]), 4),
+            "time": moment_of(sc.calendar.start, float(day[list(rows).index(row)])),
+            "event": kind,
+            "package": space.describe(int(p[list(rows).index(row)])),
+        }
         for rows, day, kind, p in model.history
         if row in rows
     ]
@@ -269,9 +277,11 @@ def trace_record(sc: Scenario, model: NegotiationModel, replication: int) -> dic
         "seed": sc.seed,
         "outcome": space.class_order[space.package_class[pkg]],
         "in_force": space.describe(pkg),
-        "first_agreement_day": int(model.first_day[row]) or None,
+        "first_agreement_day": None
+        if np.isnan(model.first_day[row])
+        else round(float(model.first_day[row]), 4),
         "history": history,
-        "rounds": model.transcript,
+        "contacts": model.transcript,
     }
 
 
@@ -301,9 +311,13 @@ def summary(sc: Scenario, model: NegotiationModel, rec: dict[str, Any]) -> list[
     label = sc.classes[cls].label if cls in sc.classes else "No agreement in force"
     lines = [f"Outcome at day {sc.calendar.horizon_days}: {label} [{cls}]: {_package(rec['in_force'])}"]
     first = rec["first_agreement_day"]
-    lines.append(f"First agreement: day {first}" if first else "No agreement was ever banked.")
+    lines.append(
+        f"First agreement: day {first:g} ({moment_of(sc.calendar.start, first)})"
+        if first is not None
+        else "No agreement was ever banked."
+    )
     if rec["history"]:
-        events = "; ".join(f"day {h['day']} {h['event']}" for h in rec["history"])
+        events = "; ".join(f"day {h['day']:g} {h['event']}" for h in rec["history"])
         lines.append(f"History: {events}")
     refusals: dict[str, int] = {}
     for e in model.transcript:
@@ -343,15 +357,17 @@ def _flush(sc: Scenario, model: NegotiationModel, run: list[dict[str, Any]], quo
             sc.parties[r["party"]].label for r in first["parties"] if r["asked"] and not r["accepted"]
         )
         lines.append(
-            f"{INDENT}... the same text refused by {who} {len(run)} times, days {first['day']}-{last['day']}"
+            f"{INDENT}... the same text refused by {who} {len(run)} times, "
+            f"days {first['day']:g}-{last['day']:g}"
         )
     else:
-        lines.append(f"{INDENT}... nothing changes until day {last['day']}")
+        lines.append(f"{INDENT}... nothing changes until day {last['day']:g}")
     return lines
 
 
 def _round(sc: Scenario, model: NegotiationModel, e: dict[str, Any], quote: _Quoter) -> list[str]:
-    out = [f"Day {e['day']} (round {e['round']}; balance of power {e.get('momentum', 0.0):+.2f})"]
+    at = f"Day {e['day']:g}, {moment_of(sc.calendar.start, e['day'])}"
+    out = [f"{at} (contact {e['contact']}; balance of power {e.get('momentum', 0.0):+.2f})"]
     for kind in e.get("happened", []):
         if kind in ("lapsed", "violated", "extended"):
             verb = {
@@ -420,7 +436,7 @@ def _response(
 
 def _result(sc: Scenario, e: dict[str, Any], quote: _Quoter) -> list[str]:
     if not e["deal"]:
-        return [f"{INDENT}No agreement this round."]
+        return [f"{INDENT}No agreement at this contact."]
     out = [f"{INDENT}Every party whose consent is needed accepts: the text goes home."]
     for v in e["ratification"]:
         out.append(f"{INDENT}Ratification by {v['veto']}: probability {100 * v['probability']:.0f}%")

@@ -22,3 +22,8 @@ def dates(start: str, days: np.ndarray) -> list[str]:
     """Dates of many times (vectorised over whole days)."""
     base = np.datetime64(start, "D")
     return [str(d) for d in base + np.floor(np.asarray(days, dtype=np.float64)).astype("timedelta64[D]")]
+
+
+def when(sc, day: float) -> str:
+    """A time as the model tells it: ``day 3.25 (2025-03-16 06:00)``."""
+    return f"day {day:g} ({moment_of(sc.calendar.start, day)})"
