@@ -543,8 +543,8 @@ def test_a_child_can_add_a_table_and_a_grandchild_inherits_both(project):
     )
     sc = load_scenario(grandchild)
     assert set(sc.levers) == {"pressure", "relief"}
-    assert sc.calendar.horizon_days == 21 and sc.rounds == 3 and sc.title == "Grandchild"
-    assert sc.calendar.days_per_round == 7 and sc.calendar.assumption == WHY
+    assert sc.calendar.horizon_days == 21 and sc.days == 21 and sc.title == "Grandchild"
+    assert sc.calendar.contacts.mean_interval_days == 7 and sc.calendar.assumption == WHY
     assert sc.parties["b"].margin.mean == 0.1 and sc.parent == "child"
 
 

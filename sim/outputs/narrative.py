@@ -303,6 +303,9 @@ def trace(sc: Scenario, model: NegotiationModel, replication: int) -> str:
         out += _flush(sc, model, run, quote)
         run = [entry]
     out += _flush(sc, model, run, quote)
+    h = sc.calendar.horizon_days
+    end = _package(rec["in_force"])
+    out += ["", f"Day {h}, {moment_of(sc.calendar.start, h)} (the horizon): in force: {end}"]
     return "\n".join(out)
 
 
