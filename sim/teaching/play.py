@@ -501,7 +501,7 @@ def play(
                 report_after(sc, entry, pid, write)
             seen = len(model.transcript)
     except EndOfInput:
-        day = "" if blind else f" on day {model.time:g}"
+        day = "" if blind else f" on {when(sc, float(model.clock[row]))}"
         write(f"Game ended{day}: no more moves (end of input); the game is not logged.")
         return None
     finally:
