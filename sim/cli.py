@@ -181,6 +181,7 @@ def _add_teaching(sub) -> None:
     p = sub.add_parser("roles", help="role sheets: a public brief and a confidential sheet per party")
     p.add_argument("file", type=Path)
     p.add_argument("--out", type=Path, help="output folder (default: results/<scenario>/roles)")
+    p.add_argument("--pdf", action="store_true", help="also print each page to PDF (needs Chromium)")
     p.set_defaults(func=cmd_roles)
 
     p = sub.add_parser("play", help="play one party in the terminal against the simulated others")
@@ -214,6 +215,7 @@ def _add_teaching(sub) -> None:
     p = sub.add_parser("worksheet", help="the prediction worksheet from the scenarios' hypotheses")
     p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: scenarios/)")
     p.add_argument("--out", type=Path, help="write Markdown here (and printable HTML beside it)")
+    p.add_argument("--pdf", action="store_true", help="also print the HTML to PDF (needs --out and Chromium)")
     p.set_defaults(func=cmd_worksheet)
 
     p = sub.add_parser("debrief", help="the class's games against the simulated distribution: plots, handout")
@@ -480,7 +482,7 @@ def cmd_roles(args) -> int:
 
     (sc,) = load_scenarios([args.file])
     out = args.out or DEFAULT_OUT / sc.name / "roles"
-    files = roles(sc).write(out)
+    files = roles(sc).write(out, pdf=args.pdf)
     print(f"{len(files)} files (public brief and {len(sc.parties)} confidential sheets) -> {out}/")
     return 0
 
@@ -538,16 +540,24 @@ def cmd_exercise(args) -> int:
 def cmd_worksheet(args) -> int:
     from sim.api import worksheet
 
+    if args.pdf and args.out is None:
+        raise UserError("--pdf needs --out FILE.md (the PDF is printed from the HTML beside it)")
     text = worksheet(scenario_files(args.paths))
     if args.out is None:
         print(text, end="")
         return 0
+    from sim.atomic import write_text
     from sim.teaching.markup import to_html
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
-    args.out.with_suffix(".html").write_text(to_html(text, "Prediction worksheet"), encoding="utf-8")
-    print(f"worksheet -> {args.out} and {args.out.with_suffix('.html')}")
+    html = args.out.with_suffix(".html")
+    write_text(args.out, text)
+    write_text(html, to_html(text, "Prediction worksheet"))
+    also = ""
+    if args.pdf:
+        from sim.teaching.pdf import beside
+
+        also = f" and {beside([html])[0]}"
+    print(f"worksheet -> {args.out} and {html}{also}")
     return 0
 
 

@@ -33,6 +33,7 @@ from sim.errors import ScenarioError, UserError, show
 from sim.experiments.chunks import CHUNK, chunk_model, run_chunks
 from sim.scenario import Scenario
 from sim.scenario.files import read_text
+from sim.teaching.values import day0_nodeal
 
 Read = Callable[[str], str]
 Write = Callable[[str], None]
@@ -512,6 +513,13 @@ def intro(sc: Scenario, model, seat: Seat, world: int) -> None:
         f"World {world} of the {sc.replications:,} worlds of {sc.name} (seed {sc.seed}): the others and the "
         f"{sc.mediator.label} are the model's. {sc.rounds} weekly rounds from {sc.calendar.start}."
     )
+    if not seat.blind:
+        value = float(day0_nodeal(model, seat.pid, np.array([seat.row]))[0])
+        seat.write(
+            "Your no-deal value on day 0 in this world (nothing agreed, the war on every front, over the "
+            f"next {sc.valuation.window_days} days): {value:+.3f}; your role sheet gives its range across "
+            "the worlds."
+        )
     held = seat.held_levers()
     if held:
         names = ", ".join(f"{lid} ({sc.levers[lid].max_uses} uses)" for lid in held)
