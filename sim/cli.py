@@ -219,7 +219,10 @@ def _add_teaching(sub) -> None:
     p.set_defaults(func=cmd_worksheet)
 
     p = sub.add_parser("debrief", help="the class's games against the simulated distribution: plots, handout")
-    p.add_argument("log", type=Path, help=f"class log of negsim play (e.g. {DEFAULT_CLASS_LOG})")
+    p.add_argument(
+        "log", type=Path, nargs="+", help=f"class logs of negsim play, one or more (e.g. {DEFAULT_CLASS_LOG})"
+    )
+    p.add_argument("--pdf", action="store_true", help="also print the handout to PDF (needs Chromium)")
     p.add_argument(
         "--out", type=Path, default=DEFAULT_OUT / "debrief", help="output folder (default: results/debrief)"
     )
@@ -564,7 +567,7 @@ def cmd_worksheet(args) -> int:
 def cmd_debrief(args) -> int:
     from sim.api import debrief
 
-    for d in debrief(args.log, scenario_files(args.scenarios), out=args.out):
+    for d in debrief(args.log, scenario_files(args.scenarios), out=args.out, pdf=args.pdf):
         print(d.markdown())
     print(f"handout -> {args.out}/")
     return 0

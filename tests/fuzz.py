@@ -1597,6 +1597,8 @@ OPTION_LINES: list[tuple[list[str], str]] = [
     (["debrief", "scenarios"], "reject"),
     (["debrief", "/dev/zero"], "reject"),
     (["debrief", "taken.txt"], "reject"),
+    (["debrief", "nowhere.jsonl", "taken.txt"], "reject"),
+    (["worksheet", "--pdf"], "reject"),
 ]
 
 

@@ -423,3 +423,48 @@ def test_replaying_a_party_that_uses_levers_reaches_the_engine_outcome():
         write=out.append,
     )
     assert any("holds no lever 'kyiv_anything'" in line for line in out)
+
+
+def test_debrief_of_several_logs_with_timelines(small, tmp_path, capsys):
+    """Two laptops' logs merged: every game, each table's timeline replayed from its moves (what was
+    in force at the end is the logged outcome), errors naming the log and line."""
+    a, b = tmp_path / "laptop-a.jsonl", tmp_path / "laptop-b.jsonl"
+    play(small, "russia", 0, moves=model_moves(small, "russia", 0), log=a, write=_quiet)
+    play(small, "ukraine", 3, moves=["refuse"] * 60 + ["lapse"] * 60, log=b, write=_quiet)
+    play(small, "us", 3, moves=model_moves(small, "us", 3), log=b, write=_quiet)
+    scen = tmp_path / "scen"
+    scen.mkdir()
+    (scen / "baseline.toml").write_text(BASELINE.read_text())
+    shutil.copytree(ROOT / "seeds", scen / "seeds")
+    argv = [
+        "debrief",
+        str(a),
+        str(b),
+        "--scenarios",
+        str(scen / "baseline.toml"),
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    assert main(argv) == 0
+    md = (tmp_path / "o" / "games.md").read_text()
+    assert "laptop-a.jsonl 1" in md and "laptop-b.jsonl 2" in md
+    for n in (1, 2, 3):
+        assert f"### T{n}:" in md
+    assert "do not replay" not in md
+    from sim.api import debrief
+
+    (d,) = debrief([a, b], [scen / "baseline.toml"])
+    assert len(d.games) == 3 and len(d.timelines) == 3
+    for g, rows in zip(d.games, d.timelines, strict=True):
+        assert rows, g
+        # the timeline ends with what the game logged as in force
+        assert rows[-1]["inforce"] == (
+            small.classes[g["outcome"]].label if g["outcome"] in small.classes else "No agreement"
+        )
+    # the model's own Russia, replayed, answers every text it is asked: its timeline has answers
+    assert any("russia" in r["answers"] for r in d.timelines[0])
+    # an error in the second log names that log and line
+    b.write_text(b.read_text() + '{"scenario": "baseline"}\n')
+    assert main(["debrief", str(a), str(b)]) == 2
+    err = capsys.readouterr().err
+    assert "laptop-b.jsonl, line 3" in err and err.count("\n") == 1

@@ -617,6 +617,24 @@ def finish(sc: Scenario, model, seat: Seat, world: int, compare: bool, write: Wr
     )
 
 
+def replay(sc: Scenario, pid: str, world: int, moves: list[str]) -> tuple[Any, list[int]]:
+    """Replay a logged game: the model of its world with its transcript, and what was in force
+    after each meeting cycle. The same moves in the same world give the same game."""
+    start = world - world % CHUNK
+    row = world - start
+    model = chunk_model(sc, sc.seed, start, world + 1, trace=row)
+    seat = Seat(model, pid, row, scripted(moves, lambda _s: None), lambda _s: None)
+    model.party[pid].player = seat
+    inforce = []
+    try:
+        while model.running:
+            model.step()
+            inforce.append(int(model.inforce[row]))
+    finally:
+        model.party[pid].player = None
+    return model, inforce
+
+
 def ensemble_packages(sc: Scenario) -> np.ndarray:
     """(R,) the package in force at the horizon in every world of the scenario's ensemble."""
     return np.concatenate([c.inforce for c in run_chunks(sc, sc.seed, sc.replications)])
