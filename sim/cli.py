@@ -480,10 +480,18 @@ def cmd_score(args) -> int:
     return 0
 
 
+def _pdf_ready(pdf: bool) -> None:
+    if pdf:
+        from sim.teaching.pdf import require
+
+        require()
+
+
 def cmd_roles(args) -> int:
     from sim.api import load_scenarios, roles
 
     (sc,) = load_scenarios([args.file])
+    _pdf_ready(args.pdf)
     out = args.out or DEFAULT_OUT / sc.name / "roles"
     files = roles(sc).write(out, pdf=args.pdf)
     print(f"{len(files)} files (public brief and {len(sc.parties)} confidential sheets) -> {out}/")
@@ -545,6 +553,7 @@ def cmd_worksheet(args) -> int:
 
     if args.pdf and args.out is None:
         raise UserError("--pdf needs --out FILE.md (the PDF is printed from the HTML beside it)")
+    _pdf_ready(args.pdf)
     text = worksheet(scenario_files(args.paths))
     if args.out is None:
         print(text, end="")
@@ -567,6 +576,7 @@ def cmd_worksheet(args) -> int:
 def cmd_debrief(args) -> int:
     from sim.api import debrief
 
+    _pdf_ready(args.pdf)
     for d in debrief(args.log, scenario_files(args.scenarios), out=args.out, pdf=args.pdf):
         print(d.markdown())
     print(f"handout -> {args.out}/")

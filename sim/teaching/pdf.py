@@ -46,6 +46,12 @@ def _playwright():
     return sync_playwright
 
 
+def require() -> None:
+    """Refuse, before anything is written, a PDF that could not be printed."""
+    chromium()
+    _playwright()
+
+
 def print_pdfs(pages: Iterable[tuple[Path, Path]]) -> list[Path]:
     """Print each HTML file to its PDF (A4, backgrounds on); each PDF is whole or absent."""
     pages = [(Path(h), Path(p)) for h, p in pages]
