@@ -2,8 +2,8 @@
 observations of what was in force.
 
 The forecast for an observation on day d is the share of simulated worlds with each class (or, for
-an observation of one issue, each option of that issue) in force on d: after the last meeting cycle
-that ended on or before d (nothing is agreed before the first).
+an observation of one issue, each option of that issue) in force on d: at the end of day d (or of the
+horizon, if d is later); nothing is in force before day 1's end.
 
 - Brier (1950), "Verification of forecasts expressed in terms of probability", Monthly Weather
   Review 78: the multi-class score sum_k (p_k - o_k)^2, 0 for certainty on what happened, 2 for
@@ -76,18 +76,17 @@ class Forecast:
 
     def __init__(self, sc: Scenario) -> None:
         self.sc = sc
-        self.cycle = sc.calendar.days_per_round
 
     def round_of(self, day: int) -> int:
-        """The meeting cycle whose end is the last on or before ``day`` (0: none yet)."""
-        return min(day // self.cycle, self.sc.rounds)
+        """The last recorded day (its end) on or before ``day`` (0: none yet), at most the horizon."""
+        return min(max(day, 0), self.sc.days)
 
     def probabilities(self, kind: str, day: int) -> np.ndarray:
         raise NotImplementedError
 
 
 class PathForecast(Forecast):
-    """From the package in force in every world after each meeting cycle (worlds x rounds)."""
+    """From the package in force in every world at the end of each day (worlds x days)."""
 
     def __init__(self, sc: Scenario, space: OutcomeSpace, path: np.ndarray) -> None:
         super().__init__(sc)
@@ -118,7 +117,7 @@ class CurveForecast(Forecast):
         t = self.round_of(day)
         if t == 0:
             return np.array([c == "no_agreement" for c in cats], dtype=float)
-        at = self.curve[self.curve["day"] == t * self.cycle].set_index("outcome")["share"]
+        at = self.curve[self.curve["day"] == t].set_index("outcome")["share"]
         return np.array([float(at.get(c, 0.0)) for c in cats])
 
 
