@@ -263,7 +263,7 @@ def _ranking_html(h: Headline) -> str:
 
 
 def _question_html(q: qn.Question) -> str:
-    keys = q.keys()
+    keys = q.asked()
     head = [
         "Scenario",
         *[qn.name_of(q, *k) for k in keys],
@@ -357,7 +357,7 @@ def headline_md(h: Headline) -> str:
 
 
 def _question_md(q: qn.Question) -> str:
-    keys = q.keys()
+    keys = q.asked()
     lead = keys[len(q.days) - 1]
     head = ["Scenario", *[qn.name_of(q, *k) for k in keys], "vs reference (points)"]
     lines = ["| " + " | ".join(map(_md, head)) + " |", "|" + "---|" * len(head)]
@@ -433,7 +433,7 @@ def _table_text(h: Headline, width: int) -> list[str]:
 def _question_text(q: qn.Question, width: int) -> list[str]:
     """Scenario, then each class first in force by each day and in force on the last (with its
     interval when it fits), then points against the reference on the lead number."""
-    keys = q.keys()
+    keys = q.asked()
     lead = keys[len(q.days) - 1]
     name_w = max(12, min(20, max(len(a.name) for a in q.answers)))
     with_ci = name_w + len(keys) * 21 + 9 <= width  # "100.0% [99.9, 100.0]" is 19 (20 with the sign)

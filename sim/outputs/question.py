@@ -61,7 +61,7 @@ class Question:
     def date(self, day: int) -> str:
         return (date.fromisoformat(self.start) + timedelta(days=day)).isoformat()
 
-    def keys(self) -> list[tuple[str, str, int]]:
+    def asked(self) -> list[tuple[str, str, int]]:
         """Every number asked, in reading order: each class by each day, then in force on the last."""
         out = [(FIRST, c, d) for c in self.classes for d in self.days]
         return out + [(NOW, c, self.last) for c in self.classes]
@@ -167,6 +167,7 @@ def sentence(q: Question) -> str:
         now = ref.cell(NOW, q.lead, q.last)
         lead = "the reference" if others else "Under the reference"
         parts.append(
-            f"{lead}, {ref.title}, gives {ci(ref.cell(*key))}, and {pct(now)} with it in force on day {q.last}."
+            f"{lead}, {ref.title}, gives {ci(ref.cell(*key))}, "
+            f"and {pct(now)} with it in force on day {q.last}."
         )
     return " ".join(parts)

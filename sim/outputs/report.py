@@ -29,8 +29,8 @@ from sim.outputs.plots import (
     Runs,
     class_label,
     class_labels,
-    plot_compare,
     compared_classes,
+    plot_compare,
     ranked,
     union_classes,
 )
@@ -473,7 +473,7 @@ def question_frame(q: question.Question) -> pd.DataFrame:
 
     rows = []
     for a in q.answers:
-        for kind, cid, day in q.keys():
+        for kind, cid, day in q.asked():
             count, n, share, lo, hi = a.cells[(kind, cid, day)]
             d = a.diffs[(kind, cid, day)]
             diff = (0.0, float("nan"), float("nan")) if d is None else d
