@@ -284,7 +284,7 @@ def _question_html(q: qn.Question) -> str:
         out.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
     out += ["</tbody>", "</table>"]
     note = (
-        f"The question is {q.why}. First in force by day D: the share of worlds in which the class "
+        f"The question comes from {q.why}. First in force by day D: the share of worlds in which the class "
         "has been in force at some time up to D; in force on D: the share with it in force then; 95% "
         "Wilson intervals, differences with 95% Newcomb intervals."
     )
@@ -438,12 +438,15 @@ def _question_text(q: qn.Question, width: int) -> list[str]:
     name_w = max(12, min(20, max(len(a.name) for a in q.answers)))
     with_ci = name_w + len(keys) * 21 + 9 <= width  # "100.0% [99.9, 100.0]" is 19 (20 with the sign)
     cell_w = 19 if with_ci else 6
-    columns = [("Scenario", name_w, "<"), *[(qn.name_of(q, *k, short=True), cell_w, ">") for k in keys]]
+    many = len(q.classes) > 1  # then each column says which class it asks after
+
+    def title(k: tuple[str, str, int]) -> str:
+        short = qn.name_of(q, *k, short=True)
+        return f"{q.labels.get(k[1], k[1])} {short}" if many else short
+
+    columns = [("Scenario", name_w, "<"), *[(title(k), cell_w, ">") for k in keys]]
     columns.append(("vs ref", 7, ">"))
-    many = len(q.classes) > 1
     out = []
-    if many:
-        out.append(" / ".join(f"{q.labels.get(c, c)}" for c in q.classes) + ":")
     head_lines = _headers([c[0] for c in columns], [c[1] for c in columns])
     out += [_line([hl[k] for hl in head_lines], columns) for k in range(len(head_lines[0]))]
     out.append(_line(["-" * w for _, w, _ in columns], columns))
@@ -463,8 +466,9 @@ def _question_text(q: qn.Question, width: int) -> list[str]:
             out.append(_line(["." * w for _, w, _ in columns], columns))
     label = q.labels.get(q.lead, q.lead)
     note = (
-        f"{label}, % of worlds: by dD = first in force by day D, on dD = in force on day D; vs ref: "
-        f"points on by d{q.last}, * where its 95% interval excludes 0; —: not followed so long."
+        f"{label if not many else 'Shares'}, % of worlds: by dD = first in force by day D, "
+        f"on dD = in force on day D; vs ref: points on by d{q.last}, * where its 95% interval "
+        "excludes 0; —: not followed so long."
     )
     out += textwrap.wrap(note, width)
     return out

@@ -481,16 +481,18 @@ def _curves_figure(
             )
         )
     title = f"{_text(label, 60)}: share of worlds, {what}, by scenario"
-    fig.suptitle(title, x=0.01, ha="left")
+    # the title on the first line, the key on the second: a long class label never runs into the key
+    top = 1 - 0.75 / (2.5 * nrows + 0.9)
+    fig.suptitle(title, x=0.01, y=0.995, ha="left", va="top")
     fig.legend(
         handles=handles,
-        loc="lower right",
+        loc="upper left",
         frameon=False,
         ncol=len(handles),
         fontsize=8,
-        bbox_to_anchor=(1.0, 0.955),
+        bbox_to_anchor=(0.005, top + 0.005),
     )
-    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    fig.tight_layout(rect=(0, 0, 1, top - 0.01))
     return fig
 
 

@@ -98,7 +98,11 @@ def build(runs: Runs, firsts: dict[str, pd.DataFrame], reference: str) -> Questi
 
     ref_sc: Scenario = runs[reference][0] if reference in runs else next(iter(runs.values()))[0]
     q = ref_sc.question()
-    why = "the reference's headline table" if ref_sc.headline is not None else q.assumption or ""
+    why = (
+        "the reference's headline table"
+        if ref_sc.headline is not None
+        else "the default: the reference has no headline table, so its first class at its horizon"
+    )
     keys = [(FIRST, c, d) for c in q.classes for d in q.days] + [(NOW, c, q.days[-1]) for c in q.classes]
     cells = {
         name: {k: _cell(runs[name][0], firsts[name] if k[0] == FIRST else runs[name][1], k) for k in keys}
