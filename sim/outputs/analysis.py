@@ -319,8 +319,8 @@ def format_scores(scores) -> str:
     for r in scores.references.itertuples():
         who = r.label + (f" ({r.source}, made {r.made})" if r.source else "")
         lines.append(
-            f"vs {r.reference}, {who}, on {r.observations} observations: Brier {r.brier_reference:.3f}, "
-            f"model minus it {_diff(r.brier_diff, r.brier_diff_lo, r.brier_diff_hi)}; log "
+            f"vs {r.reference}, {who}, on {r.observations} observations: its Brier {r.brier_reference:.3f}, "
+            f"model minus it {_diff(r.brier_diff, r.brier_diff_lo, r.brier_diff_hi)}; its log "
             f"{_num(r.log_reference)}, model minus it {_diff(r.log_diff, r.log_diff_lo, r.log_diff_hi)}"
         )
     lines.append("(differences: mean over observations with a 95% t interval; below 0, the model did better)")
