@@ -153,10 +153,11 @@ def test_every_bundled_scenarios_headline_names_its_question_first(every_bundled
 
 
 def test_the_question_rows_lead_summary_and_match_the_curves(every_bundled):
-    table = every_bundled.table
+    runs = every_bundled._triples()
+    lead = every_bundled.questions
+    table = report.full_summary(runs, every_bundled.table, headline_of(every_bundled).question)
+    pd.testing.assert_frame_equal(table.iloc[: len(lead)].reset_index(drop=True), lead)  # they come first
     q = load_scenario(BASELINE).question()
-    lead = table[table["kind"].isin(["first_by", "in_force_on"])]
-    assert table.index[: len(lead)].tolist() == lead.index.tolist()  # they come first
     for name, r in every_bundled.runs.items():
         mine = lead[lead["scenario"] == name].set_index(["kind", "day"])
         for d in q.days:
@@ -165,6 +166,12 @@ def test_the_question_rows_lead_summary_and_match_the_curves(every_bundled):
         base = lead[lead["scenario"] == "baseline"].set_index(["kind", "day"])
         diff = mine.loc[("first_by", 182), "share"] - base.loc[("first_by", 182), "share"]
         assert mine.loc[("first_by", 182), "diff"] == pytest.approx(diff)
+
+
+def headline_of(c: Comparison):
+    from sim.outputs import headline
+
+    return headline.build(c._triples(), c.table, c.reference, c.why, (), c.firsts)
 
 
 # ---------------------------------------------------------------- scores

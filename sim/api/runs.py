@@ -337,13 +337,18 @@ class Comparison:
 
     @property
     def table(self) -> pd.DataFrame:
-        """As summary.csv: the reference's question for every scenario (``kind`` first_by and
-        in_force_on, at ``day``), then one row per scenario and outcome at the horizon (the classes,
-        then the total ``any_agreement``), each with the difference from the reference."""
+        """One row per scenario and outcome (the classes, then the total ``any_agreement``), with
+        the difference from the reference."""
+        return report.summary_frame(self._triples(), self.reference)
+
+    @property
+    def questions(self) -> pd.DataFrame:
+        """The reference's question answered by every scenario: its class first in force by each day
+        (``kind`` first_by) and in force on the last (in_force_on), with the difference from the
+        reference; summary.csv leads with these rows."""
         runs = self._triples()
-        summary = report.summary_frame(runs, self.reference)
-        head = headline.build(runs, summary, self.reference, self.why, (), self.firsts)
-        return report.full_summary(runs, summary, head.question)
+        head = headline.build(runs, self.table, self.reference, self.why, (), self.firsts)
+        return report.question_frame(head.question)
 
     def manifest(self) -> dict[str, Any]:
         """What was compared and how to rerun it; each scenario's own manifest is in its folder."""
