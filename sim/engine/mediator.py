@@ -12,6 +12,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
+from sim.engine.jit import kernel
 from sim.engine.outcomes import STATUS_QUO
 from sim.engine.parties import concession, draw_values, hurt, resource_progress
 from sim.engine.valuation import term_tables
@@ -40,6 +41,12 @@ class Mediator(mesa.Agent):
         sc = model.spec
         self.parties = model.parties
         self.est = [draw_values(space, p.spec, model.stream, ("mediator", p.pid), R) for p in self.parties]
+        # The estimates of every party side by side (n, R, P), for the compiled proposal; each
+        # party's Values keeps a view of its own slice, so a revision of one is a revision of both.
+        self.perm_hat = np.stack([e.perm for e in self.est])
+        self.tied_hat = np.stack([e.tied for e in self.est])
+        for i, e in enumerate(self.est):
+            e.perm, e.tied = self.perm_hat[i], self.tied_hat[i]
         self.weights_hat = None  # per-world salience estimates, kept only when listening
         self.required = np.array([p.required for p in self.parties])  # (n, P)
         self.mean_margin = np.array([p.spec.margin.mean for p in self.parties])
@@ -119,9 +126,45 @@ class Mediator(mesa.Agent):
         return ok
 
     BLOCK = 4096  # worlds solved at once (a chunk): fewer, larger array operations
+    compiled = True  # False: the readable array path below (the reference the kernel must match)
 
     def propose(self, idx: np.ndarray, day: int) -> np.ndarray:
-        """The revised text in each world of idx; -1 where no extension is left to propose."""
+        """The revised text in each world of idx; -1 where no extension is left to propose.
+
+        Compiled, each world scans only its own candidates (``nash_pick``); the readable path
+        (``propose_arrays``) evaluates a block of worlds on the union of their candidates. Both
+        apply ``nash_choice``'s rule and tie-breaks to the same surpluses, so they pick the same text.
+        """
+        if not self.compiled:
+            return self.propose_arrays(idx, day)
+        model, space = self.model, self.model.space
+        days = model.truce_days(idx)
+        m = model.battlefield.momentum[idx]
+        coef = [
+            est.coefficients(space, idx, days, m, p.shift[idx], model.window)
+            for est, p in zip(self.est, self.parties, strict=True)
+        ]
+        return nash_pick(
+            idx,
+            model.inforce[idx],
+            self.text[idx],
+            -1 if self.spec.reach is None else self.spec.reach,
+            space.memo("packages:int64", lambda: space.packages.astype(np.int64)),
+            space.negotiable,
+            self.required,
+            space.truce,
+            space.rebuild,
+            self.perm_hat,
+            self.tied_hat,
+            coef[0][0],
+            np.stack([c[1] for c in coef], axis=1),
+            np.stack([c[2] for c in coef], axis=1),
+            np.stack([p.bonus[idx] for p in self.parties], axis=1),
+            self.believed_margin(idx, day),
+        )
+
+    def propose_arrays(self, idx: np.ndarray, day: int) -> np.ndarray:
+        """``propose`` as array operations over blocks of worlds (the reference path)."""
         out = np.empty(idx.size, dtype=np.int64)
         for a in range(0, idx.size, self.BLOCK):
             rows = idx[a : a + self.BLOCK]
@@ -229,3 +272,90 @@ def nash_choice(surplus: np.ndarray, required: np.ndarray, allowed: np.ndarray) 
     secondary = np.where(best, total, -np.inf)
     best &= secondary == secondary.max(axis=1, keepdims=True)
     return np.where(allowed.any(axis=1), np.argmax(best, axis=1), -1)
+
+
+@kernel
+def nash_pick(
+    rows, inforce, text, reach, packages, negotiable, required, truce, rebuild,
+    perm, tied, frac, const, per_rebuild, bonus, margin,
+):  # fmt: skip
+    """Kernel of ``Mediator.propose``: for each world k (``rows[k]`` of the tables), the package
+    ``nash_choice`` picks, scanning only that world's candidates.
+
+    Candidates are ``Mediator.candidates``: negotiable packages that keep every option banked in
+    ``inforce[k]`` or raise it, other than it; with ``reach >= 0``, those within ``reach`` issue
+    changes of ``text[k]`` if there are any. A party's estimated surplus is its value (``perm``,
+    ``tied`` (n, R, P) and the per-option ``frac`` (r, O), ``const`` and ``per_rebuild``
+    (r, n, O), see ``Values.coefficients``) over what is in force, plus ``bonus`` (r, n), less
+    the believed ``margin`` (r, n): the same operations in the same order as the array path.
+    """
+    n, n_pkgs, n_issues = perm.shape[0], packages.shape[0], packages.shape[1]
+    out = np.full(rows.size, -1, dtype=np.int64)
+    here_value = np.empty(n)
+    surplus = np.empty(n)
+    for k in range(rows.size):
+        row, here, tabled = rows[k], inforce[k], text[k]
+        near_only = False
+        if reach >= 0:  # is any candidate near the text on the table?
+            for p in range(n_pkgs):
+                if p == here or not negotiable[p]:
+                    continue
+                keeps, changes = True, 0
+                for j in range(n_issues):
+                    keeps = keeps and packages[p, j] >= packages[here, j]
+                    changes += packages[p, j] != packages[tabled, j]
+                if keeps and changes <= reach:
+                    near_only = True
+                    break
+        o = truce[here]
+        for i in range(n):
+            here_value[i] = (
+                perm[i, row, here]
+                + frac[k, o] * tied[i, row, here]
+                + const[k, i, o]
+                + per_rebuild[k, i, o] * rebuild[here]
+            )
+        best_ok, nash_ok, total_ok = -1, -np.inf, -np.inf  # among texts all are believed to accept
+        best_any, short_any, total_any = -1, -np.inf, -np.inf  # among all: least total shortfall
+        for p in range(n_pkgs):
+            if p == here or not negotiable[p]:
+                continue
+            keeps, changes = True, 0
+            for j in range(n_issues):  # nothing banked is dropped; how far from the text
+                keeps = keeps and packages[p, j] >= packages[here, j]
+                changes += packages[p, j] != packages[tabled, j]
+            if not keeps or (near_only and changes > reach):
+                continue
+            o = truce[p]
+            feasible = True
+            nash, shortfall, total = 1.0, 0.0, 0.0
+            for i in range(n):
+                value = (
+                    perm[i, row, p]
+                    + frac[k, o] * tied[i, row, p]
+                    + const[k, i, o]
+                    + per_rebuild[k, i, o] * rebuild[p]
+                )
+                surplus[i] = ((value - here_value[i]) + bonus[k, i] * 1.0) - margin[k, i]
+                if required[i, p]:
+                    s = surplus[i]
+                    feasible = feasible and s > 0
+                    nash *= s
+                    shortfall += max(-s, 0.0)
+                    total += s
+            if feasible and (best_ok < 0 or nash > nash_ok or (nash == nash_ok and total > total_ok)):
+                best_ok, nash_ok, total_ok = p, nash, total
+            if best_any < 0 or -shortfall > short_any or (-shortfall == short_any and total > total_any):
+                best_any, short_any, total_any = p, -shortfall, total
+        out[k] = best_ok if best_ok >= 0 else best_any
+    return out
+
+
+def warm_up() -> None:
+    """Compile (or load) this module's kernel on a one-package table."""
+    one = np.zeros(1, dtype=np.int64)
+    nash_pick(
+        one, one, one, -1, np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.bool_),
+        np.zeros((1, 1), dtype=np.bool_), one, np.zeros(1), np.zeros((1, 1, 1)), np.zeros((1, 1, 1)),
+        np.zeros((1, 1)), np.zeros((1, 1, 1)), np.zeros((1, 1, 1)), np.zeros((1, 1)), np.zeros((1, 1)),
+    )  # fmt: skip

@@ -160,6 +160,14 @@ class OutcomeSpace:
         tied = np.array([self.tied[k] for k, _ in rows])
         return ind * ~tied[:, None], ind * tied[:, None]
 
+    @cached_property
+    def term_columns(self) -> np.ndarray:
+        """(P, k) for each package, the column of its option on each term issue among the term
+        issues' options laid end to end (the rows of ``option_indicators``)."""
+        sizes = [len(self.options[k]) for k in self.term_ks]
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        return np.ascontiguousarray(self.packages[:, self.term_ks].astype(np.int64) + offsets)
+
     def extends(self, inforce: np.ndarray) -> np.ndarray:
         """(r, P) bool: packages that keep every option banked in ``inforce`` (r,) or raise it."""
         banked = self.packages[inforce]
