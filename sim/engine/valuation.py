@@ -126,17 +126,25 @@ def term_tables(
     """(R, P) permanent and tied term values from weights (R, k) and option values per term issue.
 
     ``values[i]`` is (R, options of the i-th term issue); ``interactions`` (P,) counts as permanent.
-    A package's term value is the weighted value of its option on each term issue, summed in the
-    scenario's order of issues (an additive multi-attribute value, Raiffa 1982): compiled, one
-    world and package at a time (``term_sums``); else as one matrix product per kind of term over
-    the packages' option indicators, which adds the same terms in the same order (a test keeps the
-    two bit for bit equal).
+    A package's term value is the weighted value of its option on each term issue (an additive
+    multi-attribute value, Raiffa 1982), summed from 0 in the scenario's order of issues: compiled,
+    one world and package at a time (``term_sums``); else issue by issue over whole tables. The
+    order is fixed on purpose: a matrix product over option indicators leaves it to the BLAS
+    library (blocking, several accumulators), and on some tables its last bits differ.
     """
     weighted = np.concatenate([weights[:, i : i + 1] * v for i, v in enumerate(values)], axis=1)
+    columns, tied = space.term_columns, space.tied[space.term_ks]
     if compiled:
-        return term_sums(weighted, space.term_columns, space.tied[space.term_ks], interactions)
-    perm_ind, tied_ind = space.option_indicators
-    return weighted @ perm_ind + interactions, weighted @ tied_ind
+        return term_sums(weighted, columns, tied, interactions)
+    perm = np.zeros((weighted.shape[0], space.n))
+    held = np.zeros((weighted.shape[0], space.n))
+    for i in range(columns.shape[1]):
+        part = weighted[:, columns[:, i]]
+        if tied[i]:
+            held += part
+        else:
+            perm += part
+    return perm + interactions, held
 
 
 @kernel
@@ -145,7 +153,7 @@ def term_sums(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Kernel of ``term_tables``: ``weighted`` (R, J) weighted option values, ``columns`` (P, k)
     the column of each package's option on each term issue, ``tied`` (k,) the issues tied to the
-    truce. Each sum starts at 0 and adds the issues in order, as the matrix product does."""
+    truce. Each sum starts at 0 and adds the issues in order, as the readable path does."""
     n_worlds, n_pkgs = weighted.shape[0], columns.shape[0]
     perm = np.empty((n_worlds, n_pkgs))
     held = np.empty((n_worlds, n_pkgs))
