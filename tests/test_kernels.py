@@ -153,7 +153,7 @@ def term_tables_of(model, party, compiled):
 
     space = model.space
     saved = parties.term_tables
-    parties.term_tables = lambda *a: saved(*a, compiled=compiled)
+    parties.term_tables = lambda *a, **kw: saved(*a, **kw, compiled=compiled)
     try:
         v = parties.draw_values(space, party.spec, model.stream, ("party", party.pid), model.replications)
     finally:

@@ -40,13 +40,16 @@ class Mediator(mesa.Agent):
         space, R = model.space, model.replications
         sc = model.spec
         self.parties = model.parties
-        self.est = [draw_values(space, p.spec, model.stream, ("mediator", p.pid), R) for p in self.parties]
         # The estimates of every party side by side (n, R, P), for the compiled proposal; each
-        # party's Values keeps a view of its own slice, so a revision of one is a revision of both.
-        self.perm_hat = np.stack([e.perm for e in self.est])
-        self.tied_hat = np.stack([e.tied for e in self.est])
-        for i, e in enumerate(self.est):
-            e.perm, e.tied = self.perm_hat[i], self.tied_hat[i]
+        # party's Values holds a view of its own slice, so a revision of one is a revision of both.
+        self.perm_hat = np.empty((len(self.parties), R, space.n))
+        self.tied_hat = np.empty((len(self.parties), R, space.n))
+        self.est = [
+            draw_values(
+                space, p.spec, model.stream, ("mediator", p.pid), R, out=(self.perm_hat[i], self.tied_hat[i])
+            )
+            for i, p in enumerate(self.parties)
+        ]
         self.weights_hat = None  # per-world salience estimates, kept only when listening
         self.required = np.array([p.required for p in self.parties])  # (n, P)
         self.mean_margin = np.array([p.spec.margin.mean for p in self.parties])

@@ -122,6 +122,7 @@ def term_tables(
     values: list[np.ndarray],
     interactions: np.ndarray,
     compiled: bool = True,
+    out: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(R, P) permanent and tied term values from weights (R, k) and option values per term issue.
 
@@ -131,32 +132,42 @@ def term_tables(
     one world and package at a time (``term_sums``); else issue by issue over whole tables. The
     order is fixed on purpose: a matrix product over option indicators leaves it to the BLAS
     library (blocking, several accumulators), and on some tables its last bits differ.
+    ``out``: two (R, P) arrays to write the tables into (and return), instead of new ones.
     """
     weighted = np.concatenate([weights[:, i : i + 1] * v for i, v in enumerate(values)], axis=1)
     columns, tied = space.term_columns, space.tied[space.term_ks]
+    perm, held = (
+        out if out is not None else (np.empty((len(weighted), space.n)), np.empty((len(weighted), space.n)))
+    )
     if compiled:
-        return term_sums(weighted, columns, tied, interactions)
-    perm = np.zeros((weighted.shape[0], space.n))
-    held = np.zeros((weighted.shape[0], space.n))
+        term_sums(weighted, columns, tied, interactions, perm, held)
+        return perm, held
+    perm[:] = 0.0
+    held[:] = 0.0
     for i in range(columns.shape[1]):
         part = weighted[:, columns[:, i]]
         if tied[i]:
             held += part
         else:
             perm += part
-    return perm + interactions, held
+    perm += interactions
+    return perm, held
 
 
 @kernel
 def term_sums(
-    weighted: np.ndarray, columns: np.ndarray, tied: np.ndarray, interactions: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+    weighted: np.ndarray,
+    columns: np.ndarray,
+    tied: np.ndarray,
+    interactions: np.ndarray,
+    perm: np.ndarray,
+    held: np.ndarray,
+) -> None:
     """Kernel of ``term_tables``: ``weighted`` (R, J) weighted option values, ``columns`` (P, k)
     the column of each package's option on each term issue, ``tied`` (k,) the issues tied to the
-    truce. Each sum starts at 0 and adds the issues in order, as the readable path does."""
+    truce; writes ``perm`` and ``held`` (R, P). Each sum starts at 0 and adds the issues in order,
+    as the readable path does."""
     n_worlds, n_pkgs = weighted.shape[0], columns.shape[0]
-    perm = np.empty((n_worlds, n_pkgs))
-    held = np.empty((n_worlds, n_pkgs))
     for r in range(n_worlds):
         for p in range(n_pkgs):
             a = 0.0
@@ -168,9 +179,11 @@ def term_sums(
                     a += weighted[r, columns[p, i]]
             perm[r, p] = a + interactions[p]
             held[r, p] = b
-    return perm, held
 
 
 def warm_up() -> None:
     """Compile (or load) this module's kernel on a tiny table."""
-    term_sums(np.zeros((1, 2)), np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.bool_), np.zeros(1))
+    one = np.zeros((1, 1))
+    term_sums(
+        one, np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.bool_), np.zeros(1), one, one.copy()
+    )
