@@ -111,9 +111,9 @@ def memory(spec: str, n: str) -> dict:
 
 
 def compile_kernels() -> dict:
-    from sim.engine import jit
+    from sim.engine import jit, warm
 
-    return {"seconds": jit.warm_up(), "cache": jit.cache_dir()}
+    return {"seconds": warm.warm_up(), "cache": jit.cache_dir()}
 
 
 def profile(spec: str, n: str, top: str) -> dict:

@@ -294,6 +294,79 @@ def test_the_time_estimate_is_in_the_message(project, capsys, monkeypatch):
     assert "estimated" in line and "NEGSIM_MAX_SECONDS" in line
 
 
+def wide_raw(parties: int, options: list[int]) -> dict:
+    """A valid scenario of many parties over term issues with the given numbers of options."""
+    terms = {f"t{i}": [f"o{j}" for j in range(k)] for i, k in enumerate(options)}
+    values = {t: {o: j / (len(opts) - 1) for j, o in enumerate(opts)} for t, opts in terms.items()}
+    weights = {t: 1 / len(terms) for t in terms}
+    members = {f"p{i}": party_raw(weights, values, war={"land": -0.002}) for i in range(parties)}
+    return scenario_raw(terms, members, replications=20, horizon=28)
+
+
+def test_the_memory_estimate_follows_parties_veto_players_packages_and_worlds(make_scenario):
+    from sim.experiments import budget
+
+    two = make_scenario(wide_raw(2, [4, 4]))
+    four = make_scenario(wide_raw(4, [4, 4]))
+    wider = make_scenario(wide_raw(2, [4, 4, 4]))
+    assert budget.tables(two) == 4 and budget.tables(four) == 8  # each party's and the mediator's
+    vetoed = valid_raw()
+    del vetoed["mediator"]["source"]  # no seeds/ beside make_scenario's files
+    assert budget.tables(make_scenario(vetoed)) == 5  # and a veto player's own
+    assert budget.chunk_mb(four, 4096) > 1.9 * budget.chunk_mb(two, 4096)
+    assert budget.chunk_mb(wider, 4096) > 2.5 * budget.chunk_mb(two, 4096)  # 4x the packages
+    assert budget.chunk_mb(two, 1000) < budget.chunk_mb(two, 4096) / 4  # fewer worlds
+    assert budget.memory_mb(two, workers=2) == pytest.approx(2 * budget.memory_mb(two))
+
+
+MEASURE_CHUNK = """
+import gc, json, resource, sys
+from sim.api import load_scenario
+from sim.experiments.chunks import run_chunk
+sc = load_scenario(sys.argv[1])
+run_chunk(sc, 1, 0, 32)
+gc.collect()
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+run_chunk(sc, 1, 0, int(sys.argv[2]))
+print(json.dumps((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024))
+"""
+
+
+@pytest.mark.parametrize("name", ["baseline", "europe"])
+def test_the_memory_estimate_bounds_a_measured_chunk_closely(name):
+    """The engine's memory model against the resident memory a chunk really takes: above it (an
+    upper bound) but not by more than 60% (it follows the engine, not a rule of thumb)."""
+    from sim.api import load_scenario
+    from sim.experiments import budget
+
+    path = ROOT / "scenarios" / f"{name}.toml"
+    worlds = 2048
+    proc = subprocess.run(
+        [sys.executable, "-c", MEASURE_CHUNK, str(path), str(worlds)],
+        capture_output=True, text=True, timeout=300, env=os.environ | {"OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    measured = float(proc.stdout)
+    estimate = budget.chunk_mb(load_scenario(path), worlds)
+    assert measured <= estimate <= 1.6 * measured, (measured, estimate)
+
+
+@pytest.mark.parametrize(
+    "command", [["run", "-n", "200"], ["analyze", "-n", "200"], ["analyze", "--no-simulate"]]
+)
+def test_a_huge_domain_is_refused_before_any_work(project, capsys, command):
+    """32 parties over 19,200 packages: tables of GBs for even 200 worlds, and an analysis whose
+    dominance test compares every package with every other for each party."""
+    raw = wide_raw(32, [10, 10, 8, 8])  # with the truce's 3 options: 19,200 packages
+    raw["mediator"]["source"] = {"seed": SEED, "quote": QUOTE}
+    write_toml(project / "scenarios" / "huge.toml", raw)
+    t0 = time.perf_counter()
+    line = one_line_error([command[0], "scenarios/huge.toml", *command[1:]], capsys, cwd=project)
+    assert "NEGSIM_MAX_MEMORY_MB" in line and "estimated" in line
+    assert time.perf_counter() - t0 < 30
+    assert not (project / "results").exists()
+
+
 @pytest.mark.parametrize("n", [1_000_000, 10**11])
 def test_a_sweep_of_too_many_points_is_refused_before_the_grid_is_built(project, capsys, n):
     t0 = time.perf_counter()

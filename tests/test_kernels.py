@@ -200,7 +200,7 @@ def test_importing_the_command_line_does_not_import_numba():
 
 def test_kernels_are_cached_on_disk_and_loaded_by_the_next_process(tmp_path):
     cache = tmp_path / "numba"
-    code = "from sim.engine import jit; jit.warm_up()"
+    code = "from sim.engine import warm; warm.warm_up()"
     first = run_python(code, NUMBA_CACHE_DIR=str(cache))
     assert first.returncode == 0, first.stderr
     files = {p: p.stat().st_mtime_ns for p in cache.rglob("*") if p.is_file()}

@@ -61,19 +61,3 @@ def kernel(fn: Callable) -> Callable:
 
     call.py_func = fn  # type: ignore[attr-defined]
     return call
-
-
-def warm_up() -> float:
-    """Compile (or load from the cache) every kernel of the engine; the seconds it took."""
-    import time
-
-    from sim.engine import mediator, valuation
-
-    t0 = time.perf_counter()
-    for warm in (mediator.warm_up, valuation.warm_up):
-        warm()
-    return time.perf_counter() - t0
-
-
-if __name__ == "__main__":  # python -m sim.engine.jit: fill the compile cache once (CI does)
-    print(f"kernels ready in {warm_up():.1f} s")
