@@ -516,6 +516,29 @@ def test_an_interrupted_comparison_is_whole_or_visibly_not(bundled, tmp_path, si
     _same_as_reference(out, bundled / "ref")
 
 
+def test_ctrl_c_removes_what_a_worker_was_still_writing(project, capsys, monkeypatch):
+    """A worker drawing a plot may put its ``.part`` into a scenario's temporary folder after the
+    command's clean-up looked; the interrupt handler, once the workers are gone, removes the folder.
+    Another live process's temporary folder is not touched."""
+    import sim.api
+
+    out = project / "out"
+    ours = out / f".ok.tmp-{os.getpid()}-abcd1234"
+    theirs = out / ".ok.tmp-1-ffff0000"  # pid 1 is alive: a run writing here right now
+
+    def compare_interrupted(*args, **kwargs):
+        ours.mkdir(parents=True)
+        (ours / ".curve.png.abc.part").write_text("half a plot")
+        theirs.mkdir()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim.api, "compare", compare_interrupted)
+    code, _, err = negsim(["compare", "scenarios/ok.toml", "--out", out], capsys, cwd=project)
+    assert code == 130 and err.startswith("negsim: interrupted"), err
+    assert not ours.exists()
+    assert theirs.is_dir()
+
+
 def test_a_full_disk_is_one_line_and_leaves_nothing_half_written(bundled, tmp_path):
     import resource
 
