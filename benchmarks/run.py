@@ -1,7 +1,7 @@
 """Benchmarks of negsim on the baseline scenario: engine speed, CLI end to end, memory, start-up.
 
 Usage:
-    python benchmarks/run.py [--quick] [--repeat K] [--before TREE] [--out results/benchmarks.json]
+    python benchmarks/run.py [--quick] [--repeat K] [--only SECTIONS] [--before TREE] [--out FILE]
 
 Each timing is the median of K runs (default 5; 2 in ``--quick`` mode, which also shrinks every
 workload so that it finishes in seconds). The script prints a table of measurement, value, unit,
@@ -639,6 +639,7 @@ def metadata(args, cfg: dict, repeat: int) -> dict[str, Any]:
             "statistic": "median of repeat runs (memory: one run per size)",
             **{k: v for k, v in cfg.items() if k != "repeat"},
             "before": str(args.before) if args.before else None,
+            "sections": list(SECTIONS) if args.only is None else args.only,
             "sweep_axes": [f"{p}={lo:g}:{hi:g}" for p, lo, hi in SWEEP_AXES],
             "threads_per_process": 1,
         },
@@ -705,10 +706,33 @@ def table(measurements: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+SECTIONS: dict[str, Callable | None] = {
+    "rates": None,  # takes --before as well
+    "growth": bench_growth,
+    "compile": bench_compile,
+    "chunk_memory": bench_chunk_memory,
+    "engine": bench_engine,
+    "compare": bench_compare,
+    "sweep": bench_sweep,
+    "memory": bench_memory,
+    "help": bench_help,
+    "profile": None,
+}
+
+
+def sections(text: str) -> list[str]:
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    unknown = [n for n in names if n not in SECTIONS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(SECTIONS)}")
+    return names
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small workloads, 2 runs each (for CI)")
     ap.add_argument("--repeat", type=int, help="runs per timing, median reported (default 5; quick 2)")
+    ap.add_argument("--only", type=sections, help=f"comma-separated sections: {', '.join(SECTIONS)}")
     ap.add_argument(
         "--before",
         type=Path,
@@ -739,12 +763,13 @@ def main(argv: list[str] | None = None) -> int:
     report["loadavg_start"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     t0 = time.perf_counter()
     measurements: dict[str, dict] = {}
-    measurements.update(bench_rates(cfg, repeat, args.quick, args.before))
-    for bench in (bench_growth, bench_compile, bench_chunk_memory):
-        measurements.update(bench(cfg, repeat, args.quick))
-    for bench in (bench_engine, bench_compare, bench_sweep, bench_memory, bench_help):
-        measurements.update(bench(cfg, repeat, args.quick))
-    report["profile"] = profile_top(cfg)
+    chosen = SECTIONS if args.only is None else args.only
+    if "rates" in chosen:
+        measurements.update(bench_rates(cfg, repeat, args.quick, args.before))
+    for name, bench in SECTIONS.items():
+        if name in chosen and bench is not None:
+            measurements.update(bench(cfg, repeat, args.quick))
+    report["profile"] = profile_top(cfg) if "profile" in chosen else None
     report["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     report["total_seconds"] = time.perf_counter() - t0
     report["measurements"] = measurements

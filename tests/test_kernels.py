@@ -86,7 +86,7 @@ def reference_pick(packages, negotiable, required, inforce, text, reach, surplus
 def test_the_kernel_breaks_ties_as_nash_choice_does(seed):
     """Coarse values (quarters) make equal Nash products, totals and shortfalls common."""
     rng = np.random.default_rng(seed)
-    sizes = rng.integers(2, 4, size=rng.integers(2, 4))
+    sizes = rng.integers(2, 4, size=rng.integers(2, 5))
     packages = np.indices(sizes).reshape(len(sizes), -1).T.astype(np.int64)
     n_pkgs, n, r = len(packages), int(rng.integers(2, 5)), 40
     negotiable = rng.random(n_pkgs) < 0.8
@@ -95,12 +95,14 @@ def test_the_kernel_breaks_ties_as_nash_choice_does(seed):
     margin = rng.integers(0, 3, size=(r, n)) / 4
     inforce = rng.integers(0, n_pkgs, size=r) * (rng.random(r) < 0.5)
     text = rng.integers(0, n_pkgs, size=r)
-    reach = int(rng.choice([-1, 1, 2]))
+    strides = np.array([int(np.prod(sizes[j + 1 :])) for j in range(len(sizes))], dtype=np.int64)
+    reach = int(rng.choice([-1, 0, 1, 2, 3]))
     zeros = np.zeros((r, n, 1))
     truce = np.zeros(n_pkgs, dtype=np.int64)
     rows = np.arange(r)
     got = nash_pick(
-        rows, inforce, text, reach, packages, negotiable, required, truce, np.zeros(n_pkgs),
+        rows, inforce, text, reach, packages, sizes.astype(np.int64), strides, negotiable, required, truce,
+        np.zeros(n_pkgs),
         perm, np.zeros_like(perm), np.zeros((r, 1)), zeros, zeros, np.zeros((r, n)), margin,
     )  # fmt: skip
     here = perm[:, rows, inforce]  # (n, r)

@@ -48,16 +48,25 @@ def numba() -> Any:
 def kernel(fn: Callable) -> Callable:
     """Compile ``fn`` with numba (nopython, cached on disk) at its first call, not at import.
 
+    A kernel may call other kernels of its module: they are compiled first and put in its place.
     ``fn`` itself stays available as ``.py_func`` (the same loops run by the interpreter).
     """
     compiled: Callable | None = None
 
-    @functools.wraps(fn)
-    def call(*args: Any) -> Any:
+    def compile_() -> Callable:
         nonlocal compiled
         if compiled is None:
+            for name in fn.__code__.co_names:  # the kernels it calls, compiled, so numba can type them
+                called = fn.__globals__.get(name)
+                if getattr(called, "compile", None) is not None and hasattr(called, "py_func"):
+                    fn.__globals__[name] = called.compile()
             compiled = numba().njit(cache=True, nogil=True)(fn)
-        return compiled(*args)
+        return compiled
+
+    @functools.wraps(fn)
+    def call(*args: Any) -> Any:
+        return (compiled or compile_())(*args)
 
     call.py_func = fn  # type: ignore[attr-defined]
+    call.compile = compile_  # type: ignore[attr-defined]
     return call

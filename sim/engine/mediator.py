@@ -153,6 +153,7 @@ class Mediator(mesa.Agent):
             self.text[idx],
             -1 if self.spec.reach is None else self.spec.reach,
             space.memo("packages:int64", lambda: space.packages.astype(np.int64)),
+            *space.memo("sizes, strides", lambda: index_strides(space)),
             space.negotiable,
             self.required,
             space.truce,
@@ -256,6 +257,12 @@ class Mediator(mesa.Agent):
         self.since[rows] = day
 
 
+def index_strides(space) -> tuple[np.ndarray, np.ndarray]:
+    """(K,) each issue's number of options and its stride in the package index (row-major)."""
+    sizes = np.array([len(o) for o in space.options], dtype=np.int64)
+    return sizes, np.concatenate([np.cumprod(sizes[::-1])[::-1][1:], [1]]).astype(np.int64)
+
+
 def nash_choice(surplus: np.ndarray, required: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     """For each world: the best allowed package given surpluses over believed asks (r, n, P).
 
@@ -279,37 +286,57 @@ def nash_choice(surplus: np.ndarray, required: np.ndarray, allowed: np.ndarray) 
 
 @kernel
 def nash_pick(
-    rows, inforce, text, reach, packages, negotiable, required, truce, rebuild,
+    rows, inforce, text, reach, packages, sizes, strides, negotiable, required, truce, rebuild,
     perm, tied, frac, const, per_rebuild, bonus, margin,
 ):  # fmt: skip
     """Kernel of ``Mediator.propose``: for each world k (``rows[k]`` of the tables), the package
-    ``nash_choice`` picks, scanning only that world's candidates.
+    ``nash_choice`` picks, among that world's own candidates only.
 
     Candidates are ``Mediator.candidates``: negotiable packages that keep every option banked in
     ``inforce[k]`` or raise it, other than it; with ``reach >= 0``, those within ``reach`` issue
-    changes of ``text[k]`` if there are any. A party's estimated surplus is its value (``perm``,
-    ``tied`` (n, R, P) and the per-option ``frac`` (r, O), ``const`` and ``per_rebuild``
-    (r, n, O), see ``Values.coefficients``) over what is in force, plus ``bonus`` (r, n), less
-    the believed ``margin`` (r, n): the same operations in the same order as the array path.
+    changes of ``text[k]`` if there are any (for a reach up to 2 they are enumerated from the text,
+    ``sizes`` and ``strides`` (K,) giving each issue's options and place in the package index).
+    A party's estimated surplus is its value (``perm``, ``tied`` (n, R, P) and the per-option
+    ``frac`` (r, O), ``const`` and ``per_rebuild`` (r, n, O), see ``Values.coefficients``) over
+    what is in force, plus ``bonus`` (r, n), less the believed ``margin`` (r, n): the same
+    operations in the same order as the array path. Ties go as in ``nash_choice``: the larger total
+    surplus, then the lower index.
     """
     n, n_pkgs, n_issues = perm.shape[0], packages.shape[0], packages.shape[1]
     out = np.full(rows.size, -1, dtype=np.int64)
     here_value = np.empty(n)
-    surplus = np.empty(n)
+    cand = np.empty(n_pkgs, dtype=np.int64)
     for k in range(rows.size):
         row, here, tabled = rows[k], inforce[k], text[k]
-        near_only = False
-        if reach >= 0:  # is any candidate near the text on the table?
-            for p in range(n_pkgs):
-                if p == here or not negotiable[p]:
-                    continue
-                keeps, changes = True, 0
-                for j in range(n_issues):
-                    keeps = keeps and packages[p, j] >= packages[here, j]
-                    changes += packages[p, j] != packages[tabled, j]
-                if keeps and changes <= reach:
-                    near_only = True
-                    break
+        count = 0
+        if 0 <= reach <= 2:  # the text itself, then every text one change away, then two
+            for a in range(-1, n_issues):
+                for b in range(a + 1 if a >= 0 else -1, n_issues):
+                    if (a >= 0) + (b >= 0) > reach:
+                        continue
+                    for oa in range(sizes[a] if a >= 0 else 1):
+                        if a >= 0 and oa == packages[tabled, a]:
+                            continue
+                        for ob in range(sizes[b] if b >= 0 else 1):
+                            if b >= 0 and ob == packages[tabled, b]:
+                                continue
+                            p = tabled
+                            if a >= 0:
+                                p += (oa - packages[tabled, a]) * strides[a]
+                            if b >= 0:
+                                p += (ob - packages[tabled, b]) * strides[b]
+                            if p == here or not negotiable[p]:
+                                continue
+                            keeps = True
+                            for j in range(n_issues):  # nothing banked is dropped
+                                keeps = keeps and packages[p, j] >= packages[here, j]
+                            if keeps:
+                                cand[count] = p
+                                count += 1
+        elif reach > 2:
+            count = _scan(packages, negotiable, here, tabled, reach, cand)
+        if count == 0:  # no reach, or nothing near the text: every extension
+            count = _scan(packages, negotiable, here, tabled, n_issues, cand)
         o = truce[here]
         for i in range(n):
             here_value[i] = (
@@ -320,15 +347,8 @@ def nash_pick(
             )
         best_ok, nash_ok, total_ok = -1, -np.inf, -np.inf  # among texts all are believed to accept
         best_any, short_any, total_any = -1, -np.inf, -np.inf  # among all: least total shortfall
-        for p in range(n_pkgs):
-            if p == here or not negotiable[p]:
-                continue
-            keeps, changes = True, 0
-            for j in range(n_issues):  # nothing banked is dropped; how far from the text
-                keeps = keeps and packages[p, j] >= packages[here, j]
-                changes += packages[p, j] != packages[tabled, j]
-            if not keeps or (near_only and changes > reach):
-                continue
+        for c in range(count):
+            p = cand[c]
             o = truce[p]
             feasible = True
             nash, shortfall, total = 1.0, 0.0, 0.0
@@ -339,26 +359,56 @@ def nash_pick(
                     + const[k, i, o]
                     + per_rebuild[k, i, o] * rebuild[p]
                 )
-                surplus[i] = ((value - here_value[i]) + bonus[k, i] * 1.0) - margin[k, i]
+                s = ((value - here_value[i]) + bonus[k, i] * 1.0) - margin[k, i]
                 if required[i, p]:
-                    s = surplus[i]
                     feasible = feasible and s > 0
                     nash *= s
                     shortfall += max(-s, 0.0)
                     total += s
-            if feasible and (best_ok < 0 or nash > nash_ok or (nash == nash_ok and total > total_ok)):
+            if feasible and _better(nash, total, p, nash_ok, total_ok, best_ok):
                 best_ok, nash_ok, total_ok = p, nash, total
-            if best_any < 0 or -shortfall > short_any or (-shortfall == short_any and total > total_any):
+            if _better(-shortfall, total, p, short_any, total_any, best_any):
                 best_any, short_any, total_any = p, -shortfall, total
         out[k] = best_ok if best_ok >= 0 else best_any
     return out
+
+
+@kernel
+def _scan(packages, negotiable, here, tabled, reach, cand):
+    """Into ``cand``: every negotiable package other than ``here`` that keeps each of its options
+    or raises it, within ``reach`` issue changes of ``tabled``, in order; their count."""
+    count = 0
+    for p in range(packages.shape[0]):
+        if p == here or not negotiable[p]:
+            continue
+        keeps, changes = True, 0
+        for j in range(packages.shape[1]):
+            keeps = keeps and packages[p, j] >= packages[here, j]
+            changes += packages[p, j] != packages[tabled, j]
+        if keeps and changes <= reach:
+            cand[count] = p
+            count += 1
+    return count
+
+
+@kernel
+def _better(primary, total, p, best_primary, best_total, best):
+    """Whether package p beats the best so far: a larger primary, then a larger total, then a lower
+    index (``nash_choice``'s order, whatever order the candidates come in)."""
+    if best < 0:
+        return True
+    if primary != best_primary:
+        return primary > best_primary
+    if total != best_total:
+        return total > best_total
+    return p < best
 
 
 def warm_up() -> None:
     """Compile (or load) this module's kernel on a one-package table."""
     one = np.zeros(1, dtype=np.int64)
     nash_pick(
-        one, one, one, -1, np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.bool_),
+        one, one, one, -1, np.zeros((1, 1), dtype=np.int64), one + 1, one + 1, np.zeros(1, dtype=np.bool_),
         np.zeros((1, 1), dtype=np.bool_), one, np.zeros(1), np.zeros((1, 1, 1)), np.zeros((1, 1, 1)),
         np.zeros((1, 1)), np.zeros((1, 1, 1)), np.zeros((1, 1, 1)), np.zeros((1, 1)), np.zeros((1, 1)),
     )  # fmt: skip
