@@ -376,13 +376,16 @@ def bench_growth(cfg: dict, repeat: int, quick: bool) -> dict[str, dict]:
 
 def bench_compile(cfg: dict, repeat: int, quick: bool) -> dict[str, dict]:
     log("kernels compiled into an empty cache")
-    label, target = "compile every kernel, cold cache", f"<= {COMPILE_TARGET_S:g}"
+    label, target = "compile every kernel, cold cache (CPU)", f"<= {COMPILE_TARGET_S:g}"
     with tempfile.TemporaryDirectory(prefix="negsim-numba-") as cache:
         try:
             r = engine_child(["compile"], env={"NUMBA_CACHE_DIR": cache})
         except CommandFailed as e:
             return {"compile_cold": failed(label, "s", target, e)}
-    return {"compile_cold": measurement(r["seconds"], "s", label, target, r["seconds"] <= COMPILE_TARGET_S)}
+    cpu = r["cpu_s"]  # CPU seconds: on a loaded machine the wall clock (also kept) says little
+    return {
+        "compile_cold": measurement(cpu, "s", label, target, cpu <= COMPILE_TARGET_S, wall_s=r["seconds"])
+    }
 
 
 def bench_chunk_memory(cfg: dict, repeat: int, quick: bool) -> dict[str, dict]:
@@ -393,7 +396,8 @@ def bench_chunk_memory(cfg: dict, repeat: int, quick: bool) -> dict[str, dict]:
     )
     try:
         # Compiling takes more memory than a chunk: the kernels come from the cache, filled here.
-        subprocess.run([sys.executable, "-m", "sim.engine.warm"], cwd=ROOT, env=child_env(), check=True)
+        warm = [sys.executable, "-m", "sim.engine.warm"]
+        subprocess.run(warm, cwd=ROOT, env=child_env(), check=True, capture_output=True)
         r = engine_child(["memory", "baseline", "4096"])
     except (CommandFailed, subprocess.CalledProcessError) as e:
         return {"chunk_memory": failed(label, "MB", target, e)}
