@@ -167,11 +167,12 @@ def scenario_tree(draw) -> dict[str, Any]:
         parties,
         truce_days=draw(st.integers(1, 60)),
         window=draw(st.integers(1, 120)),
-        days_per_round=draw(st.integers(1, 14)),
+        interval=draw(st.sampled_from([0.5, 1.0, 2.5, 7.0, 14.0])),
+        interval_sd=draw(st.sampled_from([0.0, 1.0, 3.0])),
         horizon=draw(st.integers(1, 60)),
         mediator=draw(st.sampled_from(party_ids)),
         informed=draw(st.booleans()),
-        give_up=draw(st.integers(1, 12)),
+        give_up=draw(st.integers(1, 90)),
         opening={} if draw(st.booleans()) else None,
         concentration=draw(st.sampled_from([0.0, 50.0])),
         events=events or None,
@@ -240,6 +241,7 @@ def schema_mutations() -> dict[str, Callable]:
         "replications": _mut_replications,
         "outcome-space": _mut_outcome_space,
         "duplicate-option": _mut_duplicate_option,
+        "calendar": _mut_calendar,
     }
 
 
@@ -412,6 +414,36 @@ def _mut_duplicate_option(draw, tree: dict[str, Any], ctx: CaseContext) -> Chang
     if isinstance(opts, list) and opts:
         opts.append(opts[0])
     return Change("duplicate-option", "reject", f"issues.{i}.options", f"issues.{i}")
+
+
+def _mut_calendar(draw, tree: dict[str, Any], ctx: CaseContext) -> Change:
+    """The calendar's dates and durations: impossible dates, the replaced fields, bad intervals."""
+    cal = tree.setdefault("calendar", {})
+    if not isinstance(cal, dict):
+        tree["calendar"] = cal = {}
+    choice = draw(st.sampled_from(["date", "days_per_round", "interval", "sd", "after_refusals"]))
+    if choice == "date":
+        cal["start"] = draw(st.sampled_from(["2025-02-30", "2025-13-01", "2025-00-10", "2023-02-29"]))
+        return Change("calendar", "reject", f"start {cal['start']}", "calendar.start")
+    if choice == "days_per_round":
+        cal["days_per_round"] = draw(st.sampled_from([7, 3.5, 0]))
+        return Change("calendar", "reject", "days_per_round", "calendar")
+    if choice == "after_refusals":
+        med = tree.setdefault("mediator", {})
+        if not isinstance(med, dict):
+            tree["mediator"] = med = {}
+        med["give_up"] = {"after_refusals": 12, "assumption": "old"}
+        return Change("calendar", "reject", "after_refusals", "mediator.give_up")
+    contacts = cal.get("contacts")
+    if not isinstance(contacts, dict):
+        cal["contacts"] = contacts = {"mean_interval_days": 7.0, "assumption": "fuzz"}
+    key = "mean_interval_days" if choice == "interval" else "sd_days"
+    contacts[key] = draw(
+        st.sampled_from(
+            [-1.0, 0.0, 0.05, 1e9, "weekly"] if key == "mean_interval_days" else [-0.5, 1e9, "wide"]
+        )
+    )
+    return Change("calendar", "reject", f"{key} {contacts[key]!r}", f"calendar.contacts.{key}")
 
 
 # =============================================================================================

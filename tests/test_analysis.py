@@ -215,8 +215,8 @@ def test_path_forecast_reads_what_was_in_force_on_the_day(small_baseline):
     sc = small_baseline
     space = compiled_space(sc)
     full = space.index({"scope": "full_front", "prisoners": "exchange"})
-    path = np.zeros((4, sc.rounds), dtype=np.int64)
-    path[:2, 1:] = full  # two of four worlds have a full ceasefire from the end of week 2 (day 14)
+    path = np.zeros((4, sc.days), dtype=np.int64)
+    path[:2, 13:] = full  # two of four worlds have a full ceasefire from the end of day 14
     fc = scoring.PathForecast(sc, space, path)
     assert fc.probabilities(scoring.CLASS, 13)[-1] == 1  # nothing yet: all no agreement
     assert fc.probabilities(scoring.CLASS, 14)[0] == 0.5

@@ -5,11 +5,11 @@ Questions (see :mod:`sim.scenario.observations`):
 
 - ``in_force``: which class (or which option of one issue) was in force on day D;
 - ``at_horizon``: which class was in force at the scenario's horizon;
-- ``first_by``: had the class been in force at some time by day D (yes / no);
-- ``settled_by``: had the issue been settled that way at some time by day D (yes / no).
+- ``first_by``: had the class been in force at the end of some day up to day D (yes / no);
+- ``settled_by``: had the issue been settled that way at the end of some day up to D (yes / no).
 
-The model's forecast is the share of simulated worlds in each category, read at the last meeting
-cycle that ended on or before D (nothing is agreed before the first).
+The model's forecast is the share of simulated worlds in each category at the end of day D (or of
+the horizon, if D is later); nothing is in force before day 1's end.
 
 - Brier (1950), "Verification of forecasts expressed in terms of probability", Monthly Weather
   Review 78: the multi-class score sum_k (p_k - o_k)^2, 0 for certainty on what happened, 2 for
@@ -95,11 +95,10 @@ class Forecast:
 
     def __init__(self, sc: Scenario) -> None:
         self.sc = sc
-        self.cycle = sc.calendar.days_per_round
 
     def round_of(self, day: int) -> int:
-        """The meeting cycle whose end is the last on or before ``day`` (0: none yet)."""
-        return min(day // self.cycle, self.sc.rounds)
+        """The last recorded day (its end) on or before ``day`` (0: none yet), at most the horizon."""
+        return min(max(day, 0), self.sc.days)
 
     def probabilities(self, kind: str, day: int) -> np.ndarray:
         """Share of worlds with each category of ``kind`` (class, or an issue's options) in force."""
@@ -118,7 +117,7 @@ class Forecast:
 
 
 class PathForecast(Forecast):
-    """From the package in force in every world after each meeting cycle (worlds x rounds)."""
+    """From the package in force in every world at the end of each day (worlds x days)."""
 
     def __init__(self, sc: Scenario, space: OutcomeSpace, path: np.ndarray) -> None:
         super().__init__(sc)
@@ -153,7 +152,7 @@ class CurveForecast(Forecast):
         self.curve, self.first = curve, first
 
     def _at(self, frame: pd.DataFrame, day: int) -> pd.Series:
-        return frame[frame["day"] == self.round_of(day) * self.cycle].set_index("outcome")["share"]
+        return frame[frame["day"] == self.round_of(day)].set_index("outcome")["share"]
 
     def probabilities(self, kind: str, day: int) -> np.ndarray:
         if kind != CLASS:

@@ -29,8 +29,9 @@ class Mediator(mesa.Agent):
     ``listening > 0`` it also reads each demand as a sign of salience. A leaders' call (an event
     that ``reveal``s) gives it the true priorities, values and margins of that world.
 
-    It gives up after ``give_up.after_refusals`` refused texts in a row or ``after_days`` days of
-    talks, a rule the parties do not know; talks reopen when a truce ends.
+    It gives up, at a contact, once ``give_up.after_stalled_days`` days have passed without a banked
+    text (since the talks (re)opened or the last banking) or ``after_days`` days since the talks
+    (re)opened: a rule in days, which the parties do not know; talks reopen when a truce ends.
     """
 
     def __init__(self, model: mesa.Model, spec: S.Mediator) -> None:
@@ -51,8 +52,8 @@ class Mediator(mesa.Agent):
         self.informed = np.full(R, spec.informed)
         self.text = np.full(R, STATUS_QUO, dtype=np.int64)
         self.talking = np.ones(R, dtype=bool)
-        self.refusals = np.zeros(R, dtype=np.int32)
-        self.since = np.zeros(R, dtype=np.int32)  # the day talks (re)opened
+        self.since = np.zeros(R)  # the time talks (re)opened
+        self.progress = np.zeros(R)  # the time talks (re)opened or a text was last banked
         if spec.listening > 0:
             self._listening_tables(sc)
 
@@ -79,19 +80,19 @@ class Mediator(mesa.Agent):
             est.war[rows] = party.values.war[rows]
         self.informed[rows] = True
 
-    def feel_war(self, idx: np.ndarray, days: int, m: np.ndarray, open_fronts: np.ndarray) -> None:
+    def feel_war(self, idx: np.ndarray, days: np.ndarray, m: np.ndarray, open_fronts: np.ndarray) -> None:
         """Track the hurt each party is believed to take (public: the fronts, the balance, pressure)."""
         for i, (est, party) in enumerate(zip(self.est, self.parties, strict=True)):
             self.pain_hat[idx, i] += days * hurt(est.daily(idx, m, party.shift[idx]), open_fronts)
 
-    def believed_margin(self, idx: np.ndarray, day: int) -> np.ndarray:
-        """(r, n) what each party is believed to ask above what is in force."""
+    def believed_margin(self, idx: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """(r, n) what each party is believed to ask above what is in force, at times day (r,)."""
         out = np.empty((idx.size, len(self.parties)))
         for i, party in enumerate(self.parties):
             progress = resource_progress(self.pain_hat[idx, i], self.mean_tolerance[i])
             deadline = self.model.spec.calendar.deadline_day
             if deadline is not None:
-                progress = 1.0 - (1.0 - progress) * (1.0 - min(day / deadline, 1.0))
+                progress = 1.0 - (1.0 - progress) * (1.0 - np.minimum(day / deadline, 1.0))
             public = self.mean_margin[i] * (1.0 - concession(progress, self.mean_inverse_beta[i]))
             true = party.margin(idx, day)
             out[:, i] = np.where(self.informed[idx], true, public + self.offset[idx, i])
@@ -120,7 +121,7 @@ class Mediator(mesa.Agent):
 
     BLOCK = 4096  # worlds solved at once (a chunk): fewer, larger array operations
 
-    def propose(self, idx: np.ndarray, day: int) -> np.ndarray:
+    def propose(self, idx: np.ndarray, day: np.ndarray) -> np.ndarray:
         """The revised text in each world of idx; -1 where no extension is left to propose."""
         out = np.empty(idx.size, dtype=np.int64)
         for a in range(0, idx.size, self.BLOCK):
@@ -130,7 +131,8 @@ class Mediator(mesa.Agent):
             if cols.size == 0:
                 out[a : a + self.BLOCK] = -1
                 continue
-            surplus = self.estimate(rows, cols) - self.believed_margin(rows, day)[:, :, None]
+            when = day[a : a + self.BLOCK]
+            surplus = self.estimate(rows, cols) - self.believed_margin(rows, when)[:, :, None]
             pick = nash_choice(surplus, self.required[:, cols], allowed[:, cols])
             out[a : a + self.BLOCK] = np.where(pick >= 0, cols[np.maximum(pick, 0)], -1)
         return out
@@ -141,7 +143,7 @@ class Mediator(mesa.Agent):
     # ------------------------------------------------------------------ learning
 
     def learn(
-        self, idx: np.ndarray, pkg: np.ndarray, asked: np.ndarray, said_yes: np.ndarray, day: int
+        self, idx: np.ndarray, pkg: np.ndarray, asked: np.ndarray, said_yes: np.ndarray, day: np.ndarray
     ) -> None:
         """Update offsets from the public answers (r, n) to the texts pkg (r,)."""
         est = self.estimate(idx, pkg[:, None])[:, :, 0]  # (r, n)
@@ -186,28 +188,29 @@ class Mediator(mesa.Agent):
         self.est[i].perm[rows] = perm
         self.est[i].tied[rows] = tied
 
-    def answered(self, idx: np.ndarray, refused: np.ndarray, banked: np.ndarray, day: int) -> None:
-        """Count refusals in a row and give up by the stated rule."""
-        self.refusals[idx] = np.where(banked, 0, self.refusals[idx] + refused)
+    def answered(self, idx: np.ndarray, banked: np.ndarray, day: np.ndarray) -> None:
+        """After the answers at a contact (times day): note progress, and give up by the rule in days."""
+        self.progress[idx] = np.where(banked, day, self.progress[idx])
         gu = self.spec.give_up
         stop = np.zeros(idx.size, dtype=bool)
-        if gu.after_refusals is not None:
-            stop |= self.refusals[idx] >= gu.after_refusals
+        if gu.after_stalled_days is not None:
+            stop |= day - self.progress[idx] >= gu.after_stalled_days
         if gu.after_days is not None:
             stop |= day - self.since[idx] >= gu.after_days
         deadline = self.model.spec.calendar.deadline_day
-        if deadline is not None and day >= deadline:
-            stop[:] = True
+        if deadline is not None:
+            stop |= day >= deadline
         self.talking[idx[stop]] = False
 
-    def reopen(self, rows: np.ndarray, day: int) -> None:
-        """Talks resume where a truce has ended."""
+    def reopen(self, rows: np.ndarray, day: np.ndarray) -> None:
+        """Talks resume where a truce has ended (before any declared deadline)."""
         deadline = self.model.spec.calendar.deadline_day
-        if deadline is not None and day >= deadline:
-            return
+        if deadline is not None:
+            keep = day < deadline
+            rows, day = rows[keep], day[keep]
         self.talking[rows] = True
-        self.refusals[rows] = 0
         self.since[rows] = day
+        self.progress[rows] = day
 
 
 def nash_choice(surplus: np.ndarray, required: np.ndarray, allowed: np.ndarray) -> np.ndarray:

@@ -41,7 +41,9 @@ def seconds(sc: Scenario, replications: int | None = None) -> float:
     """Estimated seconds on one core to play a scenario's worlds to the horizon (an upper bound)."""
     n = sc.replications if replications is None else replications
     per = SECONDS_PER_WORLD_ROUND + SECONDS_PER_WORLD_ROUND_PACKAGE * sc.n_packages
-    return n * sc.rounds * per
+    # the cost grows with the contacts a world holds (each a text, answers, learning), a daily
+    # world step costing about as much as a contact without the packages
+    return n * (sc.expected_contacts * per + sc.days * SECONDS_PER_WORLD_ROUND)
 
 
 def memory_mb(sc: Scenario, workers: int = 1) -> float:

@@ -330,8 +330,8 @@ def _check_references(sc: Scenario, path: Path) -> None:
                 _check_values(sc, issue, values, where, path)
     _check_party(sc, sc.mediator.party, "mediator.party", path)
     gu = sc.mediator.give_up
-    if gu.after_refusals is None and gu.after_days is None:
-        raise ScenarioError(path, "mediator.give_up", "give after_refusals, after_days, or both")
+    if gu.after_stalled_days is None and gu.after_days is None:
+        raise ScenarioError(path, "mediator.give_up", "give after_stalled_days, after_days, or both")
     if sc.opening is not None:
         _check_package(sc, sc.opening.package, "opening.package", path, full=True)
         if not any(
