@@ -234,16 +234,16 @@ CROWD = {
 
 @pytest.fixture(scope="module")
 def path_forecast(baseline):
-    """Four worlds, weekly records: world 0 a full ceasefire from day 14 to the end; world 1 the same
-    until day 42, then only the prisoner exchange (humanitarian); world 2 humanitarian from day 21;
+    """Four worlds, daily records: world 0 a full ceasefire from day 14 to the end; world 1 the same
+    until day 41, then only the prisoner exchange (humanitarian); world 2 humanitarian from day 21;
     world 3 nothing."""
     space = compiled_space(baseline)
     full = space.index({"scope": "full_front", "prisoners": "exchange"})
     swap = space.index({"prisoners": "exchange"})
-    path = np.zeros((4, baseline.days), dtype=np.int64)
-    path[0, 1:] = full
-    path[1, 1:5], path[1, 5:] = full, swap
-    path[2, 2:] = swap
+    path = np.zeros((4, baseline.days), dtype=np.int64)  # column d - 1: the end of day d
+    path[0, 13:] = full
+    path[1, 13:41], path[1, 41:] = full, swap
+    path[2, 20:] = swap
     return scoring.PathForecast(baseline, space, path)
 
 

@@ -5,11 +5,11 @@ Questions (see :mod:`sim.scenario.observations`):
 
 - ``in_force``: which class (or which option of one issue) was in force on day D;
 - ``at_horizon``: which class was in force at the scenario's horizon;
-- ``first_by``: had the class been in force at some time by day D (yes / no);
-- ``settled_by``: had the issue been settled that way at some time by day D (yes / no).
+- ``first_by``: had the class been in force at the end of some day up to day D (yes / no);
+- ``settled_by``: had the issue been settled that way at the end of some day up to D (yes / no).
 
-The model's forecast is the share of simulated worlds in each category, read at the end of day D (or of the
-horizon, if D is later); nothing is in force before day 1's end.
+The model's forecast is the share of simulated worlds in each category at the end of day D (or of
+the horizon, if D is later); nothing is in force before day 1's end.
 
 - Brier (1950), "Verification of forecasts expressed in terms of probability", Monthly Weather
   Review 78: the multi-class score sum_k (p_k - o_k)^2, 0 for certainty on what happened, 2 for

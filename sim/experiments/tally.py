@@ -2,7 +2,7 @@
 
 A world's outcome is the class of what is in force at the horizon. The day-by-day curve is the share
 of worlds with each class in force at the end of each day (``curve.csv``); the first-in-force curve
-is the share of worlds in which the class has been in force at some recorded time up to that day
+is the share of worlds in which the class has been in force at the end of some day up to that day
 (``first.csv``): the cumulative question forecasters ask ("will a ceasefire take effect by D?"), so it
 never falls and is never below the in-force share. Intervals are Wilson score intervals
 (statsmodels), which stay inside [0, 1] and behave at shares near 0 or 1.
