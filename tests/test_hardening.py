@@ -638,6 +638,21 @@ def _catalogue_cases(project: Path) -> dict[str, list]:
     return {
         "TOML syntax error": ["validate", text("typo.toml", 'title = "x"\nrounds = = 3\n')],
         "unknown key": ["validate", file("unknown.toml", lambda r: r.update(replicatons=5))],
+        "a file from before contacts": [
+            "validate",
+            file("rounds.toml", lambda r: r["calendar"].update(days_per_round=7)),
+        ],
+        "the old give-up rule": [
+            "validate",
+            file(
+                "refusals.toml",
+                lambda r: r["mediator"].update(give_up={"after_refusals": 12, "assumption": "x"}),
+            ),
+        ],
+        "not a real date": [
+            "validate",
+            file("date.toml", lambda r: r["calendar"].update(start="2025-02-30")),
+        ],
         "missing field": ["validate", file("missing.toml", lambda r: r["parties"]["b"].pop("margin"))],
         "wrong type": ["validate", file("type.toml", lambda r: r.update(replications="30"))],
         "number out of range": [

@@ -282,8 +282,8 @@ def _short(sc: Scenario, space, pkg: int) -> str:
 
 
 def timeline(sc: Scenario, space, g: dict[str, Any]) -> list[dict[str, str]]:
-    """The rounds of a logged game where something happened, from a replay of its moves ([] if the
-    moves no longer replay it: a log of another version of the file)."""
+    """The moments (contacts, truce ends) of a logged game where something happened, from a replay
+    of its moves ([] if the moves no longer replay it: a log of another version of the file)."""
     try:
         model, inforce = replay(sc, g["party"], g["world"], list(g["moves"]))
     except EndOfInput:
@@ -291,7 +291,8 @@ def timeline(sc: Scenario, space, g: dict[str, Any]) -> list[dict[str, str]]:
     if space.class_order[space.package_class[inforce[-1]]] != g["outcome"]:
         return []
     rows, before = [], -1
-    for e, here in zip(model.transcript, inforce, strict=True):
+    for e in model.transcript:
+        here = e["inforce"]  # what is in force after this moment
         events = [k for k in e.get("happened", []) if k in ("lapsed", "violated", "extended", "gave_up")]
         events += [sc.events[x].label for x in e.get("events", [])]
         events += [f"{sc.levers[x].label} used" for x in e.get("levers", [])]
@@ -305,7 +306,7 @@ def timeline(sc: Scenario, space, g: dict[str, Any]) -> list[dict[str, str]]:
             home = "ratified" if e["ratified"] else "vetoed"
         rows.append(
             {
-                "day": str(e["day"]),
+                "day": f"{e['day']:g}",
                 "text": _short(sc, space, e["proposal"]) if "proposal" in e else "",
                 "answers": answers,
                 "home": home,

@@ -624,7 +624,7 @@ def finish(sc: Scenario, model, seat: Seat, world: int, compare: bool, write: Wr
 
 def replay(sc: Scenario, pid: str, world: int, moves: list[str]) -> tuple[Any, list[int]]:
     """Replay a logged game: the model of its world with its transcript, and what was in force
-    after each meeting cycle. The same moves in the same world give the same game."""
+    at the end of each day. The same moves in the same world give the same game."""
     start = world - world % CHUNK
     row = world - start
     model = chunk_model(sc, sc.seed, start, world + 1, trace=row)
