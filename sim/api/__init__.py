@@ -37,7 +37,16 @@ from sim.api.classroom import (
     serve_dashboard,
     worksheet,
 )
-from sim.api.forecasting import Score, load_observations, rank_by_score, score
+from sim.api.forecasting import (
+    Prequential,
+    Score,
+    Update,
+    load_observations,
+    prequential,
+    rank_by_score,
+    score,
+    update,
+)
 from sim.api.runs import (
     FINDABLE,
     RESERVED,
@@ -76,6 +85,10 @@ __all__ = [
     "rank_by_score",
     "score",
     "sensitivity",
+    "Prequential",
+    "Update",
+    "prequential",
+    "update",
     "Run",
     "SweepResult",
     "compare",

@@ -16,6 +16,9 @@ An observations file is TOML, checked as strictly as a scenario file::
     option = "energy"
     source = "where this was reported"
 
+An optional top-level ``reporting_error = 0.05`` states how often a report names the wrong
+category; ``negsim update`` and ``score --prequential`` weigh worlds with it.
+
 Each observation states either a ``class`` or an ``issue`` with its ``option``. A mistake is one line
 naming the file, the observation and the field, as for scenarios (exit code 2 at the command line).
 """
@@ -60,6 +63,8 @@ class Observation(Strict):
 class Observations(Strict):
     title: str
     note: str = Field(min_length=3)
+    # How often a report names the wrong category (negsim update): above 0, so no world is ruled out.
+    reporting_error: float | None = Field(default=None, gt=0, lt=1)
     observations: dict[ID, Observation] = Field(min_length=1)
     path: str = ""
 

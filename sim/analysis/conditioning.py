@@ -1,0 +1,385 @@
+"""Forecasts conditioned on the news: a particle filter over simulated worlds.
+
+The scenario's run is the prior: R worlds, each one possible course of the talks. Observations (what
+was in force on a date, a class or one issue's option) arrive in date order. For each date:
+
+1. **Forecast.** Before the date's news is read, the forecast for that date is the weighted share of
+   worlds with each category in force (the prequential forecast, Dawid 1984, "Present position and
+   potential developments: some personal views. Statistical theory: the prequential approach", JRSS
+   A 147: each forecast uses only what was known before its date).
+2. **Weigh.** Each world's weight is multiplied by the likelihood of what was reported, given what was
+   in force in it: a report is right with probability 1 - e and names each of the other K - 1
+   categories with probability e / (K - 1) (a symmetric reporting error of stated rate e > 0, so no
+   world's weight is ever zero). With e = 0 this is plain rejection of the worlds that disagree.
+3. **Effective sample size** 1 / sum(w^2) of the normalised weights (Kong, Liu & Wong 1994,
+   "Sequential imputations and Bayesian missing data problems", JASA 89).
+4. **Resample and fork** where it falls below the stated floor (a share of R): systematic resampling
+   (Kitagawa 1996, "Monte Carlo filter and smoother for non-Gaussian nonlinear state space models",
+   JCGS 5) picks R copies in proportion to the weights; each copy keeps its parent's history up to the
+   date and draws a fresh future after it (``sim.experiments.forks``): the bootstrap filter of Gordon,
+   Salmond & Smith (1993). Each fork simulates R more worlds, within a stated budget of worlds.
+
+The posterior of a world's own draws (margins, daily war values, concession speed, thresholds) is
+its prior reweighted: a copy inherits its parent's draws, made before the talks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from sim.analysis.scoring import CLASS, brier, categories, day_of, kind_of, log_score, observed_of
+from sim.engine.outcomes import STATUS_QUO
+from sim.errors import UserError
+from sim.experiments.chunks import compiled_space
+from sim.experiments.forks import Lineage, run_generation, world_draws
+from sim.scenario import Scenario
+from sim.scenario.observations import Observation, Observations
+
+DEFAULT_ERROR = 0.05  # used, and stated, when neither the file nor the command gives a rate
+DEFAULT_FLOOR = 0.5
+DEFAULT_BUDGET_FACTOR = 10  # worlds simulated in all, as a multiple of the run's worlds
+
+
+@dataclass(frozen=True)
+class Settings:
+    """reporting_error: e in (0, 1); ess_floor: resample below this share of the worlds; budget:
+    worlds simulated in all, the prior run included."""
+
+    reporting_error: float = DEFAULT_ERROR
+    ess_floor: float = DEFAULT_FLOOR
+    budget: int | None = None
+
+    def budget_for(self, worlds: int) -> int:
+        return self.budget if self.budget is not None else DEFAULT_BUDGET_FACTOR * worlds
+
+
+def category_codes(sc: Scenario, path: np.ndarray, kind: str, day: int) -> np.ndarray:
+    """(R,) the category of ``kind`` in force in every world on ``day`` (after the last meeting cycle
+    ending on or before it), as an index into ``categories(sc, kind)``."""
+    space = compiled_space(sc)
+    t = min(day // sc.calendar.days_per_round, path.shape[1])
+    pkgs = path[:, t - 1] if t > 0 else np.full(path.shape[0], STATUS_QUO)
+    if kind == CLASS:
+        return space.package_class[pkgs].astype(np.int64)
+    return space.packages[pkgs, space.issues.index(kind)].astype(np.int64)
+
+
+def forecast(sc: Scenario, path: np.ndarray, weights: np.ndarray, kind: str, day: int) -> np.ndarray:
+    """The weighted share of worlds with each category of ``kind`` in force on ``day``."""
+    codes = category_codes(sc, path, kind, day)
+    return np.bincount(codes, weights=weights, minlength=len(categories(sc, kind)))
+
+
+def likelihood(sc: Scenario, path: np.ndarray, obs: Iterable[Observation], error: float) -> np.ndarray:
+    """(R,) the probability of the reports ``obs`` in every world, under reporting error ``error``."""
+    lik = np.ones(path.shape[0])
+    for o in obs:
+        kind, k = kind_of(o), observed_of(sc, o)
+        K = len(categories(sc, kind))
+        right = category_codes(sc, path, kind, day_of(sc, o)) == k
+        lik *= np.where(right, 1.0 - error, error / (K - 1))
+    return lik
+
+
+def ess(weights: np.ndarray) -> float:
+    """Effective sample size of normalised weights (Kong, Liu & Wong 1994)."""
+    return float(1.0 / np.sum(weights**2))
+
+
+def systematic(weights: np.ndarray, u: float) -> np.ndarray:
+    """Systematic resampling (Kitagawa 1996): R indices, world j copied about R w_j times, from one
+    uniform draw ``u`` in [0, 1)."""
+    R = weights.size
+    edges = np.cumsum(weights)
+    edges[-1] = 1.0
+    return np.searchsorted(edges, (u + np.arange(R)) / R, side="right").astype(np.int64)
+
+
+@dataclass
+class Step:
+    """One observation date: the reports read, the ESS after weighing, and whether worlds were forked."""
+
+    date: str
+    day: int
+    observations: list[str]
+    ess: float
+    resampled: bool
+    simulated: int  # worlds simulated so far, the prior run included
+
+
+@dataclass
+class Filtered:
+    """A particle filter's state after reading the news up to a date, and how it got there."""
+
+    scenario: Scenario
+    settings: Settings
+    as_of: str
+    prior_path: np.ndarray
+    path: np.ndarray
+    weights: np.ndarray
+    lineage: Lineage
+    steps: list[Step] = field(default_factory=list)
+    prequential: list[dict] = field(default_factory=list)
+    prior_loglik: np.ndarray | None = None
+    curves: list[tuple[str, np.ndarray]] = field(default_factory=list)  # (as of, days x classes)
+
+    @property
+    def worlds(self) -> int:
+        return self.path.shape[0]
+
+    def base_weights(self) -> np.ndarray:
+        """Each prior world's share of the posterior: the weights of its copies, summed."""
+        return np.bincount(self.lineage.ancestors(0), weights=self.weights, minlength=self.worlds)
+
+
+def check_as_of(sc: Scenario, as_of: str) -> int:
+    """The as-of date's day, or a one-line error when it is not a date of the scenario's calendar."""
+    try:
+        d = date.fromisoformat(as_of)
+    except ValueError:
+        raise UserError(f"--as-of '{as_of}' is not a date (YYYY-MM-DD)") from None
+    day = (d - date.fromisoformat(sc.calendar.start)).days
+    if not 0 <= day <= sc.calendar.horizon_days:
+        end = date.fromisoformat(sc.calendar.start) + timedelta(days=sc.calendar.horizon_days)
+        raise UserError(
+            f"--as-of {as_of} is outside {sc.name}'s calendar: {sc.calendar.start} to {end.isoformat()}"
+        )
+    return day
+
+
+def by_date(
+    obs: Observations, until: int | None, sc: Scenario
+) -> list[tuple[int, list[tuple[str, Observation]]]]:
+    """The observations dated up to day ``until`` (all when None), grouped by day in date order."""
+    groups: dict[int, list[tuple[str, Observation]]] = {}
+    for oid, o in sorted(obs.observations.items(), key=lambda kv: (kv[1].date, kv[0])):
+        d = day_of(sc, o)
+        if until is None or d <= until:
+            groups.setdefault(d, []).append((oid, o))
+    return sorted(groups.items())
+
+
+def prior_path(sc: Scenario, executor: Executor | None = None) -> np.ndarray:
+    """The package in force after each meeting cycle in every world of the scenario's run."""
+    return run_generation(sc, Lineage(sc.seed, sc.replications), executor)
+
+
+def condition(
+    sc: Scenario,
+    obs: Observations,
+    as_of: str | None = None,
+    settings: Settings = Settings(),
+    executor: Executor | None = None,
+    prior: np.ndarray | None = None,
+) -> Filtered:
+    """Run the particle filter over the observations dated up to ``as_of`` (all when None)."""
+    until = check_as_of(sc, as_of) if as_of is not None else None
+    e = settings.reporting_error
+    if not 0 < e < 1:
+        raise UserError(f"the reporting error must be above 0 and below 1 (got {e:g})")
+    if not 0 <= settings.ess_floor <= 1:
+        raise UserError(
+            f"the effective sample size floor is a share of the worlds, 0 to 1 (got {settings.ess_floor:g})"
+        )
+    R = sc.replications
+    budget = settings.budget_for(R)
+    if budget < R:
+        raise UserError(f"--budget {budget:,} is below the {R:,} worlds of the prior run")
+    base = prior if prior is not None else prior_path(sc, executor)
+    lineage, path = Lineage(sc.seed, R), base
+    w = np.full(R, 1.0 / R)
+    simulated = R
+    dated = by_date(obs, until, sc)
+    end = until if until is not None else (dated[-1][0] if dated else 0)  # forecasts start here
+    out = Filtered(sc, settings, _date(sc, end), base, path, w, lineage)
+    out.curves.append(("prior", class_curve(sc, base, w)))
+    loglik = np.zeros(R)
+    for day, items in dated:
+        for oid, o in items:
+            kind, k = kind_of(o), observed_of(sc, o)
+            p = forecast(sc, path, w, kind, day)
+            static = forecast(sc, base, np.full(R, 1.0 / R), kind, day)
+            out.prequential.append(_pq_row(sc, oid, o, day, kind, k, p, static))
+        lik = likelihood(sc, path, (o for _, o in items), e)
+        loglik += np.log(likelihood(sc, base, (o for _, o in items), e))
+        w = w * lik
+        w = w / w.sum()
+        n_eff = ess(w)
+        resampled = n_eff < settings.ess_floor * R
+        if resampled:
+            if simulated + R > budget:
+                raise UserError(
+                    f"resampling on {_date(sc, day)} (effective sample size {n_eff:,.1f} of {R:,}) needs "
+                    f"{R:,} more worlds but the budget of {budget:,} is spent; raise --budget or lower --ess-floor"
+                )
+            gen = len(lineage.forks) + 1
+            u = float(np.random.default_rng(np.random.SeedSequence(sc.seed, spawn_key=(gen, 7))).random())
+            parents = systematic(w, u)
+            lineage = lineage.then(day, parents)
+            path = run_generation(sc, lineage, executor)
+            w = np.full(R, 1.0 / R)
+            simulated += R
+        out.steps.append(Step(_date(sc, day), day, [oid for oid, _ in items], n_eff, resampled, simulated))
+        out.curves.append((_date(sc, day), class_curve(sc, path, w)))
+    out.path, out.weights, out.lineage, out.prior_loglik = path, w, lineage, loglik
+    return out
+
+
+def _date(sc: Scenario, day: int) -> str:
+    return (date.fromisoformat(sc.calendar.start) + timedelta(days=int(day))).isoformat()
+
+
+def _pq_row(sc, oid, o, day, kind, k, p, static) -> dict:
+    K = len(p)
+    uniform = np.full(K, 1.0 / K)
+    return {
+        "observation": oid,
+        "date": o.date,
+        "day": day,
+        "kind": kind,
+        "observed": categories(sc, kind)[k],
+        "forecast": " ".join(f"{c}={q:.6f}" for c, q in zip(categories(sc, kind), p, strict=True)),
+        "p_prequential": float(p[k]),
+        "p_static": float(static[k]),
+        "p_uniform": 1.0 / K,
+        "brier_prequential": brier(p, k),
+        "brier_static": brier(static, k),
+        "brier_uniform": brier(uniform, k),
+        "log_prequential": log_score(p, k),
+        "log_static": log_score(static, k),
+        "log_uniform": log_score(uniform, k),
+    }
+
+
+# ---------------------------------------------------------------- what the news changed
+
+
+def forecast_table(f: Filtered) -> pd.DataFrame:
+    """Day by day from the as-of date to the horizon: each class's share before (the prior run) and
+    after conditioning."""
+    sc = f.scenario
+    start = date.fromisoformat(f.as_of)
+    first = (start - date.fromisoformat(sc.calendar.start)).days
+    cats = categories(sc, CLASS)
+    R = f.worlds
+    rows = []
+    for day in range(first, sc.calendar.horizon_days + 1):
+        before = forecast(sc, f.prior_path, np.full(R, 1.0 / R), CLASS, day)
+        after = forecast(sc, f.path, f.weights, CLASS, day)
+        for c, cid in enumerate(cats):
+            rows.append(
+                {
+                    "day": day,
+                    "date": _date(sc, day),
+                    "outcome": cid,
+                    "prior": before[c],
+                    "posterior": after[c],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def weighted_quantiles(x: np.ndarray, w: np.ndarray, qs: Iterable[float]) -> list[float]:
+    order = np.argsort(x, kind="stable")
+    cw = np.cumsum(w[order])
+    cw = cw / cw[-1]
+    return [float(x[order][min(np.searchsorted(cw, q), x.size - 1)]) for q in qs]
+
+
+def draws_table(f: Filtered) -> pd.DataFrame:
+    """Prior vs posterior of each world's own draws: mean, sd and 5-95% range; the shift of the mean
+    in prior sds; a quantity drawn the same in every world (no stated uncertainty) is left out."""
+    sc = f.scenario
+    draws = world_draws(sc, sc.seed, f.worlds)
+    wb = f.base_weights()
+    uniform = np.full(f.worlds, 1.0 / f.worlds)
+    rows = []
+    for name, x in draws.items():
+        if np.ptp(x) == 0:
+            continue
+        pm, psd = float(x.mean()), float(x.std())
+        qm = float(np.sum(wb * x))
+        qsd = float(np.sqrt(np.sum(wb * (x - qm) ** 2)))
+        p5, p95 = weighted_quantiles(x, uniform, (0.05, 0.95))
+        q5, q95 = weighted_quantiles(x, wb, (0.05, 0.95))
+        rows.append(
+            {
+                "quantity": name,
+                "prior_mean": pm,
+                "prior_sd": psd,
+                "prior_p5": p5,
+                "prior_p95": p95,
+                "posterior_mean": qm,
+                "posterior_sd": qsd,
+                "posterior_p5": q5,
+                "posterior_p95": q95,
+                "shift_in_prior_sd": (qm - pm) / psd if psd > 0 else 0.0,
+                "sd_ratio": qsd / psd if psd > 0 else 1.0,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def best_worlds(f: Filtered, n: int = 5) -> pd.DataFrame:
+    """The prior run's worlds most likely to have produced the reports (each replays with ``negsim
+    trace --replication J``), with their log-likelihood and share of the posterior."""
+    ll = f.prior_loglik if f.prior_loglik is not None else np.zeros(f.worlds)
+    order = np.lexsort((np.arange(ll.size), -ll))[:n]
+    wb = f.base_weights()
+    return pd.DataFrame(
+        {
+            "replication": order,
+            "log_likelihood": ll[order],
+            "posterior_share": wb[order],
+        }
+    )
+
+
+def steps_table(f: Filtered) -> pd.DataFrame:
+    cols = ["date", "day", "observations", "ess", "resampled", "simulated"]
+    rows = [{**s.__dict__, "observations": " ".join(s.observations)} for s in f.steps]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def prequential_table(f: Filtered) -> pd.DataFrame:
+    return pd.DataFrame(f.prequential)
+
+
+def prequential_summary(f: Filtered) -> pd.DataFrame:
+    """Mean Brier and log scores of the prequential, static and uniform forecasts over the observations."""
+    t = prequential_table(f)
+    rows = []
+    for who in ("prequential", "static", "uniform"):
+        rows.append(
+            {
+                "forecast": who,
+                "observations": len(t),
+                "brier": float(t[f"brier_{who}"].mean()) if len(t) else np.nan,
+                "log": float(t[f"log_{who}"].mean()) if len(t) else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def class_curve(sc: Scenario, path: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(days, classes) the weighted share of worlds with each class in force, day 0 to the horizon."""
+    return np.stack([forecast(sc, path, weights, CLASS, d) for d in range(sc.calendar.horizon_days + 1)])
+
+
+def moving_table(f: Filtered) -> pd.DataFrame:
+    """The class shares day by day as forecast before any news ("prior") and after each observation
+    date: the forecast moving as the news comes in."""
+    sc = f.scenario
+    cats = categories(sc, CLASS)
+    rows = []
+    for as_of, curve in f.curves:
+        for day in range(curve.shape[0]):
+            for c, cid in enumerate(cats):
+                rows.append({"as_of": as_of, "day": day, "outcome": cid, "share": float(curve[day, c])})
+    return pd.DataFrame(rows)
