@@ -6,13 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_analysis import baseline_raw
 
 from sim.analysis import conditioning as C
 from sim.errors import UserError
 from sim.experiments import chunks, forks
 from sim.scenario import validate
 from sim.scenario.observations import Observations
-from test_analysis import baseline_raw
 
 
 @pytest.fixture(scope="module")

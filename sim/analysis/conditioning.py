@@ -216,7 +216,8 @@ def condition(
             if simulated + R > budget:
                 raise UserError(
                     f"resampling on {_date(sc, day)} (effective sample size {n_eff:,.1f} of {R:,}) needs "
-                    f"{R:,} more worlds but the budget of {budget:,} is spent; raise --budget or lower --ess-floor"
+                    f"{R:,} more worlds but the budget of {budget:,} is spent; "
+                    "raise --budget or lower --ess-floor"
                 )
             gen = len(lineage.forks) + 1
             u = float(np.random.default_rng(np.random.SeedSequence(sc.seed, spawn_key=(gen, 7))).random())

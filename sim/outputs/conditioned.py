@@ -1,4 +1,4 @@
-"""Files, plots and text of a forecast conditioned on the news (``negsim update``, ``score --prequential``)."""
+"""Files, plots and text of a forecast conditioned on the news (``update``, ``score --prequential``)."""
 
 from __future__ import annotations
 
