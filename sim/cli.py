@@ -60,6 +60,26 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_filter_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--reporting-error",
+        type=float,
+        metavar="E",
+        help="how often a report names the wrong category, above 0 and below 1 (default: the "
+        "observations file's reporting_error, else 0.05)",
+    )
+    p.add_argument(
+        "--ess-floor",
+        type=float,
+        metavar="SHARE",
+        help="resample and fork the worlds where the effective sample size falls below this share "
+        "of them (default 0.5)",
+    )
+    p.add_argument(
+        "--budget", type=int, metavar="WORLDS", help="worlds simulated in all (default 10 x replications)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = Parser(
         prog="negsim",
@@ -167,8 +187,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("score", help="score a scenario's forecast against dated observations")
     p.add_argument("file", type=Path, help="scenario file")
     p.add_argument("--observed", type=Path, required=True, help="observations file (TOML)")
+    p.add_argument(
+        "--prequential",
+        action="store_true",
+        help="score each observation with the forecast conditioned on what was observed before its "
+        "date, beside the static forecast and the uniform reference",
+    )
+    _add_filter_options(p)
     _add_run_options(p)
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("update", help="condition a scenario's worlds on the observations up to a date")
+    p.add_argument("file", type=Path, help="scenario file")
+    p.add_argument("--observed", type=Path, required=True, help="observations file (TOML)")
+    p.add_argument("--as-of", metavar="DATE", help="read the observations dated up to DATE (default: all)")
+    _add_filter_options(p)
+    _add_run_options(p)
+    p.set_defaults(func=cmd_update)
 
     _add_teaching(sub)
     return ap
@@ -462,14 +497,36 @@ def cmd_sensitivity(args) -> int:
     return 0
 
 
+def _filter_kwargs(args) -> dict:
+    return {"reporting_error": args.reporting_error, "ess_floor": args.ess_floor, "budget": args.budget}
+
+
 def cmd_score(args) -> int:
-    from sim.api import load_observations, load_scenarios, score
+    from sim.api import load_observations, load_scenarios, prequential, score
 
     (sc,) = load_scenarios([args.file], args.replications, args.seed)
     obs = load_observations(args.observed, [sc])
     outdir = args.out / sc.name / "score"
     with executor(args, sc.replications >= PARALLEL_FROM) as ex:
-        result = score(sc, obs, executor=ex, out=outdir)
+        if args.prequential:
+            result = prequential(sc, obs, executor=ex, out=outdir, **_filter_kwargs(args))
+        else:
+            result = score(sc, obs, executor=ex, out=outdir)
+    print(result.report())
+    print(f"-> {outdir}/")
+    return 0
+
+
+def cmd_update(args) -> int:
+    from sim.api import load_observations, load_scenarios, update
+
+    (sc,) = load_scenarios([args.file], args.replications, args.seed)
+    obs = load_observations(args.observed, [sc])
+    outdir = args.out / sc.name / "update"
+    with executor(args, sc.replications >= PARALLEL_FROM) as ex:
+        result = update(sc, obs, args.as_of, executor=ex, **_filter_kwargs(args))
+        result.command = f"negsim trace {args.file} -n {sc.replications} --seed {sc.seed}"
+        result.write(outdir)
     print(result.report())
     print(f"-> {outdir}/")
     return 0

@@ -45,7 +45,7 @@ def format_update(f, draws, best, command: str) -> str:
         lines += [
             "",
             "the per-world draws the news moved most (prior vs posterior):",
-            text_table(moved[cols]),
+            text_table(moved[cols], "{:.4g}"),
         ]
     if len(best):
         lines += ["", "worlds of the prior run that fit the news best:", text_table(best, "{:.4f}")]
@@ -107,7 +107,7 @@ def draws_figure(sc, draws):
         ax.plot(np.zeros(len(draws)), y + 0.15, "|", color="#444444")
         ax.plot(z("posterior_mean"), y - 0.15, "o", color="#1f4e9c", ms=4)
         ax.set_yticks(y, draws["quantity"], fontsize=7)
-        ax.legend(loc="lower right", fontsize=8, frameon=False)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     ax.invert_yaxis()
     ax.axvline(0, color="#cccccc", lw=0.8)
     ax.set_xlabel("in prior standard deviations from the prior mean")
