@@ -38,14 +38,18 @@ from sim.api.classroom import (
     worksheet,
 )
 from sim.api.forecasting import (
+    Calibrated,
     Prequential,
     Score,
     Update,
+    calibrate,
+    explain_posterior,
     load_observations,
     prequential,
     rank_by_score,
     score,
     update,
+    with_posterior,
 )
 from sim.api.runs import (
     FINDABLE,
@@ -85,6 +89,10 @@ __all__ = [
     "rank_by_score",
     "score",
     "sensitivity",
+    "Calibrated",
+    "calibrate",
+    "explain_posterior",
+    "with_posterior",
     "Prequential",
     "Update",
     "prequential",
