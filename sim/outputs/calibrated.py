@@ -72,7 +72,8 @@ def format_calibration(cal, table, ppc) -> str:
         [
             f"{cal.scenario.name}: {len(cal.params)} assumption(s) calibrated on "
             f"{len(cal.observations.observations)} observations by ABC-SMC (pyabc): "
-            f"{len(pops)} populations of {len(cal.posterior)} particles, {int(pops['samples'].sum()):,} simulated parameter sets "
+            f"{len(pops)} populations of {len(cal.posterior)} particles, "
+            f"{int(pops['samples'].sum()):,} simulated parameter sets "
             f"x {cal.worlds} world(s), final tolerance (mean Brier) {pops['epsilon'].iloc[-1]:.3f}",
             "",
             "prior vs posterior (sd_ratio near 1: the observations leave it alone):",
