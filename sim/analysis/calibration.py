@@ -80,12 +80,11 @@ class Param:
         return self.a if self.prior == "normal" else (self.a + self.b) / 2
 
 
-def parse_param(sc: Scenario, raw: dict[str, Any], spec: str) -> Param:
-    """``PATH`` (an uncertain value's mean with a stated sd) or ``PATH=LO:HI`` (an allowed range)."""
-    path, eq, rng = spec.partition("=")
-    path = path.strip()
+def check_assumption(sc: Scenario, raw: dict[str, Any], path: str) -> dict[str, Any]:
+    """The block holding ``path``, if ``path`` is a continuous number the file marks as an assumption;
+    otherwise a one-line error saying why it cannot be calibrated."""
     kind = numeric_kind(raw, path)  # one-line error for a missing or non-numeric field
-    parent_path, _, leaf = path.rpartition(".")
+    parent_path = path.rpartition(".")[0]
     parent = lookup(raw, parent_path) if parent_path else raw
     if not isinstance(parent, dict) or not parent.get("assumption"):
         raise UserError(
@@ -94,6 +93,15 @@ def parse_param(sc: Scenario, raw: dict[str, Any], spec: str) -> Param:
         )
     if kind is int:
         raise UserError(f"'{show(path)}' holds whole numbers; calibrate a continuous value")
+    return parent
+
+
+def parse_param(sc: Scenario, raw: dict[str, Any], spec: str) -> Param:
+    """``PATH`` (an uncertain value's mean with a stated sd) or ``PATH=LO:HI`` (an allowed range)."""
+    path, eq, rng = spec.partition("=")
+    path = path.strip()
+    parent = check_assumption(sc, raw, path)
+    parent_path, _, leaf = path.rpartition(".")
     value = float(lookup(raw, path))
     if eq:
         try:
@@ -388,9 +396,9 @@ def apply_posterior(sc: Scenario, post: Posterior) -> Scenario:
     params, values = [], []
     for path, entry in post.parameters.items():
         try:
-            lookup(raw, path)
+            check_assumption(sc, raw, path)
         except UserError as e:
-            raise UserError(f"{file}: parameters.{show(path)}: not a field of {sc.name} ({e})") from None
+            raise UserError(f"{file}: parameters.{show(path)}: {e}") from None
         params.append(SimpleNamespace(path=path))
         values.append(entry.posterior_mean)
         parent, _, leaf = path.rpartition(".")
