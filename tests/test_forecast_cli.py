@@ -8,11 +8,11 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
+from test_hardening import one_line_error
 
 from sim.api import prequential, update
 from sim.cli import main
 from sim.experiments import chunks, forks
-from test_hardening import one_line_error
 
 BASE = "scenarios/baseline.toml"
 REAL = "scenarios/observed/spring_2025.toml"
@@ -66,9 +66,8 @@ def test_same_seed_same_bytes_for_one_and_two_workers(tmp_path, monkeypatch):
 
 @pytest.fixture
 def project(tmp_path):
-    (tmp_path / "obs.toml").write_text(
-        'title = "t"\nnote = "n/a"\n[observations.a]\ndate = "2025-04-01"\nclass = "humanitarian"\nsource = "a report"\n'
-    )
+    obs = 'date = "2025-04-01"\nclass = "humanitarian"\nsource = "a report"\n'
+    (tmp_path / "obs.toml").write_text('title = "t"\nnote = "n/a"\n[observations.a]\n' + obs)
     (tmp_path / "bad.toml").write_text('title = "t"\nnote = "n/a"\nreporting_error = 0\n[observations.a]\n')
     return tmp_path
 
