@@ -121,3 +121,29 @@ def test_the_predictive_check_forecasts_every_observation(recovered):
     assert ppc["p_observed_posterior"].between(0, 1 + 1e-9).all()
     # The calibrated margin explains the weeks it was calibrated on: most worlds match each report.
     assert ppc["p_observed_posterior"].mean() > 0.8
+
+
+@pytest.mark.slow
+def test_simulation_based_calibration_ranks_are_uniform(tmp_path):
+    """Talts et al. (2018), "Validating Bayesian inference algorithms with simulation-based
+    calibration": draw the margin from its prior, generate the weekly reports with it, calibrate, and
+    rank the true value among L posterior draws. If the posterior is right, the ranks are uniform on
+    0..L. Stated test: chi-square goodness of fit over 5 equal bins of ranks, 100 replicates,
+    rejected at the 1% level."""
+    from scipy import stats
+
+    replicates, L = 100, 19
+    rng = np.random.default_rng(2018)
+    ranks = []
+    for r in range(replicates):
+        true = float(rng.uniform(0.05, 0.6))
+        sc = theory_limit(true)
+        obs = weekly_observations(sc)
+        params = K.parse_params(sc, [INFORMED])
+        cal = K.calibrate(sc, obs, params, tmp_path / f"{r}.db", population=30, generations=4, seed=r + 1)
+        w = cal.posterior["weight"].to_numpy()
+        draws = rng.choice(cal.posterior["parties.b.margin.mean"].to_numpy(), size=L, p=w)
+        below, ties = int(np.sum(draws < true)), int(np.sum(draws == true))
+        ranks.append(below + int(rng.integers(0, ties + 1)))
+    counts = np.bincount(np.asarray(ranks) * 5 // (L + 1), minlength=5)
+    assert stats.chisquare(counts).pvalue > 0.01, counts
