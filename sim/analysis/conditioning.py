@@ -25,6 +25,7 @@ its prior reweighted: a copy inherits its parent's draws, made before the talks.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ from sim.scenario.observations import Observation, Observations
 DEFAULT_ERROR = 0.05  # used, and stated, when neither the file nor the command gives a rate
 DEFAULT_FLOOR = 0.5
 DEFAULT_BUDGET_FACTOR = 10  # worlds simulated in all, as a multiple of the run's worlds
+RESAMPLE_KEY = zlib.crc32(b"resample")  # the resampling draws' own stream, apart from every chunk's
 
 
 @dataclass(frozen=True)
@@ -220,7 +222,8 @@ def condition(
                     "raise --budget or lower --ess-floor"
                 )
             gen = len(lineage.forks) + 1
-            u = float(np.random.default_rng(np.random.SeedSequence(sc.seed, spawn_key=(gen, 7))).random())
+            seq = np.random.SeedSequence(sc.seed, spawn_key=(RESAMPLE_KEY, gen))
+            u = float(np.random.default_rng(seq).random())
             parents = systematic(w, u)
             lineage = lineage.then(day, parents)
             path = run_generation(sc, lineage, executor)
