@@ -147,3 +147,14 @@ def test_simulation_based_calibration_ranks_are_uniform(tmp_path):
         ranks.append(below + int(rng.integers(0, ties + 1)))
     counts = np.bincount(np.asarray(ranks) * 5 // (L + 1), minlength=5)
     assert stats.chisquare(counts).pvalue > 0.01, counts
+
+
+def test_a_calibration_resumes_from_its_history(tmp_path):
+    sc = theory_limit()
+    obs = weekly_observations(sc)
+    params = K.parse_params(sc, [INFORMED])
+    db = tmp_path / "history.db"
+    first = K.calibrate(sc, obs, params, db, population=8, generations=1, seed=5)
+    more = K.calibrate(sc, obs, params, db, population=8, generations=2, seed=5, fresh=False)
+    assert len(first.populations) == 1 and list(more.populations["t"]) == [0, 1]
+    assert more.populations["epsilon"].iloc[0] == first.populations["epsilon"].iloc[0]  # the same history
