@@ -1392,6 +1392,7 @@ def exercise_tree(draw, tree: dict[str, Any]) -> tuple[dict[str, Any], Any]:
         "answer_format": "answer = ...",
         "scenario": "scenario.toml",
         "replications": draw(st.integers(10, 40)),
+        "precision": 50.0,  # a share of 10 worlds is known to within ± 31 points
         "measure": measure,
         "check": check,
     }
@@ -1709,6 +1710,8 @@ OPTION_LINES: list[tuple[list[str], str]] = [
     (["debrief", "scenarios"], "reject"),
     (["debrief", "/dev/zero"], "reject"),
     (["debrief", "taken.txt"], "reject"),
+    (["debrief", "nowhere.jsonl", "taken.txt"], "reject"),
+    (["worksheet", "--pdf"], "reject"),
 ]
 
 
