@@ -40,7 +40,7 @@ def test_a_lineage_without_forks_is_the_run_itself(small):
     path = forks.run_generation(small, forks.Lineage(small.seed, small.replications))
     model = chunks.chunk_model(small, small.seed, 0, small.replications).run()
     codes = small and model.space.package_class[path]
-    assert np.array_equal(codes, model.class_by_round)
+    assert np.array_equal(codes, model.class_by_day)
     assert np.array_equal(path[:, -1], model.inforce)
 
 
@@ -51,7 +51,7 @@ def test_gathering_reads_each_ancestor_in_its_own_chunk(small, monkeypatch):
     R = small.replications
     base = forks.run_generation(small, forks.Lineage(small.seed, R))
     direct = np.concatenate(
-        [chunks.chunk_model(small, small.seed, a, b).run().class_by_round for a, b in chunks.chunk_bounds(R)]
+        [chunks.chunk_model(small, small.seed, a, b).run().class_by_day for a, b in chunks.chunk_bounds(R)]
     )
     assert np.array_equal(chunks.compiled_space(small).package_class[base], direct)
     # A fork after the horizon changes nothing: every world replays its parent, across chunks.
@@ -76,6 +76,34 @@ def test_forked_copies_equal_the_original_before_the_fork_and_differ_after(small
     a = [e["momentum"] for e in copy_a if e["day"] > day]
     b = [e["momentum"] for e in copy_b if e["day"] > day]
     assert after and a[0] != after[0] and b[0] != a[0]  # fresh streams: each copy its own future
+
+
+class _Contacts(forks.ForkedModel):
+    """Records every world's contacts held and next contact's time at each day's end."""
+
+    def step(self) -> None:
+        super().step()
+        self.seen = [*getattr(self, "seen", []), (self.held.copy(), self.next_contact.copy())]
+
+
+def test_a_copy_keeps_its_parents_contact_times_to_the_fork_and_draws_its_own_after(small):
+    """Half the copies come from the world that met most often by the fork day: it has drawn (for
+    every world, cached by contact count) intervals the other half reach only after the fork. Those
+    must be drawn afresh, so the copies of the slower world part ways after the fork."""
+    R, day = small.replications, 20
+    run = _Contacts(small, forks.Lineage(small.seed, R), 0, R).run()
+    held, _ = run.seen[day - 1]
+    fast, slow = int(np.argmax(held)), int(np.argmin(held))
+    assert held[fast] > held[slow] + 1
+    parents = np.where(np.arange(R) % 2 == 0, fast, slow)
+    copy = _Contacts(small, forks.Lineage(small.seed, R).then(day, parents), 0, R).run()
+    for t in range(day):  # to the fork day's end: the parents' contacts, number for number
+        assert np.array_equal(copy.seen[t][1], run.seen[t][1][parents])
+    # The slow world's copies meet together once more (that contact was scheduled before the fork);
+    # the interval drawn at it is each copy's own.
+    t = next(t for t in range(day, small.days) if copy.seen[t][0][1] > held[slow])
+    assert np.all(copy.seen[t][0][1::2] == held[slow] + 1)
+    assert np.unique(copy.seen[t][1][1::2]).size > 1
 
 
 def test_systematic_resampling_copies_in_proportion_to_the_weights():
@@ -103,10 +131,10 @@ def ten(small):
 
 
 def hand_path(sc):
-    """10 worlds: 0-3 sign a full-front truce in the first cycle and keep it; 4-9 never agree."""
+    """10 worlds: 0-3 sign a full-front truce on day 1 and keep it; 4-9 never agree."""
     space = chunks.compiled_space(sc)
     full = next(p for p in range(space.n) if space.class_order[space.package_class[p]] == "full_ceasefire")
-    path = np.zeros((10, sc.rounds), dtype=np.int64)
+    path = np.zeros((10, sc.days), dtype=np.int64)
     path[:4, :] = full
     return path
 
@@ -120,7 +148,7 @@ def test_weights_and_forecast_are_bayes_rule_worked_by_hand(ten):
     expected = lik / lik.sum()  # prior 1/10 each cancels
     assert np.allclose(f.weights, expected)
     assert np.allclose(f.weights[:4], 0.8 / (3.2 + 0.4))
-    p = C.forecast(ten, f.path, f.weights, "class", 30)
+    p = C.class_shares(ten, f.path, f.weights, 30)
     cats = ["full_ceasefire", "partial_ceasefire", "humanitarian", "no_agreement"]
     assert p[cats.index("full_ceasefire")] == pytest.approx(3.2 / 3.6)
     assert p[cats.index("no_agreement")] == pytest.approx(0.4 / 3.6)

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis.conditioning import forecast
-from sim.analysis.scoring import categories, day_of, kind_of, observed_of
+from sim.analysis.scoring import asked
 from sim.errors import UserError, show
 from sim.experiments.forks import Lineage, run_generation
 from sim.experiments.sweeps import build_point, lookup, numeric_kind, scenario_raw
@@ -159,8 +159,9 @@ def observed_vector(sc: Scenario, obs: Observations) -> np.ndarray:
     """The observations as one-hot vectors, concatenated in date order (what a perfect forecast says)."""
     parts = []
     for _, o in _items(obs):
-        v = np.zeros(len(categories(sc, kind_of(o))))
-        v[observed_of(sc, o)] = 1.0
+        a = asked(sc, o)
+        v = np.zeros(len(a.categories))
+        v[a.observed] = 1.0
         parts.append(v)
     return np.concatenate(parts)
 
@@ -184,11 +185,7 @@ class ScenarioModel:
             return {"p": np.full(observed_vector(self.sc, self.obs).size, np.nan)}  # outside the schema
         path = run_generation(sc, Lineage(seed, self.worlds))
         w = np.full(self.worlds, 1.0 / self.worlds)
-        return {
-            "p": np.concatenate(
-                [forecast(sc, path, w, kind_of(o), day_of(sc, o)) for _, o in _items(self.obs)]
-            )
-        }
+        return {"p": np.concatenate([forecast(sc, path, w, asked(sc, o)) for _, o in _items(self.obs)])}
 
 
 class MeanBrier:
@@ -347,8 +344,9 @@ def predictive_check(cal: Calibration, worlds: int = 400, seed: int | None = Non
         {
             "observation": [oid for oid, _ in items],
             "date": [o.date for _, o in items],
-            "kind": [kind_of(o) for _, o in items],
-            "observed": [categories(sc, kind_of(o))[observed_of(sc, o)] for _, o in items],
+            "question": [o.question for _, o in items],
+            "kind": [asked(sc, o).kind for _, o in items],
+            "observed": [asked(sc, o).categories[asked(sc, o).observed] for _, o in items],
             "p_observed_file": prior,
             "p_observed_posterior": post,
         }
@@ -357,7 +355,8 @@ def predictive_check(cal: Calibration, worlds: int = 400, seed: int | None = Non
 
 def _p_observed(sc: Scenario, items, path: np.ndarray) -> np.ndarray:
     w = np.full(path.shape[0], 1.0 / path.shape[0])
-    return np.array([forecast(sc, path, w, kind_of(o), day_of(sc, o))[observed_of(sc, o)] for _, o in items])
+    qs = [asked(sc, o) for _, o in items]
+    return np.array([forecast(sc, path, w, a)[a.observed] for a in qs])
 
 
 # ---------------------------------------------------------------- the posterior file

@@ -1,14 +1,17 @@
 """Forecasts conditioned on the news: a particle filter over simulated worlds.
 
-The scenario's run is the prior: R worlds, each one possible course of the talks. Observations (what
-was in force on a date, a class or one issue's option) arrive in date order. For each date:
+The scenario's run is the prior: R worlds, each one possible course of the talks, recorded as the
+package in force at the end of each day. Observations (answers to the questions of
+``sim.analysis.scoring``: what was in force on a day, at the horizon, whether a class had been in force
+or an issue settled a way by a day) arrive in date order. For each date:
 
 1. **Forecast.** Before the date's news is read, the forecast for that date is the weighted share of
    worlds with each category in force (the prequential forecast, Dawid 1984, "Present position and
    potential developments: some personal views. Statistical theory: the prequential approach", JRSS
-   A 147: each forecast uses only what was known before its date).
+   A 147: each forecast uses only what was known before its date), scored as ``sim.analysis.scoring``
+   scores (the log score's floor; the uniform reference and the named forecasts of the file).
 2. **Weigh.** Each world's weight is multiplied by the likelihood of what was reported, given what was
-   in force in it: a report is right with probability 1 - e and names each of the other K - 1
+   the answer in it: a report is right with probability 1 - e and names each of the other K - 1
    categories with probability e / (K - 1) (a symmetric reporting error of stated rate e > 0, so no
    world's weight is ever zero). With e = 0 this is plain rejection of the worlds that disagree.
 3. **Effective sample size** 1 / sum(w^2) of the normalised weights (Kong, Liu & Wong 1994,
@@ -34,13 +37,24 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from sim.analysis.scoring import CLASS, brier, categories, day_of, kind_of, log_score, observed_of
+from sim.analysis.scoring import (
+    CLASS,
+    LOG_FLOOR,
+    UNIFORM,
+    Asked,
+    PathForecast,
+    asked,
+    brier,
+    day_of,
+    log_score,
+    uniform,
+)
 from sim.engine.outcomes import STATUS_QUO
 from sim.errors import UserError
 from sim.experiments.chunks import compiled_space
 from sim.experiments.forks import Lineage, run_generation, world_draws
 from sim.scenario import Scenario
-from sim.scenario.observations import Observation, Observations
+from sim.scenario.observations import Observation, Observations, spread
 
 DEFAULT_ERROR = 0.05  # used, and stated, when neither the file nor the command gives a rate
 DEFAULT_FLOOR = 0.5
@@ -51,40 +65,62 @@ RESAMPLE_KEY = zlib.crc32(b"resample")  # the resampling draws' own stream, apar
 @dataclass(frozen=True)
 class Settings:
     """reporting_error: e in (0, 1); ess_floor: resample below this share of the worlds; budget:
-    worlds simulated in all, the prior run included."""
+    worlds simulated in all, the prior run included; log_floor: the log score's floor."""
 
     reporting_error: float = DEFAULT_ERROR
     ess_floor: float = DEFAULT_FLOOR
     budget: int | None = None
+    log_floor: float = LOG_FLOOR
 
     def budget_for(self, worlds: int) -> int:
         return self.budget if self.budget is not None else DEFAULT_BUDGET_FACTOR * worlds
 
 
-def category_codes(sc: Scenario, path: np.ndarray, kind: str, day: int) -> np.ndarray:
-    """(R,) the category of ``kind`` in force in every world on ``day`` (after the last meeting cycle
-    ending on or before it), as an index into ``categories(sc, kind)``."""
-    space = compiled_space(sc)
-    t = min(day // sc.calendar.days_per_round, path.shape[1])
-    pkgs = path[:, t - 1] if t > 0 else np.full(path.shape[0], STATUS_QUO)
-    if kind == CLASS:
-        return space.package_class[pkgs].astype(np.int64)
-    return space.packages[pkgs, space.issues.index(kind)].astype(np.int64)
+class Weighted(PathForecast):
+    """A weighted ensemble's answers: each world's answer to a question, and the weighted share of
+    worlds giving each (path: the package in force at the end of each day, worlds x days)."""
+
+    def __init__(self, sc: Scenario, path: np.ndarray, weights: np.ndarray) -> None:
+        super().__init__(sc, compiled_space(sc), path)
+        self.weights = weights
+
+    def codes(self, a: Asked) -> np.ndarray:
+        """(R,) each world's category of question ``a`` (an index into ``a.categories``)."""
+        t = self.round_of(a.day)
+        if a.question in ("first_by", "settled_by"):
+            if t == 0:
+                return np.ones(self.path.shape[0], dtype=np.int64)  # "no": nothing yet in force
+            codes, names = self._codes(a.kind, self.path[:, :t])
+            return np.where((codes == names.index(a.target)).any(axis=1), 0, 1).astype(np.int64)
+        pkgs = self.path[:, t - 1] if t > 0 else np.full(self.path.shape[0], STATUS_QUO)
+        codes, names = self._codes(a.kind, pkgs)
+        # The question's categories and the space's may be ordered differently: map by name.
+        order = np.array([a.categories.index(c) for c in names], dtype=np.int64)
+        return order[codes.astype(np.int64)]
+
+    def answer(self, a: Asked) -> np.ndarray:
+        return np.bincount(self.codes(a), weights=self.weights, minlength=len(a.categories))
 
 
-def forecast(sc: Scenario, path: np.ndarray, weights: np.ndarray, kind: str, day: int) -> np.ndarray:
-    """The weighted share of worlds with each category of ``kind`` in force on ``day``."""
-    codes = category_codes(sc, path, kind, day)
-    return np.bincount(codes, weights=weights, minlength=len(categories(sc, kind)))
+def forecast(sc: Scenario, path: np.ndarray, weights: np.ndarray, a: Asked) -> np.ndarray:
+    """The weighted share of worlds with each category of question ``a``."""
+    return Weighted(sc, path, weights).answer(a)
+
+
+def class_shares(sc: Scenario, path: np.ndarray, weights: np.ndarray, day: int) -> np.ndarray:
+    """The weighted share of worlds with each class (then no_agreement) in force at the end of ``day``."""
+    cats = [*sc.classes, "no_agreement"]
+    return forecast(sc, path, weights, Asked("in_force", CLASS, None, day, cats, 0))
 
 
 def likelihood(sc: Scenario, path: np.ndarray, obs: Iterable[Observation], error: float) -> np.ndarray:
     """(R,) the probability of the reports ``obs`` in every world, under reporting error ``error``."""
     lik = np.ones(path.shape[0])
+    view = Weighted(sc, path, np.ones(path.shape[0]))
     for o in obs:
-        kind, k = kind_of(o), observed_of(sc, o)
-        K = len(categories(sc, kind))
-        right = category_codes(sc, path, kind, day_of(sc, o)) == k
+        a = asked(sc, o)
+        K = len(a.categories)
+        right = view.codes(a) == a.observed
         lik *= np.where(right, 1.0 - error, error / (K - 1))
     return lik
 
@@ -204,10 +240,10 @@ def condition(
     loglik = np.zeros(R)
     for day, items in dated:
         for oid, o in items:
-            kind, k = kind_of(o), observed_of(sc, o)
-            p = forecast(sc, path, w, kind, day)
-            static = forecast(sc, base, np.full(R, 1.0 / R), kind, day)
-            out.prequential.append(_pq_row(sc, oid, o, day, kind, k, p, static))
+            a = asked(sc, o)
+            p = forecast(sc, path, w, a)
+            static = forecast(sc, base, np.full(R, 1.0 / R), a)
+            out.prequential.append(_pq_row(obs, oid, o, a, p, static, settings.log_floor))
         lik = likelihood(sc, path, (o for _, o in items), e)
         loglik += np.log(likelihood(sc, base, (o for _, o in items), e))
         w = w * lik
@@ -239,26 +275,28 @@ def _date(sc: Scenario, day: int) -> str:
     return (date.fromisoformat(sc.calendar.start) + timedelta(days=int(day))).isoformat()
 
 
-def _pq_row(sc, oid, o, day, kind, k, p, static) -> dict:
-    K = len(p)
-    uniform = np.full(K, 1.0 / K)
-    return {
+def _pq_row(obs: Observations, oid: str, o: Observation, a: Asked, p, static, floor: float) -> dict:
+    """One observation's prequential, static and reference forecasts of what happened, scored."""
+    k = a.observed
+    given = {"prequential": p, "static": static, UNIFORM: uniform(a)}
+    for fid, named in obs.forecasts.items():  # a named forecast scores only where it gives one
+        given[fid] = np.asarray(spread(named.p[oid], a.categories)) if oid in named.p else None
+    row = {
         "observation": oid,
+        "question": a.question,
         "date": o.date,
-        "day": day,
-        "kind": kind,
-        "observed": categories(sc, kind)[k],
-        "forecast": " ".join(f"{c}={q:.6f}" for c, q in zip(categories(sc, kind), p, strict=True)),
-        "p_prequential": float(p[k]),
-        "p_static": float(static[k]),
-        "p_uniform": 1.0 / K,
-        "brier_prequential": brier(p, k),
-        "brier_static": brier(static, k),
-        "brier_uniform": brier(uniform, k),
-        "log_prequential": log_score(p, k),
-        "log_static": log_score(static, k),
-        "log_uniform": log_score(uniform, k),
+        "day": a.day,
+        "kind": a.kind,
+        "asked": a.target or "",
+        "observed": a.categories[k],
+        "forecast": " ".join(f"{c}={q:.6f}" for c, q in zip(a.categories, p, strict=True)),
     }
+    for who, q in given.items():
+        row[f"p_{who}"] = float(q[k]) if q is not None else float("nan")
+    for who, q in given.items():
+        row[f"brier_{who}"] = brier(q, k) if q is not None else float("nan")
+        row[f"log_{who}"] = log_score(q, k, floor) if q is not None else float("nan")
+    return row
 
 
 # ---------------------------------------------------------------- what the news changed
@@ -270,12 +308,12 @@ def forecast_table(f: Filtered) -> pd.DataFrame:
     sc = f.scenario
     start = date.fromisoformat(f.as_of)
     first = (start - date.fromisoformat(sc.calendar.start)).days
-    cats = categories(sc, CLASS)
+    cats = [*sc.classes, "no_agreement"]
     R = f.worlds
     rows = []
     for day in range(first, sc.calendar.horizon_days + 1):
-        before = forecast(sc, f.prior_path, np.full(R, 1.0 / R), CLASS, day)
-        after = forecast(sc, f.path, f.weights, CLASS, day)
+        before = class_shares(sc, f.prior_path, np.full(R, 1.0 / R), day)
+        after = class_shares(sc, f.path, f.weights, day)
         for c, cid in enumerate(cats):
             rows.append(
                 {
@@ -356,16 +394,20 @@ def prequential_table(f: Filtered) -> pd.DataFrame:
 
 
 def prequential_summary(f: Filtered) -> pd.DataFrame:
-    """Mean Brier and log scores of the prequential, static and uniform forecasts over the observations."""
+    """Mean Brier and log scores of the prequential, static, uniform and named forecasts, each over
+    the observations it gives probabilities for."""
     t = prequential_table(f)
+    who_all = [c[len("brier_") :] for c in t.columns if c.startswith("brier_")]
     rows = []
-    for who in ("prequential", "static", "uniform"):
+    for who in who_all or ["prequential", "static", UNIFORM]:
+        covered = t[t[f"brier_{who}"].notna()] if len(t) else t
         rows.append(
             {
                 "forecast": who,
-                "observations": len(t),
-                "brier": float(t[f"brier_{who}"].mean()) if len(t) else np.nan,
-                "log": float(t[f"log_{who}"].mean()) if len(t) else np.nan,
+                "observations": len(covered),
+                "brier": float(covered[f"brier_{who}"].mean()) if len(covered) else np.nan,
+                "log": float(covered[f"log_{who}"].mean()) if len(covered) else np.nan,
+                "log_floor": f.settings.log_floor,
             }
         )
     return pd.DataFrame(rows)
@@ -373,14 +415,14 @@ def prequential_summary(f: Filtered) -> pd.DataFrame:
 
 def class_curve(sc: Scenario, path: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """(days, classes) the weighted share of worlds with each class in force, day 0 to the horizon."""
-    return np.stack([forecast(sc, path, weights, CLASS, d) for d in range(sc.calendar.horizon_days + 1)])
+    return np.stack([class_shares(sc, path, weights, d) for d in range(sc.calendar.horizon_days + 1)])
 
 
 def moving_table(f: Filtered) -> pd.DataFrame:
     """The class shares day by day as forecast before any news ("prior") and after each observation
     date: the forecast moving as the news comes in."""
     sc = f.scenario
-    cats = categories(sc, CLASS)
+    cats = [*sc.classes, "no_agreement"]
     rows = []
     for as_of, curve in f.curves:
         for day in range(curve.shape[0]):

@@ -182,14 +182,20 @@ def prequential(
     budget: int | None = None,
     executor: Executor | None = None,
     out: str | os.PathLike | None = None,
+    log_floor: float | None = None,
 ) -> Prequential:
     """Prequential scores (Dawid 1984): for each observation, the conditioned forecast made before its
-    date, beside the static forecast of the scenario and the uniform reference."""
+    date, beside the static forecast of the scenario, the uniform reference and the file's named
+    forecasts; the log score floors probabilities at ``log_floor`` (default 0.001)."""
+    from dataclasses import replace
+
     from sim.analysis import conditioning as C
 
+    floor = check_floor(log_floor)
     sc = _scenario(scenario, replications, seed)
     obs = load_observations(observed, [sc]) if isinstance(observed, str | os.PathLike) else observed
-    f = C.condition(sc, obs, None, _settings(obs, reporting_error, ess_floor, budget), executor)
+    settings = replace(_settings(obs, reporting_error, ess_floor, budget), log_floor=floor)
+    f = C.condition(sc, obs, None, settings, executor)
     result = Prequential(f, C.prequential_table(f), C.prequential_summary(f))
     if out is not None:
         result.write(out)
@@ -331,6 +337,8 @@ def explain_posterior(scenario: Scenario, posterior: str | os.PathLike) -> str:
             f"(sd {p.posterior_sd:.3g}) [calibrated: observations {', '.join(post.observation_ids)}]"
         )
     return "\n".join(lines)
+
+
 def check_floor(log_floor: float | None) -> float:
     """The log score's floor: a probability in (0, 1); 0.001 when not given."""
     from sim.analysis.scoring import LOG_FLOOR

@@ -5,17 +5,22 @@ state estimation", IEE Proceedings F 140(2)) resamples its particles and moves e
 the model's own random dynamics, so copies of one particle share its past and differ in their
 futures. Here a particle is a simulated world, and a copy is made by replaying: a world's numbers
 depend only on the run's seed, its chunk and its place in the chunk (``sim.experiments.chunks``), so
-a copy replays its parent's draws for everything up to the fork day and draws its own after it, from
-streams that add a fork key to the purpose of each draw.
+a copy replays its parent's draws for everything up to the end of the fork day and draws its own
+after it, from streams that add a fork key to the purpose of each draw.
 
 A :class:`Lineage` is the run's seed and its generations: generation g copies world ``parents[i]`` of
-generation g-1 into place i on ``day``. Generation 0 is the run itself. Every generation has the run's
-number of worlds and is cut into the run's chunks, so a world of any generation is the same world
-whichever workers play it.
+generation g-1 into place i at the end of ``day`` (days from ``calendar.start``). Generation 0 is the
+run itself. Every generation has the run's number of worlds and is cut into the run's chunks, so a
+world of any generation is the same world whichever workers play it.
 
-The copy rule reads the engine's contract for draws: every stream is keyed by its purpose (and, for
-the talks, the meeting cycle) and every draw from it names its size last, worlds first
-(``rng.random(n)``, ``rng.normal(mu, sd, (n, k))``, ``rng.gamma(a, size=(n, k))``).
+The copy rule reads the engine's contract for draws (``sim.engine.model``): every stream is keyed by
+its purpose (and, during the talks, by the day and the world's segment of it, or by the world's
+contact count), is filled for all the chunk's worlds and indexed by world, and every draw from it
+names its size last, worlds first (``rng.random(n)``, ``rng.normal(mu, sd, (n, k))``,
+``rng.gamma(a, size=(n, k))``). The day a draw belongs to is the day being played when it is made
+(0 while the worlds are drawn): a draw made on or before the fork day is the parent's, one after it
+the copy's own, whatever its key. So a contact held on or before the fork day keeps the parent's
+interval to the next contact (part of the world's state at the fork), and one held after draws anew.
 """
 
 from __future__ import annotations
@@ -122,12 +127,13 @@ class Gathered:
 
 class ForkedModel(NegotiationModel):
     """The worlds [start, stop) of a lineage's current generation, recording what is in force after
-    each meeting cycle (``path``). With no forks it is the run's own chunk, number for number."""
+    day (``path``, worlds x days). With no forks it is the run's own chunk, number for number."""
 
     def __init__(self, scenario: Scenario, lineage: Lineage, start: int, stop: int, trace: int | None = None):
         self.lineage = lineage
         self._ancestors = [lineage.ancestors(k)[start:stop] for k in range(len(lineage.forks) + 1)]
         self.path: list[np.ndarray] = []
+        self._level = 0
         super().__init__(
             scenario,
             replications=stop - start,
@@ -137,9 +143,9 @@ class ForkedModel(NegotiationModel):
         )
 
     def drawing_day(self) -> int:
-        """The day the draws being made now belong to: 0 while the worlds are drawn, then the last day
-        of the meeting cycle being played."""
-        return self.steps * self.cycle
+        """The day the draws being made now belong to: 0 while the worlds are drawn, then the day being
+        played (Mesa's clock has moved to it when ``step`` runs)."""
+        return round(self.time)
 
     def stream(self, *purpose: Any) -> np.random.Generator:
         level = self.lineage.segment(self.drawing_day())
@@ -147,12 +153,18 @@ class ForkedModel(NegotiationModel):
         return gathered  # type: ignore[return-value]
 
     def step(self) -> None:
+        level = self.lineage.segment(self.drawing_day())
+        if level != self._level:
+            # The intervals between contacts are cached per contact count for all worlds; those not
+            # yet drawn by a world are drawn from this generation's streams from here on.
+            self._intervals.clear()
+            self._level = level
         super().step()
         self.path.append(self.inforce.copy())
 
 
 def run_forked_chunk(scenario: Scenario, lineage: Lineage, start: int, stop: int) -> tuple[np.ndarray, float]:
-    """(worlds x meeting cycles) package in force in worlds [start, stop), and the seconds it took."""
+    """(worlds x days) package in force at each day's end in worlds [start, stop), and the seconds."""
     pin_threads()
     t0 = time.perf_counter()
     model = ForkedModel(scenario, lineage, start, stop).run()
@@ -163,7 +175,7 @@ def run_forked_chunk(scenario: Scenario, lineage: Lineage, start: int, stop: int
 
 
 def run_generation(scenario: Scenario, lineage: Lineage, executor: Executor | None = None) -> np.ndarray:
-    """The package in force after each meeting cycle in every world of the lineage's current generation."""
+    """The package in force at the end of each day in every world of the lineage's current generation."""
     bounds = chunk_bounds(lineage.worlds)
     if executor is None:
         parts = [run_forked_chunk(scenario, lineage, a, b)[0] for a, b in bounds]

@@ -118,6 +118,7 @@ def draws_figure(sc, draws):
 def format_prequential(table, summary) -> str:
     cols = [
         "date",
+        "question",
         "kind",
         "observed",
         "p_prequential",
@@ -132,7 +133,8 @@ def format_prequential(table, summary) -> str:
             "prequential: each observation forecast with only what was observed before its date",
             text_table(table[cols]),
             "",
-            "mean scores (lower is better):",
+            "mean scores (lower is better; the log score floors probabilities at "
+            f"{summary['log_floor'].iloc[0]:g}):",
             text_table(summary),
         ]
     )
@@ -154,11 +156,11 @@ def write_prequential(folder: Path, f, table, summary) -> list[Path]:
 def moving_figure(f, table):
     """One panel per class: its share day by day as forecast before any news (grey) and after each
     observation date (darker as the news accumulates); each observation a vertical mark."""
-    from sim.analysis.scoring import CLASS, categories
+    from sim.analysis.scoring import CLASS
 
     plt = _pyplot()
     sc = f.scenario
-    cats = categories(sc, CLASS)
+    cats = [*sc.classes, "no_agreement"]
     fig, axes = plt.subplots(len(cats), 1, figsize=(8, 2.0 * len(cats) + 0.8), sharex=True)
     axes = np.atleast_1d(axes)
     days = np.arange(sc.calendar.horizon_days + 1)
@@ -175,7 +177,7 @@ def moving_figure(f, table):
                 label=as_of if c == 0 else None,
             )
         for r in table.itertuples():
-            hit = r.kind == CLASS and r.observed == cid
+            hit = r.kind == CLASS and r.question in ("in_force", "at_horizon") and r.observed == cid
             ax.axvline(
                 r.day,
                 color=class_colours(list(sc.classes))[cid] if hit else "#dddddd",
