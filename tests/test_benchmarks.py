@@ -134,6 +134,8 @@ def test_update_and_calibrate_measured(quick_run):
         assert is_positive(ms[key]["value"]), (key, ms[key])
     assert ms["calibrate_rate"]["simulated_worlds"] > 0
     assert len(ms["calibrate_populations"]["epsilons"]) == data["parameters"]["calibrate"]["generations"]
+
+
 def test_engine_rates_growth_compile_and_chunk_memory(quick_run):
     _, data = quick_run
     ms, params = data["measurements"], data["parameters"]

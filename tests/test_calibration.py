@@ -37,10 +37,10 @@ def weekly_observations(sc) -> Observations:
     space = compiled_space(sc)
     start = date.fromisoformat(sc.calendar.start)
     obs = {}
-    for t in range(path.shape[1]):
-        day = (t + 1) * sc.calendar.days_per_round
-        cls = space.class_order[space.package_class[path[0, t]]]
-        obs[f"week{t + 1}"] = {
+    for week in range(1, sc.days // 7 + 1):
+        day = 7 * week  # what was in force at the end of that day
+        cls = space.class_order[space.package_class[path[0, day - 1]]]
+        obs[f"week{week}"] = {
             "date": (start + timedelta(days=day)).isoformat(),
             "class": cls,
             "source": "the model",

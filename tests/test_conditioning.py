@@ -234,3 +234,35 @@ def test_posterior_draws_are_the_prior_reweighted(small):
     assert table.loc["russia.margin", "posterior_mean"] == pytest.approx(np.sum(f.weights * x))
     best = C.best_worlds(f, 3)
     assert best["log_likelihood"].is_monotonic_decreasing
+
+
+def test_prequential_scores_every_question_type_beside_the_references_with_the_floor(ten):
+    """Worked by hand on the 10 worlds: 4 in 10 have had a full ceasefire in force since day 1."""
+    obs = Observations.model_validate(
+        {
+            "title": "t",
+            "note": "made for the test",
+            "observations": {
+                "a": {"question": "first_by", "date": "2025-03-27", "class": "full_ceasefire"}
+                | {"happened": True, "source": "made for the test"},
+                "b": {"date": "2025-04-10", "class": "humanitarian", "source": "made for the test"},
+            },
+            "forecasts": {
+                "crowd": {"label": "a crowd", "source": "made for the test", "date": "2025-03-12"}
+                | {"p": {"a": {"yes": 0.3}}}
+            },
+        },
+        by_alias=True,
+    )
+    s = C.Settings(reporting_error=0.2, ess_floor=0.0, log_floor=0.01)
+    f = C.condition(ten, obs, settings=s, prior=hand_path(ten))
+    a, b = f.prequential
+    assert a["p_prequential"] == pytest.approx(0.4) and a["p_uniform"] == 0.5 and a["p_crowd"] == 0.3
+    assert a["brier_crowd"] == pytest.approx(0.7**2 + 0.7**2)
+    # The yes/no report weighs by yes/no: 0.8 for a world that had it, 0.2 for one that had not.
+    assert np.allclose(f.weights, np.array([0.8] * 4 + [0.2] * 6) / 4.4)
+    # No world ever had a humanitarian text: probability 0 scores as the floor, not infinity.
+    assert b["p_prequential"] == 0 and b["log_prequential"] == pytest.approx(np.log(100))
+    assert np.isnan(b["brier_crowd"])  # the crowd gave no forecast for b
+    summary = C.prequential_summary(f).set_index("forecast")
+    assert summary.loc["crowd", "observations"] == 1 and summary.loc["prequential", "observations"] == 2

@@ -204,7 +204,7 @@ def by_date(
 
 
 def prior_path(sc: Scenario, executor: Executor | None = None) -> np.ndarray:
-    """The package in force after each meeting cycle in every world of the scenario's run."""
+    """The package in force at the end of each day in every world of the scenario's run."""
     return run_generation(sc, Lineage(sc.seed, sc.replications), executor)
 
 
