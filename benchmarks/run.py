@@ -79,6 +79,8 @@ FULL = {
     "sweep_replications": 1_000,
     "sweep_workers": 2,
     "memory_sizes": [100_000, 1_000_000],
+    "update_worlds": 2_000,
+    "calibrate": {"population": 100, "generations": 6, "worlds": 20},
     "repeat": 5,
     "rate_replications": 4_096,
     "rate_scenarios": ["baseline", "europe", "packages:4"],
@@ -101,6 +103,8 @@ QUICK = {
     "sweep_replications": 100,
     "sweep_workers": 2,
     "memory_sizes": [5_000],  # more than one chunk of 4,096 worlds
+    "update_worlds": 300,
+    "calibrate": {"population": 8, "generations": 2, "worlds": 5},
     "repeat": 2,
     "rate_replications": 512,
     "rate_scenarios": ["baseline", "packages:4"],
@@ -253,6 +257,77 @@ def bench_engine(cfg: dict, repeat: int, quick: bool) -> dict[str, dict]:
         ratio >= RATIO_TARGET,
         ensemble_replications=biggest,
     )
+    return out
+
+
+# ---------------------------------------------------------------------------- forecasts that learn
+
+OBSERVED = "scenarios/observed/spring_2025.toml"
+
+
+def bench_forecast(cfg: dict, repeat: int, quick: bool) -> dict[str, dict]:
+    """update: worlds weighed per second (the particle filter's weighing, simulation excluded) and
+    the whole update of the bundled example; calibrate: simulated worlds per second inside pyabc and
+    the populations until the tolerance stops falling (by less than 10% from one to the next)."""
+    import numpy as np
+
+    from sim.analysis import calibration as K
+    from sim.analysis import conditioning as C
+    from sim.scenario import load_scenario
+    from sim.scenario.observations import load_observations
+
+    sc = load_scenario(BASELINE).model_copy(update={"replications": cfg["update_worlds"]})
+    obs = load_observations(ROOT / OBSERVED)
+    out: dict[str, dict] = {}
+    try:
+        log(f"update: {sc.replications:,} worlds x {repeat}")
+        prior = C.prior_path(sc)
+        items = list(obs.observations.values())
+        weigh = lambda: C.ess(C.likelihood(sc, prior, items, 0.1) / sc.replications)  # noqa: E731
+        t, times = median_time(lambda: [weigh() for _ in range(20)], repeat)
+        out["update_weigh"] = measurement(
+            20 * sc.replications / t, "worlds/s", "update: worlds weighed per second", runs_s=times
+        )
+        t, times = median_time(lambda: C.condition(sc, obs, None, C.Settings(reporting_error=0.1)), repeat)
+        out["update_total"] = measurement(
+            t,
+            "s",
+            f"update of the baseline on {OBSERVED}, {sc.replications:,} worlds, forks included",
+            runs_s=times,
+        )
+    except Exception as e:  # noqa: BLE001
+        out["update_total"] = failed("update", "s", None, e)
+    c = cfg["calibrate"]
+    try:
+        log(f"calibrate: {c['population']} particles x {c['generations']} populations x {c['worlds']} worlds")
+        base = load_scenario(BASELINE)
+        params = K.parse_params(base, [])
+        with tempfile.TemporaryDirectory() as tmp:
+            cal = K.calibrate(
+                base, obs, params, Path(tmp) / "h.db", c["population"], c["generations"], c["worlds"]
+            )
+        pops = cal.populations
+        worlds = int(pops["samples"].sum()) * c["worlds"]
+        eps = pops["epsilon"].to_numpy()
+        drops = np.flatnonzero(eps[1:] > 0.9 * eps[:-1])
+        converged = int(drops[0] + 1) if drops.size else None
+        out["calibrate_rate"] = measurement(
+            worlds / cal.seconds,
+            "worlds/s",
+            "calibrate: simulated worlds per second inside pyabc",
+            simulated_worlds=worlds,
+            abc_seconds=cal.seconds,
+            **c,
+        )
+        out["calibrate_populations"] = measurement(
+            converged if converged is not None else len(eps),
+            "populations",
+            "calibrate: populations until the tolerance falls by less than 10%",
+            epsilons=[float(e) for e in eps],
+            converged=converged is not None,
+        )
+    except Exception as e:  # noqa: BLE001
+        out["calibrate_rate"] = failed("calibrate", "worlds/s", None, e)
     return out
 
 
@@ -722,6 +797,7 @@ SECTIONS: dict[str, Callable | None] = {
     "sweep": bench_sweep,
     "memory": bench_memory,
     "help": bench_help,
+    "forecast": bench_forecast,
     "profile": None,
 }
 

@@ -60,6 +60,43 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _posterior_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--posterior",
+        type=Path,
+        metavar="FILE",
+        help="a posterior file of negsim calibrate: its calibrated assumptions replace the file's",
+    )
+
+
+def _calibrated(sc, args):
+    if getattr(args, "posterior", None) is None:
+        return sc
+    from sim.api import with_posterior
+
+    return with_posterior(sc, args.posterior)
+
+
+def _add_filter_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--reporting-error",
+        type=float,
+        metavar="E",
+        help="how often a report names the wrong category, above 0 and below 1 (default: the "
+        "observations file's reporting_error, else 0.05)",
+    )
+    p.add_argument(
+        "--ess-floor",
+        type=float,
+        metavar="SHARE",
+        help="resample and fork the worlds where the effective sample size falls below this share "
+        "of them (default 0.5)",
+    )
+    p.add_argument(
+        "--budget", type=int, metavar="WORLDS", help="worlds simulated in all (default 10 x replications)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = Parser(
         prog="negsim",
@@ -75,11 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("explain", help="each party's positions with the source behind each")
     p.add_argument("file", type=Path)
+    _posterior_option(p)
     _root_option(p)
     p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("run", help="simulate one scenario; write CSVs, manifest and plots")
     p.add_argument("file", type=Path, help="a scenario file, or the name of an installed one (baseline)")
+    _posterior_option(p)
     _add_run_options(p)
     p.set_defaults(func=cmd_run)
 
@@ -168,9 +207,46 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("score", help="score a scenario's forecast against dated observations")
     p.add_argument("file", type=Path, help="scenario file")
     p.add_argument("--observed", type=Path, required=True, help="observations file (TOML)")
+    p.add_argument(
+        "--prequential",
+        action="store_true",
+        help="score each observation with the forecast conditioned on what was observed before its "
+        "date, beside the static forecast and the uniform reference",
+    )
+    _add_filter_options(p)
+    _posterior_option(p)
     _log_floor_option(p)
     _add_run_options(p)
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("update", help="condition a scenario's worlds on the observations up to a date")
+    p.add_argument("file", type=Path, help="scenario file")
+    p.add_argument("--observed", type=Path, required=True, help="observations file (TOML)")
+    p.add_argument("--as-of", metavar="DATE", help="read the observations dated up to DATE (default: all)")
+    _add_filter_options(p)
+    _posterior_option(p)
+    _add_run_options(p)
+    p.set_defaults(func=cmd_update)
+
+    p = sub.add_parser(
+        "calibrate", help="revise a scenario's stated assumptions against observations (ABC-SMC)"
+    )
+    p.add_argument("file", type=Path, help="scenario file")
+    p.add_argument("--observed", type=Path, required=True, help="observations file (TOML)")
+    p.add_argument(
+        "--params",
+        nargs="+",
+        metavar="PATH[=LO:HI]",
+        default=[],
+        help="assumptions to calibrate by dotted path: an uncertain value's mean (prior: normal with its "
+        "sd) or any assumed number with an allowed range (default: each party's margin and concession)",
+    )
+    p.add_argument("--population", type=int, default=100, help="particles per population (default 100)")
+    p.add_argument("--generations", type=int, default=4, help="populations (default 4)")
+    p.add_argument("--worlds", type=int, default=20, help="worlds simulated per particle (default 20)")
+    p.add_argument("--fresh", action="store_true", help="start over instead of resuming the history")
+    _add_run_options(p)
+    p.set_defaults(func=cmd_calibrate, replications=None)
 
     _add_teaching(sub)
     return ap
@@ -316,7 +392,13 @@ def cmd_explain(args) -> int:
     from sim.api import explain, load_scenarios
 
     (sc,) = load_scenarios([one_file(args.file, "explain")], root=args.root)
-    print(explain(sc))
+    text = explain(sc)
+    if args.posterior is not None:
+        from sim.api import explain_posterior
+
+        _calibrated(sc, args)  # checked against the scenario before anything is printed
+        text += "\n" + explain_posterior(sc, args.posterior)
+    print(text)
     return 0
 
 
@@ -324,6 +406,7 @@ def cmd_run(args) -> int:
     from sim.api import load_scenarios, run
 
     (sc,) = load_scenarios([one_file(args.file, "run")], args.replications, args.seed, root=args.root)
+    sc = _calibrated(sc, args)
     outdir = args.out / sc.name
     args.interrupted = f"{show(outdir, 120)}/ was not written (an earlier one is left as it was)"
     with executor(args, sc.replications >= PARALLEL_FROM) as ex:
@@ -483,18 +566,74 @@ def cmd_sensitivity(args) -> int:
     return 0
 
 
+def _filter_kwargs(args) -> dict:
+    return {"reporting_error": args.reporting_error, "ess_floor": args.ess_floor, "budget": args.budget}
+
+
 def cmd_score(args) -> int:
-    from sim.api import load_observations, load_scenarios, score
+    from sim.api import load_observations, load_scenarios, prequential, score
     from sim.api.forecasting import check_floor
 
     check_floor(args.log_floor)
     (sc,) = load_scenarios([args.file], args.replications, args.seed)
+    sc = _calibrated(sc, args)
     obs = load_observations(args.observed, [sc])
     outdir = args.out / sc.name / "score"
     with executor(args, sc.replications >= PARALLEL_FROM) as ex:
-        result = score(sc, obs, executor=ex, out=outdir, log_floor=args.log_floor)
+        if args.prequential:
+            result = prequential(
+                sc, obs, executor=ex, out=outdir, log_floor=args.log_floor, **_filter_kwargs(args)
+            )
+        else:
+            result = score(sc, obs, executor=ex, out=outdir, log_floor=args.log_floor)
     print(result.report())
     print(f"-> {outdir}/")
+    return 0
+
+
+def cmd_update(args) -> int:
+    from sim.api import load_observations, load_scenarios, update
+
+    (sc,) = load_scenarios([args.file], args.replications, args.seed)
+    sc = _calibrated(sc, args)
+    obs = load_observations(args.observed, [sc])
+    outdir = args.out / sc.name / "update"
+    with executor(args, sc.replications >= PARALLEL_FROM) as ex:
+        result = update(sc, obs, args.as_of, executor=ex, **_filter_kwargs(args))
+        result.command = f"negsim trace {args.file} -n {sc.replications} --seed {sc.seed}"
+        result.write(outdir)
+    print(result.report())
+    print(f"-> {outdir}/")
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from sim.api import calibrate, load_observations, load_scenarios
+
+    (sc,) = load_scenarios([args.file], None, args.seed)
+    obs = load_observations(args.observed, [sc])
+    from sim.analysis.calibration import parse_params
+
+    parse_params(sc, args.params)  # a parameter that is not an assumption is refused before any work
+    for name in ("population", "generations", "worlds"):
+        if getattr(args, name) < (2 if name == "population" else 1):
+            raise UserError(f"--{name} must be at least {2 if name == 'population' else 1}")
+    outdir = args.out / sc.name / "calibrate"
+    with executor(args, False) as ex:
+        result = calibrate(
+            sc,
+            obs,
+            args.params,
+            population=args.population,
+            generations=args.generations,
+            worlds=args.worlds,
+            executor=ex if args.workers or args.executor else None,
+            out=outdir,
+            fresh=args.fresh,
+            command=args.command_line,
+        )
+    print(result.report())
+    print(f"in {result.manifest['seconds']:.1f} s -> {outdir}/ (pyabc history: {outdir}/history.db)")
     return 0
 
 

@@ -1282,13 +1282,94 @@ def observed_case():
         files = _project(tree)
         obs = draw(observations_tree(tree))
         rel = "observed/obs.toml"
-        if draw(st.booleans()):
+        command = draw(st.sampled_from(["score", "compare", "update", "prequential"]))
+        if command == "score":
             argv = ["score", f"scenarios/{LEAF}", "--observed", rel, "-n", "5", "--out", "results"]
+        elif command == "update":
+            argv = ["update", f"scenarios/{LEAF}", "--observed", rel, "-n", "5", "--out", "results"]
+        elif command == "prequential":
+            argv = ["score", f"scenarios/{LEAF}", "--observed", rel, "--prequential", "-n", "5"]
+            argv += ["--budget", "1000", "--out", "results"]
         else:
             argv = ["compare", f"scenarios/{LEAF}", "--observed", rel, "-n", "5", "--workers", "1"]
             argv += ["--out", "results"]
         own = {"obs-date": _obs_date, "obs-names": _obs_names, "obs-question": _obs_question}
         return _input_case("observed", draw, tree, files, rel, obs, argv, own)
+
+    return build()
+
+
+# -- posterior files (negsim run/score/update/explain --posterior FILE, written by negsim calibrate)
+
+
+def posterior_tree(draw, tree: dict[str, Any]) -> dict[str, Any]:
+    """A valid posterior file for ``tree``: one party's margin calibrated, a few weighted particles."""
+    pid = _sampled(draw, sorted(tree["parties"]))
+    n = draw(st.integers(1, 4))
+    draws = [draw(st.integers(0, 40)) / 100 for _ in range(n)]
+    return {
+        "format": 1,
+        "scenario": "s0",
+        "scenario_sha256": "0" * 64,
+        "observations": "obs.toml",
+        "observation_ids": ["a"],
+        "worlds_per_particle": 1,
+        "weights": [1.0 / n] * n,
+        "parameters": {
+            f"parties.{pid}.margin.mean": {
+                "prior": "uniform",
+                "a": 0.0,
+                "b": 0.5,
+                "in_file": 0.1,
+                "posterior_mean": sum(draws) / n,
+                "posterior_sd": 0.01,
+                "draws": draws,
+            }
+        },
+    }
+
+
+def _posterior_fields(draw, data, tree, argv):
+    data = copy.deepcopy(data)
+    (name,) = data["parameters"]
+    entry = data["parameters"][name]
+    choice = draw(st.sampled_from(["weights", "draws", "path", "sd", "prior", "format", "not-assumption"]))
+    where = "weights"
+    if choice == "weights":
+        data["weights"] = [0.9] * len(data["weights"]) + [0.5]
+    elif choice == "draws":
+        entry["draws"] = [*entry["draws"], 0.1]
+        where = "parameters"
+    elif choice == "path":
+        data["parameters"] = {"parties.nobody.margin.mean": entry}
+        where = "parameters"
+    elif choice == "sd":
+        entry["posterior_sd"] = -1.0
+        where = f"parameters.{name}.posterior_sd"
+    elif choice == "prior":
+        entry["prior"] = "cauchy"
+        where = f"parameters.{name}.prior"
+    elif choice == "format":
+        data["format"] = 99
+        where = "format"
+    else:
+        data["parameters"] = {"replications": entry}  # a number, but no assumption: not calibratable
+        where = "parameters"
+    return dump_toml(data), "reject", where, choice, argv
+
+
+def posterior_case():
+    @st.composite
+    def build(draw) -> Case:
+        tree = draw(scenario_tree())
+        files = _project(tree)
+        post = posterior_tree(draw, tree)
+        rel = "calibrated/posterior.toml"
+        command = draw(st.sampled_from(["run", "explain"]))
+        argv = [command, f"scenarios/{LEAF}", "--posterior", rel]
+        argv += ["-n", "5", "--out", "results"] if command == "run" else []
+        own = {"posterior-fields": _posterior_fields}
+        return _input_case("posterior", draw, tree, files, rel, post, argv, own, valid_expect="either")
 
     return build()
 
@@ -1661,6 +1742,38 @@ OPTION_LINES: list[tuple[list[str], str]] = [
     (["score", FILE, "--observed", "/dev/zero", "-n", "3"], "reject"),
     (["score", FILE, "--observed", "taken.txt", "-n", "3"], "reject"),
     (["score", FILE, "-n", "3"], "reject"),
+    (["score", FILE, "--observed", "taken.txt", "--prequential", "-n", "3"], "reject"),
+    (["update", FILE, "--observed", "nowhere.toml", "-n", "3"], "reject"),
+    (["update", FILE, "--observed", "/dev/zero", "-n", "3"], "reject"),
+    (["update", FILE, "-n", "3"], "reject"),
+    (["update", FILE, "--observed", "observed/obs.toml", "--as-of", "2099-01-01", "-n", "3"], "reject"),
+    (["update", FILE, "--observed", "observed/obs.toml", "--as-of", "1900-01-01", "-n", "3"], "reject"),
+    (["update", FILE, "--observed", "observed/obs.toml", "--as-of", "2025-02-30", "-n", "3"], "reject"),
+    (["update", FILE, "--observed", "observed/obs.toml", "--as-of", "\x1b[2J", "-n", "3"], "reject"),
+    (["update", FILE, "--observed", "observed/obs.toml", "--reporting-error", "0", "-n", "3"], "reject"),
+    (["update", FILE, "--observed", "observed/obs.toml", "--reporting-error", "1", "-n", "3"], "reject"),
+    (["update", FILE, "--observed", "observed/obs.toml", "--reporting-error", "nan", "-n", "3"], "reject"),
+    (["update", FILE, "--observed", "observed/obs.toml", "--reporting-error", "-0.1", "-n", "3"], "reject"),
+    (["update", FILE, "--observed", "observed/obs.toml", "--ess-floor", "2", "-n", "3"], "reject"),
+    (["update", FILE, "--observed", "observed/obs.toml", "--ess-floor", "nan", "-n", "3"], "reject"),
+    (["update", FILE, "--observed", "observed/obs.toml", "--budget", "1", "-n", "3"], "reject"),
+    (["update", FILE, "--observed", "observed/obs.toml", "--budget", "-5", "-n", "3"], "reject"),
+    (["update", FILE, "--observed", "observed/obs.toml", "-n", "3", "--out", "results"], "accept"),
+    (["calibrate", FILE, "--observed", "observed/obs.toml", "--params", "replications=1:5"], "reject"),
+    (["calibrate", FILE, "--observed", "observed/obs.toml", "--params", "nope"], "reject"),
+    (["calibrate", FILE, "--observed", "observed/obs.toml", "--params", "title"], "reject"),
+    (["calibrate", FILE, "--observed", "observed/obs.toml", "--params", "a\nb=1:2"], "reject"),
+    (["calibrate", FILE, "--observed", "observed/obs.toml", "--params", "truce.days=1:9"], "reject"),
+    (["calibrate", FILE, "--observed", "observed/obs.toml", "--population", "1"], "reject"),
+    (["calibrate", FILE, "--observed", "observed/obs.toml", "--generations", "0"], "reject"),
+    (["calibrate", FILE, "--observed", "observed/obs.toml", "--worlds", "0"], "reject"),
+    (["calibrate", FILE, "--observed", "nowhere.toml"], "reject"),
+    (["calibrate", FILE], "reject"),
+    (["run", FILE, "--posterior", "nowhere.toml", "-n", "3"], "reject"),
+    (["run", FILE, "--posterior", "scenarios", "-n", "3"], "reject"),
+    (["run", FILE, "--posterior", "/dev/zero", "-n", "3"], "reject"),
+    (["run", FILE, "--posterior", "taken.txt", "-n", "3"], "reject"),
+    (["explain", FILE, "--posterior", "observed/obs.toml"], "reject"),
     (["score", FILE, "--observed", "@@OBS@@", "--log-floor", "0", "-n", "3"], "reject"),
     (["score", FILE, "--observed", "@@OBS@@", "--log-floor", "1", "-n", "3"], "reject"),
     (["score", FILE, "--observed", "@@OBS@@", "--log-floor", "nan", "-n", "3"], "reject"),
@@ -1722,10 +1835,10 @@ def _option_line_from(which: int, tree: dict[str, Any]) -> Case:
     argv = [a.replace("@@PARTY@@", party).replace("@@OBS@@", "obs.toml") for a in argv]
     files = _base_files()
     files["proj/" + FILE] = dump_toml(tree)
-    start = tree["calendar"]["start"]
-    obs = f'title = "t"\nnote = "n/a"\n[observations.a]\ndate = "{start}"\n'
-    obs += 'class = "no_agreement"\nsource = "a report"\n'
-    files["proj/obs.toml"] = obs.encode()
+    start = tree["calendar"]["start"]  # what the observations options read: one report on day 0
+    obs = {"date": start, "class": "no_agreement", "source": "the fuzzer"}
+    files["proj/observed/obs.toml"] = dump_toml({"title": "t", "note": "fuzz", "observations": {"a": obs}})
+    files["proj/obs.toml"] = files["proj/observed/obs.toml"]
     note = " ".join(a if len(a) < 40 else a[:37] + "..." for a in argv)[:80]
     return Case("options", expect, argv, files, names=(), note=note, other_ok=())
 
@@ -1736,12 +1849,14 @@ INPUT_FAMILIES: dict[str, Callable[[], st.SearchStrategy[Case]]] = {
     "prompt": prompt_case,
     "answer": answer_case,
     "class-log": class_log_case,
+    "posterior": posterior_case,
 }
 
 
 # How often each kind of case comes up, relative to one scenario mutation.
 WEIGHTS = {"none": 3.0, "huge-file": 0.3, "huge-string": 0.5, "command-line": 10.0}
 WEIGHTS |= {"observed": 3.0, "moves": 3.0, "prompt": 1.5, "answer": 3.0, "class-log": 3.0, "options": 5.0}
+WEIGHTS |= {"posterior": 2.0}
 
 
 def kinds() -> list[str]:

@@ -126,6 +126,16 @@ def test_targets_are_reported_not_enforced(quick_run):
         assert m["met"] in (True, False, None)
 
 
+def test_update_and_calibrate_measured(quick_run):
+    _, data = quick_run
+    ms = data["measurements"]
+    for key in ("update_weigh", "update_total", "calibrate_rate", "calibrate_populations"):
+        assert key in ms, key
+        assert is_positive(ms[key]["value"]), (key, ms[key])
+    assert ms["calibrate_rate"]["simulated_worlds"] > 0
+    assert len(ms["calibrate_populations"]["epsilons"]) == data["parameters"]["calibrate"]["generations"]
+
+
 def test_engine_rates_growth_compile_and_chunk_memory(quick_run):
     _, data = quick_run
     ms, params = data["measurements"], data["parameters"]

@@ -635,6 +635,15 @@ def _catalogue_cases(project: Path) -> dict[str, list]:
 
     ok = (sc / "ok.toml").read_text()
     (project / "taken.txt").write_text("x")
+    # The forecasting mistakes on the bundled baseline, whose worlds differ (so weights fall).
+    baseline = str(ROOT / "scenarios" / "baseline.toml")
+    obs = text(
+        "spring.toml",
+        'title = "t"\nnote = "made up"\n[observations.a]\ndate = "2025-04-10"\n'
+        'class = "partial_ceasefire"\nsource = "made up for the test"\n',
+    )
+    update = ["update", baseline, "-n", "50"]
+    calibrate = ["calibrate", baseline, "--observed", obs]
     return {
         "TOML syntax error": ["validate", text("typo.toml", 'title = "x"\nrounds = = 3\n')],
         "unknown key": ["validate", file("unknown.toml", lambda r: r.update(replicatons=5))],
@@ -805,7 +814,36 @@ def _catalogue_cases(project: Path) -> dict[str, list]:
             ),
         ],
         "--log is a folder": ["play", "scenarios/ok.toml", "--as", "a", "--log", "scenarios"],
+        "as-of date outside the calendar": [*update, "--observed", obs, "--as-of", "2026-01-01"],
+        "reporting error of 0 or 1": [*update, "--observed", obs, "--reporting-error", "1"],
+        "resampling budget spent": [*update, "--observed", obs, "--ess-floor", "1", "--budget", "60"],
+        "calibrating what is not an assumption": [*calibrate, "--params", "replications=1:5"],
+        "an assumption without an uncertainty": [*calibrate, "--params", "parties.russia.war.land.momentum"],
+        "a bad posterior file": [
+            "run",
+            "scenarios/ok.toml",
+            "--posterior",
+            text("posterior.toml", BAD_POSTERIOR),
+        ],
     }
+
+
+BAD_POSTERIOR = """format = 1
+scenario = "ok"
+scenario_sha256 = "x"
+observations = "obs.toml"
+observation_ids = ["a"]
+worlds_per_particle = 1
+weights = [0.5, 0.2]
+[parameters."parties.b.margin.mean"]
+prior = "uniform"
+a = 0.0
+b = 0.5
+in_file = 0.05
+posterior_mean = 0.1
+posterior_sd = 0.01
+draws = [0.1, 0.1]
+"""
 
 
 def _few_worlds(folder: Path) -> str:

@@ -38,7 +38,20 @@ from sim.api.classroom import (
     serve_dashboard,
     worksheet,
 )
-from sim.api.forecasting import Score, load_observations, rank_by_score, score
+from sim.api.forecasting import (
+    Calibrated,
+    Prequential,
+    Score,
+    Update,
+    calibrate,
+    explain_posterior,
+    load_observations,
+    prequential,
+    rank_by_score,
+    score,
+    update,
+    with_posterior,
+)
 from sim.api.runs import (
     FINDABLE,
     RESERVED,
@@ -77,6 +90,14 @@ __all__ = [
     "rank_by_score",
     "score",
     "sensitivity",
+    "Calibrated",
+    "calibrate",
+    "explain_posterior",
+    "with_posterior",
+    "Prequential",
+    "Update",
+    "prequential",
+    "update",
     "Run",
     "SweepResult",
     "compare",

@@ -47,6 +47,9 @@ An observations file is TOML, checked as strictly as a scenario file::
     [forecasts.crowd.p.ceasefire_by_april]
     yes = 0.3                         # first_by and settled_by have the categories yes and no
 
+An optional top-level ``reporting_error = 0.05`` states how often a report names the wrong
+category; ``negsim update`` and ``score --prequential`` weigh worlds with it.
+
 A mistake is one line naming the file, the observation and the field, as for scenarios (exit code 2
 at the command line). An entry whose source is a dated page address (``https://...`` and a
 ``YYYY-MM-DD`` date) is checkable; a file with any other entry is illustrative, and says so.
@@ -136,6 +139,8 @@ class NamedForecast(Strict):
 class Observations(Strict):
     title: str
     note: str = Field(min_length=3)
+    # How often a report names the wrong category (negsim update): above 0, so no world is ruled out.
+    reporting_error: float | None = Field(default=None, gt=0, lt=1)
     observations: dict[ID, Observation] = Field(min_length=1)
     forecasts: dict[ID, NamedForecast] = {}
     path: str = ""

@@ -1,0 +1,160 @@
+"""Calibrating a scenario's assumptions with ABC-SMC (pyabc): recovery, determinism, refusals."""
+
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_model import two_sides
+
+from sim.analysis import calibration as K
+from sim.errors import UserError
+from sim.experiments.chunks import compiled_space
+from sim.experiments.forks import Lineage, run_generation
+from sim.scenario import validate
+from sim.scenario.observations import Observations
+from sim.scenario.posterior import Posterior
+
+TRUE_MARGIN = 0.3
+INFORMED = "parties.b.margin.mean=0.05:0.6"  # b's opening margin sets the week it gives way
+UNTOUCHED = "parties.a.concession.mean=0.3:3.0"  # a asks no margin, so how fast it concedes is moot
+
+
+def theory_limit(margin: float = TRUE_MARGIN):
+    """One world without noise: b's margin decays with the war's hurt (margin e^-pain/tolerance for
+    beta 1) until the text beats it, so the week of the deal follows from the margin alone."""
+    raw = two_sides(b_land=-0.004, b_energy=0.0, margin=margin, tolerance=0.2, horizon=84, replications=1)
+    raw["uncertainty"]["exact"] = True
+    return validate(raw, Path("scenarios") / "theory_limit.toml")
+
+
+def weekly_observations(sc) -> Observations:
+    """What the model itself had in force each week, as reports."""
+    path = run_generation(sc, Lineage(sc.seed, 1))
+    space = compiled_space(sc)
+    start = date.fromisoformat(sc.calendar.start)
+    obs = {}
+    for week in range(1, sc.days // 7 + 1):
+        day = 7 * week  # what was in force at the end of that day
+        cls = space.class_order[space.package_class[path[0, day - 1]]]
+        obs[f"week{week}"] = {
+            "date": (start + timedelta(days=day)).isoformat(),
+            "class": cls,
+            "source": "the model",
+        }
+    return Observations.model_validate(
+        {"title": "t", "note": "generated", "observations": obs}, by_alias=True
+    )
+
+
+@pytest.fixture(scope="module")
+def recovered(tmp_path_factory):
+    sc = theory_limit()
+    obs = weekly_observations(sc)
+    params = K.parse_params(sc, [INFORMED, UNTOUCHED])
+    db = tmp_path_factory.mktemp("abc") / "history.db"
+    return K.calibrate(sc, obs, params, db, population=40, generations=3, worlds=1, seed=3)
+
+
+def test_the_observed_week_is_recovered_and_the_untouched_parameter_keeps_its_prior(recovered):
+    table = K.prior_posterior(recovered).set_index("parameter")
+    informed, untouched = table.loc["parties.b.margin.mean"], table.loc["parties.a.concession.mean"]
+    assert informed["posterior_p5"] <= TRUE_MARGIN <= informed["posterior_p95"]
+    assert informed["sd_ratio"] < 0.5
+    # Within noise: 40 particles from a uniform prior give an sd within about 20% of the prior's.
+    assert 0.7 < untouched["sd_ratio"] < 1.3
+
+
+def test_the_history_is_kept_in_sqlite_and_a_calibration_resumes(recovered, tmp_path):
+    import pyabc
+
+    h = pyabc.History(f"sqlite:///{recovered.database}")
+    assert h.max_t == 2 and len(recovered.populations) == 3
+    assert list(recovered.populations["epsilon"]) == sorted(recovered.populations["epsilon"], reverse=True)
+
+
+def test_same_seed_same_posterior_for_one_and_two_workers(tmp_path):
+    sc = theory_limit()
+    obs = weekly_observations(sc)
+    params = K.parse_params(sc, [INFORMED])
+    one = K.calibrate(sc, obs, params, tmp_path / "a.db", population=8, generations=2, seed=5)
+    with ProcessPoolExecutor(2) as ex:
+        two = K.calibrate(
+            sc, obs, params, tmp_path / "b.db", population=8, generations=2, seed=5, map_=ex.map
+        )
+    assert one.posterior.to_csv() == two.posterior.to_csv()
+    other = K.calibrate(sc, obs, params, tmp_path / "c.db", population=8, generations=2, seed=6)
+    assert other.posterior.to_csv() != one.posterior.to_csv()
+
+
+def test_only_assumptions_with_a_stated_uncertainty_or_range_are_calibrated():
+    sc = theory_limit()
+    raw = K.scenario_raw(sc)
+    with pytest.raises(UserError, match="not a number"):
+        K.parse_param(sc, raw, "parties.b.red_lines")
+    with pytest.raises(UserError, match="not an assumption"):
+        K.parse_param(sc, raw, "replications=1:5")
+    with pytest.raises(UserError, match="states no uncertainty"):
+        K.parse_param(sc, raw, "parties.b.margin.mean")  # sd 0 here: a range is needed
+    with pytest.raises(UserError, match="LO must be below HI"):
+        K.parse_param(sc, raw, "parties.b.margin.mean=0.6:0.1")
+    p = K.parse_param(sc, raw, INFORMED)
+    assert (p.prior, p.a, p.b) == ("uniform", 0.05, 0.6)
+
+
+def test_the_posterior_file_sets_the_means_and_widens_the_spread(recovered):
+    table = K.prior_posterior(recovered)
+    doc = K.posterior_document(recovered, table)
+    cal = K.apply_posterior(recovered.scenario, Posterior.model_validate(doc))
+    b = cal.parties["b"].margin
+    row = table.set_index("parameter").loc["parties.b.margin.mean"]
+    assert b.mean == pytest.approx(row["posterior_mean"])
+    assert b.sd == pytest.approx(np.hypot(0.0, row["posterior_sd"]))
+
+
+def test_the_predictive_check_forecasts_every_observation(recovered):
+    ppc = K.predictive_check(recovered, worlds=40)
+    assert len(ppc) == len(recovered.observations.observations)
+    assert ppc["p_observed_posterior"].between(0, 1 + 1e-9).all()
+    # The calibrated margin explains the weeks it was calibrated on: most worlds match each report.
+    assert ppc["p_observed_posterior"].mean() > 0.8
+
+
+@pytest.mark.slow
+def test_simulation_based_calibration_ranks_are_uniform(tmp_path):
+    """Talts et al. (2018), "Validating Bayesian inference algorithms with simulation-based
+    calibration": draw the margin from its prior, generate the weekly reports with it, calibrate, and
+    rank the true value among L posterior draws. If the posterior is right, the ranks are uniform on
+    0..L. Stated test: chi-square goodness of fit over 5 equal bins of ranks, 100 replicates,
+    rejected at the 1% level."""
+    from scipy import stats
+
+    replicates, L = 100, 19
+    rng = np.random.default_rng(2018)
+    ranks = []
+    for r in range(replicates):
+        true = float(rng.uniform(0.05, 0.6))
+        sc = theory_limit(true)
+        obs = weekly_observations(sc)
+        params = K.parse_params(sc, [INFORMED])
+        cal = K.calibrate(sc, obs, params, tmp_path / f"{r}.db", population=30, generations=4, seed=r + 1)
+        w = cal.posterior["weight"].to_numpy()
+        draws = rng.choice(cal.posterior["parties.b.margin.mean"].to_numpy(), size=L, p=w)
+        below, ties = int(np.sum(draws < true)), int(np.sum(draws == true))
+        ranks.append(below + int(rng.integers(0, ties + 1)))
+    counts = np.bincount(np.asarray(ranks) * 5 // (L + 1), minlength=5)
+    assert stats.chisquare(counts).pvalue > 0.01, counts
+
+
+def test_a_calibration_resumes_from_its_history(tmp_path):
+    sc = theory_limit()
+    obs = weekly_observations(sc)
+    params = K.parse_params(sc, [INFORMED])
+    db = tmp_path / "history.db"
+    first = K.calibrate(sc, obs, params, db, population=8, generations=1, seed=5)
+    more = K.calibrate(sc, obs, params, db, population=8, generations=2, seed=5, fresh=False)
+    assert len(first.populations) == 1 and list(more.populations["t"]) == [0, 1]
+    assert more.populations["epsilon"].iloc[0] == first.populations["epsilon"].iloc[0]  # the same history
