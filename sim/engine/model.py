@@ -172,16 +172,21 @@ class NegotiationModel(mesa.Model):
 
     def happen(self, t: int, idx: np.ndarray) -> None:
         hits = self.events.fire(t, idx, self.now, self.cycle)
-        for eid, ev, hit in zip(self.events.ids, self.events.specs, hits, strict=True):
-            rows = idx[hit]
-            if rows.size == 0:
-                continue
-            for pid, shift in ev.war_shift.items():
-                self.party[pid].shift[rows] += shift
-            self.battlefield.momentum[rows] += ev.momentum_shift
-            if ev.reveal:
-                self.mediator.reveal(rows)
-            self._note(rows, "events", eid)
+        for eid, hit in zip(self.events.ids, hits, strict=True):
+            if hit.any():
+                self.inject(eid, idx[hit])
+
+    def inject(self, eid: str, rows: np.ndarray) -> None:
+        """Event ``eid`` happens in worlds ``rows``: it shifts daily war values or the balance of
+        power, or reveals the parties to the mediator (also how a teacher injects an event)."""
+        ev = self.spec.events[eid]
+        for pid, shift in ev.war_shift.items():
+            self.party[pid].shift[rows] += shift
+        self.battlefield.momentum[rows] += ev.momentum_shift
+        if ev.reveal:
+            self.mediator.reveal(rows)
+        self.events.fired[self.events.ids.index(eid), rows] = True  # a one-off event has happened
+        self._note(rows, "events", eid)
 
     def expire(self, rows: np.ndarray) -> None:
         """At its end a truce is extended if every party whose consent it needs prefers extending
@@ -206,13 +211,16 @@ class NegotiationModel(mesa.Model):
         self.mediator.reopen(rows, self.now)
 
     def propose(self, t: int, idx: np.ndarray) -> np.ndarray:
-        """The opening text on the first day; later the mediator's revision of the single text."""
+        """The opening text on the first day; later the mediator's revision of the single text.
+        A drafter at the mediator's seat (a person) sees that text and tables its own instead."""
         if t == 1 and self.opening is not None:
             pkg = np.full(idx.size, self.opening, dtype=np.int64)
             self._note_value(idx, "by", "opening")
-            return pkg
-        self._note_value(idx, "by", "mediator")
-        return self.mediator.propose(idx, self.now)
+        else:
+            self._note_value(idx, "by", "mediator")
+            pkg = self.mediator.propose(idx, self.now)
+        drafter = self.mediator.player
+        return pkg if drafter is None else drafter.draft(self.mediator, idx, pkg)
 
     def negotiate(self, t: int, rows: np.ndarray, pkg: np.ndarray) -> None:
         """Responses, ratification and banking of the texts pkg (r,) in worlds rows."""
