@@ -70,7 +70,8 @@ class TableGame:
 
     ``store(entry)`` persists a move before it counts (it may raise: then the move is refused);
     ``stored`` are the moves of an earlier run of this table, replayed first; ``changed()`` is
-    called (from any thread) whenever what a seat sees may have changed.
+    called (from any thread) whenever what a seat sees may have changed; ``save(records)`` gets the
+    seats' class-log records after every round and at the end, so an unfinished game is kept.
     """
 
     sc: Scenario
@@ -80,6 +81,7 @@ class TableGame:
     stored: Iterable[dict[str, Any]] = ()
     changed: Callable[[], None] = lambda: None
     pace: float | None = None
+    save: Callable[[list[dict[str, Any]]], None] | None = None  # the seats' records, after each round
 
     def __post_init__(self) -> None:
         sc = self.sc
@@ -117,6 +119,7 @@ class TableGame:
         if self.envoy in self.humans:
             self.model.mediator.player = _Envoy(self)
         self.thread: threading.Thread | None = None
+        self.error = ""
 
     # ------------------------------------------------------------------ running
 
@@ -136,13 +139,21 @@ class TableGame:
                         self._act(e)
                     model.step()
                     self._news(model.transcript[-1])
+                    self._save()
                 self.status = "over"
             except Stopped:
                 self.status = "ended"
+            except UserError as e:  # a database that does not replay: the table stops, and says why
+                self.status, self.error = "failed", str(e)
             finally:
                 self.questions, self.answers = {}, {}
+                self._save()
                 self.cond.notify_all()
         self.changed()
+
+    def _save(self) -> None:
+        if self.save is not None and self.humans:
+            self.save(self.results())
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the engine thread has finished (True) or ``timeout`` passed (False)."""
