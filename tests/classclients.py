@@ -115,6 +115,15 @@ class Bot:
             if m["type"] == kind:
                 return m
 
+    def question(self, timeout: float = 30) -> dict[str, Any]:
+        """The next question asked of this seat."""
+        end = time.monotonic() + timeout
+        while True:
+            q = (self.state or {}).get("private", {}).get("question")
+            if q is not None and q["id"] not in self.answered:
+                return q
+            self.next("state", timeout=max(end - time.monotonic(), 0.01))
+
     def play(self, timeout: float = 120) -> None:
         """Answer by the strategy until the game is over (or ended)."""
         end = time.monotonic() + timeout

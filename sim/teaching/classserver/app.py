@@ -419,10 +419,12 @@ def make_app(server: ClassServer) -> Starlette:
         Mount("/debrief", StaticFiles(directory=server.debrief_dir, check_dir=False), name="debrief"),
     ]
 
-    async def on_startup() -> None:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
         server.loop = asyncio.get_running_loop()
+        yield
 
-    return Starlette(routes=routes, on_startup=[on_startup])
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 def _join(server: ClassServer, body: dict[str, Any]) -> str:
