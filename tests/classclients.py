@@ -45,7 +45,9 @@ class Served:
         for _ in range(200):
             if self.uv.started:
                 break
+            assert self.thread.is_alive(), "the class server did not start"
             time.sleep(0.05)
+        assert self.uv.started, "the class server did not start"
 
     def stop(self) -> None:
         self.uv.should_exit = True

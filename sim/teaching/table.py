@@ -504,6 +504,7 @@ class TableGame:
             vals = self._own(pid, np.array([c.pop("pkg") for c in changes])) - u[1]
             for c, v in zip(changes, vals, strict=True):
                 c["value"] = float(v)
+            changes.sort(key=lambda c: -c["value"])  # the change worth most to the seat first
         return {
             "text": space.describe(q.pkg),
             "value": float(u[0] - u[1]),

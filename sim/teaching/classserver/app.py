@@ -28,7 +28,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from sim.errors import UserError, show
 from sim.scenario import Scenario
-from sim.teaching.classdb import ClassDB
+from sim.teaching.classdb import ClassDB, is_database
 from sim.teaching.table import Refused, TableGame
 
 PAGES = Path(__file__).with_name("pages")
@@ -38,16 +38,23 @@ MAX_NAME = 40
 PACES = (None, 30.0, 60.0, 120.0, 300.0)  # seconds a question waits before the model answers
 
 
+def check_options(sc: Scenario, tables: int, world: int, port: int = 8000) -> None:
+    """The server's options, refused in one line before anything is written."""
+    if not 1 <= tables <= MAX_TABLES:
+        raise UserError(f"--tables must be in 1..{MAX_TABLES} (got {tables})")
+    if not 0 <= world < sc.replications:
+        raise UserError(f"--world must be in 0..{sc.replications - 1} (got {world})")
+    if not 1 <= port <= 65535:
+        raise UserError(f"--port must be in 1..65535 (got {port})")
+
+
 class ClassServer:
     """The class: its scenario, database, tables and the browsers connected to them."""
 
     def __init__(
         self, sc: Scenario, db: ClassDB, tables: int = 5, world: int = 0, debrief_dir: Path | None = None
     ) -> None:
-        if not 1 <= tables <= MAX_TABLES:
-            raise UserError(f"--tables must be in 1..{MAX_TABLES} (got {tables})")
-        if not 0 <= world < sc.replications:
-            raise UserError(f"--world must be in 0..{sc.replications - 1}")
+        check_options(sc, tables, world)
         self.sc, self.db, self.world = sc, db, world
         meta = db.meta()
         if meta and (meta.get("sha256") != sc.sha256 or int(meta.get("world", -1)) != world):
@@ -488,8 +495,11 @@ def serve(
 
     from sim.teaching.table import _ensemble
 
-    if not 1 <= port <= 65535:
-        raise UserError(f"--port must be in 1..{65535} (got {port})")
+    check_options(sc, tables, world, port)
+    if db_path.is_dir():
+        raise UserError(f"--db {show(db_path, 200)} is a folder; name a file, e.g. results/class.sqlite")
+    if db_path.exists() and not is_database(db_path):
+        raise UserError(f"--db {show(db_path, 200)} is not a class server's database (SQLite)")
     db = ClassDB(db_path)
     server = ClassServer(sc, db, tables, world)
     shown = lan_address() if host in ("0.0.0.0", "::") else host

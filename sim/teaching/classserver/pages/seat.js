@@ -22,6 +22,7 @@ function connect() {
   if (!token) { $("question").innerHTML = 'No seat: <a href="/">join a table</a>.'; return; }
   localStorage.setItem("negsim-seat", token);
   ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/seat?token=${encodeURIComponent(token)}`);
+  ws.onopen = () => { $("msg").textContent = ""; $("msg").className = ""; };
   ws.onmessage = (ev) => {
     const m = JSON.parse(ev.data);
     if (m.type === "hello") { sc = m.scenario; me = m.seat; table = m.table; }

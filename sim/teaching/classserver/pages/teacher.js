@@ -9,6 +9,7 @@ const send = (m) => ws.send(JSON.stringify(m));
 
 function connect() {
   ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/teacher?token=${encodeURIComponent(token)}`);
+  ws.onopen = () => { $("msg").textContent = ""; $("msg").className = ""; };
   ws.onmessage = (ev) => {
     const m = JSON.parse(ev.data);
     if (m.type === "hello") {
