@@ -283,4 +283,45 @@ def test_a_paused_table_refuses_moves_and_an_ended_one_is_kept_unfinished(small)
     assert game.wait(10) and game.status == "ended"
     (last,) = saved[-1]
     assert last["party"] == "russia" and last["finished"] is False and last["day"] == game.model.now
-    assert game.model.transcript[0]["parties"][2]["demand"] is not None
+    i = game.model.index["russia"]
+    k = game.space.issues.index("kursk")
+    wanted = game.space.moves.index((k, game.space.options[k].index("safe_withdrawal")))
+    assert game.model.transcript[0]["parties"][i]["demand"] == wanted  # the seat's demand, not the model's
+
+
+def test_an_answer_other_than_the_models_is_the_one_the_engine_uses(small):
+    engine = engine_world(small, 0)
+    i = engine.index["russia"]
+    assert not engine.transcript[0]["parties"][i]["accepted"]  # the model's Russia refuses the opening
+    game = TableGame(small, 0, frozenset({"russia"}))
+    game.start()
+    (q,) = wait_for_question(game)
+    game.submit("russia", {"question": q.id, "answer": "accept"})
+    wait_for_question(game)
+    assert game.model.transcript[0]["parties"][i]["accepted"]
+    game.end()
+    game.wait(10)
+
+
+def test_a_seat_that_lets_a_truce_lapse_ends_it_where_the_model_extends_it(small):
+    engine, scripts, _ = model_scripts(small, 3)
+    extended = [e["round"] for e in engine.transcript if "extended" in e.get("happened", [])]
+    assert extended, "world 3 has an extension to refuse"
+    script = scripts["russia"]
+    game = TableGame(small, 3, frozenset({"russia"}))
+    game.start()
+    while True:
+        (q,) = wait_for_question(game)
+        line = script.pop(0)
+        if q.kind == "extend":
+            assert line == "extend" and q.private["values"]["extend"] > q.private["values"]["lapse"]
+            game.submit("russia", {"question": q.id, "answer": "lapse"})
+            break
+        game.submit("russia", {"question": q.id, **script_answer(line)})
+    wait_for_question(game)  # the next question: the talks reopened on the lapsed truce
+    row = game.row
+    assert game.model.space.truce[game.model.inforce[row]] == 0  # no truce in force any more
+    assert game.model.counts["lapsed"][row] == 1 and game.model.counts["extended"][row] == 0
+    assert engine.counts["extended"][3] >= 1
+    game.end()
+    game.wait(10)

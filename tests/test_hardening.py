@@ -629,7 +629,26 @@ def _catalogue_cases(project: Path) -> dict[str, list]:
         ],
         "class log names what the scenario lacks": ["debrief", text("log.jsonl", json.dumps(GAME) + "\n")],
         "--log is a folder": ["play", "scenarios/ok.toml", "--as", "a", "--log", "scenarios"],
+        "--tables, --port or --world out of range": ["class", "serve", "scenarios/ok.toml", "--tables", "0"],
+        "--db is not a class server's database": [
+            "class",
+            "serve",
+            "scenarios/ok.toml",
+            "--db",
+            text("notes.sqlite", "not a database"),
+        ],
+        "--db holds another class": ["class", "serve", "scenarios/ok.toml", "--db", _other_class(project)],
     }
+
+
+def _other_class(project: Path) -> str:
+    """A class server's database made for another scenario."""
+    from sim.teaching.classdb import ClassDB
+
+    db = ClassDB(project / "results" / "other-class.sqlite")
+    db.set_meta(scenario="other", sha256="0" * 64, world="0", teacher="t", code="000000")
+    db.close()
+    return "results/other-class.sqlite"
 
 
 def test_every_catalogue_entry_has_a_case_and_gets_its_message(project, capsys, monkeypatch):

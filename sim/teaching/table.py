@@ -551,7 +551,7 @@ class TableGame:
         sc, space, row = self.sc, self.space, self.row
         here = int(self.model.inforce[row])
         cid = class_name(sc, space, here)[0]
-        ens = _ensemble(sc)
+        ens = cached_ensemble(sc)
         out = []
         for pid in sorted(self.humans):
             u = utility(self.model, pid, row, ens)
@@ -579,15 +579,15 @@ class TableGame:
         return out
 
 
-_ENSEMBLES: dict[tuple[str, int, int], np.ndarray] = {}
+ENSEMBLES: dict[tuple[str, int, int], np.ndarray] = {}
 
 
-def _ensemble(sc: Scenario) -> np.ndarray:
+def cached_ensemble(sc: Scenario) -> np.ndarray:
     """The package in force at the horizon in every world (computed once per scenario)."""
     key = (sc.sha256, sc.seed, sc.replications)
-    if key not in _ENSEMBLES:
-        _ENSEMBLES[key] = ensemble_packages(sc)
-    return _ENSEMBLES[key]
+    if key not in ENSEMBLES:
+        ENSEMBLES[key] = ensemble_packages(sc)
+    return ENSEMBLES[key]
 
 
 class _Seat:

@@ -493,7 +493,7 @@ def serve(
     """Serve the class until Ctrl-C; a database that exists is resumed."""
     import uvicorn
 
-    from sim.teaching.table import _ensemble
+    from sim.teaching.table import cached_ensemble
 
     check_options(sc, tables, world, port)
     if db_path.is_dir():
@@ -504,7 +504,7 @@ def serve(
     server = ClassServer(sc, db, tables, world)
     shown = lan_address() if host in ("0.0.0.0", "::") else host
     server.url = f"http://{shown}:{port}"
-    _ensemble(sc)  # the model's results over every world, computed once before the first table
+    cached_ensemble(sc)  # the model's results over every world, computed once before the first table
     server.resume()
     app = make_app(server)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", ws_max_size=MAX_MESSAGE)
