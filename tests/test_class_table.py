@@ -287,6 +287,9 @@ def test_a_paused_table_refuses_moves_and_an_ended_one_is_kept_unfinished(small)
     k = game.space.issues.index("kursk")
     wanted = game.space.moves.index((k, game.space.options[k].index("safe_withdrawal")))
     assert game.model.transcript[0]["parties"][i]["demand"] == wanted  # the seat's demand, not the model's
+    # A demand is heard by the mediator: the envoy's seat sees it, the public record does not.
+    assert game.private("us")["demands"][0]["demands"]["russia"] == ["kursk", "safe_withdrawal"]
+    assert "demands" not in game.private("russia") and "safe_withdrawal" not in str(game.public()["timeline"])
 
 
 def test_an_answer_other_than_the_models_is_the_one_the_engine_uses(small):

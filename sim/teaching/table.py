@@ -105,6 +105,7 @@ class TableGame:
         self.batch: tuple[Any, dict[str, Any]] | None = None
         self.text = -1  # the last text tabled
         self.timeline: list[dict[str, Any]] = []  # what every seat may know, round by round
+        self.demands: list[dict[str, Any]] = []  # the changes refusals named: the mediator's to hear
         self.replay: deque[dict[str, Any]] = deque()
         self.scheduled: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for e in self.stored:
@@ -419,7 +420,9 @@ class TableGame:
             item["answers"] = {r["party"]: r["accepted"] for r in e["parties"] if r["asked"]}
             item["deal"], item["ratified"] = e["deal"], e["ratified"]
             demands = {r["party"]: r["demand"] for r in e["parties"] if r["demand"] is not None}
-            item["demands"] = {p: list(self.space.describe_move(m)) for p, m in demands.items()}
+            if demands:  # heard by the mediator only: the envoy's seat sees them (``private``)
+                said = {p: list(self.space.describe_move(m)) for p, m in demands.items()}
+                self.demands.append({"round": e["round"], "day": e["day"], "demands": said})
         item["inforce"] = self.space.describe(int(e["inforce"]))
         self.timeline.append(item)
 
@@ -455,6 +458,8 @@ class TableGame:
         out: dict[str, Any] = {"seat": seat}
         if q is not None and seat not in self.answers:
             out["question"] = {"id": q.id, "kind": q.kind, **q.private}
+        if seat == self.envoy:
+            out["demands"] = self.demands[-40:]
         out["levers"] = [
             {
                 "id": lid,

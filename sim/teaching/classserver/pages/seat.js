@@ -67,7 +67,8 @@ function item(e) {
     const ans = Object.entries(e.answers).map(([pid, yes]) => `${esc(label(pid))} ${yes ? "accepts" : "refuses"}`).join("; ");
     const text = Object.entries(e.text).map(([i, o]) => `${esc(sc.issues[i].label)}: ${esc(opt(i, o))}`).join(" · ");
     bits.unshift(`Text: ${text}. ${ans}.`);
-    if (me === sc.envoy && e.demands) for (const [pid, d] of Object.entries(e.demands)) bits.push(`${esc(label(pid))} asks for ${esc(sc.issues[d[0]].label)}: ${esc(opt(d[0], d[1]))}.`);
+    const heard = me === sc.envoy && state.private ? (state.private.demands || []).find((x) => x.round === e.round) : null;
+    if (heard) for (const [pid, d] of Object.entries(heard.demands)) bits.push(`${esc(label(pid))} asks for ${esc(sc.issues[d[0]].label)}: ${esc(opt(d[0], d[1]))}.`);
   }
   return `<li><b>Day ${e.day}</b> ${bits.join(" ")}</li>`;
 }
