@@ -1311,6 +1311,7 @@ def exercise_tree(draw, tree: dict[str, Any]) -> tuple[dict[str, Any], Any]:
         "answer_format": "answer = ...",
         "scenario": "scenario.toml",
         "replications": draw(st.integers(10, 40)),
+        "precision": 50.0,  # a share of 10 worlds is known to within ± 31 points
         "measure": measure,
         "check": check,
     }
@@ -1596,6 +1597,8 @@ OPTION_LINES: list[tuple[list[str], str]] = [
     (["debrief", "scenarios"], "reject"),
     (["debrief", "/dev/zero"], "reject"),
     (["debrief", "taken.txt"], "reject"),
+    (["debrief", "nowhere.jsonl", "taken.txt"], "reject"),
+    (["worksheet", "--pdf"], "reject"),
     (["class", "serve", FILE, "--tables", "0"], "reject"),
     (["class", "serve", FILE, "--tables", "100000"], "reject"),
     (["class", "serve", FILE, "--port", "0"], "reject"),

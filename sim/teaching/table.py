@@ -36,6 +36,7 @@ import numpy as np
 from sim.errors import UserError
 from sim.experiments.chunks import CHUNK, chunk_model
 from sim.scenario import Scenario
+from sim.teaching.debrief import rounds
 from sim.teaching.play import check_world, class_name, ensemble_packages, utility
 
 ANSWERS = ("answer", "extend", "draft", "model")  # stored moves that answer a question
@@ -105,6 +106,7 @@ class TableGame:
         self.batch: tuple[Any, dict[str, Any]] | None = None
         self.text = -1  # the last text tabled
         self.timeline: list[dict[str, Any]] = []  # what every seat may know, round by round
+        self.inforce_by_round: list[int] = []
         self.demands: list[dict[str, Any]] = []  # the changes refusals named: the mediator's to hear
         self.replay: deque[dict[str, Any]] = deque()
         self.scheduled: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -139,6 +141,7 @@ class TableGame:
                     for e in self.scheduled.pop(r, []):
                         self._act(e)
                     model.step()
+                    self.inforce_by_round.append(int(model.inforce[self.row]))
                     self._news(model.transcript[-1])
                     self._save()
                 self.status = "over"
@@ -557,6 +560,8 @@ class TableGame:
         here = int(self.model.inforce[row])
         cid = class_name(sc, space, here)[0]
         ens = cached_ensemble(sc)
+        done = self.model.transcript[: len(self.inforce_by_round)]
+        rows = rounds(sc, space, done, self.inforce_by_round)
         out = []
         for pid in sorted(self.humans):
             u = utility(self.model, pid, row, ens)
@@ -579,6 +584,8 @@ class TableGame:
                     "worlds": int(u.size),
                     "finished": self.status == "over",
                     "day": int(self.model.now),
+                    "moves": [],  # several people played: the table's rounds are recorded instead
+                    "timeline": rows,
                 }
             )
         return out
