@@ -2,7 +2,7 @@
 
 Sliders set what a class argues about (pressure on each side, the balance of power, the cost of
 war, how much the hardliners need to ratify, what the opening text contains); Reset builds the
-ensemble with them; Step plays one meeting cycle in every world and Play keeps stepping. The plots
+ensemble with them; Step plays one day in every world and Play keeps stepping. The plots
 show, as the ensemble steps, the share of worlds with each class in force day by day and the
 outcome shares now (with 95% intervals). Each browser session builds its own model.
 
@@ -58,7 +58,7 @@ def day_by_day(model) -> Figure:
     ax.set_ylim(0, 100)
     ax.set_xlabel("day", fontsize=8)
     ax.set_ylabel(f"% of {model.replications} worlds", fontsize=8)
-    ax.set_title(f"In force, day by day (day {model.now})", fontsize=9)
+    ax.set_title(f"In force, day by day (day {model.time:g})", fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -88,7 +88,7 @@ def outcome_shares(model) -> Figure:
     ax.set_xlim(0, 100)
     ax.set_xlabel("% of worlds", fontsize=8)
     talking = 100 * float(np.mean(model.mediator.talking))
-    ax.set_title(f"Outcome shares on day {model.now} (talks go on in {talking:.0f}%)", fontsize=9)
+    ax.set_title(f"Outcome shares on day {model.time:g} (talks go on in {talking:.0f}%)", fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -107,8 +107,8 @@ def Settings(model):
         # Plain text, not Markdown: solara's Markdown loads a diagram library from its CDN.
         solara.Text(f"{model.spec.title}: {model.replications} worlds, seed {model.spec.seed}.")
         solara.Text(
-            "Move the sliders, then Reset to build the ensemble with them; Step plays one "
-            f"{model.spec.calendar.days_per_round}-day round in every world, Play keeps stepping."
+            "Move the sliders, then Reset to build the ensemble with them; Step plays one day in "
+            "every world (each world meets at its own contact times), Play keeps stepping."
         )
         solara.Text(
             "Pressure on a side: taken off its daily value of fighting on, every front, from day 0. "

@@ -141,11 +141,16 @@ def test_histories_do_not_depend_on_the_horizon(make_scenario):
         r["parties"]["b"]["war"]["land"]["momentum"] = 0.01
         r["truce"]["violations"] = {"daily_probability": 0.02, "assumption": "test"}
     short, long = (play(make_scenario, r, f"h{i}") for i, r in enumerate(raws))
-    T = short.spec.rounds
-    assert np.array_equal(short.class_by_round, long.class_by_round[:, :T])
+    T = short.spec.days
+    assert np.array_equal(short.class_by_day, long.class_by_day[:, :T])
     assert np.array_equal(short.battlefield.momentum.shape, long.battlefield.momentum.shape)
-    early = [(tuple(r), d, k, tuple(p)) for r, d, k, p in long.history if d <= T * 7]
-    assert early == [(tuple(r), d, k, tuple(p)) for r, d, k, p in short.history]
+
+    def events(m, until):
+        return [
+            (j, t, k, q) for r, d, k, p in m.history for j, t, q in zip(r, d, p, strict=True) if t <= until
+        ]
+
+    assert events(long, T) == events(short, T)
 
 
 def test_a_declared_deadline_draws_deals_toward_it(make_scenario):
@@ -176,15 +181,24 @@ def test_a_boulware_party_agrees_later_than_a_conceder(make_scenario):
         )
         raw["parties"]["b"]["concession"]["mean"] = beta
         m = play(make_scenario, raw, f"beta{beta}")
-        days[beta] = np.where(m.first_day > 0, m.first_day, 999).mean()
+        days[beta] = np.nan_to_num(m.first_day, nan=999).mean()
     assert days[0.4] > days[2.5] + 7
 
 
 def test_the_wars_hurt_wears_the_margin_down_and_a_party_that_gains_feels_none(make_scenario):
-    hurt = play(make_scenario, two_sides(b_land=-0.003, margin=0.1), "hurt")
-    gain = play(make_scenario, two_sides(b_land=0.004, b_energy=0.001, margin=0.1), "gain")
+    raws = {
+        "hurt": two_sides(b_land=-0.003, margin=0.1),
+        "gain": two_sides(b_land=0.004, b_energy=0.001, margin=0.1),
+    }
+    for raw in raws.values():  # no truce can be agreed, so the war runs on every front
+        raw["parties"]["b"]["red_lines"] = {
+            o: {"issue": TRUCE, "option": o, "assumption": "test"} for o in ("partial", "full")
+        }
+    hurt, gain = (play(make_scenario, raw, name) for name, raw in raws.items())
     rows = np.arange(40)
     assert (hurt.party["b"].pain > 0).all() and (gain.party["b"].pain == 0).all()
+    # 84 days of a land war costing 0.003 net and energy 0.001: the hurt is counted per day
+    assert hurt.party["b"].pain == pytest.approx(84 * 0.004)
     assert (hurt.party["b"].margin(rows, 84) < gain.party["b"].margin(rows, 84)).all()
 
 
@@ -194,7 +208,7 @@ def test_a_costlier_war_brings_agreement_sooner(make_scenario):
     for land in (-0.0005, -0.004):
         raw = two_sides(b_land=land, b_energy=0.0, margin=0.3, tolerance=0.2, horizon=140, replications=60)
         m = play(make_scenario, raw, f"cost{land}")
-        days[land] = np.where(m.first_day > 0, m.first_day, 999).mean()
+        days[land] = np.nan_to_num(m.first_day, nan=999).mean()
     assert days[-0.004] < days[-0.0005] - 14
 
 
@@ -220,10 +234,7 @@ def test_a_carrot_for_the_holdout_raises_agreement(make_scenario):
     offered = play(make_scenario, lever_talks(carrot), "carrot")
     assert (offered.party["b"].bonus == 0.2).all()
     assert final_classes(offered).ne(NO_DEAL).mean() >= final_classes(calm).ne(NO_DEAL).mean()
-    assert (
-        (offered.first_day[offered.first_day > 0]).mean()
-        < np.where(calm.first_day > 0, calm.first_day, 999).mean()
-    )
+    assert np.nanmean(offered.first_day) < np.nan_to_num(calm.first_day, nan=999).mean()
 
 
 # ---------------------------------------------------------------- red lines, consent, ratification
@@ -336,7 +347,7 @@ def test_the_mediator_revises_toward_who_refused_and_a_random_mediator_does_not(
     learned = revisions_favour_who_refused(record_texts(NegotiationModel(sc, replications=240, rng=3)))
 
     def random_text(self, idx, day):
-        rng = np.random.default_rng(int(day))
+        rng = np.random.default_rng(int(day[0] * 1440) if len(day) else 0)
         allowed = self.candidates(idx)
         pick = [rng.choice(np.flatnonzero(a)) if a.any() else -1 for a in allowed]
         return np.array(pick, dtype=np.int64)
@@ -353,7 +364,7 @@ def test_a_learning_mediator_reaches_agreement_sooner_than_one_that_does_not_lea
     learner = play(make_scenario, learning_talks(), "learner")
     monkeypatch.setattr(Mediator, "learn", lambda self, *args: None)
     stubborn = play(make_scenario, learning_talks(), "stubborn")
-    first = lambda m: np.where(m.first_day > 0, m.first_day, 999).mean()  # noqa: E731
+    first = lambda m: np.nan_to_num(m.first_day, nan=999).mean()  # noqa: E731
     assert first(learner) < first(stubborn) - 7
 
 
@@ -484,7 +495,7 @@ def test_a_truce_is_extended_exactly_when_every_party_prefers_extending_to_lapsi
 ):
     model = NegotiationModel(make_scenario(expiry_talks(b_land, a_land), "expiry"), replications=1, rng=1)
     full = model.space.index({TRUCE: "full"})
-    model.inforce[0], model.truces.end[0], model.now = full, 14, 14
+    model.inforce[0], model.truces.end[0], model.clock[0] = full, 14, 14
     model.mediator.talking[0] = False
     lapsed = model.space.lapse[[full]]
     prefer = []
@@ -494,7 +505,7 @@ def test_a_truce_is_extended_exactly_when_every_party_prefers_extending_to_lapsi
     model.expire(np.array([0]))
     assert all(prefer) == extended
     assert (model.inforce[0] == full) == extended
-    assert model.truces.end[0] == (28 if extended else 0)
+    assert model.truces.end[0] == (28 if extended else np.inf)
     assert model.mediator.talking[0] == (not extended)  # a lapse reopens the talks
 
 
@@ -516,24 +527,25 @@ def test_monitoring_lowers_the_share_of_truces_ended_by_violations(make_scenario
 
 
 def replay_inforce(model: NegotiationModel) -> np.ndarray:
-    """What is in force in every world after every round, rebuilt from the per-world history alone."""
-    space, R, T = model.space, model.replications, model.spec.rounds
+    """What is in force in every world at the end of every day, rebuilt from the per-world history alone."""
+    space, R, T = model.space, model.replications, model.spec.days
     state = np.zeros(R, dtype=np.int64)
     out = np.zeros((R, T), dtype=np.int64)
-    events = sorted(model.history, key=lambda e: e[1])
+    events = sorted(
+        ((t, j, kind, q) for rows, d, kind, p in model.history for j, t, q in zip(rows, d, p, strict=True)),
+        key=lambda e: e[0],
+    )
     k = 0
-    for t in range(1, T + 1):
-        while k < len(events) and events[k][1] <= t * model.cycle:
-            rows, _, kind, pkg = events[k]
+    for day in range(1, T + 1):
+        while k < len(events) and events[k][0] <= day:
+            _, j, kind, pkg = events[k]
             if kind == "banked":
-                assert (space.extends(state[rows])[np.arange(rows.size), pkg]).all(), (
-                    "a banked term was dropped"
-                )
-                state[rows] = pkg
+                assert space.extends(state[[j]])[0, pkg], "a banked term was dropped"
+                state[j] = pkg
             elif kind in ("lapsed", "violated"):
-                state[rows] = space.lapse[state[rows]]
+                state[j] = space.lapse[state[j]]
             k += 1
-        out[:, t - 1] = state
+        out[:, day - 1] = state
     return out
 
 
@@ -544,9 +556,9 @@ def test_what_is_in_force_follows_from_the_history_and_banked_terms_are_never_re
     model = play(make_scenario, raw, "history")
     replayed = replay_inforce(model)
     assert np.array_equal(replayed[:, -1], model.inforce)
-    assert np.array_equal(model.space.package_class[replayed], model.class_by_round)
+    assert np.array_equal(model.space.package_class[replayed], model.class_by_day)
     assert model.counts["violated"].sum() > 0 and model.counts["banked"].sum() > model.replications
-    tally = Tally(model.space).add(model.class_by_round)
+    tally = Tally(model.space).add(model.class_by_day)
     expected = shares(final_classes(model).to_frame("outcome"), model.space.class_order)
     assert np.array_equal(tally.shares()["count"], expected["count"])
 
@@ -603,15 +615,15 @@ def test_a_world_is_the_same_world_however_many_are_played_and_trace_retells_it(
     for j in (0, 17, 59):
         small = chunk_model(sc, sc.seed, 0, j + 1, trace=j).run()
         assert small.inforce[j] == big.inforce[j]
-        assert np.array_equal(small.class_by_round[j], big.class_by_round[j])
+        assert np.array_equal(small.class_by_day[j], big.class_by_day[j])
         assert small.transcript and small.transcript[-1]["inforce"] == big.inforce[j]
     assert CHUNK == 4096
 
 
-def test_the_data_collector_records_the_ensembles_series_each_round(make_scenario):
+def test_the_data_collector_records_the_ensembles_series_each_day(make_scenario):
     model = play(make_scenario, learning_talks(), "series")
     frame = model.datacollector.get_model_vars_dataframe()
-    assert len(frame) == model.spec.rounds
+    assert len(frame) == model.spec.days
     final = final_classes(model).value_counts(normalize=True)
     for cid, share in final.items():
         assert frame[f"share_{cid}"].iloc[-1] == pytest.approx(share)

@@ -116,10 +116,10 @@ def test_run_tables_agree_with_each_other(twice):
         assert per_world.reindex(counted.index, fill_value=0).tolist() == counted.tolist(), kind
     first_banked = history[history["event"] == "banked"].groupby("replication")["day"].min()
     first = outcomes.set_index("replication")["first_agreement_day"].dropna()
-    assert first.astype(int).to_dict() == first_banked.to_dict()
+    assert first.round(4).to_dict() == first_banked.round(4).to_dict()
     # the curve's last day is the horizon's class in force, as counted in shares and outcomes
     days = sorted(curve["day"].unique())
-    assert days == [7 * k for k in range(1, sc.rounds + 1)] and days[-1] >= sc.calendar.horizon_days
+    assert days == list(range(1, sc.days + 1)) and days[-1] == sc.calendar.horizon_days
     last = curve[curve["day"] == days[-1]].set_index("outcome")
     assert last["count"].to_dict() == shares["count"].to_dict()
     counts = outcomes["outcome"].value_counts()
@@ -169,12 +169,12 @@ def outcome_row(outcomes_csv: Path, j: int) -> dict[str, str]:
 def history_of(outcomes_csv: Path, j: int) -> list[str]:
     history = pd.read_csv(outcomes_csv.parent / "history.csv")
     mine = history[history["replication"] == j]
-    return [f"day {d} {e}" for d, e in zip(mine["day"], mine["event"], strict=True)]
+    return [f"day {d:g} {e}" for d, e in zip(mine["day"], mine["event"], strict=True)]
 
 
-def days_told(out: str) -> list[tuple[int, str]]:
-    """Each day's paragraph of a trace, with its day."""
-    return [(int(b.split(" ", 2)[1]), b) for b in out.split("\n\n") if b.startswith("Day ")]
+def days_told(out: str) -> list[tuple[float, str]]:
+    """Each moment's paragraph of a trace, with its day."""
+    return [(float(b.split(" ", 2)[1].rstrip(",")), b) for b in out.split("\n\n") if b.startswith("Day ")]
 
 
 def check_trace(capsys, scenario: Path, outcomes_csv: Path, j: int, n: int) -> str:
@@ -192,14 +192,14 @@ def check_trace(capsys, scenario: Path, outcomes_csv: Path, j: int, n: int) -> s
     assert m[2] == label
     assert dict(kv.split("=") for kv in m[4].split(", ")) == {issue: row[issue] for issue in sc.issues}
     if row["first_agreement_day"]:
-        assert lines[4] == f"First agreement: day {row['first_agreement_day']}"
+        assert lines[4].startswith(f"First agreement: day {float(row['first_agreement_day']):g} (2025-")
     else:
         assert lines[4] == "No agreement was ever banked."
     events = history_of(outcomes_csv, j)
     assert (lines[5] == "History: " + "; ".join(events)) if events else not lines[5].startswith("History")
     if row["banked"] == "1":  # the gain over no deal at signing is the gain told on the day it was banked
         (day, told), *_ = [(d, b) for d, b in days_told(out) if "Ratified and banked" in b]
-        assert day == int(row["first_agreement_day"])
+        assert day == pytest.approx(float(row["first_agreement_day"]), abs=1e-4)
         gains = {who.strip(): float(g) for who, g in RESPONSE.findall(told)}
         for pid, party in sc.parties.items():
             assert gains[party.label] == pytest.approx(float(row[f"gain_{pid}"]), abs=6e-4), pid
@@ -225,7 +225,7 @@ def test_trace_reproduces_outcome_rows_of_the_baseline(capsys, compared):
     for j in picks(outcomes).values():
         out = check_trace(capsys, BASELINE, outcomes, j, N)
         (day, first_round), *_ = days_told(out)
-        assert day == sc.calendar.days_per_round
+        assert day == 0  # the first contact: Thursday's discussions, the day the talks open
         assert sc.opening.source.quote in first_round  # the article's plan opens the talks
         assert "Russia" in first_round and "refuses" in first_round
 
@@ -237,7 +237,7 @@ def test_trace_reproduces_failed_and_vetoed_worlds(capsys, scenarios, compared):
     outs = {k: check_trace(capsys, scenarios / "hardliners.toml", outcomes, j, N) for k, j in chosen.items()}
     assert "Vetoed at home" in outs["vetoed"]
     sc = load_scenario(scenarios / "hardliners.toml")
-    last = sc.rounds * sc.calendar.days_per_round
+    last = sc.calendar.horizon_days
     # a world without a deal is told to the horizon (refused rounds in a row are told once)
     assert re.search(rf"(\nDay |days \d+-|until day ){last}\b", outs["failed"]), outs["failed"][-500:]
 
@@ -295,6 +295,7 @@ def test_summary_keeps_classes_and_the_total_apart_and_differs_from_the_referenc
         "outcome",
         "label",
         "kind",
+        "day",
         "count",
         "n",
         "share",
@@ -302,6 +303,17 @@ def test_summary_keeps_classes_and_the_total_apart_and_differs_from_the_referenc
         "hi",
     ]
     assert list(summary.columns) == [*columns, "diff", "diff_lo", "diff_hi"]
+    # the reference's question leads: its class first in force by each day, in force on the last
+    question = load_scenario(BASELINE).question()
+    lead = summary.iloc[: len(question.days) + 1]
+    assert set(lead["kind"]) == {"first_by", "in_force_on"} and set(lead["outcome"]) == set(question.classes)
+    asked = summary[summary["kind"].isin(["first_by", "in_force_on"])]
+    on_horizon = asked[(asked["kind"] == "in_force_on") & (asked["day"] == 182)].set_index("scenario")
+    at_horizon = summary[(summary["kind"] == "class") & (summary["outcome"] == question.classes[0])]
+    assert on_horizon.loc["baseline", "share"] == at_horizon.set_index("scenario").loc["baseline", "share"]
+    short = asked[asked["scenario"] == "hardliners"]  # followed for 84 days: no answer for 90 and 182
+    assert short[short["day"] > 84]["share"].isna().all() and short[short["day"] <= 84]["share"].notna().all()
+    summary = summary[~summary["kind"].isin(["first_by", "in_force_on"])]
     for name, rows in summary.groupby("scenario"):
         classes = rows[rows["kind"] == "class"]
         assert classes["share"].sum() == pytest.approx(1.0, abs=1e-5), (

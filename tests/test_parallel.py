@@ -133,7 +133,7 @@ def test_compare_returns_one_row_per_scenario_and_outcome():
     sc = sim.load_scenario(BASELINE)
     two_weeks = sc.calendar.model_copy(update={"horizon_days": 14})
     harder = sc.model_copy(update={"name": "short_talks", "calendar": two_weeks})
-    assert harder.rounds == 2
+    assert harder.days == 14
     comparison = sim.compare([BASELINE, harder], replications=300, seed=3)
     frame = comparison.table
     assert list(frame.columns)[:4] == ["scenario", "title", "reference", "outcome"]

@@ -110,7 +110,7 @@ def test_integer_fields_take_whole_number_grids_only(baseline):
     assert sweeps.vary_from_specs([spec]) == {"calendar.horizon_days": [28.0, 56.0, 84.0, 112.0]}
     plan = sweeps.plan_sweep(baseline, sweeps.vary_from_specs([spec]))
     assert [p.scenario.calendar.horizon_days for p in plan.points] == [28, 56, 84, 112]
-    assert [p.scenario.rounds for p in plan.points] == [4, 8, 12, 16]
+    assert [p.scenario.days for p in plan.points] == [28, 56, 84, 112]
     assert all(isinstance(v, int) for v in plan.axes[0].values)
     with pytest.raises(UserError, match="whole numbers"):
         sweeps.plan_sweep(baseline, sweeps.vary_from_specs(["calendar.horizon_days=30:100:4"]))

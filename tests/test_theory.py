@@ -110,3 +110,17 @@ def test_nash_solution_is_not_the_utilitarian_one(make_scenario):
     utilitarian = max(feasible, key=lambda p: (sum(feasible[p]), -p))
     assert int(model.inforce[0]) == brute_force_nash(raw)[0] != utilitarian
     assert space.describe(int(model.inforce[0]))[TRUCE] == "full"
+
+
+@pytest.mark.parametrize("interval", [1.75, 3.5, 7.0, 14.0])
+def test_the_nash_package_is_agreed_whatever_the_contact_interval(interval, make_scenario):
+    """Binmore, Rubinstein & Wolinsky (1986): in the exact, informed limit the agreement is the Nash
+    package, however often the sides meet; and it is the first thing banked, on the first contact."""
+    seeds = [s for s in DOMAINS if brute_force_nash(theory_raw(s))[0] is not None][:4]
+    for seed in seeds:
+        raw = theory_raw(seed)
+        raw["calendar"]["contacts"]["mean_interval_days"] = interval
+        raw["calendar"]["horizon_days"] = 30
+        model = NegotiationModel(make_scenario(raw, f"interval{seed}"), replications=1, rng=0).run()
+        banked = [(float(d[0]), int(p[0])) for _, d, k, p in model.history if k == "banked"]
+        assert banked[0] == (0.0, brute_force_nash(raw)[0])

@@ -449,7 +449,7 @@ def test_a_mediator_may_give_up_by_day_alone(project, capsys):
     path = write_toml(project / "scenarios" / "by_day.toml", raw)
     assert cli(["validate", path], capsys)[0] == 0
     give_up = load_scenario(path).mediator.give_up
-    assert (give_up.after_refusals, give_up.after_days) == (None, 28)
+    assert (give_up.after_stalled_days, give_up.after_days) == (None, 28)
 
 
 def test_too_large_an_outcome_space_says_how_large(project, capsys):
@@ -543,8 +543,8 @@ def test_a_child_can_add_a_table_and_a_grandchild_inherits_both(project):
     )
     sc = load_scenario(grandchild)
     assert set(sc.levers) == {"pressure", "relief"}
-    assert sc.calendar.horizon_days == 21 and sc.rounds == 3 and sc.title == "Grandchild"
-    assert sc.calendar.days_per_round == 7 and sc.calendar.assumption == WHY
+    assert sc.calendar.horizon_days == 21 and sc.days == 21 and sc.title == "Grandchild"
+    assert sc.calendar.contacts.mean_interval_days == 7 and sc.calendar.assumption == WHY
     assert sc.parties["b"].margin.mean == 0.1 and sc.parent == "child"
 
 

@@ -51,7 +51,7 @@ from sim.scenario.schema import Scenario as ScenarioModel
 
 SKIPPED = (
     re.compile(r"^(seed|replications)$"),
-    re.compile(r"^calendar\.(days_per_round|horizon_days)$"),  # the clock and the output horizon
+    re.compile(r"^calendar\.horizon_days$"),  # the clock and the output horizon
     re.compile(r"\.sd$"),  # an uncertainty, not a parameter of a world
     re.compile(r"^uncertainty\."),
 )

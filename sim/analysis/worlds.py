@@ -8,9 +8,10 @@ balance, the pressure, the carrots, what is in force and how long its truce has 
 the engine whether a party would accept.
 
 **Mean parameters.** Every draw is its mean (``uncertainty.exact``). The balance of power follows its
-expected path while the war runs on every front (drift and reversion, no noise, no deal), meeting
-cycle by meeting cycle as the engine moves it. Levers that fire by the calendar (``always`` and
-``from_day``) are counted as fired on every meeting day they may, up to their ``max_uses``; levers
+expected path while the war runs on every front (drift and reversion, no noise, no deal): the
+exact solution the engine's transition follows. Levers that fire by the calendar (``always`` and
+``from_day``) are counted as fired at every contact they may (day 0, then every mean interval), up
+to their ``max_uses``; levers
 that fire on a refusal and random events are left out (whether they fire depends on the talks).
 
 **Simulated worlds.** :class:`Recorder` is the engine's model, which notes, before it banks a text,
@@ -28,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import bargaining as B
+from sim.engine.dynamics import ou_transition
 from sim.engine.model import NegotiationModel
 from sim.engine.outcomes import STATUS_QUO, OutcomeSpace
 from sim.engine.valuation import Values
@@ -44,12 +46,12 @@ class State:
     inforce: the package in force (the disagreement point); truce_left: days left of its truce.
     """
 
-    day: int
+    day: float
     momentum: float
     shift: np.ndarray
     bonus: np.ndarray
     inforce: int = STATUS_QUO
-    truce_left: int = 0
+    truce_left: float = 0.0
 
 
 def mean_scenario(sc: Scenario) -> Scenario:
@@ -67,7 +69,7 @@ def truce_days(space: OutcomeSpace, state: State) -> np.ndarray:
     """(1, O) how long a truce of each option would run from now: the truce in force keeps what is
     left of it, another option runs its full length, no truce is 0 days."""
     sc = space.scenario
-    days = np.full((1, len(space.options[space.truce_k])), sc.truce.days, dtype=np.int64)
+    days = np.full((1, len(space.options[space.truce_k])), float(sc.truce.days))
     days[0, 0] = 0
     current = space.truce[state.inforce]
     if current > 0:
@@ -105,11 +107,8 @@ def problem(space: OutcomeSpace, values: list[Values], row: int, state: State) -
 
 def expected_momentum(sc: Scenario, day: int) -> float:
     """The balance of power on ``day`` along its expected path with the war running on every front."""
-    mo, cycle = sc.dynamics.momentum, sc.calendar.days_per_round
-    m = mo.initial
-    for _ in range(day // cycle):
-        m = m + cycle * (mo.drift - mo.reversion * m)
-    return m
+    mo = sc.dynamics.momentum
+    return float(ou_transition(np.float64(mo.initial), np.float64(day), mo.drift, mo.reversion, 0.0, 0.0))
 
 
 def scheduled_pressure(sc: Scenario, space: OutcomeSpace, day: int) -> tuple[np.ndarray, np.ndarray]:
@@ -117,11 +116,11 @@ def scheduled_pressure(sc: Scenario, space: OutcomeSpace, day: int) -> tuple[np.
     pids = list(sc.parties)
     shift = np.zeros((len(pids), len(space.fronts)))
     bonus = np.zeros(len(pids))
-    cycle = sc.calendar.days_per_round
+    every = sc.calendar.contacts.mean_interval_days  # contacts on day 0 and every mean interval
     for lv in sc.levers.values():
         if lv.policy == "on_rejection" or lv.strength == 0:
             continue
-        fired = sum(1 for t in range(1, day // cycle + 1) if t * cycle >= lv.from_day)
+        fired = sum(1 for n in range(int(day // every) + 1) if n * every >= lv.from_day)
         fired = min(fired, lv.max_uses)
         i = pids.index(lv.target)
         if lv.kind == "stick":
@@ -136,13 +135,13 @@ def analysis_days(sc: Scenario) -> list[int]:
     """The days on which the mean problem is solved: the start; each truce length after it (the
     balance drifts while the war runs, so values move in between; a truce length is the step at
     which a party would weigh a deal again); and the days scheduled levers start, up to the horizon.
-    Each is taken at the meeting day on or before it (when the engine would value it)."""
-    cycle, horizon = sc.calendar.days_per_round, sc.calendar.horizon_days
+    """
+    horizon = sc.calendar.horizon_days
     days = {0, *range(sc.truce.days, horizon + 1, sc.truce.days)}
     days |= {
         lv.from_day for lv in sc.levers.values() if lv.policy != "on_rejection" and lv.from_day <= horizon
     }
-    return sorted({d - d % cycle for d in days})
+    return sorted(days)
 
 
 def mean_values(sc: Scenario) -> tuple[OutcomeSpace, list[Values]]:
@@ -257,7 +256,7 @@ def analyse_means(sc: Scenario, days: list[int] | None = None) -> MeanAnalysis:
 
 class Recorder(NegotiationModel):
     """The engine's model, noting before each banking the state of each world that banks, and after
-    each meeting cycle the package in force in every world."""
+    each day the package in force in every world."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -269,13 +268,17 @@ class Recorder(NegotiationModel):
             self.banks.append(
                 {
                     "rows": rows.copy(),
-                    "day": self.now,
+                    "day": self.clock[rows].copy(),
                     "package": pkg.copy(),
                     "momentum": self.battlefield.momentum[rows].copy(),
                     "shift": np.stack([p.shift[rows] for p in self.parties], axis=1),  # (r, n, F)
                     "bonus": np.stack([p.bonus[rows] for p in self.parties], axis=1),  # (r, n)
                     "inforce": self.inforce[rows].copy(),
-                    "truce_left": np.maximum(self.truces.end[rows] - self.now, 0),
+                    "truce_left": np.where(
+                        self.space.truce[self.inforce[rows]] > 0,
+                        np.maximum(self.truces.end[rows] - self.clock[rows], 0.0),
+                        0.0,
+                    ),
                 }
             )
         super().bank(rows, pkg)
@@ -289,12 +292,12 @@ class Recorder(NegotiationModel):
         for b in self.banks:
             for k, row in enumerate(b["rows"]):
                 st = State(
-                    int(b["day"]),
+                    float(b["day"][k]),
                     float(b["momentum"][k]),
                     b["shift"][k],
                     b["bonus"][k],
                     int(b["inforce"][k]),
-                    int(b["truce_left"][k]),
+                    float(b["truce_left"][k]),
                 )
                 yield int(row), int(b["package"][k]), st
 
@@ -312,7 +315,7 @@ def recorder(sc: Scenario, seed: int, start: int, stop: int) -> Recorder:
 @dataclass
 class Replayed:
     """One replayed chunk: each agreement measured in its world's problem, and the package in force
-    in every world after each meeting cycle (worlds x rounds)."""
+    in every world at the end of each day (worlds x days)."""
 
     start: int
     agreements: pd.DataFrame

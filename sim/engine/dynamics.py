@@ -1,7 +1,11 @@
 """The world around the table: the balance of power, truces that end, events and levers.
 
-Every random number of a world is drawn from a stream of its own kind and round, filled world by
-world, so world j on day d is the same however many worlds are played and whatever the horizon.
+The world moves in *segments*: the time between two moments of one world (the end of a day, a
+contact, the end of a truce), during which what is in force does not change. Each process is
+advanced exactly over the segment's length in days, however long it is. Every random number of a
+world is drawn from a stream of its own purpose, day and segment of that day (the world's own count),
+filled world by world, so world j's draws never depend on which other worlds are talking, on their
+contact times, on how many worlds are played, or on the horizon.
 """
 
 from __future__ import annotations
@@ -16,18 +20,51 @@ from sim.scenario import schema as S
 Stream = Callable[..., np.random.Generator]
 
 
-def per_round(daily: float, days: int) -> float:
-    """The chance that something with a daily probability happens at least once in ``days``."""
-    return 1.0 - (1.0 - daily) ** days
+def within(daily: np.ndarray | float, days: np.ndarray) -> np.ndarray:
+    """The chance that something with a daily probability happens at least once in ``days`` (a
+    Bernoulli process per day, taken as its continuous-time limit for fractions of a day)."""
+    return 1.0 - np.power(1.0 - daily, days)
+
+
+def draws(
+    stream: Stream, purpose: tuple, day: int, seg: np.ndarray, idx: np.ndarray, n: int, normal: bool = False
+) -> np.ndarray:
+    """One draw per world of idx from the stream of (purpose, day, segment), filled for all n worlds
+    and indexed by world: world j's number depends only on j, the day and j's own segment count."""
+    out = np.empty(idx.size)
+    for k in np.unique(seg):
+        sel = seg == k
+        g = stream(*purpose, day, int(k))
+        out[sel] = (g.standard_normal(n) if normal else g.random(n))[idx[sel]]
+    return out
+
+
+def ou_transition(
+    m: np.ndarray, dt: np.ndarray, drift: float, reversion: float, noise: float, eps: np.ndarray | float
+) -> np.ndarray:
+    """The exact Ornstein-Uhlenbeck transition of dm = (drift - reversion m) dt + noise dW over dt.
+
+    Mean m e^{-k dt} + (drift / k)(1 - e^{-k dt}), variance noise^2 (1 - e^{-2 k dt}) / (2k); at
+    k = 0 a Brownian motion with drift (drift dt, noise^2 dt). Uhlenbeck & Ornstein (1930), "On the
+    theory of the Brownian motion", Physical Review 36: the transition is exact for any dt, so one
+    step of D days has the distribution of two of D/2 (and, without noise, the same value).
+    """
+    if reversion == 0:
+        return m + drift * dt + noise * np.sqrt(dt) * eps
+    k = reversion
+    grown = -np.expm1(-k * dt)  # 1 - e^{-k dt}, exact for small k dt
+    sd = noise * np.sqrt(-np.expm1(-2 * k * dt) / (2 * k))
+    return m * (1.0 - grown) + (drift / k) * grown + sd * eps
 
 
 class Battlefield:
     """The balance of power m: a mean-reverting walk with drift while the land war runs.
 
-    Per day while the momentum's front is open: m += drift - reversion * m, plus noise times a
-    standard normal per square-root day (an Ornstein-Uhlenbeck step). While a truce closes that front
-    the fighting does not move it; instead it moves by the package's ``rebuild`` rate: the side free
-    to mobilize, train and receive weapons during the pause recovers (Fearon 1995).
+    While the momentum's front is open, m follows an Ornstein-Uhlenbeck process, dm = (drift -
+    reversion m) dt + noise dW, advanced by its exact transition over each segment (see
+    :func:`ou_transition`). While a truce closes that front the fighting does not move it; instead it
+    moves linearly by the package's ``rebuild`` rate a day: the side free to mobilize, train and
+    receive weapons during the pause recovers (Fearon 1995).
     """
 
     def __init__(self, spec: S.Momentum, space: OutcomeSpace, stream: Stream, n: int) -> None:
@@ -36,11 +73,14 @@ class Battlefield:
         self.momentum = np.full(n, spec.initial, dtype=np.float64)
         self.n = n
 
-    def advance(self, t: int, idx: np.ndarray, inforce: np.ndarray, days: int) -> None:
+    def advance(
+        self, day: int, seg: np.ndarray, idx: np.ndarray, inforce: np.ndarray, dt: np.ndarray
+    ) -> None:
+        """Move the balance in worlds idx over dt days (segment seg of ``day``), under what is in force."""
         s, m = self.spec, self.momentum[idx]
-        eps = self.stream("battlefield", t).standard_normal(self.n)[idx] if s.noise > 0 else 0.0
-        fighting = m + days * (s.drift - s.reversion * m) + s.noise * np.sqrt(days) * eps
-        paused = m + days * self.space.rebuild[inforce]
+        eps = draws(self.stream, ("battlefield",), day, seg, idx, self.n, normal=True) if s.noise > 0 else 0.0
+        fighting = ou_transition(m, dt, s.drift, s.reversion, s.noise, eps)
+        paused = m + dt * self.space.rebuild[inforce]
         closed = self.space.closes[inforce, self.front]
         self.momentum[idx] = np.where(closed, paused, fighting)
 
@@ -55,10 +95,13 @@ class Truces:
 
     def __init__(self, spec: S.Truce, space: OutcomeSpace, stream: Stream, n: int) -> None:
         self.spec, self.space, self.stream = spec, space, stream
-        self.end = np.zeros(n, dtype=np.int64)  # the day the truce in force ends (0: none in force)
+        self.end = np.full(n, np.inf)  # the time (days) the truce in force ends (inf: none in force)
 
-    def violated(self, t: int, idx: np.ndarray, inforce: np.ndarray, days: int) -> np.ndarray:
-        """Mask over idx: the truce in force breaks down during this cycle."""
+    def violated(
+        self, day: int, seg: np.ndarray, idx: np.ndarray, inforce: np.ndarray, dt: np.ndarray
+    ) -> np.ndarray:
+        """Mask over idx: the truce in force breaks down during these dt days, with probability
+        1 - (1 - p)^dt for a daily probability p."""
         v = self.spec.violations
         if v.daily_probability == 0:
             return np.zeros(idx.size, dtype=bool)
@@ -67,12 +110,12 @@ class Truces:
             v.daily_probability * (1 - v.monitoring_reduction),
             v.daily_probability,
         )
-        luck = self.stream("violation", t).random(self.end.size)[idx]
-        return (self.space.truce[inforce] > 0) & (luck < 1.0 - (1.0 - daily) ** days)
+        luck = draws(self.stream, ("violation",), day, seg, idx, self.end.size)
+        return (self.space.truce[inforce] > 0) & (luck < within(daily, dt))
 
-    def expiring(self, idx: np.ndarray, inforce: np.ndarray, day: int) -> np.ndarray:
-        """Mask over idx: the truce in force reaches its end by ``day``."""
-        return (self.space.truce[inforce] > 0) & (self.end[idx] <= day)
+    def expiring(self, idx: np.ndarray, inforce: np.ndarray, now: np.ndarray) -> np.ndarray:
+        """Mask over idx: the truce in force reaches its end by ``now``."""
+        return (self.space.truce[inforce] > 0) & (self.end[idx] <= now)
 
 
 class Events:
@@ -85,15 +128,19 @@ class Events:
         self.stream, self.n = stream, n
         self.fired = np.zeros((len(self.specs), n), dtype=bool)
 
-    def fire(self, t: int, idx: np.ndarray, day: int, days: int) -> list[np.ndarray]:
-        """For each event, the mask over idx of the worlds where it happens in this cycle."""
+    def fire(
+        self, day: int, seg: np.ndarray, idx: np.ndarray, start: np.ndarray, end: np.ndarray
+    ) -> list[np.ndarray]:
+        """For each event, the mask over idx of the worlds where it happens between start and end
+        (a segment of ``day``), counting only the days from its ``from_day``."""
         out = []
         for e, (eid, ev) in enumerate(zip(self.ids, self.specs, strict=True)):
-            if ev.daily_probability == 0 or day < ev.from_day:
+            days = np.maximum(end - np.maximum(start, ev.from_day), 0.0)
+            if ev.daily_probability == 0 or not (days > 0).any():
                 out.append(np.zeros(idx.size, dtype=bool))
                 continue
-            luck = self.stream("event", eid, t).random(self.n)[idx]
-            hit = luck < per_round(ev.daily_probability, days)
+            luck = draws(self.stream, ("event", eid), day, seg, idx, self.n)
+            hit = luck < within(ev.daily_probability, days)
             if ev.once:
                 hit &= ~self.fired[e, idx]
             self.fired[e, idx[hit]] = True
@@ -119,7 +166,9 @@ class Levers:
         ]
         self.uses = np.zeros((len(self.specs), n), dtype=np.int32)
 
-    def apply(self, idx: np.ndarray, day: int, refused_last: dict[str, np.ndarray]) -> list[np.ndarray]:
+    def apply(
+        self, idx: np.ndarray, day: np.ndarray, refused_last: dict[str, np.ndarray]
+    ) -> list[np.ndarray]:
         """Fire every lever whose policy allows it; return per lever the mask over idx that fired."""
         out = []
         for j, lv in enumerate(self.specs):

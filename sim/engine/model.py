@@ -1,19 +1,43 @@
-"""NegotiationModel: a mediated multi-party negotiation, run as an ensemble of worlds in lockstep.
+"""NegotiationModel: a mediated multi-party negotiation, run as an ensemble of worlds.
 
-Time is in days; one ``step()`` is one meeting cycle of ``calendar.days_per_round`` days:
+**One clock, in days.** ``model.time`` is Mesa's clock and counts days from ``calendar.start``; one
+``step()`` is one day. Everything that is a duration is counted in days: the war's hurt and the
+parties' patience, the balance of power, truce clocks and violations, events, lever schedules,
+deadlines and the mediator's give-up rule. So the outcome has a limit as contacts get more frequent
+(Binmore, Rubinstein & Wolinsky 1986, "The Nash bargaining solution in economic modelling", RAND
+Journal of Economics 17: the alternating-offers equilibrium tends to the Nash solution as the time
+between offers shrinks) instead of following the length of a round.
 
-1. **World.** The fronts left open hurt each party; the balance of power moves (with the fighting,
-   or by the rebuild rates of a truce); events happen; a truce in force may be violated, and at its
-   end is extended if every party whose consent it needs prefers that to its lapse.
-2. **Levers.** Sticks and carrots fire by policy.
-3. **Proposal.** The opening text first, then the mediator's revisions of the single text.
-4. **Responses.** Each party whose consent the text needs accepts or refuses (naming a demand).
-5. **Ratification.** Each capital's veto player ratifies or not.
-6. **Banking.** A ratified text is in force from then on; talks go on over the rest.
+**Contacts are events.** In each world the contacts (an envoy's visit, a call) form a renewal
+process: the first on day 0, then gamma-distributed intervals with the scenario's mean and standard
+deviation (sd 0: regular), the n-th interval of world j drawn from the stream of (contact, n) filled
+for every world. At a contact:
+
+1. **Levers.** Sticks and carrots fire by policy.
+2. **Proposal.** The opening text at the first contact, then the mediator's revisions of the single text.
+3. **Responses.** Each party whose consent the text needs accepts or refuses (naming a demand).
+4. **Ratification.** Each capital's veto player ratifies or not.
+5. **Banking.** A ratified text is in force from then on; talks go on over the rest.
+
+**Between contacts the world moves.** Each world is advanced exactly over the elapsed time from
+one of its moments to the next: the end of a day, a contact, or the end of a truce (an event at its
+own time, so a truce ends on its day, not at the next contact). Over a segment the fronts left open
+hurt each party (by the hurt at the segment's start, at most a day), the balance of power follows
+its exact transition, events and violations happen with 1 - (1 - p)^days; at a truce's end it is
+extended if every party whose consent it needs prefers that to its lapse.
+
+**Why a daily lockstep, not one Mesa event per contact.** The ensemble holds R worlds as arrays, and
+their contacts fall at R different times: one Mesa event per contact would cost a Python call per
+world and contact and undo the arrays. Instead Mesa's clock steps day by day (``run_until``), and
+inside a day every world takes its own moments in order, the worlds that have one acting together as
+one array operation per round of moments. Two contacts of one world inside one day are both taken,
+in order, never merged; fractional times are kept for the outputs' dates and times. Random draws are
+keyed by purpose, day and the world's own segment of that day, filled for all R worlds and indexed
+by world, so a world's draws never depend on which other worlds are talking or when they meet.
 
 Each of the R replications is one possible world drawn from the scenario's uncertainty; agents hold
-their state as arrays over worlds, so a round is a few array operations. A world's outcome is what
-is in force at the horizon, with its history. ``replications=1`` is the readable single run.
+their state as arrays over worlds. A world's outcome is what is in force at the horizon, with its
+history. ``replications=1`` is the readable single run.
 """
 
 from __future__ import annotations
@@ -32,6 +56,7 @@ from sim.engine.valuation import Values
 from sim.scenario.schema import Scenario
 
 EVENTS = ("banked", "extended", "lapsed", "violated", "vetoed", "gave_up")
+MINUTE = 1.0 / 1440.0  # days
 
 
 class NegotiationModel(mesa.Model):
@@ -39,14 +64,15 @@ class NegotiationModel(mesa.Model):
 
     Args:
         scenario: a validated scenario (``sim.load_scenario``).
-        replications: number of worlds played in lockstep.
+        replications: number of worlds played together.
         rng: seed or ``numpy.random.Generator``; fixes every number.
-        trace: index of one world whose rounds are recorded in ``self.transcript``.
+        trace: index of one world whose moments (contacts, events) are recorded in ``self.transcript``.
         space: a precompiled outcome space of this scenario, shared between chunks.
 
     Every kind of draw has its own random stream derived from ``rng``'s seed (and, for what happens
-    during the talks, the round), filled world by world: world j is the same world however many
-    worlds are played and whatever the horizon.
+    during the talks, the day and segment, or the world's contact count), filled world by world:
+    world j is the same world however many worlds are played, whoever else is talking, and whatever
+    the horizon.
     """
 
     def __init__(
@@ -61,9 +87,12 @@ class NegotiationModel(mesa.Model):
         self.spec = sc = scenario
         self.replications = R = int(replications)
         self.space = space if space is not None else OutcomeSpace(scenario)
-        self.cycle = sc.calendar.days_per_round
         self.window = sc.valuation.window_days
-        self.now = 0
+        self.clock = np.zeros(R)  # the time (days) each world has been advanced to
+        self.next_contact = np.zeros(R)  # the first contact is on day 0
+        self.held = np.zeros(R, dtype=np.int64)  # contacts held so far
+        self.seg = np.zeros(R, dtype=np.int64)  # segments of today so far, per world
+        self._intervals: dict[int, np.ndarray] = {}
         self.inforce = np.full(R, STATUS_QUO, dtype=np.int64)
         self.parties = [Party(self, pid, p) for pid, p in sc.parties.items()]
         self.party = {p.pid: p for p in self.parties}
@@ -76,14 +105,14 @@ class NegotiationModel(mesa.Model):
         self.events = Events(sc.events, self.stream, R)
         self.levers = Levers(sc.levers, self.party, self.space.fronts, R)
 
-        n, T = len(self.parties), sc.rounds
+        n, T = len(self.parties), sc.days
         self.refused_last = {p.pid: np.zeros(R, dtype=bool) for p in self.parties}
-        self.class_by_round = np.zeros((R, T), dtype=np.int16)
-        self.first_day = np.zeros(R, dtype=np.int32)
+        self.class_by_day = np.zeros((R, T), dtype=np.int16)
+        self.first_day = np.full(R, np.nan)  # the time of the first banked agreement (nan: none)
         self.counts = {kind: np.zeros(R, dtype=np.int16) for kind in EVENTS}
         self.gain = np.full((R, n), np.nan)
         self.first_demand = np.full((R, n), -1, dtype=np.int16)
-        self.history: list[tuple[np.ndarray, int, str, np.ndarray]] = []
+        self.history: list[tuple[np.ndarray, np.ndarray, str, np.ndarray]] = []
         self.trace_row = trace
         self.transcript: list[dict[str, Any]] = []
         self._entry: dict[str, Any] = {}
@@ -102,11 +131,11 @@ class NegotiationModel(mesa.Model):
         """(r, O) how long a truce of each option would run from now: what is left of the truce in
         force for its own option (unless ``fresh``), the full duration for another, 0 for none."""
         n_options = len(self.space.options[self.space.truce_k])
-        days = np.full((idx.size, n_options), self.spec.truce.days, dtype=np.int64)
-        days[:, 0] = 0
+        days = np.full((idx.size, n_options), float(self.spec.truce.days))
+        days[:, 0] = 0.0
         if not fresh:
             current = self.space.truce[self.inforce[idx]]
-            left = np.maximum(self.truces.end[idx] - self.now, 0)
+            left = np.maximum(self.truces.end[idx] - self.clock[idx], 0.0)
             rows = np.flatnonzero(current > 0)
             days[rows, current[rows]] = left[rows]
         return days
@@ -127,51 +156,65 @@ class NegotiationModel(mesa.Model):
         cols = np.arange(self.space.n) if pkgs is None else pkgs
         return gain + party.bonus[idx][:, None] * (cols != here)
 
-    # ------------------------------------------------------------------ one round
+    # ------------------------------------------------------------------ one day
 
     def step(self) -> None:
-        t = self.steps
-        self.now = t * self.cycle  # talks of this cycle end, and a deal is signed, on this day
+        """One day on Mesa's clock: every world takes its moments of the day in order (truce ends
+        and contacts), then is advanced to the day's end, where what is in force is recorded."""
+        day = round(self.time)
+        self.seg[:] = 0
+        while True:
+            # a truce's end is a moment of its own, ahead of the world's clock
+            ends = self.truces.end
+            ends = np.where((self.space.truce[self.inforce] > 0) & (ends > self.clock), ends, np.inf)
+            moment = np.minimum(self.next_contact, ends)
+            rows = np.flatnonzero(moment <= day)
+            if rows.size == 0:
+                break
+            t = moment[rows]
+            self._open_entry(rows, t)
+            self.advance(day, rows, t)
+            due = self.truces.expiring(rows, self.inforce[rows], t)
+            if due.any():
+                self.expire(rows[due])
+            meet = rows[self.next_contact[rows] <= t]
+            if meet.size:
+                self.contact(meet)
+            self._close_entry()
         everyone = np.arange(self.replications)
-        self._entry = {"round": t, "day": self.now} if self.trace_row is not None else {}
-        self.world(t, everyone)
-        talks = everyone[self.mediator.talking]
-        fired = self.levers.apply(talks, self.now, self.refused_last)
-        self._note_levers(talks, fired)
-        pkg = self.propose(t, talks)
-        settled = pkg < 0
-        self.mediator.talking[talks[settled]] = False
-        rows, pkg = talks[~settled], pkg[~settled]
-        if rows.size:
-            self.negotiate(t, rows, pkg)
-        self.class_by_round[:, t - 1] = self.space.package_class[self.inforce]
+        self._open_entry(everyone, np.full(self.replications, float(day)))
+        self.advance(day, everyone, np.full(self.replications, float(day)))
+        self._close_entry()
+        self.class_by_day[:, day - 1] = self.space.package_class[self.inforce]
         self.datacollector.collect(self)
-        if self.trace_row is not None:
-            self._entry["inforce"] = int(self.inforce[self.trace_row])
-            self._entry["talking"] = bool(self.mediator.talking[self.trace_row])
-            self.transcript.append(self._entry)
-        self.running = t < self.spec.rounds
+        self.running = day < self.spec.days
 
-    def world(self, t: int, idx: np.ndarray) -> None:
-        """The war hurts on the open fronts; the balance moves; events; truces end or hold."""
-        days, inforce = self.cycle, self.inforce[idx]
+    def advance(self, day: int, rows: np.ndarray, t: np.ndarray) -> None:
+        """Advance worlds rows from their clock to times t (a segment of ``day``): the war hurts on
+        the open fronts; the balance moves; events happen; a truce in force may be violated."""
+        dt = t - self.clock[rows]
+        go = dt > 0
+        rows, dt, t = rows[go], dt[go], t[go]
+        if rows.size == 0:
+            return
+        seg, start = self.seg[rows].copy(), self.clock[rows].copy()
+        self.seg[rows] += 1
+        inforce = self.inforce[rows]
         open_fronts = ~self.space.closes[inforce]
-        m = self.battlefield.momentum[idx]
+        m = self.battlefield.momentum[rows]
         # Order does not matter here: every party and the mediator take the same war's measure.
-        self.agents_by_type[Party].do("feel_war", idx, days, m, open_fronts)
-        self.mediator.feel_war(idx, days, m, open_fronts)
-        self.battlefield.advance(t, idx, inforce, days)
-        self.happen(t, idx)
-        broken = self.truces.violated(t, idx, inforce, days)
-        self.lapse(idx[broken], "violated")
-        due = self.truces.expiring(idx, self.inforce[idx], self.now) & ~broken
-        if due.any():
-            self.expire(idx[due])
-        if self.trace_row is not None:
+        self.agents_by_type[Party].do("feel_war", rows, dt, m, open_fronts)
+        self.mediator.feel_war(rows, dt, m, open_fronts)
+        self.battlefield.advance(day, seg, rows, inforce, dt)
+        self.clock[rows] = t
+        self.happen(day, seg, rows, start, t)
+        broken = self.truces.violated(day, seg, rows, inforce, dt)
+        self.lapse(rows[broken], "violated")
+        if self.trace_row is not None and self._where(rows) is not None:
             self._entry["momentum"] = float(self.battlefield.momentum[self.trace_row])
 
-    def happen(self, t: int, idx: np.ndarray) -> None:
-        hits = self.events.fire(t, idx, self.now, self.cycle)
+    def happen(self, day: int, seg: np.ndarray, idx: np.ndarray, start: np.ndarray, end: np.ndarray) -> None:
+        hits = self.events.fire(day, seg, idx, start, end)
         for eid, hit in zip(self.events.ids, hits, strict=True):
             if hit.any():
                 self.inject(eid, idx[hit])
@@ -188,6 +231,40 @@ class NegotiationModel(mesa.Model):
         self.events.fired[self.events.ids.index(eid), rows] = True  # a one-off event has happened
         self._note(rows, "events", eid)
 
+    def schedule(self, rows: np.ndarray) -> None:
+        """The next contact of worlds rows: the renewal process's next interval, gamma-distributed
+        with the scenario's mean and sd (the n-th interval of world j from the stream (contact, n))."""
+        c = self.spec.calendar.contacts
+        n = self.held[rows]
+        gap = np.full(rows.size, float(c.mean_interval_days))
+        if c.sd_days > 0:
+            shape, scale = (c.mean_interval_days / c.sd_days) ** 2, c.sd_days**2 / c.mean_interval_days
+            for k in np.unique(n):
+                if int(k) not in self._intervals:
+                    g = self.stream("contact", int(k)).standard_gamma(shape, self.replications)
+                    self._intervals[int(k)] = g * scale
+                sel = n == k
+                gap[sel] = self._intervals[int(k)][rows[sel]]
+        # A minute apart at least: two contacts are never at one instant.
+        self.next_contact[rows] = self.clock[rows] + np.maximum(gap, MINUTE)
+
+    def contact(self, rows: np.ndarray) -> None:
+        """A contact in worlds rows (each at its own time): levers, a text, answers, ratification."""
+        self.held[rows] += 1
+        first = self.held[rows] == 1
+        self.schedule(rows)
+        talks, first = rows[self.mediator.talking[rows]], first[self.mediator.talking[rows]]
+        if talks.size == 0:
+            return
+        fired = self.levers.apply(talks, self.clock[talks], self.refused_last)
+        self._note_levers(talks, fired)
+        pkg = self.propose(talks, first)
+        settled = pkg < 0
+        self.mediator.talking[talks[settled]] = False
+        rows, pkg = talks[~settled], pkg[~settled]
+        if rows.size:
+            self.negotiate(rows, pkg)
+
     def expire(self, rows: np.ndarray) -> None:
         """At its end a truce is extended if every party whose consent it needs prefers extending
         it to its lapse; otherwise it lapses and the talks reopen on it."""
@@ -197,7 +274,7 @@ class NegotiationModel(mesa.Model):
         for p in self.parties:
             keep &= ~p.required[pkg] | p.prefers(rows, pkg, lapsed, fresh=True)
         extended = rows[keep]
-        self.truces.end[extended] = self.now + self.spec.truce.days
+        self.truces.end[extended] = self.clock[extended] + self.spec.truce.days
         self._record(extended, "extended", self.inforce[extended])
         self.lapse(rows[~keep], "lapsed")
 
@@ -207,35 +284,40 @@ class NegotiationModel(mesa.Model):
             return
         self._record(rows, why, self.inforce[rows])
         self.inforce[rows] = self.space.lapse[self.inforce[rows]]
-        self.truces.end[rows] = 0
-        self.mediator.reopen(rows, self.now)
+        self.truces.end[rows] = np.inf
+        self.mediator.reopen(rows, self.clock[rows])
 
-    def propose(self, t: int, idx: np.ndarray) -> np.ndarray:
-        """The opening text on the first day; later the mediator's revision of the single text.
-        A drafter at the mediator's seat (a person) sees that text and tables its own instead."""
-        if t == 1 and self.opening is not None:
-            pkg = np.full(idx.size, self.opening, dtype=np.int64)
-            self._note_value(idx, "by", "opening")
-        else:
-            self._note_value(idx, "by", "mediator")
-            pkg = self.mediator.propose(idx, self.now)
+    def propose(self, idx: np.ndarray, first: np.ndarray) -> np.ndarray:
+        """The opening text at a world's first contact; later the mediator's revision of the single
+        text (compiled or not). A drafter at the mediator's seat (a person) sees that text and
+        tables its own instead: it has the last word over the model's proposal."""
+        pkg = np.empty(idx.size, dtype=np.int64)
+        opening = first if self.opening is not None else np.zeros(idx.size, dtype=bool)
+        pkg[opening] = self.opening if self.opening is not None else -1
+        if (~opening).any():
+            later = idx[~opening]
+            pkg[~opening] = self.mediator.propose(later, self.clock[later])
+        k = self._where(idx)
+        if k is not None:
+            self._entry["by"] = "opening" if opening[k] else "mediator"
         drafter = self.mediator.player
         return pkg if drafter is None else drafter.draft(self.mediator, idx, pkg)
 
-    def negotiate(self, t: int, rows: np.ndarray, pkg: np.ndarray) -> None:
+    def negotiate(self, rows: np.ndarray, pkg: np.ndarray) -> None:
         """Responses, ratification and banking of the texts pkg (r,) in worlds rows."""
+        now = self.clock[rows]
         self.mediator.table(rows, pkg)
         accepted, asked, surplus, demands = self.respond(rows, pkg)
         deal = accepted.all(axis=0)
-        ratified, vetoed_by = self.ratify(t, rows, pkg, deal)
+        ratified, vetoed_by = self.ratify(rows, pkg, deal)
         banked = deal & ratified
         if self.trace_row is not None:
             self._note_round(rows, pkg, accepted, asked, surplus, demands, deal, ratified)
         self._record(rows[deal & ~ratified], "vetoed", pkg[deal & ~ratified])
         self.bank(rows[banked], pkg[banked])
-        self.mediator.learn(rows, pkg, asked.T, (accepted & ~vetoed_by).T, self.now)
+        self.mediator.learn(rows, pkg, asked.T, (accepted & ~vetoed_by).T, now)
         self.mediator.listen(rows, demands)
-        self.mediator.answered(rows, ~banked, banked, self.now)
+        self.mediator.answered(rows, banked, now)
         quit_rows = rows[~self.mediator.talking[rows]]
         self._record(quit_rows, "gave_up", self.inforce[quit_rows])
 
@@ -248,7 +330,7 @@ class NegotiationModel(mesa.Model):
         demands = np.full((n, idx.size), -1, dtype=np.int64)
         for i, p in enumerate(self.parties):
             surplus[i] = self.surplus(p.values, p, idx, pkg[:, None])[:, 0]
-            ok = p.respond(idx, pkg, surplus[i], self.now)
+            ok = p.respond(idx, pkg, surplus[i], self.clock[idx])
             asked[i] = p.required[pkg]
             # A party not asked still blocks a text across its red line.
             accepted[i] = np.where(asked[i], ok, ~p.red[pkg])
@@ -265,7 +347,7 @@ class NegotiationModel(mesa.Model):
                 self.first_demand[idx[first], i] = demands[i, first]
         return accepted, asked, surplus, demands
 
-    def ratify(self, t: int, idx: np.ndarray, pkg: np.ndarray, deal: np.ndarray):
+    def ratify(self, idx: np.ndarray, pkg: np.ndarray, deal: np.ndarray):
         """Each asked party's veto player takes the deal home (Putnam 1988)."""
         ok = np.ones(idx.size, dtype=bool)
         vetoed_by = np.zeros((len(self.parties), idx.size), dtype=bool)
@@ -273,7 +355,8 @@ class NegotiationModel(mesa.Model):
             asked = deal & veto.party.required[pkg]
             if not asked.any():
                 continue
-            luck = self.stream("veto", veto.party.pid, t).random(self.replications)[idx[asked]]
+            # keyed by the world's own contact count: its n-th text goes home with the n-th draw
+            luck = self._by_contact(("veto", veto.party.pid), idx[asked])
             passed = veto.ratify(idx[asked], pkg[asked], luck)
             no = np.zeros(idx.size, dtype=bool)
             no[np.flatnonzero(asked)[~passed]] = True
@@ -287,20 +370,31 @@ class NegotiationModel(mesa.Model):
             return
         old = self.inforce[rows]
         fresh = (self.space.truce[pkg] > 0) & (self.space.truce[pkg] != self.space.truce[old])
-        self.truces.end[rows[fresh]] = self.now + self.spec.truce.days
+        self.truces.end[rows[fresh]] = self.clock[rows[fresh]] + self.spec.truce.days
         both = np.stack([pkg, np.full(rows.size, STATUS_QUO)], axis=1)
         for i, p in enumerate(self.parties):  # each party's gain over no deal at all, at signing
             u = self.value(p.values, p, rows, both, fresh=True)
             self.gain[rows, i] = u[:, 0] - u[:, 1]
         self.inforce[rows] = pkg
-        self.first_day[rows[self.first_day[rows] == 0]] = self.now
+        new = rows[np.isnan(self.first_day[rows])]
+        self.first_day[new] = self.clock[new]
         self._record(rows, "banked", pkg)
 
     def run(self) -> NegotiationModel:
-        """Play every meeting cycle until the horizon."""
-        while self.running:
-            self.step()
+        """Play every day until the horizon, on Mesa's clock."""
+        if self.time < self.spec.days:
+            self.run_until(self.spec.days)
+        self.running = False
         return self
+
+    def _by_contact(self, purpose: tuple, rows: np.ndarray) -> np.ndarray:
+        """One uniform draw per world of rows from the stream of (purpose, n), n its contact count."""
+        n = self.held[rows]
+        out = np.empty(rows.size)
+        for k in np.unique(n):
+            sel = n == k
+            out[sel] = self.stream(*purpose, int(k)).random(self.replications)[rows[sel]]
+        return out
 
     # ------------------------------------------------------------------ records
 
@@ -308,13 +402,13 @@ class NegotiationModel(mesa.Model):
         if rows.size == 0:
             return
         self.counts[kind][rows] += 1
-        self.history.append((rows.copy(), self.now, kind, np.asarray(pkg).copy()))
+        self.history.append((rows.copy(), self.clock[rows].copy(), kind, np.asarray(pkg).copy()))
         self._note(rows, "happened", kind)
 
     def _reporters(self) -> dict[str, Any]:
         """Per-round series of the ensemble, through Mesa's DataCollector."""
         space = self.space
-        out: dict[str, Any] = {"day": lambda m: m.now}
+        out: dict[str, Any] = {"day": lambda m: m.time}
         for c, cid in enumerate(space.class_order):
             out[f"share_{cid}"] = lambda m, c=c: float(np.mean(space.package_class[m.inforce] == c))
         out["truces_in_force"] = lambda m: float(np.mean(space.truce[m.inforce] > 0))
@@ -323,13 +417,29 @@ class NegotiationModel(mesa.Model):
             out[f"{kind}_so_far"] = lambda m, kind=kind: float(np.mean(m.counts[kind]))
         for i, p in enumerate(self.parties):
             everyone = np.arange(self.replications)
-            out[f"margin_{p.pid}"] = lambda m, p=p, e=everyone: float(np.mean(p.margin(e, m.now)))
+            out[f"margin_{p.pid}"] = lambda m, p=p, e=everyone: float(np.mean(p.margin(e, m.clock)))
             out[f"believed_{p.pid}"] = lambda m, i=i, e=everyone: float(
-                np.mean(m.mediator.believed_margin(e, m.now)[:, i])
+                np.mean(m.mediator.believed_margin(e, m.clock)[:, i])
             )
         return out
 
     # ------------------------------------------------------------------ transcript of one world
+
+    def _open_entry(self, rows: np.ndarray, t: np.ndarray) -> None:
+        """Start the transcript entry of the traced world's moment, if it has one among rows."""
+        k = self._where(rows)
+        if k is not None:
+            self._entry = {"day": float(t[k]), "contact": int(self.held[self.trace_row])}
+
+    def _close_entry(self) -> None:
+        """Keep the traced world's entry if anything happened at its moment."""
+        e, self._entry = self._entry, {}
+        if e and set(e) - {"day", "contact", "momentum"}:
+            j = self.trace_row
+            e["contact"] = int(self.held[j])
+            e["inforce"] = int(self.inforce[j])
+            e["talking"] = bool(self.mediator.talking[j])
+            self.transcript.append(e)
 
     def _where(self, rows: np.ndarray) -> int | None:
         if self.trace_row is None:
@@ -365,8 +475,8 @@ class NegotiationModel(mesa.Model):
                     "party": party.pid,
                     "asked": bool(asked[i, k]),
                     "surplus": float(surplus[i, k]),
-                    "margin": float(party.margin(np.array([j]), self.now)[0]),
-                    "believed": float(self.mediator.believed_margin(np.array([j]), self.now)[0, i]),
+                    "margin": float(party.margin(np.array([j]), self.clock[[j]])[0]),
+                    "believed": float(self.mediator.believed_margin(np.array([j]), self.clock[[j]])[0, i]),
                     "red_line": bool(party.red[p]),
                     "accepted": bool(accepted[i, k]),
                     "demand": int(demands[i, k]) if demands[i, k] >= 0 else None,

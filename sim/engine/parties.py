@@ -58,8 +58,16 @@ def draw_option_values(rng: np.random.Generator, mean: np.ndarray, sd: float, n:
     return np.clip(rng.normal(mean, sd, (n, mean.size)), 0.0, 1.0)
 
 
-def draw_values(space: OutcomeSpace, spec: S.Party, stream: Stream, who: tuple[str, ...], n: int) -> Values:
-    """A party's term tables and daily war values in n worlds, from the streams of ``who``."""
+def draw_values(
+    space: OutcomeSpace,
+    spec: S.Party,
+    stream: Stream,
+    who: tuple[str, ...],
+    n: int,
+    out: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Values:
+    """A party's term tables and daily war values in n worlds, from the streams of ``who``
+    (the tables written into ``out``, two (n, P) arrays, when given)."""
     sc = space.scenario
     u = sc.uncertainty
     terms = [space.issues[k] for k in space.term_ks]
@@ -76,7 +84,7 @@ def draw_values(space: OutcomeSpace, spec: S.Party, stream: Stream, who: tuple[s
         )
         for i in terms
     ]
-    perm, tied = term_tables(space, weights, values, space.interaction_vector(spec))
+    perm, tied = term_tables(space, weights, values, space.interaction_vector(spec), out=out)
     war = np.zeros((n, len(space.fronts)))
     slope = np.zeros(len(space.fronts))
     for f, front in enumerate(space.fronts):
@@ -139,20 +147,20 @@ class Party(mesa.Agent):
         # some worlds: it sees the model's own answer and returns its own.
         self.player: Player | None = None
 
-    def margin(self, idx: np.ndarray, day: int) -> np.ndarray:
-        """The surplus over what is in force that the party asks for now, in worlds idx."""
+    def margin(self, idx: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """The surplus over what is in force that the party asks for at times day (r,), in worlds idx."""
         progress = resource_progress(self.pain[idx], self.tolerance[idx])
         deadline = self.model.spec.calendar.deadline_day
         if deadline is not None:  # a declared deadline: time-dependent tactic as well (Faratin et al.)
-            progress = 1.0 - (1.0 - progress) * (1.0 - min(day / deadline, 1.0))
+            progress = 1.0 - (1.0 - progress) * (1.0 - np.minimum(day / deadline, 1.0))
         return self.margin0[idx] * (1.0 - concession(progress, self.inverse_beta[idx]))
 
-    def feel_war(self, idx: np.ndarray, days: int, m: np.ndarray, open_fronts: np.ndarray) -> None:
-        """Add the hurt of ``days`` of the war on the open fronts (r, F), where as a whole it costs
+    def feel_war(self, idx: np.ndarray, days: np.ndarray, m: np.ndarray, open_fronts: np.ndarray) -> None:
+        """Add the hurt of ``days`` (r,) of the war on the open fronts (r, F), where as a whole it costs
         the party more than it yields; a party gaining by the war feels none."""
         self.pain[idx] += days * hurt(self.values.daily(idx, m, self.shift[idx]), open_fronts)
 
-    def respond(self, idx: np.ndarray, pkg: np.ndarray, surplus: np.ndarray, day: int) -> np.ndarray:
+    def respond(self, idx: np.ndarray, pkg: np.ndarray, surplus: np.ndarray, day: np.ndarray) -> np.ndarray:
         """Accept where the text beats what is in force by the margin and crosses no red line."""
         ok = (surplus >= self.margin(idx, day)) & (surplus > 0) & ~self.red[pkg]
         return ok if self.player is None else self.player.respond(self, idx, pkg, surplus, ok)

@@ -27,17 +27,18 @@ CHUNK = 4096  # part of the reproducibility contract: changing it changes every 
 class ChunkResult:
     """Outcomes of one chunk of worlds, as compact arrays.
 
-    inforce (R,): the package in force at the horizon; class_by_round (R, T): the class in force
-    after each meeting cycle; first_day (R,): the day of the first banked agreement (0: none);
+    inforce (R,): the package in force at the horizon; class_by_day (R, T): the class in force
+    at the end of each day 1..T; first_day (R,): the time (days) of the first banked agreement (nan:
+    none);
     counts: per kind of event (banked, extended, lapsed, violated, vetoed, gave_up) how often it
     happened in each world; gain (R, n): each party's value of the last banked package over no
     deal at signing; history: one row per event (world, day, kind, package); series (T, S): the
-    DataCollector's per-round means over the chunk's worlds.
+    DataCollector's per-day means over the chunk's worlds.
     """
 
     start: int
     inforce: np.ndarray
-    class_by_round: np.ndarray
+    class_by_day: np.ndarray
     first_day: np.ndarray
     counts: dict[str, np.ndarray]
     gain: np.ndarray
@@ -52,7 +53,7 @@ class ChunkResult:
         return self.inforce.size
 
 
-HISTORY = np.dtype([("replication", np.int64), ("day", np.int32), ("kind", "U8"), ("package", np.int64)])
+HISTORY = np.dtype([("replication", np.int64), ("day", np.float64), ("kind", "U8"), ("package", np.int64)])
 
 
 def _history(model, start: int) -> np.ndarray:
@@ -99,7 +100,7 @@ def run_chunk(scenario: Scenario, seed: int, start: int, stop: int) -> ChunkResu
     result = ChunkResult(
         start,
         model.inforce,
-        model.class_by_round,
+        model.class_by_day,
         model.first_day,
         model.counts,
         model.gain,

@@ -1,19 +1,22 @@
 """From chunk arrays to tables: per-world outcomes and histories, day-by-day shares, shares at the horizon.
 
 A world's outcome is the class of what is in force at the horizon. The day-by-day curve is the share
-of worlds with each class in force after each meeting cycle. Intervals are Wilson score intervals
+of worlds with each class in force at the end of each day (``curve.csv``); the first-in-force curve
+is the share of worlds in which the class has been in force at some recorded time up to that day
+(``first.csv``): the cumulative question forecasters ask ("will a ceasefire take effect by D?"), so it
+never falls and is never below the in-force share. Intervals are Wilson score intervals
 (statsmodels), which stay inside [0, 1] and behave at shares near 0 or 1.
 """
 
 from __future__ import annotations
-
-from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
 from sim.engine.outcomes import NO_DEAL, OutcomeSpace
 from sim.experiments.chunks import ChunkResult
+from sim.scenario.dates import dates as calendar_dates
+from sim.scenario.dates import moment_of
 
 Z95 = 0.05  # alpha of the 95% intervals
 ANY = "any_agreement"  # every class but no agreement, added up: never a class itself
@@ -33,15 +36,13 @@ def class_order(space: OutcomeSpace) -> list[str]:
     return space.class_order
 
 
-def round_days(space: OutcomeSpace) -> np.ndarray:
-    """The day each meeting cycle ends (what is in force is recorded then)."""
-    sc = space.scenario
-    return np.arange(1, sc.rounds + 1) * sc.calendar.days_per_round
+def record_days(space: OutcomeSpace) -> np.ndarray:
+    """The days at whose end what is in force is recorded: 1 .. horizon."""
+    return np.arange(1, space.scenario.days + 1)
 
 
 def dates(space: OutcomeSpace, days: np.ndarray) -> list[str]:
-    start = date.fromisoformat(space.scenario.calendar.start)
-    return [(start + timedelta(days=int(d))).isoformat() for d in days]
+    return calendar_dates(space.scenario.calendar.start, days)
 
 
 def outcomes_frame(space: OutcomeSpace, chunks: list[ChunkResult]) -> pd.DataFrame:
@@ -51,7 +52,7 @@ def outcomes_frame(space: OutcomeSpace, chunks: list[ChunkResult]) -> pd.DataFra
     """
     sc = space.scenario
     inforce = np.concatenate([c.inforce for c in chunks]) if chunks else np.zeros(0, np.int64)
-    first = np.concatenate([c.first_day for c in chunks]) if chunks else np.zeros(0, np.int32)
+    first = np.concatenate([c.first_day for c in chunks]) if chunks else np.zeros(0)
     df = pd.DataFrame(
         {
             "replication": np.concatenate([np.arange(c.start, c.start + c.size) for c in chunks]).astype(
@@ -60,10 +61,9 @@ def outcomes_frame(space: OutcomeSpace, chunks: list[ChunkResult]) -> pd.DataFra
             if chunks
             else np.zeros(0, np.int64),
             "outcome": _labels(space.package_class[inforce], space.class_order),
-            "first_agreement_day": pd.array(np.where(first > 0, first, 0), dtype="Int32"),
+            "first_agreement_day": pd.array(np.round(first, 4), dtype="Float64"),
         }
     )
-    df.loc[first == 0, "first_agreement_day"] = pd.NA
     for k, issue in enumerate(space.issues):
         df[issue] = _labels(space.packages[inforce, k], space.options[k])
     for kind in chunks[0].counts if chunks else ():
@@ -82,12 +82,13 @@ def history_frame(space: OutcomeSpace, chunks: list[ChunkResult]) -> pd.DataFram
     """One row per event of every world: what was banked, extended, lapsed, violated or vetoed, when."""
     h = np.concatenate([c.history for c in chunks]) if chunks else np.zeros(0)
     if h.size == 0:
-        return pd.DataFrame(columns=["replication", "day", "date", "event", "outcome", *space.issues])
+        return pd.DataFrame(columns=["replication", "day", "date", "time", "event", "outcome", *space.issues])
     df = pd.DataFrame(
         {
             "replication": h["replication"],
-            "day": h["day"],
+            "day": np.round(h["day"], 4),
             "date": dates(space, h["day"]),
+            "time": [moment_of(space.scenario.calendar.start, d)[11:] for d in h["day"]],
             "event": h["kind"],
             "outcome": _labels(space.package_class[h["package"]], space.class_order),
         }
@@ -103,8 +104,8 @@ def _labels(codes: np.ndarray, names: list[str]) -> pd.Categorical:
 
 
 class Tally:
-    """Worlds counted by class in force after each meeting cycle, chunk by chunk; and the ensemble's
-    per-round series (means weighted by chunk size).
+    """Worlds counted by class in force at the end of each day, chunk by chunk; and the ensemble's
+    per-day series (means weighted by chunk size).
 
     Shares and curves need only these counts, so a run of any size is summarised in constant memory.
     """
@@ -112,19 +113,22 @@ class Tally:
     def __init__(self, space: OutcomeSpace) -> None:
         self.space = space
         self.classes = space.class_order
-        self.days = round_days(space)
+        self.days = record_days(space)
         self.counts = np.zeros((len(self.classes), self.days.size), dtype=np.int64)
+        # worlds in which each deal class (then any deal) has been in force on or before each day
+        self.first_counts = np.zeros((len(self.classes), self.days.size), dtype=np.int64)
         self.series_sum: np.ndarray | None = None
         self.series_names: tuple[str, ...] = ()
 
-    def add(self, class_by_round: np.ndarray) -> Tally:
+    def add(self, class_by_day: np.ndarray) -> Tally:
         C, T = self.counts.shape
-        flat = class_by_round.astype(np.int64) * T + np.arange(T)
+        flat = class_by_day.astype(np.int64) * T + np.arange(T)
         self.counts += np.bincount(flat.ravel(), minlength=C * T).reshape(C, T)
+        self.first_counts += ever_in_force(class_by_day, self.space.class_order.index(NO_DEAL), C).sum(axis=1)
         return self
 
     def add_chunk(self, chunk: ChunkResult) -> Tally:
-        self.add(chunk.class_by_round)
+        self.add(chunk.class_by_day)
         weighted = chunk.series * chunk.size
         self.series_sum = weighted if self.series_sum is None else self.series_sum + weighted
         self.series_names = chunk.series_names
@@ -149,27 +153,51 @@ class Tally:
     def curve(self) -> pd.DataFrame:
         """Per day and class (and any agreement): share of worlds with that class in force then."""
         rows = np.vstack([self.counts, self.counts[:-1].sum(axis=0)])
-        T = self.days.size
-        n = self.n
-        lo, hi = wilson(rows.ravel(), n)
-        return pd.DataFrame(
-            {
-                "day": np.tile(self.days, len(rows)),
-                "date": dates(self.space, self.days) * len(rows),
-                "outcome": np.repeat([*self.classes, ANY], T),
-                "count": rows.ravel(),
-                "n": n,
-                "share": rows.ravel() / n,
-                "lo": lo,
-                "hi": hi,
-            }
-        )
+        return _frame(self.space, self.days, [*self.classes, ANY], rows, self.n)
+
+    def first(self) -> pd.DataFrame:
+        """Per day and deal class (and any agreement): share of worlds in which it has been in force
+        at some time up to that day. No agreement has no such row (every world starts there)."""
+        deals = [c for c in self.classes if c != NO_DEAL]
+        rows = self.first_counts[[self.classes.index(c) for c in deals] + [len(self.classes) - 1]]
+        return _frame(self.space, self.days, [*deals, ANY], rows, self.n)
 
     def series(self) -> pd.DataFrame:
-        """The DataCollector's per-round series, averaged over every world of the run."""
+        """The DataCollector's per-day series, averaged over every world of the run."""
         if self.series_sum is None:
             return pd.DataFrame()
         return pd.DataFrame(self.series_sum / self.n, columns=list(self.series_names))
+
+
+def ever_in_force(class_by_day: np.ndarray, no_deal: int, n_classes: int) -> np.ndarray:
+    """(C, R, T) booleans: world r has had class c in force at some recorded time up to t.
+
+    Row ``no_deal`` is reused for any agreement (some deal class in force up to t): a world is at no
+    agreement until its first deal, so "no agreement first in force" would be every world.
+    """
+    out = np.empty((n_classes, *class_by_day.shape), dtype=bool)
+    for c in range(n_classes):
+        hit = class_by_day != no_deal if c == no_deal else class_by_day == c
+        np.logical_or.accumulate(hit, axis=1, out=out[c])
+    return out
+
+
+def _frame(space: OutcomeSpace, days: np.ndarray, names: list[str], rows: np.ndarray, n: int) -> pd.DataFrame:
+    """A long table of counts per (name, day), with shares and Wilson intervals."""
+    T = days.size
+    lo, hi = wilson(rows.ravel(), n)
+    return pd.DataFrame(
+        {
+            "day": np.tile(days, len(rows)),
+            "date": dates(space, days) * len(rows),
+            "outcome": np.repeat(names, T),
+            "count": rows.ravel(),
+            "n": n,
+            "share": rows.ravel() / n,
+            "lo": lo,
+            "hi": hi,
+        }
+    )
 
 
 def shares(outcomes: pd.DataFrame, classes: list[str]) -> pd.DataFrame:

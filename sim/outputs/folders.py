@@ -32,7 +32,15 @@ if TYPE_CHECKING:
     from sim.scenario import Scenario
 
 
-RUN_FILES = ("outcomes.csv", "curve.csv", "shares.csv", "manifest.json", "curve.png", "outcomes.png")
+RUN_FILES = (
+    "outcomes.csv",
+    "curve.csv",
+    "first.csv",
+    "shares.csv",
+    "manifest.json",
+    "curve.png",
+    "outcomes.png",
+)
 STALE_PART_SECONDS = 60
 
 
@@ -88,6 +96,31 @@ def clean_leftovers(folder: Path) -> list[Path]:
                     if time.time() - p.stat().st_mtime > STALE_PART_SECONDS:
                         p.unlink()
                         removed.append(p)
+    return removed
+
+
+def discard_own(folder: str | os.PathLike, depth: int = 3) -> list[Path]:
+    """Remove this process's temporary folders under ``folder`` (``depth`` levels down): what an
+    interrupted command was writing. A worker drawing into one may have put a file there (a plot's
+    ``.part``) after the command's own clean-up looked; called once the workers have stopped, this
+    leaves nothing behind."""
+    mine = (f".tmp-{os.getpid()}-", f".old-{os.getpid()}-")
+    removed: list[Path] = []
+    level = [Path(folder)]
+    for _ in range(depth):
+        below = []
+        for parent in level:
+            try:
+                entries = [p for p in parent.iterdir() if p.is_dir() and not p.is_symlink()]
+            except OSError:
+                continue
+            for p in entries:
+                if p.name.startswith(".") and any(tag in p.name for tag in mine):
+                    shutil.rmtree(p, ignore_errors=True)
+                    removed.append(p)
+                else:
+                    below.append(p)
+        level = below
     return removed
 
 
@@ -153,7 +186,8 @@ def run_manifest(
         "seed": sc.seed,
         "replications": sc.replications,
         "start": sc.calendar.start,
-        "days_per_round": sc.calendar.days_per_round,
+        "contacts_mean_interval_days": sc.calendar.contacts.mean_interval_days,
+        "contacts_sd_days": sc.calendar.contacts.sd_days,
         "horizon_days": sc.calendar.horizon_days,
         "intervals": INTERVALS,
         "executor": executor,
@@ -172,18 +206,21 @@ def write_run(
     shares: pd.DataFrame,
     manifest: dict[str, Any],
     pool: Executor | None = None,
+    first: pd.DataFrame | None = None,
 ) -> Future | None:
-    """curve.csv, shares.csv, manifest.json and the plots. Returns the plots' future, if any.
+    """curve.csv, first.csv, shares.csv, manifest.json and the plots. Returns the plots' future, if any.
 
     Plots are the slowest part of the outputs: with a local process pool they are drawn there,
     beside the chunks still playing, rather than one after another in this process.
     """
     write_csv(outdir / "curve.csv", curve)  # share of worlds with each class in force, day by day
+    if first is not None:  # share of worlds where each deal class has been in force by each day
+        write_csv(outdir / "first.csv", first)
     write_csv(outdir / "shares.csv", shares)
     write_json(outdir / "manifest.json", manifest)
     if isinstance(pool, ProcessPoolExecutor):  # a remote cluster would draw on its own disks
-        return pool.submit(plots.plot_run, outdir, sc, curve, shares)
-    plots.plot_run(outdir, sc, curve, shares)
+        return pool.submit(plots.plot_run, outdir, sc, curve, shares, first)
+    plots.plot_run(outdir, sc, curve, shares, first)
     return None
 
 

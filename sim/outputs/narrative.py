@@ -2,7 +2,7 @@
 
 ``explain`` lists every position, condition and red line with the sentence of the seed document it
 comes from (or the stated assumption), so a reader can check the model against the article.
-``trace`` retells one replication round by round from the model's transcript and quotes the article
+``trace`` retells one replication contact by contact from the model's transcript and quotes the article
 where a party's demand, a lever or an event rests on it; its last line is that world's outcome, read
 from the same arrays ``outcomes.csv`` is written from.
 """
@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from sim.engine.outcomes import NO_DEAL
 from sim.scenario import Scenario, Sourced, Uncertain, seed_line
+from sim.scenario.dates import moment_of
 
 if TYPE_CHECKING:
     from sim.engine.model import NegotiationModel
@@ -80,14 +83,22 @@ def explain(sc: Scenario) -> str:
     lines = [sc.title, "=" * len(sc.title), sc.summary, ""]
     lines.append(f"file {sc.path}  sha256 {sc.sha256}")
     lines.append(
-        f"seed {sc.seed}, {sc.replications:,} replications; talks from {cal.start}, one round = "
-        f"{cal.days_per_round} days, followed for {cal.horizon_days} days"
+        f"seed {sc.seed}, {sc.replications:,} replications; talks from {cal.start}, followed for "
+        f"{cal.horizon_days} days"
         + (f", deadline day {cal.deadline_day}" if cal.deadline_day else ", no deadline")
     )
-    lines += _with_cite(sc, f"Calendar: {cal.days_per_round}-day meeting cycles", cal, 0)
+    lines += _with_cite(sc, f"Calendar: talks open on {cal.start}", cal, 0)
+    c = cal.contacts
+    lines += _with_cite(
+        sc, f"Contacts: from day 0, every {c.mean_interval_days:g} days on average (sd {c.sd_days:g})", c, 0
+    )
     lines += _with_cite(
         sc, f"Valuation: packages valued over the next {sc.valuation.window_days} days", sc.valuation, 0
     )
+    if sc.headline is not None:
+        q = sc.headline
+        asked = f"Question: {', '.join(q.classes)} first in force by day {', '.join(map(str, q.days))}"
+        lines += _with_cite(sc, asked, q, 0)
     lines += ["", f"FRONTS: {', '.join(f'{k} ({f.label})' for k, f in sc.fronts.items())}"]
     lines += [
         "",
@@ -174,7 +185,7 @@ def _explain_table(sc: Scenario) -> list[str]:
     rule = " or ".join(
         x
         for x in (
-            gu.after_refusals and f"{gu.after_refusals} refused texts in a row",
+            gu.after_stalled_days and f"{gu.after_stalled_days} days without a banked text",
             gu.after_days and f"{gu.after_days} days",
         )
         if x
@@ -255,7 +266,12 @@ def trace_record(sc: Scenario, model: NegotiationModel, replication: int) -> dic
     space = model.space
     pkg = int(model.inforce[row])
     history = [
-        {"day": int(day), "event": kind, "package": space.describe(int(p[list(rows).index(row)]))}
+        {
+            "day": round(float(day[list(rows).index(row)]), 4),
+            "time": moment_of(sc.calendar.start, float(day[list(rows).index(row)])),
+            "event": kind,
+            "package": space.describe(int(p[list(rows).index(row)])),
+        }
         for rows, day, kind, p in model.history
         if row in rows
     ]
@@ -265,9 +281,11 @@ def trace_record(sc: Scenario, model: NegotiationModel, replication: int) -> dic
         "seed": sc.seed,
         "outcome": space.class_order[space.package_class[pkg]],
         "in_force": space.describe(pkg),
-        "first_agreement_day": int(model.first_day[row]) or None,
+        "first_agreement_day": None
+        if np.isnan(model.first_day[row])
+        else round(float(model.first_day[row]), 4),
         "history": history,
-        "rounds": model.transcript,
+        "contacts": model.transcript,
     }
 
 
@@ -289,6 +307,9 @@ def trace(sc: Scenario, model: NegotiationModel, replication: int) -> str:
         out += _flush(sc, model, run, quote)
         run = [entry]
     out += _flush(sc, model, run, quote)
+    h = sc.calendar.horizon_days
+    end = _package(rec["in_force"])
+    out += ["", f"Day {h}, {moment_of(sc.calendar.start, h)} (the horizon): in force: {end}"]
     return "\n".join(out)
 
 
@@ -297,9 +318,13 @@ def summary(sc: Scenario, model: NegotiationModel, rec: dict[str, Any]) -> list[
     label = sc.classes[cls].label if cls in sc.classes else "No agreement in force"
     lines = [f"Outcome at day {sc.calendar.horizon_days}: {label} [{cls}]: {_package(rec['in_force'])}"]
     first = rec["first_agreement_day"]
-    lines.append(f"First agreement: day {first}" if first else "No agreement was ever banked.")
+    lines.append(
+        f"First agreement: day {first:g} ({moment_of(sc.calendar.start, first)})"
+        if first is not None
+        else "No agreement was ever banked."
+    )
     if rec["history"]:
-        events = "; ".join(f"day {h['day']} {h['event']}" for h in rec["history"])
+        events = "; ".join(f"day {h['day']:g} {h['event']}" for h in rec["history"])
         lines.append(f"History: {events}")
     refusals: dict[str, int] = {}
     for e in model.transcript:
@@ -339,15 +364,17 @@ def _flush(sc: Scenario, model: NegotiationModel, run: list[dict[str, Any]], quo
             sc.parties[r["party"]].label for r in first["parties"] if r["asked"] and not r["accepted"]
         )
         lines.append(
-            f"{INDENT}... the same text refused by {who} {len(run)} times, days {first['day']}-{last['day']}"
+            f"{INDENT}... the same text refused by {who} {len(run)} times, "
+            f"days {first['day']:g}-{last['day']:g}"
         )
     else:
-        lines.append(f"{INDENT}... nothing changes until day {last['day']}")
+        lines.append(f"{INDENT}... nothing changes until day {last['day']:g}")
     return lines
 
 
 def _round(sc: Scenario, model: NegotiationModel, e: dict[str, Any], quote: _Quoter) -> list[str]:
-    out = [f"Day {e['day']} (round {e['round']}; balance of power {e.get('momentum', 0.0):+.2f})"]
+    at = f"Day {e['day']:g}, {moment_of(sc.calendar.start, e['day'])}"
+    out = [f"{at} (contact {e['contact']}; balance of power {e.get('momentum', 0.0):+.2f})"]
     for kind in e.get("happened", []):
         if kind in ("lapsed", "violated", "extended"):
             verb = {
@@ -416,7 +443,7 @@ def _response(
 
 def _result(sc: Scenario, e: dict[str, Any], quote: _Quoter) -> list[str]:
     if not e["deal"]:
-        return [f"{INDENT}No agreement this round."]
+        return [f"{INDENT}No agreement at this contact."]
     out = [f"{INDENT}Every party whose consent is needed accepts: the text goes home."]
     for v in e["ratification"]:
         out.append(f"{INDENT}Ratification by {v['veto']}: probability {100 * v['probability']:.0f}%")

@@ -330,8 +330,8 @@ def _check_references(sc: Scenario, path: Path) -> None:
                 _check_values(sc, issue, values, where, path)
     _check_party(sc, sc.mediator.party, "mediator.party", path)
     gu = sc.mediator.give_up
-    if gu.after_refusals is None and gu.after_days is None:
-        raise ScenarioError(path, "mediator.give_up", "give after_refusals, after_days, or both")
+    if gu.after_stalled_days is None and gu.after_days is None:
+        raise ScenarioError(path, "mediator.give_up", "give after_stalled_days, after_days, or both")
     if sc.opening is not None:
         _check_package(sc, sc.opening.package, "opening.package", path, full=True)
         if not any(
@@ -354,6 +354,14 @@ def _check_references(sc: Scenario, path: Path) -> None:
             raise ScenarioError(
                 path, f"classes.{reserved}", "is reserved (no deal in force / any deal in force)"
             )
+    if sc.headline is not None:
+        for k, cid in enumerate(sc.headline.classes):
+            if cid not in sc.classes:
+                raise ScenarioError(
+                    path,
+                    f"headline.classes.{k}",
+                    f"unknown class '{show(cid)}'; allowed: {_listed(sc.classes)}",
+                )
     allowed = [*sc.classes, "any_agreement", "no_agreement"]
     for xid, ex in sc.expect.items():
         if ex.outcome not in allowed:

@@ -17,9 +17,10 @@ id (never an array), which makes any field addressable by a dotted path such as
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 MAX_SEED = 2**64 - 1  # seeds are whole numbers in 0 .. 2**64-1
 LARGE = 1e6  # no number in a scenario is larger than this: beyond it the arithmetic overflows
@@ -145,10 +146,22 @@ class Party(Strict):
 
 
 class GiveUp(Magnitude):
-    """When the mediator stops: after this many refused texts in a row, or on this day of the talks."""
+    """When the mediator stops, in days: after ``after_stalled_days`` days of talks in which no text
+    was banked (counted from the talks' (re)opening or the last banking), or ``after_days`` days after
+    the talks (re)opened. It decides at a contact, so it stops at the first contact on or after."""
 
-    after_refusals: int | None = Field(default=None, ge=1, le=10_000)
+    after_stalled_days: int | None = Field(default=None, ge=1, le=36_500)
     after_days: int | None = Field(default=None, ge=1, le=36_500)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "after_refusals" in data:
+            raise ValueError(
+                "after_refusals was replaced by after_stalled_days: the give-up rule counts days "
+                "without a banked text, not refusals"
+            )
+        return data
 
 
 class Mediator(Sourced):
@@ -158,24 +171,54 @@ class Mediator(Sourced):
     learning_step: float = Field(default=0.02, ge=0, le=1)
     reach: int | None = Field(default=None, ge=1, le=64)
     listening: float = Field(default=0.0, ge=0, le=100)
-    give_up: GiveUp = GiveUp(after_refusals=12, assumption="a dozen refused texts in a row end a mediation")
+    give_up: GiveUp = GiveUp(
+        after_stalled_days=84, assumption="about three months of talks without a banked text end a mediation"
+    )
 
 
 class Opening(Sourced):
     package: dict[str, str]
 
 
-class Calendar(Magnitude):
-    """Time in days: the talks start on ``start``; one round is a meeting cycle of ``days_per_round``.
+class Contacts(Magnitude):
+    """When the parties meet: a renewal process per world whose intervals are gamma-distributed with
+    mean ``mean_interval_days`` and standard deviation ``sd_days`` (0: a contact every mean interval
+    exactly). The first contact is on day 0, the calendar's start. Non-integer days are allowed."""
 
-    ``horizon_days`` is how long the world is followed (an output setting: nothing a party or the
-    mediator computes reads it). ``deadline_day`` declares a real deadline, which the parties know.
+    mean_interval_days: float = Field(ge=0.1, le=365)
+    sd_days: float = Field(default=0.0, ge=0, le=365)
+
+
+class Calendar(Magnitude):
+    """Time in days: the talks start on ``start`` (a real date, YYYY-MM-DD); contacts follow
+    ``contacts``. ``horizon_days`` is how long the world is followed (an output setting: nothing a
+    party or the mediator computes reads it). ``deadline_day`` declares a real deadline, which the
+    parties know.
     """
 
     start: str = Field(pattern=DATE)
-    days_per_round: int = Field(ge=1, le=365)
+    contacts: Contacts
     horizon_days: int = Field(ge=1, le=3650)
     deadline_day: int | None = Field(default=None, ge=1, le=3650)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "days_per_round" in data:
+            raise ValueError(
+                "days_per_round was replaced by [calendar.contacts] mean_interval_days and sd_days "
+                "(contacts at random times, durations in days)"
+            )
+        return data
+
+    @field_validator("start")
+    @classmethod
+    def _real_date(cls, v: str) -> str:
+        try:
+            date.fromisoformat(v)
+        except ValueError:
+            raise ValueError(f"{v!r} is not a date of the calendar (YYYY-MM-DD)") from None
+        return v
 
 
 class Valuation(Magnitude):
@@ -281,6 +324,24 @@ class Expect(Sourced):
     theory: str = Field(min_length=3)
 
 
+class Headline(Sourced):
+    """The question the scenario is about, which every output leads with: the deal ``classes`` it asks
+    after (first in force by each of ``days``, and in force on the last of them). Inherited through
+    ``extends``; without it, a scenario asks after its first class at its horizon (see
+    :func:`question`)."""
+
+    classes: list[ID] = Field(min_length=1, max_length=8)
+    days: list[Annotated[int, Field(ge=1, le=3650)]] = Field(min_length=1, max_length=8)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Headline:
+        if len(set(self.classes)) != len(self.classes):
+            raise ValueError("classes must be unique")
+        if sorted(set(self.days)) != self.days:
+            raise ValueError("days must be increasing")
+        return self
+
+
 class Scenario(Strict):
     title: str
     summary: str
@@ -299,6 +360,7 @@ class Scenario(Strict):
     levers: dict[ID, Lever] = {}
     events: dict[ID, Event] = {}
     classes: dict[ID, OutcomeClass] = Field(min_length=1)
+    headline: Headline | None = None
     expect: dict[ID, Expect] = {}
 
     # set by the loader, not by the file
@@ -313,9 +375,27 @@ class Scenario(Strict):
         return math.prod(len(i.options) for i in self.issues.values())
 
     @property
-    def rounds(self) -> int:
-        """Meeting cycles until the horizon."""
-        return -(-self.calendar.horizon_days // self.calendar.days_per_round)
+    def days(self) -> int:
+        """Days followed: what is in force is recorded at the end of each day 1 .. horizon."""
+        return self.calendar.horizon_days
+
+    @property
+    def expected_contacts(self) -> float:
+        """Contacts a world expects until the horizon (the first on day 0 included)."""
+        return 1.0 + self.calendar.horizon_days / self.calendar.contacts.mean_interval_days
+
+    def question(self) -> Headline:
+        """The scenario's ``headline``, or by default its first class at its horizon. Days past the
+        horizon are dropped (a shorter horizon, e.g. in a sweep, keeps the question it can answer)."""
+        if self.headline is not None:
+            h = self.headline
+            days = [d for d in h.days if d <= self.calendar.horizon_days] or [self.calendar.horizon_days]
+            return h if days == h.days else h.model_copy(update={"days": days})
+        return Headline(
+            classes=[next(iter(self.classes))],
+            days=[self.calendar.horizon_days],
+            assumption="no headline table: the scenario's first class, at its horizon",
+        )
 
     def sources(self) -> list[tuple[str, Sourced]]:
         """Every statement with provenance, with its dotted path."""

@@ -4,7 +4,7 @@ SQLite (the standard library's ``sqlite3``) in write-ahead-log mode with full sy
 before it counts at its table, so a closed browser, a killed server or a full disk loses nothing that
 was acknowledged. A table is rebuilt from its moves (``sim.teaching.table``); its seats' class-log
 records (the JSON-lines records of ``negsim play``, with the table, whether the game finished and on
-which day) are rewritten after every round, so an unfinished game is kept, marked as such, and
+which day) are rewritten as the game goes, so an unfinished game is kept, marked as such, and
 ``negsim debrief`` reads them straight from this file (``records``).
 """
 
@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS seats (
     joined TEXT NOT NULL, PRIMARY KEY (tbl, seat));
 CREATE TABLE IF NOT EXISTS moves (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl INTEGER NOT NULL, seat TEXT NOT NULL, kind TEXT NOT NULL,
-    question INTEGER, round INTEGER NOT NULL, payload TEXT NOT NULL, at TEXT NOT NULL);
+    question INTEGER, contact INTEGER NOT NULL, payload TEXT NOT NULL, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS results (
     tbl INTEGER NOT NULL, party TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (tbl, party));
 """
@@ -131,14 +131,14 @@ class ClassDB:
         """Store one move before it counts; its sequence number."""
         with self.lock, self.con:
             cur = self.con.execute(
-                "INSERT INTO moves (tbl, seat, kind, question, round, payload, at)"
+                "INSERT INTO moves (tbl, seat, kind, question, contact, payload, at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     tbl,
                     entry["seat"],
                     entry["kind"],
                     entry.get("question"),
-                    int(entry["round"]),
+                    int(entry["contact"]),
                     json.dumps(entry["payload"]),
                     _now(),
                 ),
@@ -147,10 +147,10 @@ class ClassDB:
 
     def moves(self, tbl: int) -> list[dict[str, Any]]:
         rows = self._run(
-            "SELECT seq, seat, kind, question, round, payload FROM moves WHERE tbl = ? ORDER BY seq", (tbl,)
+            "SELECT seq, seat, kind, question, contact, payload FROM moves WHERE tbl = ? ORDER BY seq", (tbl,)
         )
         return [
-            {"seq": q, "seat": s, "kind": k, "question": n, "round": r, "payload": json.loads(p)}
+            {"seq": q, "seat": s, "kind": k, "question": n, "contact": r, "payload": json.loads(p)}
             for q, s, k, n, r, p in rows
         ]
 

@@ -32,6 +32,7 @@ from sim.engine.outcomes import STATUS_QUO, OutcomeSpace
 from sim.errors import ScenarioError, UserError, show
 from sim.experiments.chunks import CHUNK, chunk_model, run_chunks
 from sim.scenario import Scenario
+from sim.scenario.dates import when
 from sim.scenario.files import read_text
 from sim.teaching.classdb import is_database, records
 from sim.teaching.values import day0_nodeal
@@ -350,17 +351,18 @@ class Seat:
     # -- what the person sees
     def show_table(self, pkg: int, surplus: float) -> None:
         model, sc, space = self.model, self.sc, self.model.space
-        head = f"Round {model.steps} of {sc.rounds}"
+        contact = int(model.held[self.row])
+        head = f"Contact {contact}"
         if not self.blind:
-            head += f", day {model.now}"
+            head += f", {when(sc, float(model.clock[self.row]))}"
         self.write("")
         self.write(head)
-        if self.shown != model.steps:
-            self.shown = model.steps
+        if self.shown != contact:
+            self.shown = contact
             report_before(sc, model._entry, self.write)
         here = int(model.inforce[self.row])
         self.write(f"  In force: {class_name(sc, space, here)[1]}" + self._truce_left(here))
-        who = "Opening text" if model.steps == 1 and model.opening is not None else "Text"
+        who = "Opening text" if contact == 1 and model.opening is not None else "Text"
         if pkg == self.last_text:
             self.write(f"  The same text is on the table, from the {sc.mediator.label}.")
         else:
@@ -384,12 +386,12 @@ class Seat:
     def _truce_left(self, pkg: int) -> str:
         if self.model.space.truce[pkg] == 0 or self.blind:
             return ""
-        return f" (its truce ends on day {int(self.model.truces.end[self.row])})"
+        return f" (its truce ends {when(self.sc, float(self.model.truces.end[self.row]))})"
 
     def show_expiry(self, pkg: int, lapsed: int) -> None:
         self.write("")
-        end, now = int(self.model.truces.end[self.row]), self.model.now
-        day = "" if self.blind else f" (day {end}; the talks meet on day {now})"
+        end = float(self.model.truces.end[self.row])
+        day = "" if self.blind else f" ({when(self.sc, end)})"
         self.write(
             f"The truce in force has reached its end{day}. Extend it for another {self.sc.truce.days} days, "
             "or let it lapse?"
@@ -488,18 +490,20 @@ def play(
         while model.running:
             model.step()
             for entry in model.transcript[seen:]:
-                if seat.shown != entry["round"]:
-                    seat.shown = entry["round"]
+                if seat.shown != entry["contact"]:
+                    seat.shown = entry["contact"]
                     if any(entry.get(k) for k in ("events", "levers")) or set(
                         entry.get("happened", [])
                     ) & set(BEFORE):
                         write("")
-                        write(f"Round {entry['round']}" + ("" if blind else f", day {entry['day']}"))
+                        write(
+                            f"Contact {entry['contact']}" + ("" if blind else f", {when(sc, entry['day'])}")
+                        )
                     report_before(sc, entry, write)
                 report_after(sc, entry, pid, write)
             seen = len(model.transcript)
     except EndOfInput:
-        day = "" if blind else f" on day {model.now}"
+        day = "" if blind else f" on {when(sc, float(model.clock[row]))}"
         write(f"Game ended{day}: no more moves (end of input); the game is not logged.")
         return None
     finally:
@@ -512,7 +516,8 @@ def intro(sc: Scenario, model, seat: Seat, world: int) -> None:
     seat.write(f"{sc.title}: you are {p.label}.")
     seat.write(
         f"World {world} of the {sc.replications:,} worlds of {sc.name} (seed {sc.seed}): the others and the "
-        f"{sc.mediator.label} are the model's. {sc.rounds} weekly rounds from {sc.calendar.start}."
+        f"{sc.mediator.label} are the model's. contacts about every "
+        f"{sc.calendar.contacts.mean_interval_days:g} days from {sc.calendar.start}, for {sc.days} days."
     )
     if not seat.blind:
         value = float(day0_nodeal(model, seat.pid, np.array([seat.row]))[0])

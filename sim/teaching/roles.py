@@ -63,10 +63,12 @@ def public_brief(sc: Scenario) -> str:
         "",
         sc.summary,
         "",
-        f"Talks open on {cal.start}. A round is one meeting cycle of {cal.days_per_round} days; the world "
-        f"is followed for {cal.horizon_days} days ({sc.rounds} rounds): what is in force on day "
-        f"{cal.horizon_days} is the outcome.",
+        f"Talks open on {cal.start}. The sides meet at contacts (a visit, a call): the first on day 0, "
+        f"then every {cal.contacts.mean_interval_days:g} days on average, at irregular times. The world "
+        f"is followed for {cal.horizon_days} days: what is in force on day {cal.horizon_days} is the "
+        "outcome.",
         *provenance(sc, cal, ""),
+        *provenance(sc, cal.contacts, ""),
         "",
         "## The parties",
         "",
@@ -132,9 +134,12 @@ def public_brief(sc: Scenario) -> str:
     lines += ["", "## Timeline", ""]
     if sc.opening is not None:
         pkg = ", ".join(f"{k} = {o}" for k, o in sc.opening.package.items())
-        lines.append(f"- Day {cal.days_per_round}: the opening text is tabled: {pkg}.")
+        lines.append(f"- Day 0: the opening text is tabled: {pkg}.")
         lines += provenance(sc, sc.opening)
-    lines.append(f"- Every {cal.days_per_round} days: a new round; the mediator revises the single text.")
+    lines.append(
+        f"- About every {cal.contacts.mean_interval_days:g} days: a contact; the mediator revises "
+        "the single text."
+    )
     lines.append(f"- Any truce agreed ends {t.days} days after it starts unless extended.")
     if cal.deadline_day:
         lines.append(f"- Day {cal.deadline_day}: a declared deadline; talks stop.")

@@ -12,14 +12,19 @@ engine's outcome.
 
 The engine runs in a thread of its own and waits, holding the table's lock only while it computes,
 for the answers it needs. The answers to one text are asked of every seated party at once (the text
-is public; an answer is not shown to the others until the round is over). A move is the answer to
+is public; an answer is not shown to the others until all have answered). A move is the answer to
 one numbered question, so a late or replayed move is refused; it is stored (``store``) before it
 counts. Rebuilding a table after a restart replays its stored moves through the same deterministic
 engine (same scenario, world and seed), so a table resumes in exactly the state it was in.
 
+The table follows the engine's day clock: Mesa steps its world day by day, and the table stops at
+each contact of its world (an envoy's visit or call, at the world's own times) and at a truce's end,
+where the engine asks. A contact is numbered (the world's n-th) and shown with its day and date.
+
 The teacher sets the pace: every seat answers (the default), or a deadline in seconds after which
 the model answers for a seat that has not (stored as such, so a replay does the same). An event or
-a lever pulled by the teacher acts at the start of the next round, the round being stored with it.
+a lever pulled by the teacher acts at the next contact of the table's world, before its text, the
+contact's number being stored with it.
 """
 
 from __future__ import annotations
@@ -36,11 +41,12 @@ import numpy as np
 from sim.errors import UserError
 from sim.experiments.chunks import CHUNK, chunk_model
 from sim.scenario import Scenario
+from sim.scenario.dates import when
 from sim.teaching.debrief import rounds
 from sim.teaching.play import check_world, class_name, ensemble_packages, utility
 
 ANSWERS = ("answer", "extend", "draft", "model")  # stored moves that answer a question
-SCHEDULED = ("inject", "lever")  # stored moves that act at the start of a round
+SCHEDULED = ("inject", "lever")  # stored moves that act at the start of a contact
 
 
 class Refused(Exception):
@@ -58,8 +64,8 @@ class Question:
     id: int
     seat: str
     kind: str
-    round: int
-    day: int
+    contact: int
+    day: float
     pkg: int  # the text to answer, the model's own draft, or the truce in force at its end
     other: int = -1  # what a lapse leaves in force
     private: dict[str, Any] = field(default_factory=dict)
@@ -72,7 +78,7 @@ class TableGame:
     ``store(entry)`` persists a move before it counts (it may raise: then the move is refused);
     ``stored`` are the moves of an earlier run of this table, replayed first; ``changed()`` is
     called (from any thread) whenever what a seat sees may have changed; ``save(records)`` gets the
-    seats' class-log records after every round and at the end, so an unfinished game is kept.
+    seats' class-log records after every moment of the world where something happened and at the end, so an unfinished game is kept.
     """
 
     sc: Scenario
@@ -82,7 +88,7 @@ class TableGame:
     stored: Iterable[dict[str, Any]] = ()
     changed: Callable[[], None] = lambda: None
     pace: float | None = None
-    save: Callable[[list[dict[str, Any]]], None] | None = None  # the seats' records, after each round
+    save: Callable[[list[dict[str, Any]]], None] | None = None  # the seats' records, as the game goes
 
     def __post_init__(self) -> None:
         sc = self.sc
@@ -98,15 +104,15 @@ class TableGame:
         self.answers: dict[str, dict[str, Any] | None] = {}
         self.deadline: float | None = None
         self.next_id = 0
-        self.started = 0  # the round being played (0: before the first)
+        self.started = 0  # the world's contact being played (0: before the first)
         self.status = "ready"  # ready, playing, paused, over, ended
         self.stop = False
         self.said: dict[str, int | None] = {}
         self.queued: dict[int, int] = defaultdict(int)  # levers a seat has asked to use, by index
         self.batch: tuple[Any, dict[str, Any]] | None = None
         self.text = -1  # the last text tabled
-        self.timeline: list[dict[str, Any]] = []  # what every seat may know, round by round
-        self.inforce_by_round: list[int] = []
+        self.timeline: list[dict[str, Any]] = []  # what every seat may know, moment by moment
+        self.seen = 0  # transcript entries already in the timeline
         self.demands: list[dict[str, Any]] = []  # the changes refusals named: the mediator's to hear
         self.replay: deque[dict[str, Any]] = deque()
         self.scheduled: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -114,7 +120,7 @@ class TableGame:
             if e["kind"] in ANSWERS:
                 self.replay.append(e)
             elif e["kind"] in SCHEDULED:
-                self.scheduled[int(e["round"])].append(e)
+                self.scheduled[int(e["contact"])].append(e)
             elif e["kind"] == "end":
                 self.stop = True
         for pid in self.humans:
@@ -123,6 +129,16 @@ class TableGame:
             self.model.mediator.player = _Envoy(self)
         self.thread: threading.Thread | None = None
         self.error = ""
+        self._contact = self.model.contact
+        self.model.contact = self.contact  # the table stops at each contact of its world
+
+    def contact(self, rows: np.ndarray) -> None:
+        """A contact in worlds rows: the table's world's moves scheduled for it act first."""
+        if self._k(rows) is not None:
+            self.started = int(self.model.held[self.row]) + 1
+            for e in self.scheduled.pop(self.started, []):
+                self._act(e)
+        self._contact(rows)
 
     # ------------------------------------------------------------------ running
 
@@ -137,13 +153,12 @@ class TableGame:
         with self.cond:
             try:
                 while model.running:
-                    r = self.started = model.steps + 1
-                    for e in self.scheduled.pop(r, []):
-                        self._act(e)
                     model.step()
-                    self.inforce_by_round.append(int(model.inforce[self.row]))
-                    self._news(model.transcript[-1])
-                    self._save()
+                    if len(model.transcript) > self.seen:
+                        for e in model.transcript[self.seen :]:
+                            self._news(e)
+                        self.seen = len(model.transcript)
+                        self._save()
                 self.status = "over"
             except Stopped:
                 self.status = "ended"
@@ -176,8 +191,12 @@ class TableGame:
         hit = np.flatnonzero(idx == self.row)
         return int(hit[0]) if hit.size else None
 
+    def now(self) -> float:
+        """The time of the table's world, in days from the calendar's start."""
+        return float(self.model.clock[self.row])
+
     def _question(self, seat: str, kind: str, pkg: int, other: int = -1) -> Question:
-        q = Question(self.next_id, seat, kind, self.started, self.model.now, pkg, other)
+        q = Question(self.next_id, seat, kind, self.started, self.now(), pkg, other)
         self.next_id += 1
         q.private = self._private(q)
         return q
@@ -222,12 +241,12 @@ class TableGame:
         """Past the deadline the model answers for every seat that has not: stored as such."""
         for seat, q in self.questions.items():
             if seat not in self.answers:
-                self.store({"seat": seat, "kind": "model", "question": q.id, "round": q.round, "payload": {}})
+                self.store({"seat": seat, "kind": "model", "question": q.id, "contact": q.contact, "payload": {}})
                 self.answers[seat] = None
 
     def text_answers(self, pkg: int) -> dict[str, dict[str, Any] | None]:
         """Every seated party whose consent the text needs answers it, all asked at once."""
-        key = ("answer", self.started, pkg)
+        key = ("answer", self.now(), pkg)
         if self.batch is None or self.batch[0] != key:
             seats = sorted(s for s in self.humans if self.model.party[s].required[pkg])
             qs = {s: self._question(s, "answer", pkg) for s in seats}
@@ -235,7 +254,7 @@ class TableGame:
         return self.batch[1]
 
     def extend_answers(self, pkg: int, lapsed: int) -> dict[str, dict[str, Any] | None]:
-        key = ("extend", self.started, pkg)
+        key = ("extend", self.now(), pkg)
         if self.batch is None or self.batch[0] != key:
             seats = sorted(s for s in self.humans if self.model.party[s].required[pkg])
             qs = {s: self._question(s, "extend", pkg, lapsed) for s in seats}
@@ -262,7 +281,7 @@ class TableGame:
             if move.get("question") != q.id:
                 raise Refused("that question is closed (a late or repeated move)")
             payload = self._check(q, move)
-            self.store({"seat": seat, "kind": q.kind, "question": q.id, "round": q.round, "payload": payload})
+            self.store({"seat": seat, "kind": q.kind, "question": q.id, "contact": q.contact, "payload": payload})
             self.answers[seat] = payload
             self.cond.notify_all()
         self.changed()
@@ -335,14 +354,14 @@ class TableGame:
                 "seat": seat,
                 "kind": "lever",
                 "question": None,
-                "round": self.started + 1,
+                "contact": self.started + 1,
                 "payload": {"lever": lid},
             }
         )
         self.scheduled[self.started + 1].append({"kind": "lever", "seat": seat, "payload": {"lever": lid}})
 
     def inject(self, what: str) -> None:
-        """The teacher's event (an event id) or lever pulled (a lever id), from the next round on."""
+        """The teacher's event (an event id) or lever pulled (a lever id), at the world's next contact."""
         with self.cond:
             if self.status not in ("playing", "paused"):
                 raise Refused("the game is not running")
@@ -354,23 +373,23 @@ class TableGame:
                 raise Refused("no such event or lever in this scenario")
             r = self.started + 1
             self.store(
-                {"seat": "teacher", "kind": "inject", "question": None, "round": r, "payload": payload}
+                {"seat": "teacher", "kind": "inject", "question": None, "contact": r, "payload": payload}
             )
             self.scheduled[r].append({"kind": "inject", "payload": payload})
         self.changed()
 
     def _act(self, e: dict[str, Any]) -> None:
-        """A scheduled move at the start of a round: an event, a lever pulled, or a lever queued."""
+        """A scheduled move at the start of a contact: an event, a lever pulled, or a lever queued."""
         rows, p = np.array([self.row]), e["payload"]
         if "event" in p:
             self.model.inject(p["event"], rows)
             self.timeline.append(
-                {"round": self.started, "day": self.model.now, "what": "inject", "event": p["event"]}
+                {**self._at(self.now()), "what": "inject", "event": p["event"]}
             )
         elif "pull" in p:
             self.model.levers.pull(self.model.levers.ids.index(p["pull"]), rows)
             self.timeline.append(
-                {"round": self.started, "day": self.model.now, "what": "inject", "lever": p["pull"]}
+                {**self._at(self.now()), "what": "inject", "lever": p["pull"]}
             )
         else:
             self.queued[self.model.levers.ids.index(p["lever"])] += 1
@@ -401,7 +420,7 @@ class TableGame:
                 return
             if self.status != "ready":
                 self.store(
-                    {"seat": "teacher", "kind": "end", "question": None, "round": self.started, "payload": {}}
+                    {"seat": "teacher", "kind": "end", "question": None, "contact": self.started, "payload": {}}
                 )
             self.stop = True
             if self.status == "ready":
@@ -412,8 +431,8 @@ class TableGame:
     # ------------------------------------------------------------------ what the seats see
 
     def _news(self, e: dict[str, Any]) -> None:
-        """The public record of a round (answers, not the numbers behind them)."""
-        item: dict[str, Any] = {"round": e["round"], "day": e["day"]}
+        """The public record of a moment of the world (answers, not the numbers behind them)."""
+        item: dict[str, Any] = {"contact": e["contact"], **self._at(e["day"])}
         for key in ("happened", "events", "levers"):
             if e.get(key):
                 item[key] = list(e[key])
@@ -425,15 +444,20 @@ class TableGame:
             demands = {r["party"]: r["demand"] for r in e["parties"] if r["demand"] is not None}
             if demands:  # heard by the mediator only: the envoy's seat sees them (``private``)
                 said = {p: list(self.space.describe_move(m)) for p, m in demands.items()}
-                self.demands.append({"round": e["round"], "day": e["day"], "demands": said})
+                self.demands.append({"contact": e["contact"], **self._at(e["day"]), "demands": said})
         item["inforce"] = self.space.describe(int(e["inforce"]))
         self.timeline.append(item)
 
     def inforce(self) -> dict[str, Any]:
         here = int(self.model.inforce[self.row])
         cid, label = class_name(self.sc, self.space, here)
-        truce = int(self.model.truces.end[self.row]) if self.space.truce[here] > 0 else None
+        end = float(self.model.truces.end[self.row])
+        truce = self._at(end) if self.space.truce[here] > 0 and np.isfinite(end) else None
         return {"class": cid, "label": label, "terms": self.space.describe(here), "truce_ends": truce}
+
+    def _at(self, day: float) -> dict[str, Any]:
+        """A time for the pages: days from the calendar's start, and as a date and time."""
+        return {"day": round(float(day), 4), "date": when(self.sc, float(day))}
 
     def public(self) -> dict[str, Any]:
         """What every seat and the console may see."""
@@ -441,10 +465,9 @@ class TableGame:
         text = self.space.describe(q.pkg) if q is not None and q.kind == "answer" else None
         return {
             "status": self.status,
-            "round": self.started,
-            "rounds": self.sc.rounds,
-            "day": int(self.model.now),
-            "horizon": self.sc.calendar.horizon_days,
+            "contact": self.started,
+            **self._at(self.now()),
+            "days": self.sc.days,
             "inforce": self.inforce(),
             "text": text,
             "asked": sorted(self.questions),
@@ -530,7 +553,7 @@ class TableGame:
         rows = np.array([self.row])
         own = self._own(pid, np.array([pkg, here]))
         est = self.model.mediator.estimate(rows, np.array([[pkg]]))[0, :, 0]
-        ask = self.model.mediator.believed_margin(rows, self.model.now)[0]
+        ask = self.model.mediator.believed_margin(rows, self.model.clock[rows])[0]
         believed = {
             p.pid: float(est[i] - ask[i])
             for i, p in enumerate(self.model.parties)
@@ -560,8 +583,8 @@ class TableGame:
         here = int(self.model.inforce[row])
         cid = class_name(sc, space, here)[0]
         ens = cached_ensemble(sc)
-        done = self.model.transcript[: len(self.inforce_by_round)]
-        rows = rounds(sc, space, done, self.inforce_by_round)
+        done = self.model.transcript[: self.seen]
+        rows = rounds(sc, space, done, [int(e["inforce"]) for e in done])
         out = []
         for pid in sorted(self.humans):
             u = utility(self.model, pid, row, ens)
@@ -583,8 +606,8 @@ class TableGame:
                     "model_worse": float(np.mean(u < mine - 1e-12)),
                     "worlds": int(u.size),
                     "finished": self.status == "over",
-                    "day": int(self.model.now),
-                    "moves": [],  # several people played: the table's rounds are recorded instead
+                    "day": self.now(),
+                    "moves": [],  # several people played: the table's moments are recorded instead
                     "timeline": rows,
                 }
             )

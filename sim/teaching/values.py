@@ -23,7 +23,7 @@ from sim.scenario import Scenario
 
 def day0_nodeal(model, pid: str, rows: np.ndarray) -> np.ndarray:
     """(r,) the no-deal value of ``pid`` in worlds ``rows`` of a model that has not stepped yet."""
-    assert model.steps == 0, "the day-0 value is read before the first meeting cycle"
+    assert model.steps == 0, "the day-0 value is read before the first day is played"
     party = model.party[pid]
     here = model.inforce[rows][:, None]
     return model.value(party.values, party, rows, here)[:, 0]

@@ -43,11 +43,11 @@ function render() {
   const envoy = me === sc.envoy;
   $("who").textContent = `${label(me)}${envoy ? ` - ${sc.mediator}` : ""}`;
   $("where").textContent = `Table ${table} · ${sc.title}`;
-  $("clock").textContent = p.status === "ready" ? "" : `Day ${p.day} of ${p.horizon} · round ${p.round} of ${p.rounds}`;
+  $("clock").textContent = p.status === "ready" ? "" : `${p.date} of ${p.days} days · contact ${p.contact}`;
   $("status").textContent = p.status; $("status").className = `status ${p.status}`;
   renderQuestion(p, q);
   if (p.inforce) {
-    const truce = p.inforce.truce_ends ? `<p class="muted">Its truce ends on day ${p.inforce.truce_ends}.</p>` : "";
+    const truce = p.inforce.truce_ends ? `<p class="muted">Its truce ends on ${esc(p.inforce.truce_ends.date)}.</p>` : "";
     $("inforce").innerHTML = `<p><b>${esc(p.inforce.label)}</b></p>${terms(p.inforce.terms)}${truce}`;
   } else $("inforce").textContent = "Nothing yet.";
   const lv = (state.private && state.private.levers) || [];
@@ -67,10 +67,10 @@ function item(e) {
     const ans = Object.entries(e.answers).map(([pid, yes]) => `${esc(label(pid))} ${yes ? "accepts" : "refuses"}`).join("; ");
     const text = Object.entries(e.text).map(([i, o]) => `${esc(sc.issues[i].label)}: ${esc(opt(i, o))}`).join(" · ");
     bits.unshift(`Text: ${text}. ${ans}.`);
-    const heard = me === sc.envoy && state.private ? (state.private.demands || []).find((x) => x.round === e.round) : null;
+    const heard = me === sc.envoy && state.private ? (state.private.demands || []).find((x) => x.contact === e.contact && x.day === e.day) : null;
     if (heard) for (const [pid, d] of Object.entries(heard.demands)) bits.push(`${esc(label(pid))} asks for ${esc(sc.issues[d[0]].label)}: ${esc(opt(d[0], d[1]))}.`);
   }
-  return `<li><b>Day ${e.day}</b> ${bits.join(" ")}</li>`;
+  return `<li><b>${esc(e.date)}</b> ${bits.join(" ")}</li>`;
 }
 
 function renderQuestion(p, q) {
@@ -78,7 +78,7 @@ function renderQuestion(p, q) {
   if (!q) {
     lastQuestion = null;
     if (p.status === "ready") box.innerHTML = "<p>Waiting for the teacher to start the game.</p>";
-    else if (p.status === "over" || p.status === "ended") box.innerHTML = `<p><b>Game over</b> (${p.status === "over" ? "the horizon" : "ended by the teacher"}, day ${p.day}): ${esc(p.inforce.label)}.</p>`;
+    else if (p.status === "over" || p.status === "ended") box.innerHTML = `<p><b>Game over</b> (${p.status === "over" ? "the horizon" : "ended by the teacher"}, ${esc(p.date)}): ${esc(p.inforce.label)}.</p>`;
     else if (p.status === "paused") box.innerHTML = "<p>The teacher has paused the game.</p>";
     else {
       const waiting = (p.asked || []).filter((s) => !(p.answered || []).includes(s));

@@ -37,10 +37,10 @@ function render(m) {
     }).join("");
     const text = p.text ? Object.entries(p.text).map(([i, o]) => `${esc(sc.issues[i].label)}: ${esc(o.replaceAll("_", " "))}`).join("<br>") : '<span class="muted">none open</span>';
     return `<section data-table="${t.id}"><h2>Table ${t.id} <span class="status ${p.status}">${p.status}</span></h2>
-      ${p.day != null ? `<p>Day ${p.day} of ${p.horizon}, round ${p.round} of ${p.rounds}</p>` : ""}
+      ${p.day != null ? `<p>${esc(p.date)} of ${p.days} days, contact ${p.contact}</p>` : ""}
       <table>${seats}</table>
       <p><b>Text on the table</b><br>${text}</p>
-      <p><b>In force</b>: ${p.inforce ? esc(p.inforce.label) + (p.inforce.truce_ends ? ` (truce to day ${p.inforce.truce_ends})` : "") : "-"}</p>
+      <p><b>In force</b>: ${p.inforce ? esc(p.inforce.label) + (p.inforce.truce_ends ? ` (truce to ${esc(p.inforce.truce_ends.date)})` : "") : "-"}</p>
       ${p.error ? `<p class="refused">${esc(p.error)}</p>` : ""}
       <p>${p.status === "ready" ? `<button class="go" data-cmd="start">Start</button>` : ""}
       ${p.status === "playing" ? `<button data-cmd="pause">Pause</button>` : ""}${p.status === "paused" ? `<button data-cmd="resume">Resume</button>` : ""}

@@ -1,0 +1,29 @@
+"""Days since the calendar's start as dates and times: the one clock, told in the calendar's words."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import numpy as np
+
+
+def date_of(start: str, day: float) -> str:
+    """The date (YYYY-MM-DD) of a time in days since ``start`` (a fraction of a day is within it)."""
+    return (date.fromisoformat(start) + timedelta(days=int(np.floor(day)))).isoformat()
+
+
+def moment_of(start: str, day: float) -> str:
+    """The date and time (YYYY-MM-DD HH:MM) of a time in days since ``start``, to the minute."""
+    at = datetime.fromisoformat(start) + timedelta(minutes=round(float(day) * 1440))
+    return at.strftime("%Y-%m-%d %H:%M")
+
+
+def dates(start: str, days: np.ndarray) -> list[str]:
+    """Dates of many times (vectorised over whole days)."""
+    base = np.datetime64(start, "D")
+    return [str(d) for d in base + np.floor(np.asarray(days, dtype=np.float64)).astype("timedelta64[D]")]
+
+
+def when(sc, day: float) -> str:
+    """A time as the model tells it: ``day 3.25 (2025-03-16 06:00)``."""
+    return f"day {day:g} ({moment_of(sc.calendar.start, day)})"
