@@ -12,6 +12,7 @@ import pytest
 from sim.api import load_scenario, model_moves
 from sim.experiments.chunks import chunk_model
 from sim.scenario import with_overrides
+from sim.scenario.dates import when
 from sim.teaching.play import parse_move
 from sim.teaching.table import Refused, TableGame
 
@@ -236,6 +237,10 @@ def test_the_teachers_event_acts_at_the_next_contact_and_replays(small):
     game.submit("russia", {"question": q.id, "answer": "refuse"})
     (q,) = wait_for_question(game)
     assert q.contact == 2 and game.model.mediator.informed[game.row]
+    # Asked at the world's second contact, a time of its own after day 0; the pages show its date.
+    assert q.day == game.now() == float(game.model.clock[game.row]) > 0
+    pub = game.public()
+    assert pub["contact"] == 2 and pub["date"] == when(small, q.day)
     strength = small.levers["us_sanctions"].strength
     assert game.model.party["russia"].shift[game.row] == pytest.approx(shift - strength)
     assert [e["contact"] for e in stored if e["kind"] == "inject"] == [2, 2]
@@ -331,5 +336,31 @@ def test_a_seat_that_lets_a_truce_lapse_ends_it_where_the_model_extends_it(small
     assert game.model.space.truce[game.model.inforce[row]] == 0  # no truce in force any more
     assert game.model.counts["lapsed"][row] == 1 and game.model.counts["extended"][row] == 0
     assert engine.counts["extended"][world] >= 1
+    game.end()
+    game.wait(10)
+
+
+def test_the_envoys_draft_wins_over_the_compiled_proposal(small):
+    """After the opening the model's draft comes from the compiled kernel; the envoy's text is tabled."""
+    from sim.engine.mediator import Mediator
+
+    assert Mediator.compiled  # the kernel path, as the class plays it
+    game = TableGame(small, 0, frozenset({"us"}))
+    game.start()
+    (q,) = wait_for_question(game)
+    game.submit("us", {"question": q.id, "package": q.private["model_text"]})
+    (q,) = wait_for_question(game)
+    assert q.kind == "answer"
+    game.submit("us", {"question": q.id, "answer": "accept"})
+    (q,) = wait_for_question(game)
+    assert q.kind == "draft" and q.contact == 2
+    with game.cond:  # the kernel's own text is the first draft
+        row = np.array([game.row])
+        assert q.pkg == int(game.model.mediator.propose(row, game.model.clock[row])[0])
+        mine = next(p for p in range(game.space.n) if p != q.pkg and game.why_not(p) is None)
+    game.submit("us", {"question": q.id, "package": game.space.describe(mine)})
+    (q,) = wait_for_question(game)  # the US answers the envoy's text, not the kernel's
+    assert q.kind == "answer" and q.pkg == mine and q.private["text"] == game.space.describe(mine)
+    assert game.model.mediator.text[game.row] == mine
     game.end()
     game.wait(10)

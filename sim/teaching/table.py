@@ -78,7 +78,8 @@ class TableGame:
     ``store(entry)`` persists a move before it counts (it may raise: then the move is refused);
     ``stored`` are the moves of an earlier run of this table, replayed first; ``changed()`` is
     called (from any thread) whenever what a seat sees may have changed; ``save(records)`` gets the
-    seats' class-log records after every moment of the world where something happened and at the end, so an unfinished game is kept.
+    seats' class-log records whenever something happened in the world and at the end, so an
+    unfinished game is kept.
     """
 
     sc: Scenario
@@ -241,7 +242,9 @@ class TableGame:
         """Past the deadline the model answers for every seat that has not: stored as such."""
         for seat, q in self.questions.items():
             if seat not in self.answers:
-                self.store({"seat": seat, "kind": "model", "question": q.id, "contact": q.contact, "payload": {}})
+                self.store(
+                    {"seat": seat, "kind": "model", "question": q.id, "contact": q.contact, "payload": {}}
+                )
                 self.answers[seat] = None
 
     def text_answers(self, pkg: int) -> dict[str, dict[str, Any] | None]:
@@ -281,7 +284,9 @@ class TableGame:
             if move.get("question") != q.id:
                 raise Refused("that question is closed (a late or repeated move)")
             payload = self._check(q, move)
-            self.store({"seat": seat, "kind": q.kind, "question": q.id, "contact": q.contact, "payload": payload})
+            self.store(
+                {"seat": seat, "kind": q.kind, "question": q.id, "contact": q.contact, "payload": payload}
+            )
             self.answers[seat] = payload
             self.cond.notify_all()
         self.changed()
@@ -383,14 +388,10 @@ class TableGame:
         rows, p = np.array([self.row]), e["payload"]
         if "event" in p:
             self.model.inject(p["event"], rows)
-            self.timeline.append(
-                {**self._at(self.now()), "what": "inject", "event": p["event"]}
-            )
+            self.timeline.append({**self._at(self.now()), "what": "inject", "event": p["event"]})
         elif "pull" in p:
             self.model.levers.pull(self.model.levers.ids.index(p["pull"]), rows)
-            self.timeline.append(
-                {**self._at(self.now()), "what": "inject", "lever": p["pull"]}
-            )
+            self.timeline.append({**self._at(self.now()), "what": "inject", "lever": p["pull"]})
         else:
             self.queued[self.model.levers.ids.index(p["lever"])] += 1
 
@@ -420,7 +421,13 @@ class TableGame:
                 return
             if self.status != "ready":
                 self.store(
-                    {"seat": "teacher", "kind": "end", "question": None, "contact": self.started, "payload": {}}
+                    {
+                        "seat": "teacher",
+                        "kind": "end",
+                        "question": None,
+                        "contact": self.started,
+                        "payload": {},
+                    }
                 )
             self.stop = True
             if self.status == "ready":
