@@ -34,6 +34,7 @@ from sim.engine.outcomes import STATUS_QUO
 from sim.errors import UserError, show
 from sim.experiments.chunks import chunk_bounds, chunk_model, compiled_space
 from sim.scenario import Scenario
+from sim.scenario.dates import when
 from sim.teaching.markup import CSS
 from sim.teaching.play import EndOfInput, ensemble_packages, replay
 
@@ -293,7 +294,7 @@ def timeline(sc: Scenario, space, g: dict[str, Any]) -> list[dict[str, str]]:
         return []
     if space.class_order[space.package_class[inforce[-1]]] != g["outcome"]:
         return []
-    return rounds(sc, space, model.transcript, inforce)
+    return rounds(sc, space, model.transcript)
 
 
 ROUND_FIELDS = ("day", "text", "answers", "home", "events", "inforce")
@@ -308,11 +309,13 @@ def _recorded(rows: Any) -> list[dict[str, str]]:
     ]
 
 
-def rounds(sc: Scenario, space, transcript: list[dict[str, Any]], inforce: list[int]) -> list[dict[str, str]]:
-    """The rounds of a game's transcript where something happened: text, answers, ratification or
-    veto, lapses and events, and what was in force after each."""
+def rounds(sc: Scenario, space, transcript: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The moments of a game's transcript (contacts, truce ends, events) where something happened:
+    text, answers, ratification or veto, lapses and events, and what was in force after each (the
+    transcript records it with each moment: a day may hold several moments, or none)."""
     rows, before = [], -1
-    for e, here in zip(transcript, inforce, strict=True):
+    for e in transcript:
+        here = int(e["inforce"])
         events = [k for k in e.get("happened", []) if k in ("lapsed", "violated", "extended", "gave_up")]
         events += [sc.events[x].label for x in e.get("events", [])]
         events += [f"{sc.levers[x].label} used" for x in e.get("levers", [])]
@@ -326,7 +329,7 @@ def rounds(sc: Scenario, space, transcript: list[dict[str, Any]], inforce: list[
             home = "ratified" if e["ratified"] else "vetoed"
         rows.append(
             {
-                "day": str(e["day"]),
+                "day": when(sc, float(e["day"])),
                 "text": _short(sc, space, e["proposal"]) if "proposal" in e else "",
                 "answers": answers,
                 "home": home,

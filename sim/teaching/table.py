@@ -591,7 +591,7 @@ class TableGame:
         cid = class_name(sc, space, here)[0]
         ens = cached_ensemble(sc)
         done = self.model.transcript[: self.seen]
-        rows = rounds(sc, space, done, [int(e["inforce"]) for e in done])
+        rows = rounds(sc, space, done)
         out = []
         for pid in sorted(self.humans):
             u = utility(self.model, pid, row, ens)
