@@ -253,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 DEFAULT_CLASS_LOG = DEFAULT_OUT / "class-log.jsonl"
+DEFAULT_CLASS_DB = DEFAULT_OUT / "class.sqlite"
 
 
 def _add_teaching(sub) -> None:
@@ -324,6 +325,25 @@ def _add_teaching(sub) -> None:
         help="fetch the front-end files once (npm), so the dashboard works offline",
     )
     p.set_defaults(func=cmd_dashboard)
+
+    p = sub.add_parser("class", help="the class in the browser: serve | export")
+    actions = p.add_subparsers(dest="action", required=True, metavar="serve|export")
+    s = actions.add_parser(
+        "serve", help="one server for the class: students at any seat, the model in the rest"
+    )
+    s.add_argument("file", type=Path, nargs="?", default=Path("baseline.toml"), help="default: the baseline")
+    s.add_argument("--tables", type=int, default=5, help="tables in the room (default 5)")
+    s.add_argument("--host", default="0.0.0.0", help="address to serve on (default 0.0.0.0: the LAN)")
+    s.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    s.add_argument("--world", "-j", type=int, default=0, help="the world every table plays (default 0)")
+    s.add_argument(
+        "--db", type=Path, default=DEFAULT_CLASS_DB, help=f"the class's database (default {DEFAULT_CLASS_DB})"
+    )
+    s.set_defaults(func=cmd_class_serve)
+    e = actions.add_parser("export", help="a class server's games as a JSON-lines class log")
+    e.add_argument("db", type=Path, help=f"the class's database (e.g. {DEFAULT_CLASS_DB})")
+    e.add_argument("--out", type=Path, default=DEFAULT_CLASS_LOG, help=f"default {DEFAULT_CLASS_LOG}")
+    e.set_defaults(func=cmd_class_export)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -737,6 +757,22 @@ def cmd_debrief(args) -> int:
     for d in debrief(args.log, scenario_files(args.scenarios), out=args.out, pdf=args.pdf):
         print(d.markdown())
     print(f"handout -> {args.out}/")
+    return 0
+
+
+def cmd_class_serve(args) -> int:
+    from sim.api import serve_class
+
+    args.file = one_file(args.file, "class serve")  # a bare name falls back to the installed scenarios
+    serve_class(args.file, args.db, args.tables, args.host, args.port, args.world)
+    return 0
+
+
+def cmd_class_export(args) -> int:
+    from sim.api import export_class_log
+
+    n = export_class_log(args.db, args.out)
+    print(f"{n} games -> {args.out}")
     return 0
 
 

@@ -1826,6 +1826,20 @@ OPTION_LINES: list[tuple[list[str], str]] = [
     (["debrief", "taken.txt"], "reject"),
     (["debrief", "nowhere.jsonl", "taken.txt"], "reject"),
     (["worksheet", "--pdf"], "reject"),
+    (["class", "serve", FILE, "--tables", "0"], "reject"),
+    (["class", "serve", FILE, "--tables", "100000"], "reject"),
+    (["class", "serve", FILE, "--port", "0"], "reject"),
+    (["class", "serve", FILE, "--port", "70000"], "reject"),
+    (["class", "serve", FILE, "--world", "-1"], "reject"),
+    (["class", "serve", FILE, "--world", str(10**20)], "reject"),
+    (["class", "serve", FILE, "--db", "scenarios"], "reject"),
+    (["class", "serve", FILE, "--db", "taken.txt"], "reject"),
+    (["class", "serve", "scenarios"], "reject"),
+    (["class", "frob"], "reject"),
+    (["class", "export", "nowhere.sqlite"], "reject"),
+    (["class", "export", "taken.txt"], "reject"),
+    (["class", "export", "scenarios"], "reject"),
+    (["class", "export", "/dev/zero"], "reject"),
 ]
 
 
@@ -2291,6 +2305,127 @@ def run_cases(
                 w.close()
     report.seconds = time.perf_counter() - t0
     return report
+
+
+# ---------------------------------------------------------------------------- browser messages
+#
+# What a browser may send the class server (``sim.teaching.classserver``): generated messages, both
+# well-formed moves with wrong values and junk, sent to a seat of a running table. Each must be
+# taken (a move that fits the question) or refused with a one-line message; nothing else may
+# happen, and a refused message stores nothing.
+
+JUNK = [
+    "",
+    "x" * 5000,
+    *NASTY_TEXT[:4],
+    10**30,
+    -1,
+    1.5,
+    math.nan,
+    math.inf,
+    None,
+    True,
+    [],
+    {},
+    [1, [2]],
+    {"a": {"b": 1}},
+]
+
+
+@st.composite
+def browser_message(draw, issues: dict[str, list[str]], seats: list[str]) -> str:
+    """One message as a browser would send it (JSON text), right in form and wrong in some value."""
+    anything = st.sampled_from(JUNK)
+    issue = st.sampled_from([*issues, *JUNK[:4]])
+    option = st.sampled_from([o for opts in issues.values() for o in opts] + JUNK[:6])
+    msg: dict[str, Any] = {
+        "type": draw(st.sampled_from(["move"] * 6 + ["lever", "preview", "shout", *JUNK[:3]])),
+        "table": draw(st.sampled_from([1] * 6 + [2, "1", None, 10**12])),
+        "seat": draw(st.sampled_from(["@@SEAT@@"] * 4 + [*seats, "", None])),
+        "question": draw(st.sampled_from(["@@Q@@"] * 3 + [-1, 10**6, "1", None, 1.5])),
+    }
+    shape = draw(st.sampled_from(["answer"] * 4 + ["draft", "extend", "lever", "junk"]))
+    if shape == "answer":
+        msg["answer"] = draw(st.sampled_from(["accept", "refuse"] * 3 + ["extend", "lapse", *JUNK[:4]]))
+        if draw(st.booleans()):
+            msg["issue"], msg["option"] = draw(issue), draw(option)
+    elif shape in ("draft", "extend"):
+        package = {i: draw(st.sampled_from(opts)) for i, opts in issues.items()}
+        if draw(st.booleans()):
+            package[draw(issue)] = draw(option)
+        msg["package"] = package if draw(st.integers(0, 4)) else draw(anything)
+        msg["answer"] = "extend"
+    elif shape == "lever":
+        msg["lever"] = draw(st.sampled_from(["us_sanctions", "nope", *JUNK[:4]]))
+    else:
+        msg = draw(st.dictionaries(st.text(max_size=8), anything, max_size=5))
+    text = json.dumps(msg, allow_nan=True)
+    cut = draw(st.integers(0, 20))
+    return text[: len(text) - cut] if cut > 17 else text  # some truncated JSON too
+
+
+def browser_messages(n: int, seed: int, issues: dict[str, list[str]], seats: list[str]) -> list[str]:
+    """``n`` messages, reproducibly from ``seed``."""
+    return _draw_many(browser_message(issues, seats), n, seed)
+
+
+def check_browser_messages(messages: list[str], sc) -> dict[str, int]:
+    """Send each message to Russia's seat at table 1 of a running class (Russia and the envoy
+    seated; the envoy's drafts are the model's, so Russia is asked), ``@@SEAT@@`` and ``@@Q@@``
+    standing for its seat and the open question; every message must be taken or refused in one
+    line, and a refused one must store nothing. Counts of what happened."""
+    import tempfile
+
+    from sim.teaching.classdb import ClassDB
+    from sim.teaching.classserver.app import ClassServer, _message, _seat_move
+    from sim.teaching.table import Refused
+
+    counts: Counter = Counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        db = ClassDB(Path(tmp) / "class.sqlite")
+        server = ClassServer(sc, db, tables=2)
+        for seat in ("us", "russia"):
+            db.claim(1, seat, seat)
+        server.start(1)
+        game = server.games[1]
+        try:
+            for text in messages:
+                _wait_for_russia(server, game)
+                before = db.count_moves()
+                with game.cond:
+                    q = game.questions.get("russia")
+                text = text.replace('"@@SEAT@@"', '"russia"').replace('"@@Q@@"', str(q.id if q else -1))
+                try:
+                    reply = _seat_move(server, 1, "russia", _message(text))
+                    counts["taken:" + reply["type"]] += 1
+                except Refused as e:
+                    why = str(e)
+                    assert why and "\n" not in why and len(why) < 300, f"refusal not one line: {why!r}"
+                    assert db.count_moves() == before, f"refused but stored: {text[:200]!r}"
+                    counts["refused"] += 1
+        finally:
+            server.shutdown()
+            db.close()
+    return dict(counts)
+
+
+def _wait_for_russia(server, game, timeout: float = 30.0) -> None:
+    """Until Russia has a question open: the envoy's drafts are the model's, answered at once."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        with game.cond:
+            open_ = {s: q for s, q in game.questions.items() if s not in game.answers}
+        if "russia" in open_ or game.status in ("over", "ended"):
+            return
+        for seat, q in open_.items():
+            if q.kind == "draft":
+                game.submit(seat, {"question": q.id, "package": q.private["model_text"]})
+            elif q.kind == "answer":
+                game.submit(seat, {"question": q.id, "answer": "accept"})
+            else:
+                game.submit(seat, {"question": q.id, "answer": "extend"})
+        time.sleep(0.005)
+    raise TimeoutError("Russia was never asked")
 
 
 SAVED_PER_KIND = 5

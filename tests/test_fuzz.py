@@ -31,3 +31,15 @@ def test_fuzz_cases_end_in_a_clean_accept_or_a_one_line_error(tmp_path):
     report = fuzz.run_cases(cases, timeout=60, jobs=2, failures_dir=tmp_path / "failures", workdir=tmp_path)
     print(report.text())
     assert report.failed == 0, report.text()
+
+
+def test_browser_messages_are_taken_or_refused_in_one_line_and_refusals_store_nothing():
+    from sim.api import load_scenario
+    from sim.scenario import with_overrides
+
+    sc = with_overrides(load_scenario(fuzz.REPO / "scenarios" / "baseline.toml"), 50, None)
+    issues = {i: list(s.options) for i, s in sc.issues.items()}
+    messages = fuzz.browser_messages(150, SEED, issues, list(sc.parties))
+    counts = fuzz.check_browser_messages(messages, sc)
+    assert sum(counts.values()) == len(messages)
+    assert counts.get("refused", 0) > 50 and counts.get("taken:ok", 0) > 3  # both ends are reached

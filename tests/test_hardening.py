@@ -825,6 +825,15 @@ def _catalogue_cases(project: Path) -> dict[str, list]:
             "--posterior",
             text("posterior.toml", BAD_POSTERIOR),
         ],
+        "--tables, --port or --world out of range": ["class", "serve", "scenarios/ok.toml", "--tables", "0"],
+        "--db is not a class server's database": [
+            "class",
+            "serve",
+            "scenarios/ok.toml",
+            "--db",
+            text("notes.sqlite", "not a database"),
+        ],
+        "--db holds another class": ["class", "serve", "scenarios/ok.toml", "--db", _other_class(project)],
     }
 
 
@@ -844,6 +853,16 @@ posterior_mean = 0.1
 posterior_sd = 0.01
 draws = [0.1, 0.1]
 """
+
+
+def _other_class(project: Path) -> str:
+    """A class server's database made for another scenario."""
+    from sim.teaching.classdb import ClassDB
+
+    db = ClassDB(project / "results" / "other-class.sqlite")
+    db.set_meta(scenario="other", sha256="0" * 64, world="0", teacher="t", code="000000")
+    db.close()
+    return "results/other-class.sqlite"
 
 
 def _few_worlds(folder: Path) -> str:

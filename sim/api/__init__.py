@@ -22,6 +22,7 @@ from sim.api.analysis import (
 )
 from sim.api.classroom import (
     ASSETS_DIR,
+    DEFAULT_CLASS_DB,
     DEFAULT_EXERCISES,
     check_exercise,
     classroom,
@@ -31,10 +32,12 @@ from sim.api.classroom import (
     debrief_games,
     exercise,
     exercises,
+    export_class_log,
     fetch_dashboard_assets,
     model_moves,
     play,
     roles,
+    serve_class,
     serve_dashboard,
     worksheet,
 )
@@ -126,6 +129,9 @@ __all__ = [
     "dashboard_controls",
     "serve_dashboard",
     "fetch_dashboard_assets",
+    "serve_class",
+    "export_class_log",
+    "DEFAULT_CLASS_DB",
     "MAX_BASE_SAMPLES",
     "MAX_DAYS",
     "MAX_SCREENED",

@@ -220,3 +220,31 @@ def fetch_dashboard_assets(dest: str | os.PathLike = ASSETS_DIR) -> list[Path]:
     from sim.teaching.assets import fetch
 
     return fetch(dest)
+
+
+DEFAULT_CLASS_DB = Path("results") / "class.sqlite"
+
+
+def serve_class(
+    scenario: str | os.PathLike = "scenarios/baseline.toml",
+    db: str | os.PathLike = DEFAULT_CLASS_DB,
+    tables: int = 5,
+    host: str = "0.0.0.0",
+    port: int = 8000,
+    world: int = 0,
+    say=print,
+) -> None:
+    """Serve the class in the browser until Ctrl-C (``negsim class serve``): every move goes into
+    the SQLite database ``db``; a database that exists is resumed where it stood."""
+    from sim.teaching.classserver.app import serve
+
+    serve(load_scenario(scenario), Path(db), tables, host, port, world, say)
+
+
+def export_class_log(db: str | os.PathLike, out: str | os.PathLike) -> int:
+    """Write the games of a class server's database as a JSON-lines class log; how many."""
+    from sim.teaching.classdb import export, is_database
+
+    if not is_database(db):
+        raise UserError(f"{show(db, 200)}: not a class server's database")
+    return export(db, out)

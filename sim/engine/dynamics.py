@@ -171,19 +171,24 @@ class Levers:
     ) -> list[np.ndarray]:
         """Fire every lever whose policy allows it; return per lever the mask over idx that fired."""
         out = []
-        for j, (lv, target) in enumerate(zip(self.specs, self.targets, strict=True)):
+        for j, lv in enumerate(self.specs):
             fire = (self.uses[j, idx] < lv.max_uses) & (day >= lv.from_day) & (lv.strength > 0)
             if lv.policy == "on_rejection":
                 fire &= refused_last[lv.target][idx]
             if self.holders[j].player is not None:  # a person holding the lever decides when
                 ok = (self.uses[j, idx] < lv.max_uses) & (day >= lv.from_day) & (lv.strength > 0)
                 fire = self.holders[j].player.levers(j, idx, fire, ok)
-            rows = idx[fire]
-            if rows.size:
-                self.uses[j, rows] += 1
-                if lv.kind == "stick":
-                    target.shift[np.ix_(rows, np.flatnonzero(self.front_masks[j]))] -= lv.strength
-                else:
-                    target.bonus[rows] += lv.strength
+            if fire.any():
+                self.pull(j, idx[fire])
             out.append(fire)
         return out
+
+    def pull(self, j: int, rows: np.ndarray) -> None:
+        """Lever j acts in worlds ``rows``: a stick lowers the target's daily value of fighting on
+        its fronts, a carrot adds to its value of any deal (also how a teacher pulls a lever)."""
+        lv, target = self.specs[j], self.targets[j]
+        self.uses[j, rows] += 1
+        if lv.kind == "stick":
+            target.shift[np.ix_(rows, np.flatnonzero(self.front_masks[j]))] -= lv.strength
+        else:
+            target.bonus[rows] += lv.strength

@@ -9,6 +9,8 @@ and, with ``reach = k``, within k issue changes of the text on the table.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import mesa
 import numpy as np
 
@@ -17,6 +19,13 @@ from sim.engine.outcomes import STATUS_QUO
 from sim.engine.parties import concession, draw_values, hurt, resource_progress
 from sim.engine.valuation import term_tables
 from sim.scenario import schema as S
+
+
+class Drafter(Protocol):
+    """Drafts the single text in some worlds: gets the model's own text over the worlds ``idx`` (-1:
+    none left to propose) and returns the text to table (changed only in the worlds it drafts)."""
+
+    def draft(self, mediator: Mediator, idx: np.ndarray, pkg: np.ndarray) -> np.ndarray: ...
 
 
 class Mediator(mesa.Agent):
@@ -64,6 +73,9 @@ class Mediator(mesa.Agent):
         self.talking = np.ones(R, dtype=bool)
         self.since = np.zeros(R)  # the time talks (re)opened
         self.progress = np.zeros(R)  # the time talks (re)opened or a text was last banked
+        # A person at the mediator's seat (sim.teaching.table) may draft the text in some worlds: it
+        # sees the model's own text and returns the one to table.
+        self.player: Drafter | None = None
         if spec.listening > 0:
             self._listening_tables(sc)
 

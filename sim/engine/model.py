@@ -215,16 +215,21 @@ class NegotiationModel(mesa.Model):
 
     def happen(self, day: int, seg: np.ndarray, idx: np.ndarray, start: np.ndarray, end: np.ndarray) -> None:
         hits = self.events.fire(day, seg, idx, start, end)
-        for eid, ev, hit in zip(self.events.ids, self.events.specs, hits, strict=True):
-            rows = idx[hit]
-            if rows.size == 0:
-                continue
-            for pid, shift in ev.war_shift.items():
-                self.party[pid].shift[rows] += shift
-            self.battlefield.momentum[rows] += ev.momentum_shift
-            if ev.reveal:
-                self.mediator.reveal(rows)
-            self._note(rows, "events", eid)
+        for eid, hit in zip(self.events.ids, hits, strict=True):
+            if hit.any():
+                self.inject(eid, idx[hit])
+
+    def inject(self, eid: str, rows: np.ndarray) -> None:
+        """Event ``eid`` happens in worlds ``rows``: it shifts daily war values or the balance of
+        power, or reveals the parties to the mediator (also how a teacher injects an event)."""
+        ev = self.spec.events[eid]
+        for pid, shift in ev.war_shift.items():
+            self.party[pid].shift[rows] += shift
+        self.battlefield.momentum[rows] += ev.momentum_shift
+        if ev.reveal:
+            self.mediator.reveal(rows)
+        self.events.fired[self.events.ids.index(eid), rows] = True  # a one-off event has happened
+        self._note(rows, "events", eid)
 
     def schedule(self, rows: np.ndarray) -> None:
         """The next contact of worlds rows: the renewal process's next interval, gamma-distributed
@@ -283,7 +288,9 @@ class NegotiationModel(mesa.Model):
         self.mediator.reopen(rows, self.clock[rows])
 
     def propose(self, idx: np.ndarray, first: np.ndarray) -> np.ndarray:
-        """The opening text at a world's first contact; later the mediator's revision of the single text."""
+        """The opening text at a world's first contact; later the mediator's revision of the single
+        text (compiled or not). A drafter at the mediator's seat (a person) sees that text and
+        tables its own instead: it has the last word over the model's proposal."""
         pkg = np.empty(idx.size, dtype=np.int64)
         opening = first if self.opening is not None else np.zeros(idx.size, dtype=bool)
         pkg[opening] = self.opening if self.opening is not None else -1
@@ -293,7 +300,8 @@ class NegotiationModel(mesa.Model):
         k = self._where(idx)
         if k is not None:
             self._entry["by"] = "opening" if opening[k] else "mediator"
-        return pkg
+        drafter = self.mediator.player
+        return pkg if drafter is None else drafter.draft(self.mediator, idx, pkg)
 
     def negotiate(self, rows: np.ndarray, pkg: np.ndarray) -> None:
         """Responses, ratification and banking of the texts pkg (r,) in worlds rows."""

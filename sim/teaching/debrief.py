@@ -34,6 +34,7 @@ from sim.engine.outcomes import STATUS_QUO
 from sim.errors import UserError, show
 from sim.experiments.chunks import chunk_bounds, chunk_model, compiled_space
 from sim.scenario import Scenario
+from sim.scenario.dates import when
 from sim.teaching.markup import CSS
 from sim.teaching.play import EndOfInput, ensemble_packages, replay
 
@@ -283,16 +284,39 @@ def _short(sc: Scenario, space, pkg: int) -> str:
 
 def timeline(sc: Scenario, space, g: dict[str, Any]) -> list[dict[str, str]]:
     """The moments (contacts, truce ends) of a logged game where something happened, from a replay
-    of its moves ([] if the moves no longer replay it: a log of another version of the file)."""
+    of its moves ([] if the moves no longer replay it: a log of another version of the file). A class
+    server's table, where several people played, records its own moments (``timeline``) instead of
+    one player's moves."""
+    if "timeline" in g:
+        return _recorded(g["timeline"])
     try:
-        model, inforce = replay(sc, g["party"], g["world"], list(g["moves"]))
+        model, inforce = replay(sc, g["party"], g["world"], list(g.get("moves", [])))
     except EndOfInput:
         return []
     if space.class_order[space.package_class[inforce[-1]]] != g["outcome"]:
         return []
+    return rounds(sc, space, model.transcript)
+
+
+ROUND_FIELDS = ("day", "text", "answers", "home", "events", "inforce")
+
+
+def _recorded(rows: Any) -> list[dict[str, str]]:
+    """A recorded timeline, as text only (it comes from a file)."""
+    if not isinstance(rows, list):
+        return []
+    return [
+        {k: show(str(r.get(k, "")), 200) for k in ROUND_FIELDS} for r in rows[:1000] if isinstance(r, dict)
+    ]
+
+
+def rounds(sc: Scenario, space, transcript: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The moments of a game's transcript (contacts, truce ends, events) where something happened:
+    text, answers, ratification or veto, lapses and events, and what was in force after each (the
+    transcript records it with each moment: a day may hold several moments, or none)."""
     rows, before = [], -1
-    for e in model.transcript:
-        here = e["inforce"]  # what is in force after this moment
+    for e in transcript:
+        here = int(e["inforce"])
         events = [k for k in e.get("happened", []) if k in ("lapsed", "violated", "extended", "gave_up")]
         events += [sc.events[x].label for x in e.get("events", [])]
         events += [f"{sc.levers[x].label} used" for x in e.get("levers", [])]
@@ -306,7 +330,7 @@ def timeline(sc: Scenario, space, g: dict[str, Any]) -> list[dict[str, str]]:
             home = "ratified" if e["ratified"] else "vetoed"
         rows.append(
             {
-                "day": f"{e['day']:g}",
+                "day": when(sc, float(e["day"])),
                 "text": _short(sc, space, e["proposal"]) if "proposal" in e else "",
                 "answers": answers,
                 "home": home,

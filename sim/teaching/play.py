@@ -34,6 +34,7 @@ from sim.experiments.chunks import CHUNK, chunk_model, run_chunks
 from sim.scenario import Scenario
 from sim.scenario.dates import when
 from sim.scenario.files import read_text
+from sim.teaching.classdb import is_database, records
 from sim.teaching.values import day0_nodeal
 
 Read = Callable[[str], str]
@@ -685,18 +686,27 @@ def append_log(path: str | Path, result: GameResult) -> Path:
     return path
 
 
-def read_log(path: str | Path) -> list[dict[str, Any]]:
-    """The games of a class log; a line that is not a game is reported with its number."""
-    out = []
+def _log_records(path: str | Path) -> Iterator[tuple[int, Any]]:
+    """(line, record) of a class log: a JSON-lines file, or a class server's database."""
+    if is_database(path):
+        yield from enumerate(records(path), 1)
+        return
     text = _read_user_file(path, MAX_LOG_BYTES, "class log")
-    shown = show(path, 200)
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
-            rec = json.loads(line)
+            yield n, json.loads(line)
         except (json.JSONDecodeError, RecursionError):
-            raise UserError(f"{shown}, line {n}: not a JSON line") from None
+            raise UserError(f"{show(path, 200)}, line {n}: not a JSON line") from None
+
+
+def read_log(path: str | Path) -> list[dict[str, Any]]:
+    """The games of a class log (JSON lines, or the database of ``negsim class serve``); a line
+    that is not a game is reported with its number."""
+    out = []
+    shown = show(path, 200)
+    for n, rec in _log_records(path):
         if not isinstance(rec, dict) or not {"scenario", "party", "utility", "outcome", "world"} <= set(rec):
             raise UserError(f"{shown}, line {n}: not a game record of negsim play")
         try:
