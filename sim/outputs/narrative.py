@@ -77,6 +77,20 @@ UNCERTAINTY = (
 )
 
 
+def valuation_rules(sc: Scenario) -> list[str]:
+    """The one view of the future every valuer holds, and how long terms count (sim.engine.valuation)."""
+    W, d, mo = sc.valuation.window_days, sc.truce.days, sc.dynamics.momentum
+    return [
+        f"Terms: a permanent term counts in full; a term tied to the truce ({', '.join(sc.truce.tied) or 'none'}) "
+        f"counts for the share of the window the truce covers ({min(d, W)}/{W} for a fresh {d}-day truce), "
+        "and nothing agreed on that issue for the rest; tied terms end when the truce does.",
+        f"The future: the war and a truce are valued on the balance the battlefield's rules produce: "
+        f"the fighting's mean path while the {mo.front} front is open (no truce, or a truce that leaves it "
+        "open), a truce's rebuild only while it closes that front, and the fighting's mean path again "
+        "from the balance expected at the truce's end (Fearon 1995).",
+    ]
+
+
 def explain(sc: Scenario) -> str:
     """Every assumption of a scenario with its quote (seed file and line) and/or its stated reason."""
     cal = sc.calendar
@@ -95,6 +109,7 @@ def explain(sc: Scenario) -> str:
     lines += _with_cite(
         sc, f"Valuation: packages valued over the next {sc.valuation.window_days} days", sc.valuation, 0
     )
+    lines += [f"{INDENT}{line}" for line in valuation_rules(sc)]
     lines += ["", f"FRONTS: {', '.join(f'{k} ({f.label})' for k, f in sc.fronts.items())}"]
     lines += [
         "",
