@@ -81,9 +81,10 @@ def valuation_rules(sc: Scenario) -> list[str]:
     """The one view of the future every valuer holds, and how long terms count (sim.engine.valuation)."""
     W, d, mo = sc.valuation.window_days, sc.truce.days, sc.dynamics.momentum
     return [
-        f"Terms: a permanent term counts in full; a term tied to the truce ({', '.join(sc.truce.tied) or 'none'}) "
-        f"counts for the share of the window the truce covers ({min(d, W)}/{W} for a fresh {d}-day truce), "
-        "and nothing agreed on that issue for the rest; tied terms end when the truce does.",
+        "Terms: a permanent term counts in full; a term tied to the truce "
+        f"({', '.join(sc.truce.tied) or 'none'}) counts for the share of the window the truce covers "
+        f"({min(d, W)}/{W} for a fresh {d}-day truce), and nothing agreed on that issue for the rest; "
+        "tied terms end when the truce does.",
         f"The future: the war and a truce are valued on the balance the battlefield's rules produce: "
         f"the fighting's mean path while the {mo.front} front is open (no truce, or a truce that leaves it "
         "open), a truce's rebuild only while it closes that front, and the fighting's mean path again "

@@ -131,6 +131,12 @@ class VetoPlayer(Magnitude):
     slope: float = Field(default=0.05, gt=0, le=10)
 
 
+class Counters(Sourced):
+    """Whether a party that refuses a text may table its own (a counter-proposal)."""
+
+    tables: bool = True
+
+
 class Party(Strict):
     label: str
     required: bool = True
@@ -143,6 +149,11 @@ class Party(Strict):
     tolerance: Uncertain
     concession: Uncertain
     veto: VetoPlayer | None = None
+    counters: Counters | None = None
+
+    @property
+    def tables_counters(self) -> bool:
+        return self.counters is not None and self.counters.tables
 
 
 class GiveUp(Magnitude):
