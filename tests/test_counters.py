@@ -69,12 +69,16 @@ def test_a_counter_is_the_best_package_the_others_are_believed_to_accept_and_is_
     assert (model.inforce == pkg(model, "full", "t1")).all()
     assert (model.first_day == 0).all()
     assert (model.inforce_by == 0).all()  # tabled by a
-    banked = [by for (_, _, kind, _), by in zip(model.history, model.history_by, strict=True) if kind == "banked"]
+    banked = [
+        by for (_, _, kind, _), by in zip(model.history, model.history_by, strict=True) if kind == "banked"
+    ]
     assert all((b == 0).all() for b in banked)
 
 
 def test_with_its_switch_off_the_world_banks_no_truce(make_scenario):
-    model = NegotiationModel(make_scenario(domain(a_counters=False), "counter_off"), replications=3, rng=1).run()
+    model = NegotiationModel(
+        make_scenario(domain(a_counters=False), "counter_off"), replications=3, rng=1
+    ).run()
     assert (model.inforce == 0).all()
     assert np.isnan(model.first_day).all()
 

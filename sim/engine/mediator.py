@@ -93,12 +93,16 @@ class Mediator(mesa.Agent):
     # ------------------------------------------------------------------ the text
 
     def candidates(self, idx: np.ndarray) -> np.ndarray:
-        """(r, P) packages the mediator may table: negotiable extensions of what is in force, near
+        """(r, P) packages the mediator may table: negotiable extensions of what is in force (with no
+        carrot not yet offered), near
         the text on the table when it has a reach (all extensions if none is near)."""
         space = self.model.space
         inforce = self.model.inforce[idx]
         ok = space.negotiable[None, :] & space.extends(inforce)
         ok[np.arange(idx.size), inforce] = False
+        locked = self.model.levers.locked(idx)  # a carrot is tabled only once offered
+        if locked is not None:
+            ok &= ~locked
         if self.spec.reach is not None:
             near = ok & (space.changes(self.text[idx]) <= self.spec.reach)
             ok = np.where(near.any(axis=1, keepdims=True), near, ok)

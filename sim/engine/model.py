@@ -109,7 +109,7 @@ class NegotiationModel(mesa.Model):
         self.battlefield = Battlefield(sc.dynamics.momentum, self.space, self.stream, R)
         self.truces = Truces(sc.truce, self.space, self.stream, R)
         self.events = Events(sc.events, self.stream, R)
-        self.levers = Levers(sc.levers, self.party, self.space.fronts, R)
+        self.levers = Levers(sc.levers, self.party, self.space, R)
 
         n, T = len(self.parties), sc.days
         self.refused_last = {p.pid: np.zeros(R, dtype=bool) for p in self.parties}
@@ -158,12 +158,10 @@ class NegotiationModel(mesa.Model):
         return values.of(self.space, idx, pkgs, days, m, party.shift[idx], self.window)
 
     def surplus(self, values: Values, party: Party, idx: np.ndarray, pkgs: np.ndarray | None) -> np.ndarray:
-        """(r, C) value of packages (r, C; (C,) in every world; None: all) over what is in force; a
-        carrot adds to any change."""
+        """(r, C) value of packages (r, C; (C,) in every world; None: all) over what is in force (a
+        carrot is an option of a package: its worth is in the terms, counted once)."""
         here = self.inforce[idx][:, None]
-        gain = self.value(values, party, idx, pkgs) - self.value(values, party, idx, here)
-        cols = np.arange(self.space.n) if pkgs is None else pkgs
-        return gain + party.bonus[idx][:, None] * (cols != here)
+        return self.value(values, party, idx, pkgs) - self.value(values, party, idx, here)
 
     # ------------------------------------------------------------------ one day
 
@@ -217,6 +215,7 @@ class NegotiationModel(mesa.Model):
         for beliefs in self.believers:
             beliefs.feel_war(rows, dt, m, open_fronts)
         self.battlefield.advance(day, seg, rows, inforce, dt)
+        self.levers.phase(rows, start, t)
         self.clock[rows] = t
         self.happen(day, seg, rows, start, t)
         broken = self.truces.violated(day, seg, rows, inforce, dt)

@@ -119,7 +119,7 @@ class Party(mesa.Agent):
     red line. The margin shrinks as the war's hurt accumulates on the fronts that cost it more than
     they yield: the mutually hurting stalemate that makes a conflict ripe (Zartman 2000, "Ripeness:
     the hurting stalemate and beyond"). Pressure (sticks lower its daily value of fighting on) and
-    events move its alternative; a carrot raises its value of any deal.
+    events move its alternative; a carrot is an option of a package, valued as its terms are.
     """
 
     def __init__(self, model: mesa.Model, pid: str, spec: S.Party) -> None:
@@ -137,7 +137,6 @@ class Party(mesa.Agent):
         self.inverse_beta = 1.0 / beta
         self.pain = np.zeros(n)
         self.shift = np.zeros((n, len(space.fronts)))  # pressure on its daily value of each front
-        self.bonus = np.zeros(n)  # carrots: added to its value of any deal
         # A player (a person at a terminal, sim.teaching.play) may take this party's decisions in
         # some worlds: it sees the model's own answer and returns its own.
         self.player: Player | None = None
@@ -193,6 +192,9 @@ class Party(mesa.Agent):
             inforce = self.model.inforce[rows]
             allowed = space.negotiable[None, :] & space.extends(inforce)
             allowed[np.arange(rows.size), inforce] = False
+            locked = self.model.levers.locked(rows)
+            if locked is not None:
+                allowed &= ~locked
             cols = np.flatnonzero(allowed.any(axis=0))
             if cols.size == 0:
                 continue

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sim.engine.dynamics import daily_war_value, stick_size
 from sim.engine.outcomes import NO_DEAL
 from sim.scenario import Scenario, Sourced, Uncertain, seed_line
 from sim.scenario.dates import moment_of
@@ -75,6 +76,21 @@ UNCERTAINTY = (
     "option values by the stated value sd (kept within [0, 1]); with exact = true every draw is its "
     "mean. The mediator's prior is an independent draw from the same distributions."
 )
+
+
+def lever_size(sc: Scenario, lv: Any) -> str:
+    """A lever in the war's units: a stick's share of its target's daily value of the war, what that
+    comes to, and its phase-in; a carrot's option."""
+    if lv.kind == "carrot":
+        ((issue, option),) = lv.option.items()
+        return f"carrot: the option {issue}={option}, tabled once offered, valued as a term"
+    base = daily_war_value(sc, lv.target)
+    fronts = ", ".join(lv.fronts) if lv.fronts else "every front"
+    ramp = f", phased in over {lv.phase_in_days} days" if lv.phase_in_days else ", at once"
+    return (
+        f"stick: {lv.strength:g} x {lv.target}'s daily value of the war ({base:+.4f} a day at the opening "
+        f"balance) = {stick_size(sc, lv):.4f} a day off {fronts} per use{ramp}"
+    )
 
 
 def valuation_rules(sc: Scenario) -> list[str]:
@@ -217,8 +233,7 @@ def _explain_table(sc: Scenario) -> list[str]:
     for lid, lv in sc.levers.items():
         state = "inactive (max_uses 0)" if lv.max_uses == 0 else f"at most {lv.max_uses}x"
         policy = f"from day {lv.from_day}" if lv.policy == "from_day" else lv.policy.replace("_", " ")
-        what = "a day off each front's value" if lv.kind == "stick" else "added to any deal"
-        act = f"{lv.holder} -> {lv.target}, {lv.kind} {lv.strength:g} {what}, {policy}, {state}"
+        act = f"{lv.holder} -> {lv.target}, {lever_size(sc, lv)}, {policy}, {state}"
         out += _with_cite(sc, f"Lever {lid}: {lv.label}: {act}", lv)
     for eid, ev in sc.events.items():
         out += _with_cite(sc, f"Event {eid}: {ev.label}: {_event_effect(ev)}", ev)
@@ -399,11 +414,8 @@ def _round(sc: Scenario, model: NegotiationModel, e: dict[str, Any], quote: _Quo
         out += [f"{INDENT}Event: {sc.events[eid].label}.", *quote(sc.events[eid])]
     for lid in e.get("levers", []):
         lv = sc.levers[lid]
-        kind = (
-            "lowers its daily value of fighting on" if lv.kind == "stick" else "adds to its value of any deal"
-        )
         out += [
-            f"{INDENT}Lever: {lv.label} ({lv.kind} on {lv.target}, {kind} by {lv.strength:g}).",
+            f"{INDENT}Lever: {lv.label} ({lv.kind} on {lv.target}: {lever_size(sc, lv)}).",
             *quote(lv),
         ]
     if "proposal" in e:
