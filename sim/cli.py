@@ -181,6 +181,7 @@ def _add_teaching(sub) -> None:
     p = sub.add_parser("roles", help="role sheets: a public brief and a confidential sheet per party")
     p.add_argument("file", type=Path)
     p.add_argument("--out", type=Path, help="output folder (default: results/<scenario>/roles)")
+    p.add_argument("--pdf", action="store_true", help="also print each page to PDF (needs Chromium)")
     p.set_defaults(func=cmd_roles)
 
     p = sub.add_parser("play", help="play one party in the terminal against the simulated others")
@@ -214,10 +215,14 @@ def _add_teaching(sub) -> None:
     p = sub.add_parser("worksheet", help="the prediction worksheet from the scenarios' hypotheses")
     p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: scenarios/)")
     p.add_argument("--out", type=Path, help="write Markdown here (and printable HTML beside it)")
+    p.add_argument("--pdf", action="store_true", help="also print the HTML to PDF (needs --out and Chromium)")
     p.set_defaults(func=cmd_worksheet)
 
     p = sub.add_parser("debrief", help="the class's games against the simulated distribution: plots, handout")
-    p.add_argument("log", type=Path, help=f"class log of negsim play (e.g. {DEFAULT_CLASS_LOG})")
+    p.add_argument(
+        "log", type=Path, nargs="+", help=f"class logs of negsim play, one or more (e.g. {DEFAULT_CLASS_LOG})"
+    )
+    p.add_argument("--pdf", action="store_true", help="also print the handout to PDF (needs Chromium)")
     p.add_argument(
         "--out", type=Path, default=DEFAULT_OUT / "debrief", help="output folder (default: results/debrief)"
     )
@@ -475,12 +480,20 @@ def cmd_score(args) -> int:
     return 0
 
 
+def _pdf_ready(pdf: bool) -> None:
+    if pdf:
+        from sim.teaching.pdf import require
+
+        require()
+
+
 def cmd_roles(args) -> int:
     from sim.api import load_scenarios, roles
 
     (sc,) = load_scenarios([args.file])
+    _pdf_ready(args.pdf)
     out = args.out or DEFAULT_OUT / sc.name / "roles"
-    files = roles(sc).write(out)
+    files = roles(sc).write(out, pdf=args.pdf)
     print(f"{len(files)} files (public brief and {len(sc.parties)} confidential sheets) -> {out}/")
     return 0
 
@@ -538,23 +551,33 @@ def cmd_exercise(args) -> int:
 def cmd_worksheet(args) -> int:
     from sim.api import worksheet
 
+    if args.pdf and args.out is None:
+        raise UserError("--pdf needs --out FILE.md (the PDF is printed from the HTML beside it)")
+    _pdf_ready(args.pdf)
     text = worksheet(scenario_files(args.paths))
     if args.out is None:
         print(text, end="")
         return 0
+    from sim.atomic import write_text
     from sim.teaching.markup import to_html
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text, encoding="utf-8")
-    args.out.with_suffix(".html").write_text(to_html(text, "Prediction worksheet"), encoding="utf-8")
-    print(f"worksheet -> {args.out} and {args.out.with_suffix('.html')}")
+    html = args.out.with_suffix(".html")
+    write_text(args.out, text)
+    write_text(html, to_html(text, "Prediction worksheet"))
+    also = ""
+    if args.pdf:
+        from sim.teaching.pdf import beside
+
+        also = f" and {beside([html])[0]}"
+    print(f"worksheet -> {args.out} and {html}{also}")
     return 0
 
 
 def cmd_debrief(args) -> int:
     from sim.api import debrief
 
-    for d in debrief(args.log, scenario_files(args.scenarios), out=args.out):
+    _pdf_ready(args.pdf)
+    for d in debrief(args.log, scenario_files(args.scenarios), out=args.out, pdf=args.pdf):
         print(d.markdown())
     print(f"handout -> {args.out}/")
     return 0

@@ -2,7 +2,7 @@
 
 Sliders set what a class argues about (pressure on each side, the balance of power, the cost of
 war, how much the hardliners need to ratify, what the opening text contains); Reset builds the
-ensemble with them; Step plays one meeting cycle in every world and Play keeps stepping. The plots
+ensemble with them; Step plays one day in every world and Play keeps stepping. The plots
 show, as the ensemble steps, the share of worlds with each class in force day by day and the
 outcome shares now (with 95% intervals). Each browser session builds its own model.
 

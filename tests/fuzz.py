@@ -241,6 +241,7 @@ def schema_mutations() -> dict[str, Callable]:
         "replications": _mut_replications,
         "outcome-space": _mut_outcome_space,
         "duplicate-option": _mut_duplicate_option,
+        "calendar": _mut_calendar,
     }
 
 
@@ -413,6 +414,36 @@ def _mut_duplicate_option(draw, tree: dict[str, Any], ctx: CaseContext) -> Chang
     if isinstance(opts, list) and opts:
         opts.append(opts[0])
     return Change("duplicate-option", "reject", f"issues.{i}.options", f"issues.{i}")
+
+
+def _mut_calendar(draw, tree: dict[str, Any], ctx: CaseContext) -> Change:
+    """The calendar's dates and durations: impossible dates, the replaced fields, bad intervals."""
+    cal = tree.setdefault("calendar", {})
+    if not isinstance(cal, dict):
+        tree["calendar"] = cal = {}
+    choice = draw(st.sampled_from(["date", "days_per_round", "interval", "sd", "after_refusals"]))
+    if choice == "date":
+        cal["start"] = draw(st.sampled_from(["2025-02-30", "2025-13-01", "2025-00-10", "2023-02-29"]))
+        return Change("calendar", "reject", f"start {cal['start']}", "calendar.start")
+    if choice == "days_per_round":
+        cal["days_per_round"] = draw(st.sampled_from([7, 3.5, 0]))
+        return Change("calendar", "reject", "days_per_round", "calendar")
+    if choice == "after_refusals":
+        med = tree.setdefault("mediator", {})
+        if not isinstance(med, dict):
+            tree["mediator"] = med = {}
+        med["give_up"] = {"after_refusals": 12, "assumption": "old"}
+        return Change("calendar", "reject", "after_refusals", "mediator.give_up")
+    contacts = cal.get("contacts")
+    if not isinstance(contacts, dict):
+        cal["contacts"] = contacts = {"mean_interval_days": 7.0, "assumption": "fuzz"}
+    key = "mean_interval_days" if choice == "interval" else "sd_days"
+    contacts[key] = draw(
+        st.sampled_from(
+            [-1.0, 0.0, 0.05, 1e9, "weekly"] if key == "mean_interval_days" else [-0.5, 1e9, "wide"]
+        )
+    )
+    return Change("calendar", "reject", f"{key} {contacts[key]!r}", f"calendar.contacts.{key}")
 
 
 # =============================================================================================
@@ -1312,6 +1343,7 @@ def exercise_tree(draw, tree: dict[str, Any]) -> tuple[dict[str, Any], Any]:
         "answer_format": "answer = ...",
         "scenario": "scenario.toml",
         "replications": draw(st.integers(10, 40)),
+        "precision": 50.0,  # a share of 10 worlds is known to within ± 31 points
         "measure": measure,
         "check": check,
     }
@@ -1597,6 +1629,8 @@ OPTION_LINES: list[tuple[list[str], str]] = [
     (["debrief", "scenarios"], "reject"),
     (["debrief", "/dev/zero"], "reject"),
     (["debrief", "taken.txt"], "reject"),
+    (["debrief", "nowhere.jsonl", "taken.txt"], "reject"),
+    (["worksheet", "--pdf"], "reject"),
 ]
 
 

@@ -627,13 +627,46 @@ def _catalogue_cases(project: Path) -> dict[str, list]:
             "--dir",
             ROOT / "teaching" / "exercises",
         ],
+        "answer off the exercise's grid": [
+            "exercise",
+            "check",
+            "1",
+            text("grid.toml", "answer = 0.00035\n"),
+            "--dir",
+            ROOT / "teaching" / "exercises",
+        ],
+        "answer not among the allowed ones": [
+            "exercise",
+            "check",
+            "5",
+            text("allowed.toml", "answer = 45\n"),
+            "--dir",
+            ROOT / "teaching" / "exercises",
+        ],
+        "exercise states too few worlds": [
+            "exercise",
+            "list",
+            "--dir",
+            _few_worlds(sc),
+        ],
+        "PDF without Chromium": ["roles", "scenarios/ok.toml", "--pdf", "--out", "sheets"],
         "class log names what the scenario lacks": ["debrief", text("log.jsonl", json.dumps(GAME) + "\n")],
         "--log is a folder": ["play", "scenarios/ok.toml", "--as", "a", "--log", "scenarios"],
     }
 
 
+def _few_worlds(folder: Path) -> str:
+    """An exercises folder whose one exercise states fewer worlds than its precision needs."""
+    target = folder / "few-worlds" / "01-pressure-on-russia"
+    shutil.copytree(ROOT / "teaching" / "exercises" / "01-pressure-on-russia", target)
+    toml = (target / "exercise.toml").read_text()
+    (target / "exercise.toml").write_text(toml.replace("replications = 600", "replications = 50"))
+    return str(target.parent)
+
+
 def test_every_catalogue_entry_has_a_case_and_gets_its_message(project, capsys, monkeypatch):
     monkeypatch.setenv("NEGSIM_MAX_SECONDS", "1")  # so "job too long" needs no huge run to show
+    monkeypatch.setenv("NEGSIM_CHROMIUM", "/nonexistent/chromium")  # so "PDF without Chromium" shows
     rows = catalogue()
     cases = _catalogue_cases(project)
     assert set(rows) == set(cases), f"README rows without a test: {set(rows) - set(cases)}; " + (

@@ -115,6 +115,7 @@ def _exercise(project: Path, check: dict) -> None:
             "answer_format": "answer = 3",
             "scenario": "scenario.toml",
             "replications": 10,
+            "precision": 50.0,  # 10 worlds give a share to within ± 31 points
             "measure": {"label": "a deal", "outcome": "any_agreement"},
             "check": check,
         },

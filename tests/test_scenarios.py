@@ -93,9 +93,9 @@ def comparison() -> sim.api.Comparison:
 
 
 def day_one(sc: Scenario) -> NegotiationModel:
-    """The first REPLICATIONS worlds of a run after day 1 (the opening text)."""
+    """The first REPLICATIONS worlds of a run after their first contact, on day 0 (the opening text)."""
     model = chunk_model(sc, sc.seed, 0, REPLICATIONS)
-    model.step()
+    model.contact(np.arange(REPLICATIONS))
     return model
 
 
@@ -245,7 +245,7 @@ def test_trace_finds_a_world_by_what_happened_and_tells_it_as_json():
     assert any(h["event"] == "vetoed" for h in record["history"])
     assert record["outcome"] == outcomes["outcome"].iloc[j]
     text = trace(sc, j)
-    assert text.index("Outcome at day") < text.index("Day 7")  # the summary comes first
+    assert text.index("Outcome at day") < text.index("Day 0, 2025-03-13 00:00")  # the summary comes first
     k = find_world(sc, NO_DEAL)
     assert outcomes["outcome"].iloc[k] == NO_DEAL
 

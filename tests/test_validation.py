@@ -449,7 +449,7 @@ def test_a_mediator_may_give_up_by_day_alone(project, capsys):
     path = write_toml(project / "scenarios" / "by_day.toml", raw)
     assert cli(["validate", path], capsys)[0] == 0
     give_up = load_scenario(path).mediator.give_up
-    assert (give_up.after_refusals, give_up.after_days) == (None, 28)
+    assert (give_up.after_stalled_days, give_up.after_days) == (None, 28)
 
 
 def test_too_large_an_outcome_space_says_how_large(project, capsys):

@@ -2,8 +2,8 @@
 observations of what was in force.
 
 The forecast for an observation on day d is the share of simulated worlds with each class (or, for
-an observation of one issue, each option of that issue) in force on d: after the last meeting cycle
-that ended on or before d (nothing is agreed before the first).
+an observation of one issue, each option of that issue) in force on d: at the end of day d (or of the
+horizon, if d is later); nothing is in force before day 1's end.
 
 - Brier (1950), "Verification of forecasts expressed in terms of probability", Monthly Weather
   Review 78: the multi-class score sum_k (p_k - o_k)^2, 0 for certainty on what happened, 2 for

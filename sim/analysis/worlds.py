@@ -8,9 +8,10 @@ balance, the pressure, the carrots, what is in force and how long its truce has 
 the engine whether a party would accept.
 
 **Mean parameters.** Every draw is its mean (``uncertainty.exact``). The balance of power follows its
-expected path while the war runs on every front (drift and reversion, no noise, no deal), meeting
-cycle by meeting cycle as the engine moves it. Levers that fire by the calendar (``always`` and
-``from_day``) are counted as fired on every meeting day they may, up to their ``max_uses``; levers
+expected path while the war runs on every front (drift and reversion, no noise, no deal): the
+exact solution the engine's transition follows. Levers that fire by the calendar (``always`` and
+``from_day``) are counted as fired at every contact they may (day 0, then every mean interval), up
+to their ``max_uses``; levers
 that fire on a refusal and random events are left out (whether they fire depends on the talks).
 
 **Simulated worlds.** :class:`Recorder` is the engine's model, which notes, before it banks a text,

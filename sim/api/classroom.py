@@ -115,35 +115,50 @@ def worksheet(paths: Iterable[str | os.PathLike] = ("scenarios",)) -> str:
 
 
 def debrief(
-    log: str | os.PathLike,
+    log: str | os.PathLike | Iterable[str | os.PathLike],
     scenarios: Iterable[str | os.PathLike] = ("scenarios",),
     out: str | os.PathLike | None = None,
+    pdf: bool = False,
 ):
-    """The class's games (a class log of ``negsim play``) against the simulated distribution.
+    """The class's games (one class log of ``negsim play``, or several: one per laptop) against the
+    simulated distribution. Each record keeps the log and line it came from. See :func:`debrief_games`.
+    """
+    from sim.teaching.play import read_log
+
+    logs = [log] if isinstance(log, str | os.PathLike) else list(log)
+    games = [{**g, "log": show(path, 200)} for path in logs for g in read_log(path)]
+    return debrief_games(games, scenarios, out, pdf)
+
+
+def debrief_games(
+    games: list[dict[str, Any]],
+    scenarios: Iterable[str | os.PathLike] = ("scenarios",),
+    out: str | os.PathLike | None = None,
+    pdf: bool = False,
+):
+    """The debrief of game records (as read from class logs, or from any store of them).
 
     Each scenario played is found by name among ``scenarios`` (files or folders) and must be the
     file the games were played on (same hash). Returns one Debrief per scenario; with ``out``, each
-    writes its handout to ``out`` (``out/<scenario>`` when the log holds several scenarios).
+    writes its handout to ``out`` (``out/<scenario>`` when the games are of several scenarios), and
+    with ``pdf`` prints it to PDF too.
     """
     from sim.teaching.debrief import debrief as make
-    from sim.teaching.play import read_log
 
-    games = read_log(log)
+    if not games:
+        raise UserError("no games to debrief")
     files = {Path(f).stem: f for f in find_scenarios([Path(p) for p in scenarios])}
     names = list(dict.fromkeys(g["scenario"] for g in games))
     results = []
     for name in names:
         if name not in files:
             among = show(", ".join(map(str, scenarios)), 200)
-            what = f"games of '{show(name)}', but no {show(name)}.toml among {among}"
-            raise UserError(f"{show(log, 200)}: {what}")
+            origin = games[[g["scenario"] for g in games].index(name)].get("log", "the games")
+            raise UserError(f"{origin}: games of '{show(name)}', but no {show(name)}.toml among {among}")
         sc = load_scenario(files[name])
-        try:
-            result = make(sc, [g for g in games if g["scenario"] == name])
-        except UserError as e:
-            raise UserError(f"{show(log, 200)}, {e}") from None
+        result = make(sc, [g for g in games if g["scenario"] == name])
         if out is not None:
-            result.write(Path(out) / name if len(names) > 1 else Path(out))
+            result.write(Path(out) / name if len(names) > 1 else Path(out), pdf=pdf)
         results.append(result)
     return results
 

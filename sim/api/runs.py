@@ -169,7 +169,7 @@ def executor_label(executor: Executor | None) -> str:
 @dataclass
 class Run:
     """One scenario's ensemble: shares of each class in force at the horizon, the day-by-day curve,
-    the per-round series of the DataCollector, and the run's provenance.
+    the per-day series of the DataCollector, and the run's provenance.
 
     ``outcomes`` (one row per world) and ``history`` (one row per event) are held only when no
     folder was streamed to.

@@ -2,7 +2,7 @@
 
 ``explain`` lists every position, condition and red line with the sentence of the seed document it
 comes from (or the stated assumption), so a reader can check the model against the article.
-``trace`` retells one replication round by round from the model's transcript and quotes the article
+``trace`` retells one replication contact by contact from the model's transcript and quotes the article
 where a party's demand, a lever or an event rests on it; its last line is that world's outcome, read
 from the same arrays ``outcomes.csv`` is written from.
 """

@@ -85,7 +85,7 @@ def classroom_scenario(path: str | Path, settings: dict[str, Any], replications:
 
 
 class ClassroomModel(NegotiationModel):
-    """The ensemble of a scenario under the dashboard's settings, stepped one meeting cycle at a time."""
+    """The ensemble of a scenario under the dashboard's settings, stepped one day at a time."""
 
     def __init__(
         self,

@@ -4,6 +4,13 @@ For each party the tables played: a histogram of the model's own party's result 
 worlds, with each table's result marked; the outcome classes of the class's games beside the
 model's shares; a short table of the games; and a one-page HTML handout with the plots embedded.
 
+The games may come from several class logs (one per laptop) or from any store of game records:
+:func:`debrief` takes the records themselves. Each table's game is replayed from its logged moves
+in its world (the engine is deterministic given the seed, so the replay is the game) to give its
+timeline: the text on the table each round, the answers, ratification or veto, lapses and
+violations, and what was in force after. Plots use the Okabe-Ito palette with hatches, so they read
+in grey and to colour-blind eyes (Okabe & Ito 2008, "Color universal design").
+
 Results are measured as ``negsim play`` measures them: the value over no deal of what is in force
 at the end, valued as on the first day. When every table of a party played the same world, the
 model's worlds are scored with that world's utility (the one the tables were shown); otherwise each
@@ -16,7 +23,7 @@ import base64
 import html
 import warnings
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +35,7 @@ from sim.errors import UserError, show
 from sim.experiments.chunks import chunk_bounds, chunk_model, compiled_space
 from sim.scenario import Scenario
 from sim.teaching.markup import CSS
-from sim.teaching.play import ensemble_packages
+from sim.teaching.play import EndOfInput, ensemble_packages, replay
 
 
 def utilities(sc: Scenario, pid: str, packages: np.ndarray, world: int | None) -> np.ndarray:
@@ -75,16 +82,19 @@ class Debrief:
     parties: list[PartyDebrief]
     class_share: dict[str, float]
     model_share: dict[str, float]
+    timelines: list[list[dict[str, str]]] = field(default_factory=list)  # one per game, per round
 
     def table(self) -> str:
         sc = self.scenario
         lines = [
-            "| # | Party | World | Outcome | Result | Model, same world | Model better in |",
-            "|---|---|---|---|---|---|---|",
+            "| Table | Log | Party | World | Outcome | Result | Model, same world | Model better in |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for n, g in enumerate(self.games, 1):
+            log = f"{g.get('log', '')} {g['line']}".strip() if "line" in g else g.get("log", "")
             lines.append(
-                f"| {n} | {sc.parties[g['party']].label} | {g['world']} | {_label(sc, g['outcome'])} | "
+                f"| T{n} | {log} | {sc.parties[g['party']].label} | {g['world']} | "
+                f"{_label(sc, g['outcome'])} | "
                 f"{g['utility']:+.3f} | {g['model_utility']:+.3f} ({_label(sc, g['model_outcome'])}) | "
                 f"{100 * g['model_better']:.0f}% of worlds |"
             )
@@ -99,8 +109,25 @@ class Debrief:
             )
         return "\n".join(lines)
 
-    def write(self, folder: str | Path) -> Path:
-        """utility-<party>.png, outcomes.png, games.md and handout.html in ``folder``."""
+    def timeline_tables(self) -> str:
+        """Markdown: each table's game round by round (only the rounds where something happened)."""
+        out = []
+        for n, (g, rows) in enumerate(zip(self.games, self.timelines, strict=True), 1):
+            label = self.scenario.parties[g["party"]].label
+            out += [f"### T{n}: {label}, world {g['world']}", ""]
+            if not rows:
+                out += ["(the logged moves do not replay this game: the log or the file changed)", ""]
+                continue
+            out += ["| Day | Text on the table | Answers | At home | Events | In force after |"]
+            out += ["|---|---|---|---|---|---|"]
+            keys = ("day", "text", "answers", "home", "events", "inforce")
+            out += ["| " + " | ".join(r[k] for k in keys) + " |" for r in rows]
+            out.append("")
+        return "\n".join(out)
+
+    def write(self, folder: str | Path, pdf: bool = False) -> Path:
+        """utility-<party>.png, outcomes.png, games.md and handout.html in ``folder`` (and, with
+        ``pdf``, handout.pdf printed from the same HTML)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         pngs = [_histogram(self, pd, folder / f"utility-{pd.party}.png") for pd in self.parties]
@@ -110,6 +137,10 @@ class Debrief:
             tmp.write_text(md, encoding="utf-8")
         with atomic_path(folder / "handout.html") as tmp:
             tmp.write_text(self.html(pngs), encoding="utf-8")
+        if pdf:
+            from sim.teaching.pdf import beside
+
+            beside([folder / "handout.html"])
         return folder / "handout.html"
 
     def markdown(self) -> str:
@@ -125,6 +156,9 @@ class Debrief:
                 "",
                 self.outcome_table(),
                 "",
+                "## Each table's timeline",
+                "",
+                self.timeline_tables(),
             ]
         )
 
@@ -163,6 +197,10 @@ class Debrief:
                 f"model's {html.escape(label)} ({scored}) has median {np.median(pd.model):+.3f} and did "
                 f"better than a table in {100 * better:.0f}% of (world, table) pairs.</li>"
             )
+        from sim.teaching.markup import to_html
+
+        body = to_html(self.timeline_tables(), "")
+        timelines = body[body.index("<body>") + len("<body>") : body.index("</body>")]
         return (
             '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f"<title>Debrief: {html.escape(sc.title)}</title><style>{CSS} "
@@ -172,8 +210,15 @@ class Debrief:
             f"of <code>{html.escape(sc.name)}</code> (seed {sc.seed}). A result is the value over no deal of "
             "what is in force on the last day, valued as on day 1.</p>"
             f"{imgs}<ul>{''.join(notes)}</ul>{rows(self.table())}<h2>Outcomes: class and model</h2>"
-            f"{rows(self.outcome_table())}</body></html>\n"
+            f"{rows(self.outcome_table())}<h2>Each table's timeline</h2>{timelines}</body></html>\n"
         )
+
+
+def _where(g: dict[str, Any]) -> str:
+    """Where a record came from, for an error: '<log>, line N: ' (or what of it is known)."""
+    parts = [str(g["log"])] if g.get("log") else []
+    parts += [f"line {g['line']}"] if "line" in g else []
+    return ", ".join(parts) + ": " if parts else ""
 
 
 def _label(sc: Scenario, cid: str) -> str:
@@ -192,7 +237,7 @@ def debrief(sc: Scenario, games: list[dict[str, Any]]) -> Debrief:
         )
     space = compiled_space(sc)
     for g in games:
-        where = f"line {g['line']}: " if "line" in g else ""
+        where = _where(g)
         if g["party"] not in sc.parties:
             raise UserError(
                 f"{where}party '{show(g['party'])}' is not in {sc.name}; allowed: {', '.join(sc.parties)}"
@@ -225,7 +270,51 @@ def debrief(sc: Scenario, games: list[dict[str, Any]]) -> Debrief:
     model = Counter(space.class_order[c] for c in space.package_class[packages])
     model_share = {cid: model.get(cid, 0) / packages.size for cid in space.class_order}
     class_share = {cid: counts.get(cid, 0) / len(games) for cid in space.class_order}
-    return Debrief(sc, games, parties, class_share, model_share)
+    timelines = [timeline(sc, space, g) for g in games]
+    return Debrief(sc, games, parties, class_share, model_share, timelines)
+
+
+def _short(sc: Scenario, space, pkg: int) -> str:
+    """A package in a few words: the options that are not 'nothing agreed'."""
+    firsts = {iid: issue.options[0] for iid, issue in sc.issues.items()}
+    terms = [f"{k}={v}" for k, v in space.describe(pkg).items() if v != firsts[k]]
+    return ", ".join(terms) or "nothing"
+
+
+def timeline(sc: Scenario, space, g: dict[str, Any]) -> list[dict[str, str]]:
+    """The rounds of a logged game where something happened, from a replay of its moves ([] if the
+    moves no longer replay it: a log of another version of the file)."""
+    try:
+        model, inforce = replay(sc, g["party"], g["world"], list(g["moves"]))
+    except EndOfInput:
+        return []
+    if space.class_order[space.package_class[inforce[-1]]] != g["outcome"]:
+        return []
+    rows, before = [], -1
+    for e, here in zip(model.transcript, inforce, strict=True):
+        events = [k for k in e.get("happened", []) if k in ("lapsed", "violated", "extended", "gave_up")]
+        events += [sc.events[x].label for x in e.get("events", [])]
+        events += [f"{sc.levers[x].label} used" for x in e.get("levers", [])]
+        if "proposal" not in e and not events and here == before:
+            continue
+        answers = "; ".join(
+            f"{r['party']} {'yes' if r['accepted'] else 'no'}" for r in e.get("parties", []) if r["asked"]
+        )
+        home = ""
+        if e.get("deal"):
+            home = "ratified" if e["ratified"] else "vetoed"
+        rows.append(
+            {
+                "day": str(e["day"]),
+                "text": _short(sc, space, e["proposal"]) if "proposal" in e else "",
+                "answers": answers,
+                "home": home,
+                "events": ", ".join(events),
+                "inforce": _label(sc, space.class_order[space.package_class[here]]),
+            }
+        )
+        before = here
+    return rows
 
 
 # ---------------------------------------------------------------------------- plots
@@ -242,17 +331,42 @@ def _pyplot():
     return plt
 
 
+TABLE_STYLES = ("-", "--", "-.", ":")
+
+
 def _histogram(d: Debrief, pd: PartyDebrief, path: Path) -> Path:
+    """The model's results over its worlds (hatched bars), each table's result a line in its own
+    Okabe-Ito colour and dash, labelled above the plot at staggered heights so labels never meet."""
+    from sim.outputs.plots import DEAL_COLOURS
+
     plt = _pyplot()
     label = d.scenario.parties[pd.party].label
-    fig, ax = plt.subplots(figsize=(6, 3.2), dpi=110)
-    ax.hist(pd.model, bins=30, color="#b8b8b8", label=f"the model's {label}, {pd.model.size:,} worlds")
-    for n, g in enumerate(pd.games):
-        ax.axvline(g["utility"], color="#d62728", lw=1.5, label="a table's result" if n == 0 else None)
-    ax.set_xlabel(f"{label}'s result (value over no deal, as on day 1)", fontsize=8)
-    ax.set_ylabel("worlds", fontsize=8)
-    ax.set_title(f"{label}: class against model", fontsize=9)
-    ax.legend(fontsize=7, loc="upper right")
+    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=110)
+    ax.hist(
+        pd.model,
+        bins=30,
+        color="#BBBBBB",
+        edgecolor="#555555",
+        hatch="//",
+        linewidth=0.4,
+        label=f"the model's {label}, {pd.model.size:,} worlds",
+    )
+    numbers = {id(g): n for n, g in enumerate(d.games, 1)}
+    top = ax.get_ylim()[1]
+    order = sorted(pd.games, key=lambda g: g["utility"])
+    for k, g in enumerate(order):
+        n = numbers[id(g)]
+        colour = DEAL_COLOURS[(n - 1) % len(DEAL_COLOURS)]
+        style = TABLE_STYLES[(n - 1) // len(DEAL_COLOURS) % len(TABLE_STYLES)]
+        ax.axvline(g["utility"], color=colour, lw=2, ls=style)
+        # staggered rows: neighbours in value never share a height
+        y = top * (1.02 + 0.09 * (k % 3))
+        ax.text(g["utility"], y, f"T{n}", color=colour, ha="center", va="bottom", fontsize=8, clip_on=False)
+    ax.set_ylim(0, top)
+    ax.set_xlabel(f"{label}'s result (value over no deal, as on day 1)", fontsize=9)
+    ax.set_ylabel("worlds", fontsize=9)
+    ax.set_title(f"{label}: each table (T#) against the model", fontsize=10, pad=34)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", metadata={"Software": None})
@@ -261,16 +375,41 @@ def _histogram(d: Debrief, pd: PartyDebrief, path: Path) -> Path:
 
 
 def _outcomes(d: Debrief, path: Path) -> Path:
+    """Each outcome class's share among the tables (hatched) and the model's worlds (plain), in the
+    class's Okabe-Ito colour and hatch, as on every other outcome plot."""
+    from sim.outputs.plots import class_colours, class_hatches
+
     plt = _pyplot()
     ids = list(d.model_share)
+    colours, hatches = class_colours(ids), class_hatches(ids)
     x = np.arange(len(ids))
-    fig, ax = plt.subplots(figsize=(6, 3.2), dpi=110)
-    ax.bar(x - 0.2, [100 * d.class_share.get(c, 0) for c in ids], 0.4, color="#d62728", label="class")
-    ax.bar(x + 0.2, [100 * d.model_share[c] for c in ids], 0.4, color="#7f7f7f", label="model")
-    ax.set_xticks(x, [_label(d.scenario, c) for c in ids], fontsize=7, rotation=12)
-    ax.set_ylabel("% of games / worlds", fontsize=8)
-    ax.set_title("Outcome in force on the last day", fontsize=9)
-    ax.legend(fontsize=7)
+    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=110)
+    for i, c in enumerate(ids):
+        ax.bar(
+            x[i] - 0.2,
+            100 * d.class_share.get(c, 0),
+            0.4,
+            color=colours[c],
+            hatch=(hatches[c] or "") + "xx",
+            edgecolor="#222222",
+            linewidth=0.5,
+            label="the class's games (cross-hatched)" if i == 0 else None,
+        )
+        ax.bar(
+            x[i] + 0.2,
+            100 * d.model_share[c],
+            0.4,
+            color=colours[c],
+            hatch=hatches[c],
+            edgecolor="#222222",
+            linewidth=0.5,
+            label="the model's worlds" if i == 0 else None,
+        )
+    names = [_label(d.scenario, c) for c in ids]
+    ax.set_xticks(x, names, fontsize=8, rotation=20, ha="right")
+    ax.set_ylabel("% of games / worlds", fontsize=9)
+    ax.set_title("Outcome in force on the last day", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", metadata={"Software": None})

@@ -8,16 +8,30 @@ model and says whether the answer holds, with the numbers and a plot.
 
 What can be measured in each world at the horizon: an outcome class in force (``outcome``), some
 options in force (``holds``), or that an event happened at least once (``event``: banked, extended,
-lapsed, violated, vetoed, gave_up). How an answer is checked (``kind``):
+lapsed, violated, vetoed, gave_up).
+
+Checks respect the noise. An exercise states its number of worlds (``replications``) and its
+``precision``, in percentage points: the largest 95% half-width a share may have at that number of
+worlds (1.96 * 50 / sqrt(n) at worst, a share of one half). An answer holds when it is consistent
+with the model at that precision: when the intervals cannot tell it from the best answer. An answer
+that is not an answer (off the grid, not among the values, the wrong type) is an error, not a wrong
+answer. Each exercise names a wrong answer (``check.wrong``) that the check rejects. How an answer is
+checked (``kind``):
 
 - ``threshold``: the answer is the smallest value of ``parameter`` on a grid of ``step`` at which the
-  measured share is above ``above``: true at the answer, false one step below.
-- ``argmax`` / ``argmin``: the answer is the value among ``values`` with the highest / lowest share.
+  measured share is above ``above``: at the answer the share is not clearly below it (its interval
+  reaches above), one step below it is not clearly above it (its interval reaches down to it).
+- ``argmax`` / ``argmin``: the answer is the value among ``values`` with the highest / lowest share:
+  no other value's share is clearly higher / lower (the 95% Newcomb interval of the difference
+  excludes zero).
 - ``compare``: the answer names the variant with the higher share (``higher = true``) or the lower,
-  and the difference's 95% interval excludes zero.
+  by the same rule as ``argmax`` / ``argmin``.
 - ``estimate``: the answer estimates the difference of shares ``first`` minus ``second`` between two
-  variants (in percentage points) within ``tolerance`` points.
-- ``most``: the answer names the parameter whose stated low and high values move the share most.
+  variants (in percentage points): it holds within ``tolerance`` points of the model's difference, or
+  inside that difference's 95% interval.
+- ``most``: the answer names the parameter whose stated low and high values move the share most: no
+  other parameter's swing is clearly larger (the 95% interval of the difference of swings, from the
+  four shares' variances, excludes zero).
 
 Every run uses the scenario's seed, so a check gives the same numbers every time it is run.
 """
@@ -32,7 +46,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.engine.outcomes import check_negotiable
 from sim.errors import ScenarioError, UserError
@@ -68,6 +82,7 @@ class Check(Strict):
     second: str | None = None
     tolerance: float = Field(default=5.0, gt=0)
     ranges: dict[str, list[Number]] = {}
+    wrong: Number | str | None = None  # an answer the check rejects at the stated precision
 
 
 class Exercise(Strict):
@@ -76,12 +91,32 @@ class Exercise(Strict):
     answer_format: str
     scenario: str
     replications: int = Field(default=600, ge=10, le=100_000)
+    precision: float = Field(default=5.0, gt=0, le=50)  # points: the largest half-width of a share
     measure: Measure
     check: Check
     # set on loading
     number: int = 0
     slug: str = ""
     folder: str = ""
+
+    @model_validator(mode="after")
+    def _precise_enough(self) -> Exercise:
+        if worst_half_width(self.replications) > self.precision:
+            need = math.ceil((Z * 50 / self.precision) ** 2)
+            raise ValueError(
+                f"replications = {self.replications} gives shares to "
+                f"± {worst_half_width(self.replications):.1f} points, more than the precision "
+                f"{self.precision:g}; use at least {need}"
+            )
+        return self
+
+
+Z = 1.959963984540054  # the normal quantile of a two-sided 95% interval
+
+
+def worst_half_width(n: int) -> float:
+    """The largest half-width (points) of a share's 95% interval over ``n`` worlds (a share of 1/2)."""
+    return 100 * Z * 0.5 / math.sqrt(n)
 
 
 # ---------------------------------------------------------------------------- finding exercises
@@ -102,7 +137,11 @@ def load_exercise(folder: str | Path) -> Exercise:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
         number = int(folder.name.split("-", 1)[0])
         return Exercise.model_validate({**raw, "number": number, "slug": folder.name, "folder": str(folder)})
-    except (OSError, tomllib.TOMLDecodeError, ValueError, ValidationError) as e:
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(map(str, err["loc"])) or "exercise"
+        raise UserError(f"{path}: not a valid exercise ({where}: {err['msg']})") from None
+    except (OSError, tomllib.TOMLDecodeError, ValueError) as e:
         raise UserError(f"{path}: not a valid exercise ({str(e).splitlines()[0]})") from None
 
 
@@ -135,7 +174,8 @@ def show(ex: Exercise) -> str:
             ex.question.strip(),
             "",
             "Scenario: " + str(Path(ex.folder) / ex.scenario),
-            f"Measured in {ex.replications:,} worlds: {ex.measure.label}.",
+            f"Measured in {ex.replications:,} worlds: {ex.measure.label} "
+            f"(each share to within ± {ex.precision:g} points).",
             "",
             "Write your answer in a file, e.g. my-answer.toml:",
             *("    " + line for line in ex.answer_format.strip().splitlines()),
@@ -247,7 +287,10 @@ class Verdict:
         plot = self.plot_path
         ex = self.exercise
         lines = [f"Exercise {ex.number}: {ex.title}", f"Your answer: {self.answer}", ""]
-        lines.append(f"{ex.measure.label[0].upper()}{ex.measure.label[1:]}, {ex.replications:,} worlds each:")
+        lines.append(
+            f"{ex.measure.label[0].upper()}{ex.measure.label[1:]}, {ex.replications:,} worlds each "
+            f"(precision ± {ex.precision:g} points):"
+        )
         lines += [f"  {s}" for s in self.evidence]
         lines += ["", ("HOLDS: " if self.holds else "DOES NOT HOLD: ") + self.reason]
         if plot is not None:
@@ -295,46 +338,63 @@ def _threshold(ex: Exercise, answer: Any) -> Verdict:
     x = _number(answer)
     steps = x / c.step
     if abs(steps - round(steps)) > 1e-6 or x < 0:
-        return Verdict(ex, answer, False, [], f"answer a multiple of the grid step {_fmt(c.step)}")
+        raise UserError(f"this exercise's answer is a multiple of the grid step {_fmt(c.step)}, not {x!r}")
     below = round((round(steps) - 1) * c.step, 12)
     at = measure(ex, {c.parameter: x}, f"{c.parameter} = {_fmt(x)}")
     evidence = [at]
-    ok_at = at.share > c.above
+    ok_at = at.interval[1] > c.above  # not clearly at or below the target
     ok_below = True
     if below >= 0:
         lower = measure(ex, {c.parameter: below}, f"{c.parameter} = {_fmt(below)}")
         evidence.insert(0, lower)
-        ok_below = lower.share <= c.above
+        ok_below = lower.interval[0] <= c.above  # not clearly above it
     want = f"above {100 * c.above:.0f}%"
     if ok_at and ok_below:
-        why = f"at {_fmt(x)} the share is {want} ({100 * at.share:.1f}%)" + (
-            f", one step below ({_fmt(below)}) it is not ({100 * evidence[0].share:.1f}%)."
+        why = f"at {_fmt(x)} the share can be {want} ({at})" + (
+            f"; one step below ({_fmt(below)}) it can be at or below it ({evidence[0]})."
             if below >= 0
             else "."
         )
     elif not ok_at:
-        why = f"at {_fmt(x)} the share is not {want} ({100 * at.share:.1f}%): more is needed."
+        why = f"at {_fmt(x)} the share is clearly not {want} ({at}): more is needed."
     else:
         why = (
-            f"one step below, at {_fmt(below)}, the share is already {want} "
-            f"({100 * evidence[0].share:.1f}%): less will do."
+            f"one step below, at {_fmt(below)}, the share is already clearly {want} ({evidence[0]}): "
+            "less will do."
         )
     return Verdict(ex, answer, ok_at and ok_below, evidence, why, [at.label], c.above)
+
+
+def _not_beaten(shares: dict[str, Share], name: str, higher: bool) -> tuple[bool, str, str]:
+    """Whether no other share is clearly higher (``higher``) or lower than ``name``'s: (ok, best, gap)."""
+    sign = 1 if higher else -1
+    best = max(shares, key=lambda k: sign * shares[k].share)
+    if best == name:
+        return True, best, ""
+    d, lo, hi = _diff(shares[best], shares[name])
+    if not higher:
+        d, lo, hi = -d, -hi, -lo
+    return lo <= 0, best, f"{100 * d:+.1f} points [{100 * lo:+.1f}, {100 * hi:+.1f}]"
 
 
 def _arg(ex: Exercise, answer: Any) -> Verdict:
     c = ex.check
     assert c.parameter is not None
     x = _number(answer)
-    evidence = [measure(ex, {c.parameter: v}, f"{c.parameter} = {_fmt(v)}") for v in c.values]
-    shares = [s.share for s in evidence]
-    best = c.values[int(np.argmax(shares) if c.kind == "argmax" else np.argmin(shares))]
-    word = "highest" if c.kind == "argmax" else "lowest"
     if not any(math.isclose(x, v) for v in c.values):
-        return Verdict(ex, answer, False, evidence, f"answer one of {', '.join(map(_fmt, c.values))}.")
-    ok = math.isclose(x, best)
-    why = f"the {word} share is at {_fmt(best)}" + ("." if ok else f", not at {_fmt(x)}.")
-    return Verdict(ex, answer, ok, evidence, why, [f"{c.parameter} = {_fmt(best)}"])
+        raise UserError(f"this exercise's answer is one of {', '.join(map(_fmt, c.values))}, not {x!r}")
+    shares = {_fmt(v): measure(ex, {c.parameter: v}, f"{c.parameter} = {_fmt(v)}") for v in c.values}
+    name = next(_fmt(v) for v in c.values if math.isclose(x, v))
+    ok, best, gap = _not_beaten(shares, name, c.kind == "argmax")
+    word = "highest" if c.kind == "argmax" else "lowest"
+    if best == name:
+        why = f"the {word} share is at {name}."
+    elif ok:
+        why = f"the {word} share is at {best}, but {name} is within the noise of it ({best} - {name}: {gap})."
+    else:
+        side = "above" if c.kind == "argmax" else "below"
+        why = f"the {word} share is at {best}, clearly {side} {name} ({best} - {name}: {gap})."
+    return Verdict(ex, answer, ok, list(shares.values()), why, [shares[name].label])
 
 
 def _variants(ex: Exercise) -> dict[str, Share]:
@@ -352,19 +412,19 @@ def _compare(ex: Exercise, answer: Any) -> Verdict:
     c = ex.check
     shares = _variants(ex)
     name = _name(answer, list(shares))
-    others = [s for k, s in shares.items() if k != name]
-    rival = max(others, key=lambda s: s.share) if c.higher else min(others, key=lambda s: s.share)
-    d, lo, hi = _diff(shares[name], rival)
-    if not c.higher:
-        d, lo, hi = -d, -hi, -lo
+    ok, best, gap = _not_beaten(shares, name, c.higher)
     word = "higher" if c.higher else "lower"
-    ok = lo > 0
-    gap = f"{100 * d:+.1f} points [{100 * lo:+.1f}, {100 * hi:+.1f}]"
-    why = (
-        f"{name} is {word} than {rival.label} by {gap}."
-        if ok
-        else f"{name} is not clearly {word} than {rival.label} ({gap})."
-    )
+    if best == name:
+        others = [k for k in shares if k != name]
+        gaps = []
+        for k in others:
+            d, lo, hi = _diff(shares[name], shares[k])
+            gaps.append(f"{k} by {100 * d:+.1f} points [{100 * lo:+.1f}, {100 * hi:+.1f}]")
+        why = f"{name} is the {word}: it differs from " + "; from ".join(gaps) + "."
+    elif ok:
+        why = f"{best} is {word}, but {name} is within the noise of it ({best} minus {name}: {gap})."
+    else:
+        why = f"{best} is clearly {word} than {name} ({gap})."
     return Verdict(ex, answer, ok, list(shares.values()), why, [name])
 
 
@@ -374,32 +434,47 @@ def _estimate(ex: Exercise, answer: Any) -> Verdict:
     assert c.first in shares and c.second in shares
     x = _number(answer)
     d, lo, hi = _diff(shares[c.first], shares[c.second])
-    ok = abs(x - 100 * d) <= c.tolerance
+    ok = abs(x - 100 * d) <= c.tolerance or 100 * lo <= x <= 100 * hi
     why = (
         f"{c.first} minus {c.second} is {100 * d:+.1f} points [{100 * lo:+.1f}, {100 * hi:+.1f}]; "
-        f"your estimate {x:+g} is {'within' if ok else 'not within'} {c.tolerance:g} points of it."
+        f"your estimate {x:+g} is {'within' if ok else 'not within'} {c.tolerance:g} points of it "
+        "or inside its interval."
     )
     return Verdict(ex, answer, ok, list(shares.values()), why)
+
+
+def _swing_gap(a: tuple[Share, Share], b: tuple[Share, Share]) -> tuple[float, float, float]:
+    """Swing of ``a`` minus swing of ``b`` (shares), with a normal 95% interval from the four shares'
+    binomial variances (independent: conservative, as the variants share their random numbers)."""
+    swing = [abs(hi.share - lo.share) for lo, hi in (a, b)]
+    var = sum(s.share * (1 - s.share) / s.n for s in (*a, *b))
+    d = swing[0] - swing[1]
+    return d, d - Z * math.sqrt(var), d + Z * math.sqrt(var)
 
 
 def _most(ex: Exercise, answer: Any) -> Verdict:
     c = ex.check
     name = _name(answer, list(c.ranges))
-    evidence, swing = [], {}
-    for param, (lo_v, hi_v) in ((k, v) for k, v in c.ranges.items()):
+    evidence, pairs = [], {}
+    for param, (lo_v, hi_v) in c.ranges.items():
         a = measure(ex, {param: lo_v}, f"{param} = {_fmt(lo_v)}")
         b = measure(ex, {param: hi_v}, f"{param} = {_fmt(hi_v)}")
         evidence += [a, b]
-        swing[param] = abs(b.share - a.share)
+        pairs[param] = (a, b)
+    swing = {k: abs(b.share - a.share) for k, (a, b) in pairs.items()}
     best = max(swing, key=swing.get)
     ranking = "; ".join(f"{k} {100 * v:.1f} points" for k, v in sorted(swing.items(), key=lambda kv: -kv[1]))
-    ok = name == best
-    why = (
-        f"{best} moves the share most. " if ok else f"{best} moves it most, not {name}. "
-    ) + f"Swings: {ranking}."
-    return Verdict(
-        ex, answer, ok, evidence, why, [e.label for e in evidence if e.label.startswith(f"{best} =")]
-    )
+    d, lo, hi = _swing_gap(pairs[best], pairs[name])
+    ok = lo <= 0
+    gap = f"{100 * d:+.1f} points [{100 * lo:+.1f}, {100 * hi:+.1f}]"
+    if best == name:
+        why = f"{best} moves the share most. "
+    elif ok:
+        why = f"{best} moves it most, but {name} is within the noise of it (difference of swings {gap}). "
+    else:
+        why = f"{best} moves it clearly more than {name} (difference of swings {gap}). "
+    marks = [e.label for e in evidence if e.label.startswith(f"{name} =")]
+    return Verdict(ex, answer, ok, evidence, why + f"Swings: {ranking}.", marks)
 
 
 # ---------------------------------------------------------------------------- the plot

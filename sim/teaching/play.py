@@ -34,6 +34,7 @@ from sim.experiments.chunks import CHUNK, chunk_model, run_chunks
 from sim.scenario import Scenario
 from sim.scenario.dates import when
 from sim.scenario.files import read_text
+from sim.teaching.values import day0_nodeal
 
 Read = Callable[[str], str]
 Write = Callable[[str], None]
@@ -501,7 +502,7 @@ def play(
                 report_after(sc, entry, pid, write)
             seen = len(model.transcript)
     except EndOfInput:
-        day = "" if blind else f" on day {model.time:g}"
+        day = "" if blind else f" on {when(sc, float(model.clock[row]))}"
         write(f"Game ended{day}: no more moves (end of input); the game is not logged.")
         return None
     finally:
@@ -517,6 +518,13 @@ def intro(sc: Scenario, model, seat: Seat, world: int) -> None:
         f"{sc.mediator.label} are the model's. contacts about every "
         f"{sc.calendar.contacts.mean_interval_days:g} days from {sc.calendar.start}, for {sc.days} days."
     )
+    if not seat.blind:
+        value = float(day0_nodeal(model, seat.pid, np.array([seat.row]))[0])
+        seat.write(
+            "Your no-deal value on day 0 in this world (nothing agreed, the war on every front, over the "
+            f"next {sc.valuation.window_days} days): {value:+.3f}; your role sheet gives its range across "
+            "the worlds."
+        )
     held = seat.held_levers()
     if held:
         names = ", ".join(f"{lid} ({sc.levers[lid].max_uses} uses)" for lid in held)
@@ -612,6 +620,24 @@ def finish(sc: Scenario, model, seat: Seat, world: int, compare: bool, write: Wr
         worse,
         n,
     )
+
+
+def replay(sc: Scenario, pid: str, world: int, moves: list[str]) -> tuple[Any, list[int]]:
+    """Replay a logged game: the model of its world with its transcript, and what was in force
+    after each meeting cycle. The same moves in the same world give the same game."""
+    start = world - world % CHUNK
+    row = world - start
+    model = chunk_model(sc, sc.seed, start, world + 1, trace=row)
+    seat = Seat(model, pid, row, scripted(moves, lambda _s: None), lambda _s: None)
+    model.party[pid].player = seat
+    inforce = []
+    try:
+        while model.running:
+            model.step()
+            inforce.append(int(model.inforce[row]))
+    finally:
+        model.party[pid].player = None
+    return model, inforce
 
 
 def ensemble_packages(sc: Scenario) -> np.ndarray:

@@ -19,6 +19,7 @@ from sim.engine.outcomes import NO_DEAL
 from sim.outputs.narrative import where
 from sim.scenario import Scenario, Sourced, Uncertain
 from sim.teaching.markup import to_html
+from sim.teaching.values import ValueRange, nodeal_ranges
 
 
 def provenance(sc: Scenario, item: Sourced, indent: str = "  ") -> list[str]:
@@ -212,8 +213,10 @@ def _lever(sc: Scenario, lid: str) -> str:
 # ---------------------------------------------------------------------------- confidential sheets
 
 
-def confidential_sheet(sc: Scenario, pid: str) -> str:
+def confidential_sheet(sc: Scenario, pid: str, value: ValueRange | None = None) -> str:
+    """One party's confidential sheet; ``value`` its no-deal range (computed from the engine if None)."""
     p = sc.parties[pid]
+    value = value if value is not None else nodeal_ranges(sc)[pid]
     lines = [
         f"# Confidential: {p.label}",
         "",
@@ -250,7 +253,7 @@ def confidential_sheet(sc: Scenario, pid: str) -> str:
     else:
         lines.append("- None in this scenario: every text is open to you at some price.")
     lines += ["", "## Your no-deal alternative: the war", ""]
-    lines += _war(sc, pid)
+    lines += _war(sc, pid, value)
     lines += ["", "## Levers you hold", ""]
     held = [lid for lid, lv in sc.levers.items() if lv.holder == pid]
     for lid in held:
@@ -299,7 +302,7 @@ def confidential_sheet(sc: Scenario, pid: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _war(sc: Scenario, pid: str) -> list[str]:
+def _war(sc: Scenario, pid: str, value: ValueRange) -> list[str]:
     p = sc.parties[pid]
     mo = sc.dynamics.momentum
     window = sc.valuation.window_days
@@ -324,13 +327,15 @@ def _war(sc: Scenario, pid: str) -> list[str]:
             )
         out.append(f"- {front.label}: {_num(fv)} a day at an even balance{slope}.")
         out += provenance(sc, fv)
-    verdict = "fighting on pays you" if total > 0 else "fighting on costs you"
+    verdict = "at the mean values fighting on " + ("pays you" if total > 0 else "costs you")
     out += [
         "",
-        f"You weigh a deal against the next {window} days: at today's balance the war on every front is "
-        f"worth about {window * total:+.2f} to you over that time ({verdict}). A truce removes the war on "
-        "the fronts it closes while it lasts; what the balance of power does during it changes what the war "
-        "is worth when it ends.",
+        f"You weigh a deal against the next {window} days. **Your no-deal value** on day 0 (nothing agreed, "
+        f"the war on every front, over those {window} days, as the model computes it): "
+        f"**{value.text()}** of this scenario. In a game you play one of these worlds: `negsim play` shows "
+        f"its value, which lies in this range ({verdict}: {total:+.4f} a day at today's balance). A "
+        "truce removes the war on the fronts it closes while it lasts; what the balance of power does "
+        "during it changes what the war is worth when it ends.",
         *provenance(sc, sc.valuation, ""),
     ]
     for rid, rb in sc.dynamics.rebuild.items():
@@ -353,8 +358,9 @@ class RoleSheets:
     public: str
     parties: dict[str, str]
 
-    def write(self, folder: str | Path) -> list[Path]:
-        """public.md/.html, one <party>.md/.html each, and all.html (every sheet, a page each)."""
+    def write(self, folder: str | Path, pdf: bool = False) -> list[Path]:
+        """public.md/.html, one <party>.md/.html each, and all.html (every sheet, a page each); with
+        ``pdf``, each HTML page printed to a PDF beside it (Chromium's print-to-PDF)."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         written = []
@@ -368,6 +374,10 @@ class RoleSheets:
         with atomic_path(folder / "all.html") as tmp:
             Path(tmp).write_text(to_html(together, self.scenario.title), encoding="utf-8")
         written.append(folder / "all.html")
+        if pdf:
+            from sim.teaching.pdf import beside
+
+            written += beside([p for p in written if p.suffix == ".html"])
         return written
 
 
@@ -376,4 +386,6 @@ def _title(markdown: str) -> str:
 
 
 def role_sheets(sc: Scenario) -> RoleSheets:
-    return RoleSheets(sc, public_brief(sc), {pid: confidential_sheet(sc, pid) for pid in sc.parties})
+    ranges = nodeal_ranges(sc)
+    sheets = {pid: confidential_sheet(sc, pid, ranges[pid]) for pid in sc.parties}
+    return RoleSheets(sc, public_brief(sc), sheets)
