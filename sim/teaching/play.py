@@ -46,6 +46,8 @@ HELP = (
     "  refuse ISSUE=OPTION     refuse it and demand one change (e.g. refuse kursk=safe_withdrawal)\n"
     "  use LEVER               use a lever your party holds (it acts before the next text); then answer\n"
     "  help                    this list\n"
+    "After a refusal, where your party may table texts: table ISSUE=OPTION ... (your own text: the\n"
+    "  text refused with these changes) | pass.\n"
     "At the end of a truce: extend | lapse."
 )
 
@@ -65,8 +67,11 @@ class Move:
     issue: str | None = None
     option: str | None = None
     lever: str | None = None
+    terms: tuple[tuple[str, str], ...] = ()  # a tabled text's changes
 
     def __str__(self) -> str:
+        if self.kind == "table":
+            return "table " + " ".join(f"{i}={o}" for i, o in self.terms)
         if self.kind == "use":
             return f"use {self.lever}"
         if self.kind == "refuse" and self.issue:
@@ -85,6 +90,10 @@ WORDS = {
     "extend": "extend",
     "l": "lapse",
     "lapse": "lapse",
+    "t": "table",
+    "table": "table",
+    "p": "pass",
+    "pass": "pass",
 }
 
 
@@ -103,6 +112,11 @@ def parse_move(line: str) -> Move | None:
     kind = WORDS.get(head)
     if kind is None:
         raise ValueError(f"unknown answer '{show(head)}'")
+    if kind == "table":
+        pairs = re.findall(r"([a-z0-9_]+)=([a-z0-9_]+)", "".join(rest))
+        if not pairs or "".join(f"{i}={o}" for i, o in pairs) != "".join(rest):
+            raise ValueError("a text is table ISSUE=OPTION ..., e.g. table kursk=safe_withdrawal freeze=yes")
+        return Move("table", terms=tuple(pairs))
     if kind != "refuse" or not rest:
         if rest:
             raise ValueError(f"'{show(head)}' takes nothing after it")
@@ -338,6 +352,53 @@ class Seat:
     def extend(self, model_yes: bool) -> Move:
         return self._ask("extend or lapse> ", {"extend", "lapse"})
 
+    def counter(self, party, idx, text, best):
+        """After a refusal, the person may table a text of their own (``table ...``) or pass."""
+        k = self._k(idx)
+        if k is None:
+            return best
+        self.write("  You refused. Table a text of your own (the refused text with your changes), or pass.")
+        while True:
+            move = self.table_move(party, idx[k : k + 1], text[k : k + 1], int(best[k]))
+            pkg = -1 if move.kind == "pass" else self.tabled(int(text[k]), move)
+            problem = None if pkg == -1 and move.kind == "pass" else self.bad_text(party, pkg)
+            if problem is None:
+                break
+            self.write(f"  ? {problem}")
+        self.moves.append(str(move))
+        out = best.copy()
+        out[k] = pkg
+        return out
+
+    def table_move(self, party, idx, text, model_best: int) -> Move:
+        return self._ask("your text> ", {"table", "pass"})
+
+    def tabled(self, text: int, move: Move) -> int:
+        """The package of the refused text with the move's changes (-1 if an issue or option is unknown)."""
+        sc, space = self.sc, self.model.space
+        pkg = space.describe(text)
+        for issue, option in move.terms:
+            if issue not in sc.issues or option not in sc.issues[issue].options:
+                return -2
+            pkg[issue] = option
+        return space.index(pkg)
+
+    def bad_text(self, party, pkg: int) -> str | None:
+        """Why a tabled text cannot be put to the others (None if it can)."""
+        if pkg == -2:
+            return f"name issues and their options: {', '.join(self.sc.issues)} (see the text above)"
+        space, here = self.model.space, int(self.model.inforce[self.row])
+        if not space.negotiable[pkg]:
+            return (
+                "that text is no deal the table can sign (a red line, or terms tied to a truce without one)"
+            )
+        if not space.extends(np.array([here]))[0, pkg] or pkg == here:
+            return "a text keeps everything in force and adds to it"
+        locked = self.model.levers.locked(np.array([self.row]))
+        if locked is not None and locked[0, pkg]:
+            return "that option is not on offer yet"
+        return None
+
     def levers(self, lever, idx, fire, allowed):
         k = self._k(idx)
         if k is None:
@@ -419,6 +480,13 @@ class Autopilot(Seat):
 
     def extend(self, model_yes: bool) -> Move:
         return self._say(Move("extend" if model_yes else "lapse"))
+
+    def table_move(self, party, idx, text, model_best: int) -> Move:
+        if model_best < 0:
+            return self._say(Move("pass"))
+        space = self.model.space
+        was, now = space.describe(int(text[0])), space.describe(model_best)
+        return self._say(Move("table", terms=tuple((i, o) for i, o in now.items() if was[i] != o)))
 
     def levers(self, lever, idx, fire, allowed):
         k = self._k(idx)
