@@ -1220,13 +1220,27 @@ def observed_case():
 
 
 def _answers(tree: dict[str, Any]) -> list[str]:
-    words = ["accept", "refuse", "extend", "lapse", "a", "r", "e", "l", "yes", "no", "help", "?"]
+    words = ["accept", "refuse", "extend", "lapse", "a", "r", "e", "l", "yes", "no", "help", "?", "pass", "p"]
     for issue, spec in tree["issues"].items():
         words += [f"refuse {issue}={o}" for o in spec["options"]]
+        words += [f"table {issue}={o}" for o in spec["options"]]
+    words += ["table " + " ".join(f"{i}={s['options'][-1]}" for i, s in tree["issues"].items())]
     return words + ["use no_lever", "  accept  ", "REFUSE", "# a comment", ""]
 
 
-GARBAGE_LINES = [*NASTY_TEXT, "accept now", "refuse =", "refuse a=b=c", "use", "use a b", "x" * 100_000]
+GARBAGE_LINES = [
+    *NASTY_TEXT,
+    "accept now",
+    "refuse =",
+    "refuse a=b=c",
+    "use",
+    "use a b",
+    "table",
+    "table a=b=c",
+    "table nope=nope",
+    "pass now",
+    "x" * 100_000,
+]
 
 
 @st.composite

@@ -118,7 +118,9 @@ def test_every_simulated_agreement_lies_in_its_worlds_zone_pressure_counted(tmp_
     for row, pkg, st in seen:
         pr = worlds.problem(model.space, values, row, st)
         assert B.zone(pr)[pkg], f"world {row}, day {st.day}: banked package {pkg} outside its zone"
-        bare = worlds.State(st.day, st.momentum, np.zeros_like(st.shift), st.locked, st.inforce, st.truce_left)
+        bare = worlds.State(
+            st.day, st.momentum, np.zeros_like(st.shift), st.locked, st.inforce, st.truce_left
+        )
         outside_without_pressure += not B.zone(worlds.problem(model.space, values, row, bare))[pkg]
     assert outside_without_pressure > 0, "pressure never mattered: the test would not see it missing"
 
