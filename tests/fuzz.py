@@ -1220,11 +1220,11 @@ def observed_case():
 
 
 def _answers(tree: dict[str, Any]) -> list[str]:
-    words = ["accept", "refuse", "extend", "lapse", "a", "r", "e", "l", "yes", "no", "help", "?", "pass", "p"]
+    words = ["accept", "refuse", "extend", "lapse", "a", "r", "e", "l", "yes", "no", "help", "?"]
     for issue, spec in tree["issues"].items():
         words += [f"refuse {issue}={o}" for o in spec["options"]]
-        words += [f"table {issue}={o}" for o in spec["options"]]
-    words += ["table " + " ".join(f"{i}={s['options'][-1]}" for i, s in tree["issues"].items())]
+        words += [f"refuse table {issue}={o}" for o in spec["options"]]
+    words += ["refuse table " + " ".join(f"{i}={s['options'][-1]}" for i, s in tree["issues"].items())]
     return words + ["use no_lever", "  accept  ", "REFUSE", "# a comment", ""]
 
 
@@ -1235,10 +1235,11 @@ GARBAGE_LINES = [
     "refuse a=b=c",
     "use",
     "use a b",
-    "table",
-    "table a=b=c",
-    "table nope=nope",
-    "pass now",
+    "refuse table",
+    "refuse table a=b=c",
+    "refuse table nope=nope",
+    "refuse a=b table",
+    "table a=b",
     "x" * 100_000,
 ]
 

@@ -107,15 +107,13 @@ def test_replaying_the_model_party_reaches_the_engine_outcome(small, engine_outc
 
 
 def test_a_different_move_changes_the_outcome_where_it_should(small, engine_outcomes):
-    # World 0: the model's Russia refuses the second text (full truce with a freeze and a safe
-    # withdrawal) that the US and Ukraine accept; a Russia that accepts it gets a full ceasefire.
+    # World 0: the model's Russia refuses the opening text (the US plan, which the US and Ukraine
+    # accept) and tables its own; a Russia that accepts the plan gets a full ceasefire.
     moves = model_moves(small, "russia", 0)
-    assert moves[1].startswith("refuse") and engine_outcomes.iloc[0]["outcome"] != "full_ceasefire"
+    assert " table " in moves[0] and engine_outcomes.iloc[0]["outcome"] != "full_ceasefire"
     out: list[str] = []
     # Then refuse every text and extend every truce (a line that does not fit a prompt is asked again).
-    accept = play(
-        small, "russia", 0, moves=[moves[0], "accept", *["extend", "refuse"] * 60], write=out.append
-    )
+    accept = play(small, "russia", 0, moves=["accept", *["extend", "refuse"] * 60], write=out.append)
     assert "  Answers: United States accepts; Ukraine accepts; you accept." in out
     assert accept.outcome == "full_ceasefire" or any("Vetoed" in line for line in out)
     # Refusing everything leaves nothing agreed: every text needs Russia's consent.
@@ -235,7 +233,7 @@ WITHIN_NOISE = {
     3: 0.1,  # 46.8% [42.9, 50.8]
     4: "valuation.window_days",  # a 20.5-point swing against 23.0
     5: 120,  # 41.2% [37.3, 45.1] against 45.0% [41.1, 49.0]
-    6: 17.0,  # within 5 points of +13.0
+    6: 8.0,  # within 5 points of +4.8
 }
 
 

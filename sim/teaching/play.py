@@ -46,8 +46,9 @@ HELP = (
     "  refuse ISSUE=OPTION     refuse it and demand one change (e.g. refuse kursk=safe_withdrawal)\n"
     "  use LEVER               use a lever your party holds (it acts before the next text); then answer\n"
     "  help                    this list\n"
-    "After a refusal, where your party may table texts: table ISSUE=OPTION ... (your own text: the\n"
-    "  text refused with these changes) | pass.\n"
+    "  refuse [ISSUE=OPTION] table ISSUE=OPTION ...\n"
+    "                          where your party may table texts: refuse and table your own text, the\n"
+    "                          text on the table with these changes (e.g. refuse table freeze=yes arms=yes)\n"
     "At the end of a truce: extend | lapse."
 )
 
@@ -70,13 +71,14 @@ class Move:
     terms: tuple[tuple[str, str], ...] = ()  # a tabled text's changes
 
     def __str__(self) -> str:
-        if self.kind == "table":
-            return "table " + " ".join(f"{i}={o}" for i, o in self.terms)
         if self.kind == "use":
             return f"use {self.lever}"
+        out = self.kind
         if self.kind == "refuse" and self.issue:
-            return f"refuse {self.issue}={self.option}"
-        return self.kind
+            out += f" {self.issue}={self.option}"
+        if self.terms:
+            out += " table " + " ".join(f"{i}={o}" for i, o in self.terms)
+        return out
 
 
 WORDS = {
@@ -90,11 +92,21 @@ WORDS = {
     "extend": "extend",
     "l": "lapse",
     "lapse": "lapse",
-    "t": "table",
-    "table": "table",
-    "p": "pass",
-    "pass": "pass",
 }
+TABLE_FORM = "a text is refuse table ISSUE=OPTION ..., e.g. refuse table freeze=yes arms=yes"
+
+
+def _pairs(words: list[str]) -> tuple[tuple[str, str], ...]:
+    """ISSUE = OPTION triples of words (as split around '='); ValueError if they are not."""
+    if not words or len(words) % 3:
+        raise ValueError(TABLE_FORM)
+    out = []
+    for a in range(0, len(words), 3):
+        issue, eq, option = words[a : a + 3]
+        if eq != "=" or "=" in (issue, option) or not re.fullmatch(r"[a-z0-9_]+", issue + option):
+            raise ValueError(TABLE_FORM)
+        out.append((issue, option))
+    return tuple(out)
 
 
 def parse_move(line: str) -> Move | None:
@@ -112,11 +124,12 @@ def parse_move(line: str) -> Move | None:
     kind = WORDS.get(head)
     if kind is None:
         raise ValueError(f"unknown answer '{show(head)}'")
-    if kind == "table":
-        pairs = re.findall(r"([a-z0-9_]+)=([a-z0-9_]+)", "".join(rest))
-        if not pairs or "".join(f"{i}={o}" for i, o in pairs) != "".join(rest):
-            raise ValueError("a text is table ISSUE=OPTION ..., e.g. table kursk=safe_withdrawal freeze=yes")
-        return Move("table", terms=tuple(pairs))
+    terms: tuple[tuple[str, str], ...] = ()
+    if kind == "refuse" and "table" in rest:
+        at = rest.index("table")
+        rest, terms = rest[:at], _pairs(rest[at + 1 :])
+        if not rest:
+            return Move("refuse", terms=terms)
     if kind != "refuse" or not rest:
         if rest:
             raise ValueError(f"'{show(head)}' takes nothing after it")
@@ -125,7 +138,7 @@ def parse_move(line: str) -> Move | None:
     m = re.fullmatch(r"([a-z0-9_]+)=([a-z0-9_]+)", text)
     if m is None:
         raise ValueError("a demand is ISSUE=OPTION, e.g. refuse kursk=safe_withdrawal")
-    return Move("refuse", issue=m.group(1), option=m.group(2))
+    return Move("refuse", issue=m.group(1), option=m.group(2), terms=terms)
 
 
 MAX_MOVES_BYTES = 1_000_000  # a moves file: a game has a few hundred answers at most
@@ -217,6 +230,7 @@ class Seat:
     moves: list[str] = field(default_factory=list)
     queued: set[int] = field(default_factory=set)
     said_demand: int = -1
+    said_text: int = -1  # the text the person tables with a refusal (-1: none)
     told_listening: bool = False
     shown: int = 0  # the last round whose news was shown before its text
     last_text: int = -1
@@ -287,12 +301,15 @@ class Seat:
         out = ok.copy()
         out[k] = move.kind == "accept"
         self.said_demand = self.demand_index(p, move)
+        self.said_text = self.tabled(p, move) if move.terms else -1
         return out
 
     def answer(self, party, idx, pkg, model_ok: bool) -> Move:
         while True:
             move = self._ask("your answer> ", {"accept", "refuse"})
             problem = self.bad_demand(int(pkg[0]), move)
+            if problem is None and move.terms:
+                problem = self.bad_text(party, self.tabled(int(pkg[0]), move))
             if problem is None:
                 return move
             self.write(f"  ? {problem}")
@@ -353,25 +370,13 @@ class Seat:
         return self._ask("extend or lapse> ", {"extend", "lapse"})
 
     def counter(self, party, idx, text, best):
-        """After a refusal, the person may table a text of their own (``table ...``) or pass."""
+        """The person's own text, said with the refusal (``refuse ... table ...``), or none."""
         k = self._k(idx)
         if k is None:
             return best
-        self.write("  You refused. Table a text of your own (the refused text with your changes), or pass.")
-        while True:
-            move = self.table_move(party, idx[k : k + 1], text[k : k + 1], int(best[k]))
-            pkg = -1 if move.kind == "pass" else self.tabled(int(text[k]), move)
-            problem = None if pkg == -1 and move.kind == "pass" else self.bad_text(party, pkg)
-            if problem is None:
-                break
-            self.write(f"  ? {problem}")
-        self.moves.append(str(move))
         out = best.copy()
-        out[k] = pkg
+        out[k], self.said_text = self.said_text, -1
         return out
-
-    def table_move(self, party, idx, text, model_best: int) -> Move:
-        return self._ask("your text> ", {"table", "pass"})
 
     def tabled(self, text: int, move: Move) -> int:
         """The package of the refused text with the move's changes (-1 if an issue or option is unknown)."""
@@ -387,6 +392,8 @@ class Seat:
         """Why a tabled text cannot be put to the others (None if it can)."""
         if pkg == -2:
             return f"name issues and their options: {', '.join(self.sc.issues)} (see the text above)"
+        if party.beliefs is None:
+            return f"{party.spec.label} tables no texts of its own in this scenario; refuse or accept"
         space, here = self.model.space, int(self.model.inforce[self.row])
         if not space.negotiable[pkg]:
             return (
@@ -422,12 +429,14 @@ class Seat:
             report_before(sc, model._entry, self.write)
         here = int(model.inforce[self.row])
         self.write(f"  In force: {class_name(sc, space, here)[1]}" + self._truce_left(here))
-        who = "Opening text" if contact == 1 and model.opening is not None else "Text"
+        by = int(model.text_by[self.row])
+        who = "Opening text" if contact == 1 and model.opening is not None and by < 0 else "Text"
+        author = f"the {sc.mediator.label}" if by < 0 else f"{model.parties[by].spec.label} (its own text)"
         if pkg == self.last_text:
-            self.write(f"  The same text is on the table, from the {sc.mediator.label}.")
+            self.write(f"  The same text is on the table, from {author}.")
         else:
             changed = "" if self.last_text < 0 else " (* changed since the last text)"
-            self.write(f"  {who} on the table, from the {sc.mediator.label}{changed}:")
+            self.write(f"  {who} on the table, from {author}{changed}:")
             before = space.describe(self.last_text) if self.last_text >= 0 else {}
             for line, (issue, option) in zip(
                 package_text(sc, space, pkg), space.describe(pkg).items(), strict=True
@@ -481,12 +490,18 @@ class Autopilot(Seat):
     def extend(self, model_yes: bool) -> Move:
         return self._say(Move("extend" if model_yes else "lapse"))
 
-    def table_move(self, party, idx, text, model_best: int) -> Move:
-        if model_best < 0:
-            return self._say(Move("pass"))
-        space = self.model.space
-        was, now = space.describe(int(text[0])), space.describe(model_best)
-        return self._say(Move("table", terms=tuple((i, o) for i, o in now.items() if was[i] != o)))
+    def counter(self, party, idx, text, best):
+        k = self._k(idx)
+        if k is not None and best[k] >= 0:
+            # The model tables its counter after every answer is in; a person says it with the
+            # refusal, so the refusal just recorded is amended to carry it.
+            space = self.model.space
+            was, now = space.describe(int(text[k])), space.describe(int(best[k]))
+            refusal = parse_move(self.moves[-1])
+            terms = tuple((i, o) for i, o in now.items() if was[i] != o)
+            self.moves[-1] = str(Move("refuse", refusal.issue, refusal.option, terms=terms))
+            self.write(f"model's text> {self.moves[-1]}")
+        return best
 
     def levers(self, lever, idx, fire, allowed):
         k = self._k(idx)
