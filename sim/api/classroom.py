@@ -149,17 +149,17 @@ def debrief_games(
         raise UserError("no games to debrief")
     files = {Path(f).stem: f for f in find_scenarios([Path(p) for p in scenarios])}
     names = list(dict.fromkeys(g["scenario"] for g in games))
-    results = []
-    for name in names:
+    for name in names:  # every scenario is found before anything is written
         if name not in files:
             among = show(", ".join(map(str, scenarios)), 200)
             origin = games[[g["scenario"] for g in games].index(name)].get("log", "the games")
             raise UserError(f"{origin}: games of '{show(name)}', but no {show(name)}.toml among {among}")
-        sc = load_scenario(files[name])
-        result = make(sc, [g for g in games if g["scenario"] == name])
-        if out is not None:
+    results = [
+        make(load_scenario(files[name]), [g for g in games if g["scenario"] == name]) for name in names
+    ]
+    if out is not None:
+        for name, result in zip(names, results, strict=True):
             result.write(Path(out) / name if len(names) > 1 else Path(out), pdf=pdf)
-        results.append(result)
     return results
 
 
