@@ -109,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: the scenario the others extend)",
     )
     p.add_argument("--observed", type=Path, help="observations file: rank the scenarios by forecast score")
+    _log_floor_option(p)
     _add_run_options(p)
     p.set_defaults(func=cmd_compare)
 
@@ -167,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("score", help="score a scenario's forecast against dated observations")
     p.add_argument("file", type=Path, help="scenario file")
     p.add_argument("--observed", type=Path, required=True, help="observations file (TOML)")
+    _log_floor_option(p)
     _add_run_options(p)
     p.set_defaults(func=cmd_score)
 
@@ -340,8 +342,22 @@ def cmd_trace(args) -> int:
     return 0
 
 
+def _log_floor_option(p) -> None:
+    p.add_argument(
+        "--log-floor",
+        type=float,
+        default=None,
+        metavar="P",
+        help="the log score counts a probability below P as P (default 0.001); "
+        "the count of events given probability 0 is reported beside it",
+    )
+
+
 def cmd_compare(args) -> int:
     from sim.api import compare, load_scenarios
+    from sim.api.forecasting import check_floor
+
+    check_floor(args.log_floor)  # before any work starts
 
     scenarios = load_scenarios(scenario_files(args.paths), args.replications, args.seed, root=args.root)
     baseline = args.baseline  # a scenario's name is looked up among those compared
@@ -377,7 +393,7 @@ def cmd_compare(args) -> int:
         from sim.outputs.files import write_csv
 
         with executor(args, False) as ex:
-            ranking = rank_by_score(result, obs, ex)
+            ranking = rank_by_score(result, obs, ex, args.log_floor)
         print(f"\nranked by forecast score against {args.observed}:")
         print(text_table(ranking))
         write_csv(args.out / "compare" / "scores.csv", ranking)
@@ -469,12 +485,14 @@ def cmd_sensitivity(args) -> int:
 
 def cmd_score(args) -> int:
     from sim.api import load_observations, load_scenarios, score
+    from sim.api.forecasting import check_floor
 
+    check_floor(args.log_floor)
     (sc,) = load_scenarios([args.file], args.replications, args.seed)
     obs = load_observations(args.observed, [sc])
     outdir = args.out / sc.name / "score"
     with executor(args, sc.replications >= PARALLEL_FROM) as ex:
-        result = score(sc, obs, executor=ex, out=outdir)
+        result = score(sc, obs, executor=ex, out=outdir, log_floor=args.log_floor)
     print(result.report())
     print(f"-> {outdir}/")
     return 0

@@ -1129,21 +1129,98 @@ def _input_case(
 
 @st.composite
 def observations_tree(draw, tree: dict[str, Any]) -> dict[str, Any]:
-    """A valid observations file for ``tree``: dated classes, or options of one issue, in its horizon."""
+    """A valid observations file for ``tree``: dated questions of every type in its horizon, and
+    sometimes a named forecast for some of them."""
     start = datetime.date.fromisoformat(tree["calendar"]["start"])
     horizon = tree["calendar"]["horizon_days"]
     obs = {}
     for k in range(draw(st.integers(1, 4))):
         day = start + datetime.timedelta(days=draw(st.integers(0, horizon)))
-        o: dict[str, Any] = {"date": day.isoformat()}
-        if draw(st.booleans()):
-            o["class"] = _sampled(draw, _classes(tree))
+        question = draw(st.sampled_from(["in_force", "first_by", "settled_by", "at_horizon"]))
+        o: dict[str, Any] = {"question": question} if question != "in_force" or draw(st.booleans()) else {}
+        o["date"] = (
+            start + datetime.timedelta(days=horizon) if question == "at_horizon" else day
+        ).isoformat()
+        deals = [c for c in _classes(tree) if c != "no_agreement"]
+        if question in ("at_horizon", "first_by") or (question == "in_force" and draw(st.booleans())):
+            o["class"] = _sampled(draw, deals if question == "first_by" and deals else _classes(tree))
         else:
             o["issue"] = _sampled(draw, sorted(tree["issues"]))
             o["option"] = _sampled(draw, tree["issues"][o["issue"]]["options"])
+        if question in ("first_by", "settled_by"):
+            o["happened"] = draw(st.booleans())
         o["source"] = "reported by " + draw(_text)
         obs[f"obs{k}"] = o
-    return {"title": draw(_text), "note": "about " + draw(_text), "observations": obs}
+    out = {"title": draw(_text), "note": "about " + draw(_text), "observations": obs}
+    if draw(st.booleans()):
+        oid = _sampled(draw, sorted(obs))
+        yes_no = obs[oid].get("question") in ("first_by", "settled_by")
+        cats = ["yes", "no"] if yes_no else _observed_categories(tree, obs[oid])
+        given = {_sampled(draw, cats): draw(st.floats(0, 1))}
+        out["forecasts"] = {
+            "crowd": {
+                "label": draw(_text) or "c",
+                "source": "read at " + draw(_text),
+                "date": start.isoformat(),
+                "p": {oid: given},
+            }
+        }
+    return out
+
+
+def _observed_categories(tree: dict[str, Any], o: dict[str, Any]) -> list[str]:
+    return _classes(tree) if "class" in o else list(tree["issues"][o["issue"]]["options"])
+
+
+def _obs_question(draw, data, tree, argv):
+    """A question and its answer that do not go together, or a named forecast that does not fit."""
+    data = copy.deepcopy(data)
+    oid = _sampled(draw, sorted(data["observations"]))
+    o = data["observations"][oid]
+    choice = draw(
+        st.sampled_from(
+            [
+                "no-answer",
+                "answer-to-in-force",
+                "bad-type",
+                "forecast-category",
+                "forecast-sum",
+                "forecast-unknown",
+                "forecast-negative",
+            ]
+        )
+    )
+    where = f"observations.{oid}"
+    if choice == "no-answer":
+        o.pop("happened", None)
+        o["question"] = "first_by"
+        o.pop("issue", None), o.pop("option", None)
+        o["class"] = _classes(tree)[0]
+    elif choice == "answer-to-in-force":
+        o["question"], o["happened"] = "in_force", True
+    elif choice == "bad-type":
+        o["question"] = _sampled(draw, ["by", "", "IN_FORCE", "x" * 300, "first_by\n"])
+    else:
+        cats = (
+            ["yes", "no"]
+            if o.get("question") in ("first_by", "settled_by")
+            else _observed_categories(tree, o)
+        )
+        p = {cats[0]: 0.5}
+        target = oid
+        if choice == "forecast-category":
+            p = {"not_a_category": 0.5}
+        elif choice == "forecast-sum":
+            p = {c: 0.9 for c in cats}
+        elif choice == "forecast-negative":
+            p = {cats[0]: -0.1}
+        else:
+            target = "no_such_observation"
+        data["forecasts"] = {
+            "crowd": {"label": "c", "source": "s" * 3, "date": "2025-03-12", "p": {target: p}}
+        }
+        where = "forecasts.crowd"
+    return dump_toml(data), "reject", where, choice, argv
 
 
 def _obs_date(draw, data, tree, argv):
@@ -1210,7 +1287,7 @@ def observed_case():
         else:
             argv = ["compare", f"scenarios/{LEAF}", "--observed", rel, "-n", "5", "--workers", "1"]
             argv += ["--out", "results"]
-        own = {"obs-date": _obs_date, "obs-names": _obs_names}
+        own = {"obs-date": _obs_date, "obs-names": _obs_names, "obs-question": _obs_question}
         return _input_case("observed", draw, tree, files, rel, obs, argv, own)
 
     return build()
@@ -1599,6 +1676,11 @@ OPTION_LINES: list[tuple[list[str], str]] = [
     (["score", FILE, "--observed", "/dev/zero", "-n", "3"], "reject"),
     (["score", FILE, "--observed", "taken.txt", "-n", "3"], "reject"),
     (["score", FILE, "-n", "3"], "reject"),
+    (["score", FILE, "--observed", "@@OBS@@", "--log-floor", "0", "-n", "3"], "reject"),
+    (["score", FILE, "--observed", "@@OBS@@", "--log-floor", "1", "-n", "3"], "reject"),
+    (["score", FILE, "--observed", "@@OBS@@", "--log-floor", "nan", "-n", "3"], "reject"),
+    (["score", FILE, "--observed", "@@OBS@@", "--log-floor", "x", "-n", "3"], "reject"),
+    (["compare", FILE, "--log-floor", "-1", "-n", "3", "--workers", "1"], "reject"),
     (["play", FILE, "--as", "nobody"], "reject"),
     (["play", FILE, "--as", ""], "reject"),
     (["play", FILE, "--as", "\x1b[2J"], "reject"),
@@ -1652,9 +1734,13 @@ OPTION_LINES: list[tuple[list[str], str]] = [
 def _option_line_from(which: int, tree: dict[str, Any]) -> Case:
     argv, expect = OPTION_LINES[which % len(OPTION_LINES)]
     party = sorted(tree["parties"])[0]
-    argv = [a.replace("@@PARTY@@", party) for a in argv]
+    argv = [a.replace("@@PARTY@@", party).replace("@@OBS@@", "obs.toml") for a in argv]
     files = _base_files()
     files["proj/" + FILE] = dump_toml(tree)
+    start = tree["calendar"]["start"]
+    obs = f'title = "t"\nnote = "n/a"\n[observations.a]\ndate = "{start}"\n'
+    obs += 'class = "no_agreement"\nsource = "a report"\n'
+    files["proj/obs.toml"] = obs.encode()
     note = " ".join(a if len(a) < 40 else a[:37] + "..." for a in argv)[:80]
     return Case("options", expect, argv, files, names=(), note=note, other_ok=())
 

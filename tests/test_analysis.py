@@ -16,7 +16,6 @@ from sim.analysis import scoring, sensitivity, worlds
 from sim.cli import main
 from sim.engine.outcomes import STATUS_QUO
 from sim.scenario import load_raw, set_path, validate
-from sim.scenario.observations import Observation, Observations
 
 
 def problem(*vectors, required=None, feasible=None) -> B.Problem:
@@ -210,47 +209,6 @@ def test_morris_ranks_a_known_functions_inputs():
 # ---------------------------------------------------------------- scores
 
 
-def test_brier_and_log_scores_by_hand():
-    assert scoring.brier([0, 1, 0], 1) == 0
-    assert scoring.brier([1, 0, 0], 1) == 2
-    assert scoring.brier([0.5, 0.5], 0) == pytest.approx(0.5)
-    assert scoring.log_score([0.25, 0.75], 1) == pytest.approx(-math.log(0.75))
-    assert scoring.log_score([1.0, 0.0], 1) == math.inf
-
-
-class Fixed(scoring.Forecast):
-    def __init__(self, sc, p):
-        super().__init__(sc)
-        self.p = np.asarray(p, float)
-
-    def probabilities(self, kind, day):
-        return self.p
-
-
-def observations(*classes) -> Observations:
-    obs = {
-        f"o{i}": Observation.model_validate({"date": f"2025-04-{10 + i}", "class": c, "source": "test"})
-        for i, c in enumerate(classes)
-    }
-    return Observations(title="t", note="for the test", observations=obs)
-
-
-def test_scores_of_certain_forecasts_and_of_the_base_rates(small_baseline):
-    sc = small_baseline
-    cats = scoring.categories(sc, scoring.CLASS)  # full, partial, humanitarian, no_agreement
-    obs = observations("full_ceasefire", "full_ceasefire", "humanitarian", "no_agreement")
-    right = scoring.score(sc, observations("humanitarian"), Fixed(sc, np.eye(len(cats))[2]))
-    assert right.overall["brier"].item() == 0 and right.overall["log"].item() == 0
-    wrong = scoring.score(sc, obs, Fixed(sc, np.eye(len(cats))[1]))  # always sure of a partial ceasefire
-    assert wrong.overall["brier"].item() == 2
-    assert wrong.overall["log"].item() == math.inf  # reported as infinite, not a crash
-    # base rates (1/2, 0, 1/4, 1/4): mean Brier of the base rates is 1 - sum f^2 = 1 - 3/8
-    f = np.array([0.5, 0, 0.25, 0.25])
-    assert wrong.overall["brier_reference"].item() == pytest.approx(1 - (f**2).sum())
-    base = scoring.score(sc, obs, Fixed(sc, f))
-    assert base.overall["brier_skill"].item() == pytest.approx(0)
-
-
 def test_path_forecast_reads_what_was_in_force_on_the_day(small_baseline):
     from sim.experiments.chunks import compiled_space
 
@@ -278,7 +236,7 @@ def test_cli_analyze_and_score(tmp_path, capsys):
     assert (tmp_path / "baseline" / "analysis" / "utility.png").is_file()
     args = ["score", "scenarios/baseline.toml", "--observed", "scenarios/observed/example.toml", "-n", "50"]
     assert main([*args, "--out", str(tmp_path)]) == 0
-    assert "overall: Brier" in capsys.readouterr().out
+    assert "model: Brier" in capsys.readouterr().out
     assert (tmp_path / "baseline" / "score" / "scores.csv").is_file()
 
 

@@ -508,6 +508,8 @@ def catalogue() -> dict[str, str]:
     return rows
 
 
+OBS_HEAD = 'title = "t"\nnote = "invented"\n[observations.a]\nsource = "invented"\n'
+
 GAME = {  # a class log's game record naming a party the scenario does not have
     "scenario": "ok",
     "seed": 1,
@@ -651,6 +653,44 @@ def _catalogue_cases(project: Path) -> dict[str, list]:
         ],
         "PDF without Chromium": ["roles", "scenarios/ok.toml", "--pdf", "--out", "sheets"],
         "class log names what the scenario lacks": ["debrief", text("log.jsonl", json.dumps(GAME) + "\n")],
+        "log floor not in (0, 1)": [
+            "score",
+            "scenarios/ok.toml",
+            "--observed",
+            "obs.toml",
+            "--log-floor",
+            "0",
+        ],
+        "question and answer do not match": [
+            "score",
+            "scenarios/ok.toml",
+            "--observed",
+            text("qa.toml", OBS_HEAD + 'question = "first_by"\ndate = "2025-03-20"\nclass = "deal"\n'),
+        ],
+        "at_horizon not dated on the horizon": [
+            "score",
+            "scenarios/ok.toml",
+            "--observed",
+            text("h.toml", OBS_HEAD + 'question = "at_horizon"\ndate = "2025-03-20"\nclass = "deal"\n'),
+        ],
+        "named forecast does not fit": [
+            "score",
+            "scenarios/ok.toml",
+            "--observed",
+            text(
+                "f.toml",
+                OBS_HEAD + 'date = "2025-03-20"\nclass = "deal"\n'
+                '[forecasts.c]\nlabel = "c"\nsource = "a page"\ndate = "2025-03-12"\n'
+                "[forecasts.c.p.a]\nmaybe = 0.5\n",
+            ),
+        ],
+        "headline names an unknown class": [
+            "validate",
+            file(
+                "hl.toml",
+                lambda r: r.update(headline={"classes": ["truce"], "days": [7], "assumption": "asked"}),
+            ),
+        ],
         "--log is a folder": ["play", "scenarios/ok.toml", "--as", "a", "--log", "scenarios"],
     }
 

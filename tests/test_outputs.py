@@ -295,6 +295,7 @@ def test_summary_keeps_classes_and_the_total_apart_and_differs_from_the_referenc
         "outcome",
         "label",
         "kind",
+        "day",
         "count",
         "n",
         "share",
@@ -302,6 +303,17 @@ def test_summary_keeps_classes_and_the_total_apart_and_differs_from_the_referenc
         "hi",
     ]
     assert list(summary.columns) == [*columns, "diff", "diff_lo", "diff_hi"]
+    # the reference's question leads: its class first in force by each day, in force on the last
+    question = load_scenario(BASELINE).question()
+    lead = summary.iloc[: len(question.days) + 1]
+    assert set(lead["kind"]) == {"first_by", "in_force_on"} and set(lead["outcome"]) == set(question.classes)
+    asked = summary[summary["kind"].isin(["first_by", "in_force_on"])]
+    on_horizon = asked[(asked["kind"] == "in_force_on") & (asked["day"] == 182)].set_index("scenario")
+    at_horizon = summary[(summary["kind"] == "class") & (summary["outcome"] == question.classes[0])]
+    assert on_horizon.loc["baseline", "share"] == at_horizon.set_index("scenario").loc["baseline", "share"]
+    short = asked[asked["scenario"] == "hardliners"]  # followed for 84 days: no answer for 90 and 182
+    assert short[short["day"] > 84]["share"].isna().all() and short[short["day"] <= 84]["share"].notna().all()
+    summary = summary[~summary["kind"].isin(["first_by", "in_force_on"])]
     for name, rows in summary.groupby("scenario"):
         classes = rows[rows["kind"] == "class"]
         assert classes["share"].sum() == pytest.approx(1.0, abs=1e-5), (

@@ -104,12 +104,15 @@ def test_the_headline_comes_before_the_first_figure(compared):
     html = (compared / "compare" / "report.html").read_text(encoding="utf-8")
     first_figure = html.index("<img")
     assert html.index('id="headline"') < html.index("Contents") < first_figure
-    assert html.index("Any agreement is most likely under") < first_figure
+    assert html.index("The question: ") < html.index("Any agreement (") < first_figure
     assert html.index('class="headline"') < first_figure  # the ranked table
     assert html.index("SHA-256") > first_figure and html.index('id="sources"') > first_figure
     markdown = (compared / "compare" / "report.md").read_text(encoding="utf-8")
     assert (
-        markdown.index("## Headline") < markdown.index("Any agreement is most likely") < markdown.index("![")
+        markdown.index("## Headline")
+        < markdown.index("The question: ")
+        < markdown.index("Any agreement (")
+        < markdown.index("![")
     )
     assert markdown.index("![") < markdown.index("## Appendix A")
 
@@ -181,8 +184,10 @@ def test_the_terminal_table_fits_its_width(project, tmp_path, capsys, monkeypatc
     assert max(len(line) for line in lines if "report.html" not in line) <= columns  # a path is a path
     table = next(i for i, line in enumerate(lines) if line.startswith("Scenario"))
     assert lines[table + 2].startswith("root ")  # the reference first, then a rule
-    assert "Any agreement is most likely" in " ".join(out.split())
-    assert out.index("Any agreement is most likely") < out.index("report.html")
+    flat = " ".join(out.split())
+    # the scenario's own question comes first, named in words, before any other number
+    assert flat.startswith("The question: Full ceasefire first in force by day 182 (2025-09-11)?")
+    assert flat.index("The question:") < flat.index("Any agreement (") < flat.index("report.html")
 
 
 def test_manifests_say_how_to_rerun(compared):

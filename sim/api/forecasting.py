@@ -54,33 +54,53 @@ def score(
     seed: int | None = None,
     executor: Executor | None = None,
     out: str | os.PathLike | None = None,
+    log_floor: float | None = None,
 ) -> Score:
     """Score the scenario's day-by-day forecast (its run, replayed with the same seeds) against the
-    observations (a file or loaded ``Observations``)."""
+    observations (a file or loaded ``Observations``), beside the uniform reference and any named
+    forecast in the file; the log score counts a probability below ``log_floor`` (default 0.001) as
+    the floor."""
     from sim.analysis import scoring, worlds
 
+    floor = check_floor(log_floor)
     sc = _scenario(scenario, replications, seed)
     obs = load_observations(observed, [sc]) if isinstance(observed, str | os.PathLike) else observed
     chunks = worlds.replay(sc, executor, measure_agreements=False)
 
     path = np.concatenate([c.path for c in chunks], axis=0)
     forecast = scoring.PathForecast(sc, compiled_space(sc), path)
-    result = Score(scoring.score(sc, obs, forecast), forecast, obs)
+    result = Score(scoring.score(sc, obs, forecast, floor), forecast, obs)
     if out is not None:
         result.write(out)
     return result
 
 
-def rank_by_score(comparison: Comparison, obs: Any, executor: Executor | None = None) -> pd.DataFrame:
+def rank_by_score(
+    comparison: Comparison, obs: Any, executor: Executor | None = None, log_floor: float | None = None
+) -> pd.DataFrame:
     """The compared scenarios ranked by their forecasts' scores against the observations: from the
-    runs' curves when every observation is of a class, else from each run replayed."""
+    runs' curves when every question is about a class, else from each run replayed."""
     from sim.analysis import scoring
 
+    floor = check_floor(log_floor)
     all_classes = all(o.class_ is not None for o in obs.observations.values())
     scores = []
     for run in comparison.runs.values():
         if all_classes:
-            scores.append(scoring.score(run.scenario, obs, scoring.CurveForecast(run.scenario, run.curve)))
+            forecast = scoring.CurveForecast(run.scenario, run.curve, run.first)
+            scores.append(scoring.score(run.scenario, obs, forecast, floor))
         else:
-            scores.append(score(run.scenario, obs, executor=executor).scores)
+            scores.append(score(run.scenario, obs, executor=executor, log_floor=floor).scores)
     return scoring.rank(scores)
+
+
+def check_floor(log_floor: float | None) -> float:
+    """The log score's floor: a probability in (0, 1); 0.001 when not given."""
+    from sim.analysis.scoring import LOG_FLOOR
+    from sim.errors import UserError, show
+
+    if log_floor is None:
+        return LOG_FLOOR
+    if isinstance(log_floor, bool) or not isinstance(log_floor, int | float) or not 0 < log_floor < 1:
+        raise UserError(f"--log-floor must be a probability in (0, 1), e.g. 0.001 (got {show(log_floor)})")
+    return float(log_floor)

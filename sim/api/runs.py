@@ -185,6 +185,7 @@ class Run:
     series: pd.DataFrame | None = None
     compute: float = 0.0  # time its chunks took where they ran, summed
     command: str | None = None
+    first: pd.DataFrame | None = None  # per day and deal class: share of worlds where it has been in force
 
     def manifest(self) -> dict[str, Any]:
         return folders.run_manifest(self.scenario, self.wall, self.executor, self.compute, self.command)
@@ -204,7 +205,9 @@ class Run:
             write_csv(folder / "history.csv", self.history)
         if self.series is not None:
             write_csv(folder / "series.csv", self.series)
-        return folders.write_run(folder, self.scenario, self.curve, self.shares, self.manifest(), pool)
+        return folders.write_run(
+            folder, self.scenario, self.curve, self.shares, self.manifest(), pool, first=self.first
+        )
 
 
 def progress_bar(total: int, desc: str):
@@ -264,6 +267,7 @@ def _collect(
         series=tally.series(),
         compute=compute,
         command=command,
+        first=tally.first(),
     )
 
 
@@ -327,10 +331,24 @@ class Comparison:
         return {name: (r.scenario, r.curve, r.shares) for name, r in self.runs.items()}
 
     @property
+    def firsts(self) -> dict[str, pd.DataFrame]:
+        """Each run's first-in-force curves (per day and deal class)."""
+        return {name: r.first for name, r in self.runs.items()}
+
+    @property
     def table(self) -> pd.DataFrame:
         """One row per scenario and outcome (the classes, then the total ``any_agreement``), with
         the difference from the reference."""
         return report.summary_frame(self._triples(), self.reference)
+
+    @property
+    def questions(self) -> pd.DataFrame:
+        """The reference's question answered by every scenario: its class first in force by each day
+        (``kind`` first_by) and in force on the last (in_force_on), with the difference from the
+        reference; summary.csv leads with these rows."""
+        runs = self._triples()
+        head = headline.build(runs, self.table, self.reference, self.why, (), self.firsts)
+        return report.question_frame(head.question)
 
     def manifest(self) -> dict[str, Any]:
         """What was compared and how to rerun it; each scenario's own manifest is in its folder."""
@@ -351,8 +369,8 @@ class Comparison:
 
     def headline(self, width: int = 100) -> str:
         """The answer as plain text no wider than ``width``: what ``negsim compare`` prints."""
-        summary = self.table
-        head = headline.build(self._triples(), summary, self.reference, self.why, self.verdicts)
+        summary = report.summary_frame(self._triples(), self.reference)
+        head = headline.build(self._triples(), summary, self.reference, self.why, self.verdicts, self.firsts)
         return headline.headline_text(head, width)
 
     @property
@@ -388,6 +406,7 @@ class Comparison:
                 why=self.why,
                 verdicts=self.verdicts,
                 manifest=manifest,
+                firsts=self.firsts,
             )
             write_csv(stage.path / "hypotheses.csv", pd.DataFrame([v.as_dict() for v in self.checks]))
             write_json(stage.path / "manifest.json", manifest)

@@ -1,7 +1,10 @@
 """From chunk arrays to tables: per-world outcomes and histories, day-by-day shares, shares at the horizon.
 
 A world's outcome is the class of what is in force at the horizon. The day-by-day curve is the share
-of worlds with each class in force at the end of each day. Intervals are Wilson score intervals
+of worlds with each class in force at the end of each day (``curve.csv``); the first-in-force curve
+is the share of worlds in which the class has been in force at some recorded time up to that day
+(``first.csv``): the cumulative question forecasters ask ("will a ceasefire take effect by D?"), so it
+never falls and is never below the in-force share. Intervals are Wilson score intervals
 (statsmodels), which stay inside [0, 1] and behave at shares near 0 or 1.
 """
 
@@ -115,6 +118,8 @@ class Tally:
         self.classes = space.class_order
         self.days = record_days(space)
         self.counts = np.zeros((len(self.classes), self.days.size), dtype=np.int64)
+        # worlds in which each deal class (then any deal) has been in force on or before each day
+        self.first_counts = np.zeros((len(self.classes), self.days.size), dtype=np.int64)
         self.series_sum: np.ndarray | None = None
         self.series_names: tuple[str, ...] = ()
 
@@ -122,6 +127,7 @@ class Tally:
         C, T = self.counts.shape
         flat = class_by_day.astype(np.int64) * T + np.arange(T)
         self.counts += np.bincount(flat.ravel(), minlength=C * T).reshape(C, T)
+        self.first_counts += ever_in_force(class_by_day, self.space.class_order.index(NO_DEAL), C).sum(axis=1)
         return self
 
     def add_chunk(self, chunk: ChunkResult) -> Tally:
@@ -150,27 +156,51 @@ class Tally:
     def curve(self) -> pd.DataFrame:
         """Per day and class (and any agreement): share of worlds with that class in force then."""
         rows = np.vstack([self.counts, self.counts[:-1].sum(axis=0)])
-        T = self.days.size
-        n = self.n
-        lo, hi = wilson(rows.ravel(), n)
-        return pd.DataFrame(
-            {
-                "day": np.tile(self.days, len(rows)),
-                "date": dates(self.space, self.days) * len(rows),
-                "outcome": np.repeat([*self.classes, ANY], T),
-                "count": rows.ravel(),
-                "n": n,
-                "share": rows.ravel() / n,
-                "lo": lo,
-                "hi": hi,
-            }
-        )
+        return _frame(self.space, self.days, [*self.classes, ANY], rows, self.n)
+
+    def first(self) -> pd.DataFrame:
+        """Per day and deal class (and any agreement): share of worlds in which it has been in force
+        at some time up to that day. No agreement has no such row (every world starts there)."""
+        deals = [c for c in self.classes if c != NO_DEAL]
+        rows = self.first_counts[[self.classes.index(c) for c in deals] + [len(self.classes) - 1]]
+        return _frame(self.space, self.days, [*deals, ANY], rows, self.n)
 
     def series(self) -> pd.DataFrame:
         """The DataCollector's per-day series, averaged over every world of the run."""
         if self.series_sum is None:
             return pd.DataFrame()
         return pd.DataFrame(self.series_sum / self.n, columns=list(self.series_names))
+
+
+def ever_in_force(class_by_day: np.ndarray, no_deal: int, n_classes: int) -> np.ndarray:
+    """(C, R, T) booleans: world r has had class c in force at some recorded time up to t.
+
+    Row ``no_deal`` is reused for any agreement (some deal class in force up to t): a world is at no
+    agreement until its first deal, so "no agreement first in force" would be every world.
+    """
+    out = np.empty((n_classes, *class_by_day.shape), dtype=bool)
+    for c in range(n_classes):
+        hit = class_by_day != no_deal if c == no_deal else class_by_day == c
+        np.logical_or.accumulate(hit, axis=1, out=out[c])
+    return out
+
+
+def _frame(space: OutcomeSpace, days: np.ndarray, names: list[str], rows: np.ndarray, n: int) -> pd.DataFrame:
+    """A long table of counts per (name, day), with shares and Wilson intervals."""
+    T = days.size
+    lo, hi = wilson(rows.ravel(), n)
+    return pd.DataFrame(
+        {
+            "day": np.tile(days, len(rows)),
+            "date": dates(space, days) * len(rows),
+            "outcome": np.repeat(names, T),
+            "count": rows.ravel(),
+            "n": n,
+            "share": rows.ravel() / n,
+            "lo": lo,
+            "hi": hi,
+        }
+    )
 
 
 def shares(outcomes: pd.DataFrame, classes: list[str]) -> pd.DataFrame:

@@ -7,6 +7,7 @@ Terminal tables are plain text with fixed columns; files are CSV (fixed number f
 from __future__ import annotations
 
 import itertools
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -296,31 +297,47 @@ def screening_figure(sc: Scenario, screening):
 
 
 def format_scores(scores) -> str:
+    """The model's scores per observation, then against each reference with the difference's interval."""
     t = scores.table
     shown = t[
-        [
-            "date",
-            "kind",
-            "observed",
-            "p_observed",
-            "forecast_mode",
-            "brier",
-            "log",
-            "brier_reference",
-            "log_reference",
-        ]
+        ["date", "question", "kind", "asked", "observed", "p_observed", "brier", "log", "brier_uniform"]
     ]
     o = scores.overall.iloc[0]
-    return "\n".join(
-        [
-            f"{scores.scenario.name}: forecast scored against {int(o['observations'])} observations",
-            text_table(shown),
-            "",
-            f"overall: Brier {o['brier']:.3f} (base rates {o['brier_reference']:.3f}; "
-            f"skill {o['brier_skill']:+.3f}), "
-            f"log {_num(o['log'])} (base rates {_num(o['log_reference'])}); lower is better",
-        ]
+    lines = [f"{scores.scenario.name}: forecast scored against {int(o['observations'])} observations"]
+    if scores.unchecked:
+        lines.append(
+            f"ILLUSTRATIVE: {scores.unchecked} entries of the observations file have no checkable source "
+            "(a dated page address); read these scores as a demonstration, not as evidence."
+        )
+    lines += [text_table(shown), ""]
+    floor = f"log score with a floor of {scores.log_floor:g}"
+    zeros = int(o["zero_probability"])
+    lines.append(
+        f"model: Brier {o['brier']:.3f}, log {_num(o['log'])} ({floor}; {zeros} of "
+        f"{int(o['observations'])} observed events had probability 0 before the floor); lower is better"
     )
+    for r in scores.references.itertuples():
+        who = r.label + (f" ({r.source}, made {r.made})" if r.source else "")
+        lines.append(
+            f"vs {r.reference}, {who}, on {r.observations} observations: its Brier {r.brier_reference:.3f}, "
+            f"model minus it {_diff(r.brier_diff, r.brier_diff_lo, r.brier_diff_hi)}; its log "
+            f"{_num(r.log_reference)}, model minus it {_diff(r.log_diff, r.log_diff_lo, r.log_diff_hi)}"
+        )
+    lines.append("(differences: mean over observations with a 95% t interval; below 0, the model did better)")
+    return "\n".join(_wrapped(line) for line in lines)
+
+
+def _wrapped(line: str, width: int = 100) -> str:
+    """A sentence wrapped to ``width``; a table line is left as it is."""
+    if "  " in line.strip():
+        return line
+    return "\n".join(textwrap.wrap(line, width, subsequent_indent="  ")) or line
+
+
+def _diff(d: float, lo: float, hi: float) -> str:
+    if np.isnan(d):
+        return "n/a"
+    return f"{d:+.3f}" + ("" if np.isnan(lo) else f" [{lo:+.3f}, {hi:+.3f}]")
 
 
 def _num(v: float) -> str:
@@ -328,11 +345,14 @@ def _num(v: float) -> str:
 
 
 def write_scores(folder: Path, scores, forecast, obs) -> list[Path]:
-    """scores.csv, scores_overall.csv and forecast.png."""
+    """scores.csv, scores_overall.csv, references.csv (the model against each reference),
+    forecasts.csv (every forecaster's probabilities) and forecast.png."""
     folder = Path(folder)
     return [
         write_csv(folder / "scores.csv", scores.table),
         write_csv(folder / "scores_overall.csv", scores.overall),
+        write_csv(folder / "references.csv", scores.references),
+        write_csv(folder / "forecasts.csv", scores.forecasts),
         save(forecast_figure(scores, forecast), folder / "forecast.png"),
     ]
 
@@ -342,9 +362,9 @@ def forecast_figure(scores, forecast):
     class observation at its date on its class's line; an issue observation as a labelled tick."""
     plt = _pyplot()
     sc = scores.scenario
-    from sim.analysis.scoring import CLASS, categories
+    from sim.analysis.scoring import CLASS
 
-    cats = categories(sc, CLASS)
+    cats = [*sc.classes, "no_agreement"]
     colours = class_colours(list(sc.classes))
     days = np.arange(0, sc.calendar.horizon_days + 1)
     probs = np.array([forecast.probabilities(CLASS, int(d)) for d in days])
@@ -352,14 +372,17 @@ def forecast_figure(scores, forecast):
     for j, c in enumerate(cats):
         ax.step(days, probs[:, j], where="post", color=colours[c], label=class_label(sc, c))
     for r in scores.table.itertuples():
-        if r.kind == CLASS:
+        if r.kind == CLASS and r.question in ("in_force", "at_horizon"):
             ax.plot(r.day, r.p_observed, "o", ms=9, mfc="none", mec=colours[r.observed], mew=2)
             ax.annotate(r.date, (r.day, r.p_observed), textcoords="offset points", xytext=(4, 6), fontsize=7)
         else:
             ax.axvline(r.day, color="#888888", lw=0.6, ls=":")
-            ax.annotate(
-                f"{r.kind}={r.observed}\np={r.p_observed:.2f}", (r.day, 1.0), fontsize=7, va="top", ha="left"
+            what = (
+                f"{r.asked} {r.question.replace('_', ' ')}: {r.observed}"
+                if r.asked
+                else f"{r.kind}={r.observed}"
             )
+            ax.annotate(f"{what}\np={r.p_observed:.2f}", (r.day, 1.0), fontsize=7, va="top", ha="left")
     ax.set_ylim(0, 1.05)
     ax.set_xlabel(f"day since {sc.calendar.start}")
     ax.set_ylabel("share of worlds with the class in force")
@@ -367,7 +390,7 @@ def forecast_figure(scores, forecast):
     o = scores.overall.iloc[0]
     ax.set_title(
         f"{sc.title}\nforecast and observations (circles): "
-        f"Brier {o['brier']:.3f}, base rates {o['brier_reference']:.3f}"
+        f"Brier {o['brier']:.3f}, uniform {o['brier_uniform']:.3f}"
     )
     fig.tight_layout()
     return fig

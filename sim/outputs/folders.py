@@ -32,7 +32,15 @@ if TYPE_CHECKING:
     from sim.scenario import Scenario
 
 
-RUN_FILES = ("outcomes.csv", "curve.csv", "shares.csv", "manifest.json", "curve.png", "outcomes.png")
+RUN_FILES = (
+    "outcomes.csv",
+    "curve.csv",
+    "first.csv",
+    "shares.csv",
+    "manifest.json",
+    "curve.png",
+    "outcomes.png",
+)
 STALE_PART_SECONDS = 60
 
 
@@ -173,18 +181,21 @@ def write_run(
     shares: pd.DataFrame,
     manifest: dict[str, Any],
     pool: Executor | None = None,
+    first: pd.DataFrame | None = None,
 ) -> Future | None:
-    """curve.csv, shares.csv, manifest.json and the plots. Returns the plots' future, if any.
+    """curve.csv, first.csv, shares.csv, manifest.json and the plots. Returns the plots' future, if any.
 
     Plots are the slowest part of the outputs: with a local process pool they are drawn there,
     beside the chunks still playing, rather than one after another in this process.
     """
     write_csv(outdir / "curve.csv", curve)  # share of worlds with each class in force, day by day
+    if first is not None:  # share of worlds where each deal class has been in force by each day
+        write_csv(outdir / "first.csv", first)
     write_csv(outdir / "shares.csv", shares)
     write_json(outdir / "manifest.json", manifest)
     if isinstance(pool, ProcessPoolExecutor):  # a remote cluster would draw on its own disks
-        return pool.submit(plots.plot_run, outdir, sc, curve, shares)
-    plots.plot_run(outdir, sc, curve, shares)
+        return pool.submit(plots.plot_run, outdir, sc, curve, shares, first)
+    plots.plot_run(outdir, sc, curve, shares, first)
     return None
 
 

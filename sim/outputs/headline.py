@@ -1,6 +1,8 @@
 """The answer first: a comparison's headline, rendered alike in HTML, Markdown and the terminal.
 
-The headline ranks the scenarios by the likelihood of any agreement (the reference first, set
+The headline opens with the scenario's own question (see :mod:`sim.outputs.question`): its class
+first in force by each day it names, and in force on the last, per scenario. Then it ranks the
+scenarios by the likelihood of any agreement (the reference first, set
 apart), gives each class's share and rank, names the most likely scenarios for each class, and says
 in one sentence which scenarios differ from the reference beyond their intervals. When scenarios
 state hypotheses, their verdicts (held, contrary, inconclusive) come first: see :class:`Verdict`
@@ -17,6 +19,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from sim.engine.outcomes import NO_DEAL
+from sim.outputs import question as qn
 from sim.outputs.plots import AGREEMENT, Runs, class_labels, ranked, share_of, union_classes
 
 if TYPE_CHECKING:
@@ -79,6 +82,7 @@ class Headline:
     replications: str
     seeds: str
     verdicts: list[Verdict]
+    question: qn.Question | None = None
 
     @property
     def others(self) -> list[Row]:
@@ -89,8 +93,16 @@ class Headline:
         return next((r for r in self.rows if r.reference), None)
 
 
-def build(runs: Runs, summary: pd.DataFrame, reference: str, why: str, verdicts=()) -> Headline:
-    """The headline of a comparison from its runs and its summary frame (see report.summary_frame)."""
+def build(
+    runs: Runs,
+    summary: pd.DataFrame,
+    reference: str,
+    why: str,
+    verdicts=(),
+    firsts: dict[str, pd.DataFrame] | None = None,
+) -> Headline:
+    """The headline of a comparison from its runs and its summary frame (see report.summary_frame);
+    with the runs' first-in-force curves, it leads with the reference scenario's question."""
     classes = union_classes(runs)
     occurring = [c for c in classes if any(share_of(s, c) > 0 for _, _, s in runs.values())]
     outcomes = [*occurring, NO_DEAL]
@@ -119,6 +131,7 @@ def build(runs: Runs, summary: pd.DataFrame, reference: str, why: str, verdicts=
         f"{reps[0]:,}" if len(reps) == 1 else f"{reps[0]:,} to {reps[-1]:,}",
         str(seeds[0]) if len(seeds) == 1 else ", ".join(map(str, seeds)),
         as_verdicts(verdicts),
+        qn.build(runs, firsts, reference) if firsts is not None else None,
     )
 
 
@@ -159,7 +172,7 @@ def answer(h: Headline) -> str:
     if others:
         top, bottom = others[0], others[-1]
         parts.append(
-            f"Any agreement is most likely under {top.title} ({_pct(top.any[0])}) "
+            f"Any agreement ({_counts(h)}) is most likely under {top.title} ({_pct(top.any[0])}) "
             f"and least likely under {bottom.title} ({_pct(bottom.any[0])})"
         )
     if ref is not None:
@@ -177,6 +190,13 @@ def answer(h: Headline) -> str:
     elif parts:
         parts[-1] += "."
     return " ".join(parts)
+
+
+def _counts(h: Headline) -> str:
+    """What "any agreement" counts: every deal class in force at the horizon, however small."""
+    deals = [h.labels[o] for o in h.outcomes if o != NO_DEAL]
+    smallest = f", {deals[-1].split(' (')[0].lower()} included" if len(deals) > 1 else ""
+    return f"any deal class in force at the horizon{smallest}"
 
 
 def _list(names: list[str]) -> str:
@@ -200,7 +220,13 @@ def about(h: Headline) -> str:
 
 
 def headline_html(h: Headline) -> str:
-    parts = [f'<p class="answer">{escape(answer(h))}</p>', f'<p class="note">{escape(about(h))}</p>']
+    parts = []
+    if h.question is not None:
+        parts += [
+            f'<p class="answer question">{escape(qn.sentence(h.question))}</p>',
+            _question_html(h.question),
+        ]
+    parts += [f'<p class="answer">{escape(answer(h))}</p>', f'<p class="note">{escape(about(h))}</p>']
     if h.verdicts:
         parts.append(verdicts_html(h.verdicts))
     parts.append(_ranking_html(h))
@@ -232,6 +258,36 @@ def _ranking_html(h: Headline) -> str:
         "#k: rank of the scenario for that outcome (1 = most likely). The reference comes first, the others "
     )
     note += "from most to least likely agreement."
+    out.append(f'<p class="note">{escape(note)}</p>')
+    return "\n".join(out)
+
+
+def _question_html(q: qn.Question) -> str:
+    keys = q.asked()
+    head = [
+        "Scenario",
+        *[qn.name_of(q, *k) for k in keys],
+        f"vs reference (points), {qn.name_of(q, *keys[len(q.days) - 1])}",
+    ]
+    lead = keys[len(q.days) - 1]
+    out = [
+        '<table class="headline question">',
+        "<thead><tr>" + "".join(f"<th>{escape(c)}</th>" for c in head) + "</tr></thead>",
+        "<tbody>",
+    ]
+    for a in q.answers:
+        cls = ' class="reference"' if a.reference else ""
+        tag = ' <span class="tag">reference</span>' if a.reference else ""
+        cells = [f'<td>{escape(a.title)}{tag}<br><span class="where">{escape(a.name)}</span></td>']
+        cells += [f'<td class="num">{escape(qn.ci(a.cell(*k)))}</td>' for k in keys]
+        cells.append(f'<td class="num">{escape(qn.pts(a.diffs[lead]))}</td>')
+        out.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
+    out += ["</tbody>", "</table>"]
+    note = (
+        f"The question comes from {q.why}. First in force by day D: the share of worlds in which the class "
+        "has been in force at some time up to D; in force on D: the share with it in force then; 95% "
+        "Wilson intervals, differences with 95% Newcomb intervals."
+    )
     out.append(f'<p class="note">{escape(note)}</p>')
     return "\n".join(out)
 
@@ -272,7 +328,10 @@ def _md(text: str) -> str:
 
 
 def headline_md(h: Headline) -> str:
-    lines = [_md(answer(h)), "", _md(about(h)), ""]
+    lines = []
+    if h.question is not None:
+        lines += [_md(qn.sentence(h.question)), "", _question_md(h.question), ""]
+    lines += [_md(answer(h)), "", _md(about(h)), ""]
     if h.verdicts:
         lines += [verdicts_md(h.verdicts), ""]
     head = ["Scenario", "Any agreement", "vs reference (points)", *[h.labels[o] for o in h.outcomes]]
@@ -297,6 +356,19 @@ def headline_md(h: Headline) -> str:
     return "\n".join(lines)
 
 
+def _question_md(q: qn.Question) -> str:
+    keys = q.asked()
+    lead = keys[len(q.days) - 1]
+    head = ["Scenario", *[qn.name_of(q, *k) for k in keys], "vs reference (points)"]
+    lines = ["| " + " | ".join(map(_md, head)) + " |", "|" + "---|" * len(head)]
+    for a in q.answers:
+        name = f"**{_md(a.title)}** (reference)" if a.reference else _md(a.title)
+        lines.append(
+            "| " + " | ".join([name, *[qn.ci(a.cell(*k)) for k in keys], qn.pts(a.diffs[lead])]) + " |"
+        )
+    return "\n".join(lines)
+
+
 def verdicts_md(verdicts: list[Verdict]) -> str:
     lines = ["### Hypotheses", "", "| Scenario | Expects | Verdict | Numbers |", "|---|---|---|---|"]
     lines += [
@@ -312,7 +384,11 @@ def headline_text(h: Headline, width: int = 100) -> str:
     """The headline as plain text no wider than ``width`` (readable from 80 columns)."""
     width = max(60, width)
     wrap = textwrap.TextWrapper(width=width)
-    lines = [*wrap.wrap(about(h)), ""]
+    lines = []
+    if h.question is not None:
+        lines += [*wrap.wrap(qn.sentence(h.question)), ""]
+        lines += [*_question_text(h.question, width), ""]
+    lines += [*wrap.wrap(about(h)), ""]
     if h.verdicts:
         lines += [verdicts_text(h.verdicts, width), ""]
     lines += [*wrap.wrap(answer(h)), ""]
@@ -350,6 +426,50 @@ def _table_text(h: Headline, width: int) -> list[str]:
         if r.reference and len(h.rows) > 1:
             out.append(_line(["." * w for _, w, _ in columns], columns))
     note = "Shares in %; vs ref: points against the reference, * where its 95% interval excludes 0."
+    out += textwrap.wrap(note, width)
+    return out
+
+
+def _question_text(q: qn.Question, width: int) -> list[str]:
+    """Scenario, then each class first in force by each day and in force on the last (with its
+    interval when it fits), then points against the reference on the lead number."""
+    keys = q.asked()
+    lead = keys[len(q.days) - 1]
+    name_w = max(12, min(20, max(len(a.name) for a in q.answers)))
+    with_ci = name_w + len(keys) * 21 + 9 <= width  # "100.0% [99.9, 100.0]" is 19 (20 with the sign)
+    cell_w = 19 if with_ci else 6
+    many = len(q.classes) > 1  # then each column says which class it asks after
+
+    def title(k: tuple[str, str, int]) -> str:
+        short = qn.name_of(q, *k, short=True)
+        return f"{q.labels.get(k[1], k[1])} {short}" if many else short
+
+    columns = [("Scenario", name_w, "<"), *[(title(k), cell_w, ">") for k in keys]]
+    columns.append(("vs ref", 7, ">"))
+    out = []
+    head_lines = _headers([c[0] for c in columns], [c[1] for c in columns])
+    out += [_line([hl[k] for hl in head_lines], columns) for k in range(len(head_lines[0]))]
+    out.append(_line(["-" * w for _, w, _ in columns], columns))
+    for a in q.answers:
+        name = a.name if len(a.name) <= name_w else a.name[: name_w - 1] + "…"
+        cells = [qn.ci(a.cell(*k)) if with_ci else qn.pct(a.cell(*k)).rstrip("%") for k in keys]
+        d = a.diffs[lead]
+        diff = (
+            "ref "
+            if a.reference
+            else ""
+            if d is None
+            else f"{100 * d[0]:+.1f}" + _star(tuple(100 * x for x in d))
+        )
+        out.append(_line([name, *cells, diff], columns))
+        if a.reference and len(q.answers) > 1:
+            out.append(_line(["." * w for _, w, _ in columns], columns))
+    label = q.labels.get(q.lead, q.lead)
+    note = (
+        f"{label if not many else 'Shares'}, % of worlds: by dD = first in force by day D, "
+        f"on dD = in force on day D; vs ref: points on by d{q.last}, * where its 95% interval "
+        "excludes 0; —: not followed so long."
+    )
     out += textwrap.wrap(note, width)
     return out
 

@@ -127,6 +127,10 @@ def explain(sc: Scenario) -> str:
         sc, f"Valuation: packages valued over the next {sc.valuation.window_days} days", sc.valuation, 0
     )
     lines += [f"{INDENT}{line}" for line in valuation_rules(sc)]
+    if sc.headline is not None:
+        q = sc.headline
+        asked = f"Question: {', '.join(q.classes)} first in force by day {', '.join(map(str, q.days))}"
+        lines += _with_cite(sc, asked, q, 0)
     lines += ["", f"FRONTS: {', '.join(f'{k} ({f.label})' for k, f in sc.fronts.items())}"]
     lines += [
         "",

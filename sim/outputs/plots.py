@@ -122,13 +122,63 @@ def _wrap(text: str, width: int) -> str:
 # ---------------------------------------------------------------- one run
 
 
-def plot_run(outdir: Path, sc: Scenario, curve: pd.DataFrame, shares: pd.DataFrame) -> list[Path]:
-    """``curve.png`` (each class in force, day by day) and ``outcomes.png`` (class shares at the horizon)."""
+def plot_run(
+    outdir: Path, sc: Scenario, curve: pd.DataFrame, shares: pd.DataFrame, first: pd.DataFrame | None = None
+) -> list[Path]:
+    """``curve.png`` (each class in force, day by day), ``outcomes.png`` (class shares at the horizon)
+    and, given the first-in-force curves, ``first.png`` (each class in force at some time by each day)."""
     outdir = Path(outdir)
-    return [
+    out = [
         save(_curve_figure(sc, curve), outdir / "curve.png"),
         save(_shares_figure(sc, shares), outdir / "outcomes.png"),
     ]
+    if first is not None:
+        out.append(save(_first_figure(sc, first, curve), outdir / "first.png"))
+    return out
+
+
+def _first_figure(sc: Scenario, first: pd.DataFrame, curve: pd.DataFrame) -> Figure:
+    """Each deal class first in force by each day (solid, 95% band) beside in force on that day (thin)."""
+    plt = _pyplot()
+    time, time_label = time_axis(first)
+    colours = class_colours(list(sc.classes))
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    for outcome in [*sc.classes, AGREEMENT]:
+        part, now = first[first["outcome"] == outcome], curve[curve["outcome"] == outcome]
+        if not len(part) or not part["share"].any():
+            continue
+        style = ":" if outcome == AGREEMENT else "-"
+        ax.step(
+            part[time],
+            part["share"],
+            where="post",
+            color=colours[outcome],
+            linestyle=style,
+            linewidth=2,
+            label=f"{_label(sc, outcome)}: by this day",
+        )
+        ax.fill_between(
+            part[time], part["lo"], part["hi"], step="post", color=colours[outcome], alpha=0.15, linewidth=0
+        )
+        ax.step(
+            now[time],
+            now["share"],
+            where="post",
+            color=colours[outcome],
+            linestyle=style,
+            linewidth=0.8,
+            alpha=0.8,
+        )
+    ax.plot([], [], color="#555555", linewidth=0.8, label="thin: in force on that day")
+    ax.set_xlim(0, float(first[time].max()) if len(first) else 1)
+    ax.set_ylim(0, 1.02)
+    ax.yaxis.set_major_formatter(_percent())
+    ax.set_xlabel(f"{time_label} of the talks (from {sc.calendar.start})")
+    ax.set_ylabel("share of worlds")
+    ax.set_title(f"{_text(sc.title)}\nfirst in force by each day, {_replications(first):,} worlds, 95% bands")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
 
 
 def _curve_figure(sc: Scenario, curve: pd.DataFrame) -> Figure:
@@ -264,13 +314,39 @@ def ranked(runs: Runs, reference: str, outcome: str = AGREEMENT) -> list[str]:
     return [reference, *others] if reference in runs else others
 
 
-def plot_compare(outdir: Path, runs: Runs, reference: str) -> list[Path]:
-    """``outcomes.png`` (class shares per scenario) and ``curves.png`` (agreement over time)."""
+def plot_compare(
+    outdir: Path,
+    runs: Runs,
+    reference: str,
+    firsts: dict[str, pd.DataFrame] | None = None,
+    lead: str = AGREEMENT,
+) -> list[Path]:
+    """``outcomes.png`` (class shares per scenario), ``curves.png`` (the class ``lead`` over time) and,
+    with the first-in-force curves, ``curves_<class>.png`` for every deal class that occurs and for
+    any agreement: one panel per scenario, so each class's differences between scenarios show."""
     outdir = Path(outdir)
-    return [
-        save(_stacked_figure(runs, reference), outdir / "outcomes.png"),
-        save(_curves_figure(runs, reference), outdir / "curves.png"),
+    out = [save(_stacked_figure(runs, reference), outdir / "outcomes.png")]
+    out.append(save(_curves_figure(runs, reference, lead, firsts), outdir / "curves.png"))
+    if firsts is not None:
+        for outcome in compared_classes(runs):
+            out.append(
+                save(_curves_figure(runs, reference, outcome, firsts), outdir / f"curves_{outcome}.png")
+            )
+    return out
+
+
+def compared_classes(runs: Runs) -> list[str]:
+    """The deal classes that occur in some scenario, then any agreement: one compare plot each."""
+    occurring = [
+        c
+        for c in union_classes(runs)
+        if any(share_of(s, c) > 0 or c in _ever(curve) for _, curve, s in runs.values())
     ]
+    return [*occurring, AGREEMENT]
+
+
+def _ever(curve: pd.DataFrame) -> set[str]:
+    return set(curve.loc[curve["share"] > 0, "outcome"])
 
 
 def _reference_tag(name: str, reference: str) -> str:
@@ -344,31 +420,41 @@ def _reps_text(reps: list[int]) -> str:
     return f"{reps[0]:,}" if len(reps) == 1 else f"{reps[0]:,}-{reps[-1]:,}"
 
 
-def _curves_figure(runs: Runs, reference: str) -> Figure:
-    """Small multiples: each scenario's agreement over time in its own panel, the reference in grey."""
+def _curves_figure(
+    runs: Runs, reference: str, outcome: str = AGREEMENT, firsts: dict[str, pd.DataFrame] | None = None
+) -> Figure:
+    """Small multiples: one panel per scenario of ``outcome`` first in force by each day (solid, with
+    its band) and in force on that day (thin), the reference's dashed in grey in every panel."""
     plt = _pyplot()
-    names = ranked(runs, reference)
+    names = ranked(runs, reference, outcome)
     panels = [n for n in names if n != reference] or names
     ncols = min(4, len(panels))
     nrows = -(-len(panels) // ncols)
     fig, axes = plt.subplots(
         nrows, ncols, figsize=(3.1 * ncols + 0.4, 2.5 * nrows + 0.9), sharex=True, sharey=True, squeeze=False
     )
-    ref = runs[reference][1] if reference in runs else None
-    time_label = "round"
+    label = class_labels(runs).get(outcome, outcome)
+    colour = class_colours(union_classes(runs))[outcome] if outcome != AGREEMENT else DEAL_COLOURS[0]
+    main = firsts if firsts is not None else {n: runs[n][1] for n in runs}
+    time_label = "day"
     for ax, name in zip(axes.flat, panels, strict=False):
         sc, curve, _ = runs[name]
-        time, time_label = time_axis(curve)
-        if ref is not None and name != reference:
-            part = ref[ref["outcome"] == AGREEMENT]
+        if reference in runs and name != reference:
+            ref = main[reference]
+            part = ref[ref["outcome"] == outcome]
             rtime, _ = time_axis(ref)
             ax.fill_between(
                 part[rtime], part["lo"], part["hi"], color=REFERENCE_COLOUR, alpha=0.18, linewidth=0
             )
             ax.plot(part[rtime], part["share"], color=REFERENCE_COLOUR, linestyle="--", linewidth=1.4)
-        part = curve[curve["outcome"] == AGREEMENT]
-        ax.fill_between(part[time], part["lo"], part["hi"], color=DEAL_COLOURS[0], alpha=0.25, linewidth=0)
-        ax.plot(part[time], part["share"], color=DEAL_COLOURS[0], linewidth=2.0)
+        part = main[name][main[name]["outcome"] == outcome]
+        time, time_label = time_axis(main[name])
+        ax.fill_between(part[time], part["lo"], part["hi"], color=colour, alpha=0.25, linewidth=0)
+        ax.plot(part[time], part["share"], color=colour, linewidth=2.0)
+        if firsts is not None:
+            now = curve[curve["outcome"] == outcome]
+            ctime, _ = time_axis(curve)
+            ax.plot(now[ctime], now["share"], color=colour, linewidth=0.9, linestyle=":")
         ax.set_title(_wrap(_text(sc.title), 34), fontsize=9, loc="left")
         ax.set_ylim(0, 1.02)
         ax.yaxis.set_major_formatter(_percent())
@@ -380,18 +466,33 @@ def _curves_figure(runs: Runs, reference: str) -> Figure:
         axes[low, col].xaxis.set_tick_params(labelbottom=True)
         axes[low, col].set_xlabel(time_label)
     for ax in axes[:, 0]:
-        ax.set_ylabel("any agreement")
+        ax.set_ylabel("share of worlds")
     ref_title = runs[reference][0].title if reference in runs else ""
-    handles = [
-        plt.Line2D([], [], color=DEAL_COLOURS[0], linewidth=2.0, label="this scenario (95% band)"),
-    ]
-    if ref is not None and len(names) > 1:
+    what = "first in force by this day" if firsts is not None else "in force on this day"
+    handles = [plt.Line2D([], [], color=colour, linewidth=2.0, label=f"{what} (95% band)")]
+    if firsts is not None:
         handles.append(
-            plt.Line2D([], [], color=REFERENCE_COLOUR, linestyle="--", label=f"reference: {ref_title}")
+            plt.Line2D([], [], color=colour, linewidth=0.9, linestyle=":", label="in force on this day")
         )
-    fig.suptitle(f"Share of worlds with any agreement in force on each {time_label}", x=0.01, ha="left")
-    fig.legend(handles=handles, loc="upper right", frameon=False, ncol=len(handles), fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    if reference in runs and len(names) > 1:
+        handles.append(
+            plt.Line2D(
+                [], [], color=REFERENCE_COLOUR, linestyle="--", label=f"reference: {_text(ref_title, 50)}"
+            )
+        )
+    title = f"{_text(label, 60)}: share of worlds, {what}, by scenario"
+    # the title on the first line, the key on the second: a long class label never runs into the key
+    top = 1 - 0.75 / (2.5 * nrows + 0.9)
+    fig.suptitle(title, x=0.01, y=0.995, ha="left", va="top")
+    fig.legend(
+        handles=handles,
+        loc="upper left",
+        frameon=False,
+        ncol=len(handles),
+        fontsize=8,
+        bbox_to_anchor=(0.005, top + 0.005),
+    )
+    fig.tight_layout(rect=(0, 0, 1, top - 0.01))
     return fig
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from sim.atomic import write_text
 from sim.engine.outcomes import NO_DEAL
-from sim.outputs import headline
+from sim.outputs import headline, question
 from sim.outputs.files import DIFFERENCE_INTERVALS, INTERVALS, versions, write_csv
 from sim.outputs.narrative import statement, where
 from sim.outputs.plots import (
@@ -29,6 +29,7 @@ from sim.outputs.plots import (
     Runs,
     class_label,
     class_labels,
+    compared_classes,
     plot_compare,
     ranked,
     union_classes,
@@ -355,19 +356,25 @@ def write_compare(
     why: str = "",
     verdicts=(),
     manifest: dict[str, Any] | None = None,
+    firsts: dict[str, pd.DataFrame] | None = None,
 ) -> Path:
     """Plots, summary.csv, report.md and a self-contained report.html for a comparison.
 
     ``verdicts``: the scenarios' hypotheses with held / contrary / inconclusive (see
     :class:`sim.outputs.headline.Verdict`); shown first in the headline whenever there are any.
+    ``firsts``: each run's first-in-force curves; with them the report leads with the reference's
+    question and draws every class's curves across scenarios.
     """
     outdir = Path(outdir)
     reference = reference or baseline_name(runs)
     why = why or ("the scenario named baseline" if reference == "baseline" else "the first scenario given")
-    outcomes_png, curves_png = plot_compare(outdir, runs, reference)
     summary = summary_frame(runs, reference)
-    write_csv(outdir / "summary.csv", summary)
-    head = headline.build(runs, summary, reference, why, verdicts)
+    head = headline.build(runs, summary, reference, why, verdicts, firsts)
+    q = head.question
+    outcomes_png, curves_png, *class_pngs = plot_compare(
+        outdir, runs, reference, firsts, q.lead if q is not None else AGREEMENT
+    )
+    write_csv(outdir / "summary.csv", full_summary(runs, summary, q))
     likely, diff = likelihood_table(summary, runs, reference), difference_table(summary, runs, reference)
     ref_title = runs[reference][0].title
     names = ranked(runs, reference)
@@ -387,11 +394,8 @@ def write_compare(
                     "What is in force at the horizon, by scenario: the reference on top, then from most to "
                     "least likely agreement; the black bar is the 95% interval on any agreement.",
                 ),
-                figure(
-                    curves_png,
-                    "Share of worlds with any agreement in force on each day, one panel per scenario, "
-                    f"with 95% bands; dashed grey: the reference, {ref_title}.",
-                ),
+                figure(curves_png, _curves_caption(q, ref_title)),
+                *[figure(p, _class_caption(p, runs, ref_title)) for p in class_pngs],
                 anchor="plots",
             ),
             section(
@@ -440,6 +444,73 @@ def write_compare(
     return write_text(outdir / "report.html", html)
 
 
+def _curves_caption(q: question.Question | None, ref_title: str) -> str:
+    if q is None:
+        return (
+            "Share of worlds with any agreement in force on each day, one panel per scenario, "
+            f"with 95% bands; dashed grey: the reference, {ref_title}."
+        )
+    label = q.labels.get(q.lead, q.lead)
+    return (
+        f"The question: {label}, first in force by each day (solid, 95% band) and in force on that day "
+        f"(dotted), one panel per scenario; dashed grey: the reference, {ref_title}."
+    )
+
+
+def _class_caption(path: Path, runs: Runs, ref_title: str) -> str:
+    outcome = Path(path).stem.removeprefix("curves_")
+    label = class_labels(runs).get(outcome, outcome)
+    return (
+        f"{label}: first in force by each day (solid, 95% band) and in force on that day (dotted), "
+        f"one panel per scenario; dashed grey: the reference, {ref_title}."
+    )
+
+
+def question_frame(q: question.Question) -> pd.DataFrame:
+    """summary.csv's leading rows: the question's numbers for every scenario, with their differences
+    from the reference (``kind`` first_by or in_force_on, ``day`` the day asked)."""
+    import pandas as pd
+
+    rows = []
+    for a in q.answers:
+        for kind, cid, day in q.asked():
+            count, n, share, lo, hi = a.cells[(kind, cid, day)]
+            d = a.diffs[(kind, cid, day)]
+            diff = (0.0, float("nan"), float("nan")) if d is None else d
+            rows.append(
+                {
+                    "scenario": a.name,
+                    "title": a.title,
+                    "reference": a.reference,
+                    "outcome": cid,
+                    "label": q.labels.get(cid, cid),
+                    "kind": kind,
+                    "day": day,
+                    "count": count,
+                    "n": n,
+                    "share": share,
+                    "lo": lo,
+                    "hi": hi,
+                    "diff": diff[0],
+                    "diff_lo": diff[1],
+                    "diff_hi": diff[2],
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def full_summary(runs: Runs, summary: pd.DataFrame, q: question.Question | None) -> pd.DataFrame:
+    """The question's rows first, then the classes and the total at the horizon (``day`` = horizon)."""
+    import pandas as pd
+
+    out = summary.copy()
+    horizon = {name: sc.calendar.horizon_days for name, (sc, _, _) in runs.items()}
+    out.insert(out.columns.get_loc("kind") + 1, "day", out["scenario"].map(horizon))
+    if q is None:
+        return out
+    return pd.concat([question_frame(q)[list(out.columns)], out], ignore_index=True)
+
+
 def _about_run(runs: Runs, wall: float, executor: str, manifest: dict[str, Any] | None) -> str:
     m = manifest or {}
     text = f"{len(runs)} scenarios; {versions_text(executor, wall)}"
@@ -476,8 +547,13 @@ def _markdown(
         "",
         "![Outcome by scenario](outcomes.png)",
         "",
-        "![Any agreement in force by day](curves.png)",
+        "![The question, first in force by day, by scenario](curves.png)",
     ]
+    lines += (
+        ["", *[f"![{o} by day, by scenario](curves_{o}.png)" for o in compared_classes(runs)]]
+        if head.question
+        else []
+    )
     lines += ["", "## Likelihood by outcome class", "", intervals, "", md_table(likely)]
     if diff[1]:
         lines += ["", f"## Difference from the reference, {_md(ref_title)} (percentage points)", ""]

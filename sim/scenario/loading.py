@@ -355,6 +355,14 @@ def _check_references(sc: Scenario, path: Path) -> None:
             raise ScenarioError(
                 path, f"classes.{reserved}", "is reserved (no deal in force / any deal in force)"
             )
+    if sc.headline is not None:
+        for k, cid in enumerate(sc.headline.classes):
+            if cid not in sc.classes:
+                raise ScenarioError(
+                    path,
+                    f"headline.classes.{k}",
+                    f"unknown class '{show(cid)}'; allowed: {_listed(sc.classes)}",
+                )
     allowed = [*sc.classes, "any_agreement", "no_agreement"]
     for xid, ex in sc.expect.items():
         if ex.outcome not in allowed:

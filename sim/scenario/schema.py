@@ -344,6 +344,24 @@ class Expect(Sourced):
     theory: str = Field(min_length=3)
 
 
+class Headline(Sourced):
+    """The question the scenario is about, which every output leads with: the deal ``classes`` it asks
+    after (first in force by each of ``days``, and in force on the last of them). Inherited through
+    ``extends``; without it, a scenario asks after its first class at its horizon (see
+    :func:`question`)."""
+
+    classes: list[ID] = Field(min_length=1, max_length=8)
+    days: list[Annotated[int, Field(ge=1, le=3650)]] = Field(min_length=1, max_length=8)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Headline:
+        if len(set(self.classes)) != len(self.classes):
+            raise ValueError("classes must be unique")
+        if sorted(set(self.days)) != self.days:
+            raise ValueError("days must be increasing")
+        return self
+
+
 class Scenario(Strict):
     title: str
     summary: str
@@ -362,6 +380,7 @@ class Scenario(Strict):
     levers: dict[ID, Lever] = {}
     events: dict[ID, Event] = {}
     classes: dict[ID, OutcomeClass] = Field(min_length=1)
+    headline: Headline | None = None
     expect: dict[ID, Expect] = {}
 
     # set by the loader, not by the file
@@ -384,6 +403,19 @@ class Scenario(Strict):
     def expected_contacts(self) -> float:
         """Contacts a world expects until the horizon (the first on day 0 included)."""
         return 1.0 + self.calendar.horizon_days / self.calendar.contacts.mean_interval_days
+
+    def question(self) -> Headline:
+        """The scenario's ``headline``, or by default its first class at its horizon. Days past the
+        horizon are dropped (a shorter horizon, e.g. in a sweep, keeps the question it can answer)."""
+        if self.headline is not None:
+            h = self.headline
+            days = [d for d in h.days if d <= self.calendar.horizon_days] or [self.calendar.horizon_days]
+            return h if days == h.days else h.model_copy(update={"days": days})
+        return Headline(
+            classes=[next(iter(self.classes))],
+            days=[self.calendar.horizon_days],
+            assumption="no headline table: the scenario's first class, at its horizon",
+        )
 
     def sources(self) -> list[tuple[str, Sourced]]:
         """Every statement with provenance, with its dotted path."""
