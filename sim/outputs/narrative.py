@@ -296,14 +296,16 @@ def trace_record(sc: Scenario, model: NegotiationModel, replication: int) -> dic
         raise ValueError(f"the model traced row {model.trace_row}, not replication {replication} (row {row})")
     space = model.space
     pkg = int(model.inforce[row])
+    tablers = ["mediator", *sc.parties]
     history = [
         {
             "day": round(float(day[list(rows).index(row)]), 4),
             "time": moment_of(sc.calendar.start, float(day[list(rows).index(row)])),
             "event": kind,
             "package": space.describe(int(p[list(rows).index(row)])),
+            "tabled_by": tablers[int(by[list(rows).index(row)]) + 1],
         }
-        for rows, day, kind, p in model.history
+        for (rows, day, kind, p), by in zip(model.history, model.history_by, strict=True)
         if row in rows
     ]
     return {
@@ -355,7 +357,11 @@ def summary(sc: Scenario, model: NegotiationModel, rec: dict[str, Any]) -> list[
         else "No agreement was ever banked."
     )
     if rec["history"]:
-        events = "; ".join(f"day {h['day']:g} {h['event']}" for h in rec["history"])
+        events = "; ".join(
+            f"day {h['day']:g} {h['event']}"
+            + (f" (tabled by {h['tabled_by']})" if h["event"] == "banked" else "")
+            for h in rec["history"]
+        )
         lines.append(f"History: {events}")
     refusals: dict[str, int] = {}
     for e in model.transcript:
@@ -427,6 +433,15 @@ def _round(sc: Scenario, model: NegotiationModel, e: dict[str, Any], quote: _Quo
         for r in e["parties"]:
             out += _response(sc, model, e, r, quote)
         out += _result(sc, e, quote)
+        c = e.get("counter")
+        if c is not None:  # a refusing party tabled its own text (sim.engine.counters)
+            author = sc.parties[c["by"]].label
+            out.append(
+                f"{INDENT}{author} tables its own text: {_package(model.space.describe(c['proposal']))}"
+            )
+            for r in c["parties"]:
+                out += _response(sc, model, c, r, quote)
+            out += _result(sc, c, quote)
     elif not e.get("talking", True):
         out.append(f"{INDENT}No talks: {_package(model.space.describe(e['inforce']))} in force.")
     if "gave_up" in e.get("happened", []):
