@@ -1,7 +1,7 @@
 """Benchmarks of negsim on the baseline scenario: engine speed, CLI end to end, memory, start-up.
 
 Usage:
-    python benchmarks/run.py [--quick] [--repeat K] [--out results/benchmarks.json]
+    python benchmarks/run.py [--quick] [--repeat K] [--only SECTIONS] [--before TREE] [--out FILE]
 
 Each timing is the median of K runs (default 5; 2 in ``--quick`` mode, which also shrinks every
 workload so that it finishes in seconds). The script prints a table of measurement, value, unit,
@@ -22,6 +22,19 @@ Measurements:
     rss_increment_<n>     the same, less rss_import
     help_console          ``negsim --help`` start-up (the console script)
     help_module           ``python -m sim --help`` start-up
+    cpu_rate_<scenario>   replications per CPU-second (and wall) of one chunk-sized run of the
+                          baseline, europe and a generated domain of 1,152 packages, each in a
+                          fresh process (benchmarks/engine.py), with the scenario's hash
+    cpu_looped            the same for a loop of ``NegotiationModel(replications=1)``, and
+    cpu_vs_looped         the baseline's rate over it
+    before_<scenario>,    with ``--before TREE`` (a checkout of an earlier commit): the same rates
+    speedup_<scenario>    from that tree's engine in the same invocation, and ours over theirs
+    growth_<dimension>    exponent b of CPU time ~ size^b in replications, parties, packages and
+                          horizon (least squares on log-log over the sizes measured)
+    compile_cold          seconds to compile every kernel into an empty cache
+    chunk_memory          peak resident memory of playing one chunk of 4,096 worlds, above the
+                          process after imports and a warm-up
+The JSON also holds ``profile``: the ten functions with the most own time (cProfile) on the baseline.
 """
 
 from __future__ import annotations
@@ -67,6 +80,16 @@ FULL = {
     "sweep_workers": 2,
     "memory_sizes": [100_000, 1_000_000],
     "repeat": 5,
+    "rate_replications": 4_096,
+    "rate_scenarios": ["baseline", "europe", "packages:4"],
+    "rate_looped": 100,
+    "growth": {
+        "replications": ("baseline", [1_024, 4_096, 16_384]),
+        "parties": (["parties:0", "parties:3", "parties:9"], 2_048),
+        "packages": (["packages:2", "packages:4", "packages:8"], 2_048),
+        "horizon": (["horizon:91", "horizon:182", "horizon:364"], 2_048),
+    },
+    "profile_replications": 4_096,
 }
 QUICK = {
     "ensemble_sizes": [500, 1_000],
@@ -79,6 +102,16 @@ QUICK = {
     "sweep_workers": 2,
     "memory_sizes": [5_000],  # more than one chunk of 4,096 worlds
     "repeat": 2,
+    "rate_replications": 512,
+    "rate_scenarios": ["baseline", "packages:4"],
+    "rate_looped": 5,
+    "growth": {
+        "replications": ("baseline", [256, 1_024]),
+        "parties": (["parties:0", "parties:3"], 256),
+        "packages": (["packages:2", "packages:4"], 256),
+        "horizon": (["horizon:91", "horizon:182"], 256),
+    },
+    "profile_replications": 512,
 }
 SWEEP_AXES = [
     ("parties.russia.margin.mean", 0.05, 0.3),
@@ -92,6 +125,11 @@ COMPARE_TARGET_S = 3.0  # 8 scenarios x 10,000 replications, 2 workers
 SWEEP_TARGET_S = 10.0  # 21 x 21 x 1,000, 2 workers
 MEMORY_TARGET_MB = 250.0  # 1,000,000 replications
 HELP_TARGET_S = 0.3
+CPU_RATE_TARGET = 50_000  # replications per CPU-second, baseline, one process
+SPEEDUP_TARGET = 25  # over the engine before the compiled kernels, same run
+LOOPED_TARGET = 500  # over a loop of single-world models
+CHUNK_MEMORY_TARGET_MB = 64.0  # one chunk of 4,096 worlds, above the import
+COMPILE_TARGET_S = 10.0
 
 
 def log(msg: str) -> None:
@@ -216,6 +254,164 @@ def bench_engine(cfg: dict, repeat: int, quick: bool) -> dict[str, dict]:
         ensemble_replications=biggest,
     )
     return out
+
+
+# ---------------------------------------------------------------------------- engine, fresh processes
+
+ENGINE_SCRIPT = ROOT / "benchmarks" / "engine.py"
+
+
+def engine_child(args: list[str], tree: Path | None = None, env: dict[str, str] | None = None) -> Any:
+    """Run benchmarks/engine.py with the engine of ``tree`` (default: this checkout); its JSON."""
+    full = child_env() | (env or {})
+    if tree is not None:
+        full["PYTHONPATH"] = os.pathsep.join([str(tree), full["PYTHONPATH"]])
+    proc = subprocess.run(
+        [sys.executable, str(ENGINE_SCRIPT), *args], cwd=ROOT, env=full, capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        tail = proc.stderr.strip().splitlines()[-3:]
+        raise CommandFailed(f"exit {proc.returncode}: " + " | ".join(tail))
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def spec_key(spec: str) -> str:
+    return spec.replace(":", "_")
+
+
+def rates(cfg: dict, repeat: int, tree: Path | None) -> tuple[dict[str, dict], float]:
+    """Replications per CPU-second of each scenario, and of the loop of single-world models."""
+    n = cfg["rate_replications"]
+    runs = engine_child(["rate", ",".join(f"{s}@{n}" for s in cfg["rate_scenarios"]), str(repeat)], tree)
+    out = {}
+    for r in runs:
+        cpu, wall = statistics.median(r["cpu_s"]), statistics.median(r["wall_s"])
+        out[r["spec"]] = r | {"rate": n / cpu, "wall_rate": n / wall}
+    k = cfg["rate_looped"]
+    lo = engine_child(["looped", "baseline", str(k), str(repeat)], tree)
+    return out, k / statistics.median(lo["cpu_s"])
+
+
+def bench_rates(cfg: dict, repeat: int, quick: bool, before: Path | None = None) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    n = cfg["rate_replications"]
+    log(f"rates per CPU-second: {', '.join(cfg['rate_scenarios'])} at {n:,} replications x {repeat}")
+    try:
+        now, looped_rate = rates(cfg, repeat, None)
+        then, then_looped = rates(cfg, repeat, before) if before is not None else ({}, None)
+    except CommandFailed as e:
+        return {"cpu_rate_baseline": failed("replications per CPU-second", "reps/cpu-s", None, e)}
+    for spec, r in now.items():
+        key = spec_key(spec)
+        target = f">= {CPU_RATE_TARGET:,}" if spec == "baseline" else None
+        met = None if target is None or quick else r["rate"] >= CPU_RATE_TARGET
+        label = f"{r['scenario']} ({r['packages']:,} packages, {r['parties']} parties), {n:,} reps"
+        out[f"cpu_rate_{key}"] = measurement(r["rate"], "reps/cpu-s", label, target, met, **r)
+        if spec in then:
+            b = then[spec]
+            out[f"before_{key}"] = measurement(
+                b["rate"], "reps/cpu-s", f"  the same, engine of {before}", **b
+            )
+            ratio = r["rate"] / b["rate"]
+            out[f"speedup_{key}"] = measurement(
+                ratio, "x", "  speed-up over it", f">= {SPEEDUP_TARGET}" if spec == "baseline" else None,
+                None if quick or spec != "baseline" else ratio >= SPEEDUP_TARGET,
+            )  # fmt: skip
+    out["cpu_looped"] = measurement(
+        looped_rate, "reps/cpu-s", f"loop of single-world models ({cfg['rate_looped']})"
+    )
+    ratio = now["baseline"]["rate"] / looped_rate
+    out["cpu_vs_looped"] = measurement(
+        ratio,
+        "x",
+        "  baseline ensemble over the loop",
+        f">= {LOOPED_TARGET}",
+        None if quick else ratio >= LOOPED_TARGET,
+    )
+    if then_looped is not None:
+        out["before_looped"] = measurement(then_looped, "reps/cpu-s", "  the loop, earlier engine")
+    return out
+
+
+def exponent(sizes: list[float], seconds: list[float]) -> float:
+    """b in seconds ~ size^b: least squares on the logarithms."""
+    import numpy as np
+
+    return float(np.polyfit(np.log(sizes), np.log(seconds), 1)[0])
+
+
+GROWTH_AXIS = {
+    "replications": "replications",
+    "parties": "parties",
+    "packages": "packages",
+    "horizon": "rounds",
+}
+
+
+def bench_growth(cfg: dict, repeat: int, quick: bool) -> dict[str, dict]:
+    """Every growth measurement in one fresh process; the exponent of each dimension."""
+    items, dims = [], []
+    for dim, (specs, sizes) in cfg["growth"].items():
+        pairs = [(specs, n) for n in sizes] if isinstance(specs, str) else [(s, sizes) for s in specs]
+        items += [f"{s}@{n}" for s, n in pairs]
+        dims += [dim] * len(pairs)
+    log(f"growth in {', '.join(cfg['growth'])} x {repeat}")
+    try:
+        runs = engine_child(["rate", ",".join(items), str(repeat)])
+    except CommandFailed as e:
+        return {
+            f"growth_{dim}": failed(f"growth exponent in {dim}", "exponent", None, e) for dim in cfg["growth"]
+        }
+    out: dict[str, dict] = {}
+    for dim in cfg["growth"]:
+        mine = [r for r, d in zip(runs, dims, strict=True) if d == dim]
+        xs = [r[GROWTH_AXIS[dim]] for r in mine]
+        secs = [statistics.median(r["cpu_s"]) for r in mine]
+        out[f"growth_{dim}"] = measurement(
+            exponent(xs, secs), "exponent", f"growth of CPU time in {dim} ({xs[0]:,} to {xs[-1]:,})",
+            sizes=xs, cpu_s=secs,
+        )  # fmt: skip
+    return out
+
+
+def bench_compile(cfg: dict, repeat: int, quick: bool) -> dict[str, dict]:
+    log("kernels compiled into an empty cache")
+    label, target = "compile every kernel, cold cache (CPU)", f"<= {COMPILE_TARGET_S:g}"
+    with tempfile.TemporaryDirectory(prefix="negsim-numba-") as cache:
+        try:
+            r = engine_child(["compile"], env={"NUMBA_CACHE_DIR": cache})
+        except CommandFailed as e:
+            return {"compile_cold": failed(label, "s", target, e)}
+    cpu = r["cpu_s"]  # CPU seconds: on a loaded machine the wall clock (also kept) says little
+    return {
+        "compile_cold": measurement(cpu, "s", label, target, cpu <= COMPILE_TARGET_S, wall_s=r["seconds"])
+    }
+
+
+def bench_chunk_memory(cfg: dict, repeat: int, quick: bool) -> dict[str, dict]:
+    log("memory of one chunk of 4,096 worlds")
+    label, target = (
+        "peak memory of one 4,096-world chunk, baseline, above import",
+        f"<= {CHUNK_MEMORY_TARGET_MB:g}",
+    )
+    try:
+        # Compiling takes more memory than a chunk: the kernels come from the cache, filled here.
+        warm = [sys.executable, "-m", "sim.engine.warm"]
+        subprocess.run(warm, cwd=ROOT, env=child_env(), check=True, capture_output=True)
+        r = engine_child(["memory", "baseline", "4096"])
+    except (CommandFailed, subprocess.CalledProcessError) as e:
+        return {"chunk_memory": failed(label, "MB", target, e)}
+    mbs = mb(r["peak_kib"] - r["base_kib"])
+    return {"chunk_memory": measurement(mbs, "MB", label, target, mbs <= CHUNK_MEMORY_TARGET_MB, **r)}
+
+
+def profile_top(cfg: dict) -> dict[str, Any] | None:
+    log("profile of the baseline")
+    try:
+        return engine_child(["profile", "baseline", str(cfg["profile_replications"]), "10"])
+    except CommandFailed as e:
+        log(f"  FAILED: {e}")
+        return None
 
 
 # ---------------------------------------------------------------------------- CLI, end to end
@@ -448,6 +644,8 @@ def metadata(args, cfg: dict, repeat: int) -> dict[str, Any]:
             "repeat": repeat,
             "statistic": "median of repeat runs (memory: one run per size)",
             **{k: v for k, v in cfg.items() if k != "repeat"},
+            "before": str(args.before) if args.before else None,
+            "sections": list(SECTIONS) if args.only is None else args.only,
             "sweep_axes": [f"{p}={lo:g}:{hi:g}" for p, lo, hi in SWEEP_AXES],
             "threads_per_process": 1,
         },
@@ -478,6 +676,10 @@ def format_value(value: Any, unit: str) -> str:
         return f"{value:,.0f}"
     if unit == "x":
         return f"{value:,.1f}"
+    if unit == "reps/cpu-s":
+        return f"{value:,.0f}"
+    if unit == "exponent":
+        return f"{value:.2f}"
     if unit == "MB":
         return f"{value:,.1f}"
     return f"{value:.3f}"
@@ -510,10 +712,38 @@ def table(measurements: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+SECTIONS: dict[str, Callable | None] = {
+    "rates": None,  # takes --before as well
+    "growth": bench_growth,
+    "compile": bench_compile,
+    "chunk_memory": bench_chunk_memory,
+    "engine": bench_engine,
+    "compare": bench_compare,
+    "sweep": bench_sweep,
+    "memory": bench_memory,
+    "help": bench_help,
+    "profile": None,
+}
+
+
+def sections(text: str) -> list[str]:
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    unknown = [n for n in names if n not in SECTIONS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"choose from {', '.join(SECTIONS)}")
+    return names
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small workloads, 2 runs each (for CI)")
     ap.add_argument("--repeat", type=int, help="runs per timing, median reported (default 5; quick 2)")
+    ap.add_argument("--only", type=sections, help=f"comma-separated sections: {', '.join(SECTIONS)}")
+    ap.add_argument(
+        "--before",
+        type=Path,
+        help="a checkout of an earlier commit: its engine's rates measured in the same run",
+    )
     ap.add_argument(
         "--out",
         type=Path,
@@ -539,8 +769,13 @@ def main(argv: list[str] | None = None) -> int:
     report["loadavg_start"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     t0 = time.perf_counter()
     measurements: dict[str, dict] = {}
-    for bench in (bench_engine, bench_compare, bench_sweep, bench_memory, bench_help):
-        measurements.update(bench(cfg, repeat, args.quick))
+    chosen = SECTIONS if args.only is None else args.only
+    if "rates" in chosen:
+        measurements.update(bench_rates(cfg, repeat, args.quick, args.before))
+    for name, bench in SECTIONS.items():
+        if name in chosen and bench is not None:
+            measurements.update(bench(cfg, repeat, args.quick))
+    report["profile"] = profile_top(cfg) if "profile" in chosen else None
     report["loadavg_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     report["total_seconds"] = time.perf_counter() - t0
     report["measurements"] = measurements
@@ -555,6 +790,15 @@ def main(argv: list[str] | None = None) -> int:
         f"{report['cpu_count']} CPUs, OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE'] or 'unset'}"
     )
     print(table(measurements))
+    if report["profile"]:
+        prof = report["profile"]
+        print(
+            f"profile, baseline, {cfg['profile_replications']:,} replications "
+            f"({prof['total_s']:.2f} s own time):"
+        )
+        for row in prof["top"]:
+            share = 100 * row["own_s"] / prof["total_s"]
+            print(f"  {share:5.1f}%  {row['own_s']:7.3f} s  {row['calls']:>7,}  {row['function']}")
     if report["loadavg_start"] and report["loadavg_end"]:
         print(
             f"load average (1 min) at start {report['loadavg_start'][0]:.2f}, at end "

@@ -644,6 +644,10 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as e:  # includes ScenarioError
         return _fail(str(e))
     except KeyboardInterrupt:
+        if args.command in ("run", "compare", "sweep") and isinstance(getattr(args, "out", None), Path):
+            from sim.outputs.folders import discard_own
+
+            discard_own(args.out)  # the workers have stopped: what they were writing goes too
         said = getattr(args, "interrupted", None)
         said = said() if callable(said) else said
         if said is None and args.command in ("run", "compare", "sweep"):

@@ -26,7 +26,7 @@ def quick_run(tmp_path_factory):
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,  # a loaded 2-core machine; about 2 minutes when idle
     )
     assert out.exists(), f"no JSON written (exit {proc.returncode}):\n{proc.stderr}"
     return proc, json.loads(out.read_text())
@@ -124,3 +124,25 @@ def test_targets_are_reported_not_enforced(quick_run):
     _, data = quick_run
     for m in data["measurements"].values():
         assert m["met"] in (True, False, None)
+
+
+def test_engine_rates_growth_compile_and_chunk_memory(quick_run):
+    _, data = quick_run
+    ms, params = data["measurements"], data["parameters"]
+    for spec in params["rate_scenarios"]:
+        m = ms[f"cpu_rate_{spec.replace(':', '_')}"]
+        assert is_positive(m["value"]) and is_positive(m["wall_rate"]), m
+        assert len(m["sha256"]) == 64  # the scenario measured is identified
+        assert m["engine"] == str(ROOT)  # this checkout's engine, not another on the path
+    assert ms["cpu_rate_packages_4"]["packages"] >= 1_000
+    assert ms["cpu_vs_looped"]["value"] == pytest.approx(
+        ms["cpu_rate_baseline"]["value"] / ms["cpu_looped"]["value"]
+    )
+    for dim in ("replications", "parties", "packages", "horizon"):
+        m = ms[f"growth_{dim}"]
+        assert isinstance(m["value"], float) and len(m["sizes"]) >= 2, m
+        assert m["sizes"] == sorted(m["sizes"]) and m["sizes"][0] < m["sizes"][-1]
+    assert is_positive(ms["compile_cold"]["value"])
+    assert is_positive(ms["chunk_memory"]["value"]) and ms["chunk_memory"]["replications"] == 4096
+    top = data["profile"]["top"]
+    assert len(top) == 10 and all(row["own_s"] >= 0 for row in top)

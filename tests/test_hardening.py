@@ -294,6 +294,80 @@ def test_the_time_estimate_is_in_the_message(project, capsys, monkeypatch):
     assert "estimated" in line and "NEGSIM_MAX_SECONDS" in line
 
 
+def wide_raw(parties: int, options: list[int]) -> dict:
+    """A valid scenario of many parties over term issues with the given numbers of options."""
+    terms = {f"t{i}": [f"o{j}" for j in range(k)] for i, k in enumerate(options)}
+    values = {t: {o: j / (len(opts) - 1) for j, o in enumerate(opts)} for t, opts in terms.items()}
+    weights = {t: 1 / len(terms) for t in terms}
+    members = {f"p{i}": party_raw(weights, values, war={"land": -0.002}) for i in range(parties)}
+    return scenario_raw(terms, members, replications=20, horizon=28)
+
+
+def widen(raw: dict) -> None:
+    """Turn a valid scenario into one of 32 parties over 19,200 packages, its mediator's quote kept."""
+    wide = wide_raw(32, [10, 10, 8, 8])
+    wide["mediator"]["source"] = raw["mediator"]["source"]
+    raw.clear()
+    raw.update(wide)
+
+
+def test_the_memory_estimate_follows_parties_veto_players_packages_and_worlds(make_scenario):
+    from sim.experiments import budget
+
+    two = make_scenario(wide_raw(2, [4, 4]))
+    four = make_scenario(wide_raw(4, [4, 4]))
+    wider = make_scenario(wide_raw(2, [4, 4, 4]))
+    assert budget.tables(two) == 4 and budget.tables(four) == 8  # each party's and the mediator's
+    vetoed = valid_raw()
+    del vetoed["mediator"]["source"]  # no seeds/ beside make_scenario's files
+    assert budget.tables(make_scenario(vetoed)) == 5  # and a veto player's own
+    assert budget.chunk_mb(four, 4096) > 1.9 * budget.chunk_mb(two, 4096)
+    assert budget.chunk_mb(wider, 4096) > 2.5 * budget.chunk_mb(two, 4096)  # 4x the packages
+    assert budget.chunk_mb(two, 1000) < budget.chunk_mb(two, 4096) / 4  # fewer worlds
+    assert budget.memory_mb(two, workers=2) == pytest.approx(2 * budget.memory_mb(two))
+
+
+@pytest.mark.parametrize("name", ["baseline", "europe"])
+def test_the_memory_estimate_bounds_a_measured_chunk_closely(name):
+    """The engine's memory model against what a chunk really allocates (NumPy's buffers, traced):
+    above it (an upper bound) but not by more than 60% (it follows the engine, not a rule of thumb)."""
+    import gc
+    import tracemalloc
+
+    from sim.api import load_scenario
+    from sim.experiments import budget
+    from sim.experiments.chunks import run_chunk
+
+    sc = load_scenario(ROOT / "scenarios" / f"{name}.toml")
+    worlds = 2048
+    run_chunk(sc, 1, 0, 32)  # the outcome space and the kernels, kept between chunks, come first
+    gc.collect()
+    tracemalloc.start()
+    try:
+        run_chunk(sc, 1, 0, worlds)
+        measured = tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+    estimate = budget.chunk_mb(sc, worlds)
+    assert measured <= estimate <= 1.6 * measured, (measured, estimate)
+
+
+@pytest.mark.parametrize(
+    "command", [["run", "-n", "200"], ["analyze", "-n", "200"], ["analyze", "--no-simulate"]]
+)
+def test_a_huge_domain_is_refused_before_any_work(project, capsys, command):
+    """32 parties over 19,200 packages: tables of GBs for even 200 worlds, and an analysis whose
+    dominance test compares every package with every other for each party."""
+    raw = valid_raw()
+    widen(raw)  # with the truce's 3 options: 19,200 packages
+    write_toml(project / "scenarios" / "huge.toml", raw)
+    t0 = time.perf_counter()
+    line = one_line_error([command[0], "scenarios/huge.toml", *command[1:]], capsys, cwd=project)
+    assert "NEGSIM_MAX_MEMORY_MB" in line and "estimated" in line
+    assert time.perf_counter() - t0 < 30
+    assert not (project / "results").exists()
+
+
 @pytest.mark.parametrize("n", [1_000_000, 10**11])
 def test_a_sweep_of_too_many_points_is_refused_before_the_grid_is_built(project, capsys, n):
     t0 = time.perf_counter()
@@ -441,6 +515,29 @@ def test_an_interrupted_comparison_is_whole_or_visibly_not(bundled, tmp_path, si
     rerun = _negsim_process([*COMPARE, str(out)], bundled)
     assert rerun.wait(120) == 0, rerun.stderr.read()
     _same_as_reference(out, bundled / "ref")
+
+
+def test_ctrl_c_removes_what_a_worker_was_still_writing(project, capsys, monkeypatch):
+    """A worker drawing a plot may put its ``.part`` into a scenario's temporary folder after the
+    command's clean-up looked; the interrupt handler, once the workers are gone, removes the folder.
+    Another live process's temporary folder is not touched."""
+    import sim.api
+
+    out = project / "out"
+    ours = out / f".ok.tmp-{os.getpid()}-abcd1234"
+    theirs = out / ".ok.tmp-1-ffff0000"  # pid 1 is alive: a run writing here right now
+
+    def compare_interrupted(*args, **kwargs):
+        ours.mkdir(parents=True)
+        (ours / ".curve.png.abc.part").write_text("half a plot")
+        theirs.mkdir()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim.api, "compare", compare_interrupted)
+    code, _, err = negsim(["compare", "scenarios/ok.toml", "--out", out], capsys, cwd=project)
+    assert code == 130 and err.startswith("negsim: interrupted"), err
+    assert not ours.exists()
+    assert theirs.is_dir()
 
 
 def test_a_full_disk_is_one_line_and_leaves_nothing_half_written(bundled, tmp_path):
@@ -598,6 +695,7 @@ def _catalogue_cases(project: Path) -> dict[str, list]:
         ],
         "too many replications": ["run", "scenarios/ok.toml", "-n", str(10**12)],
         "job too long": ["run", "scenarios/ok.toml", "-n", "5000000"],
+        "job too large for memory": ["analyze", file("wide.toml", widen), "--no-simulate"],
         "sweep too large": ["sweep", "scenarios/ok.toml", "--vary", "replications=1:5:1000000"],
         "seed out of range": ["run", "scenarios/ok.toml", "--seed", str(2**64)],
         "--out is not a folder": ["run", "scenarios/ok.toml", "--out", "taken.txt"],

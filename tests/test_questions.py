@@ -240,7 +240,7 @@ def path_forecast(baseline):
     space = compiled_space(baseline)
     full = space.index({"scope": "full_front", "prisoners": "exchange"})
     swap = space.index({"prisoners": "exchange"})
-    path = np.zeros((4, baseline.rounds), dtype=np.int64)
+    path = np.zeros((4, baseline.days), dtype=np.int64)
     path[0, 1:] = full
     path[1, 1:5], path[1, 5:] = full, swap
     path[2, 2:] = swap

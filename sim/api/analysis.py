@@ -12,9 +12,9 @@ from typing import Any
 
 import pandas as pd
 
-from sim.api.runs import _scenario, executor_label
+from sim.api.runs import _scenario, _workers, executor_label
 from sim.errors import UserError, show
-from sim.experiments import sweeps
+from sim.experiments import budget, sweeps
 from sim.scenario import Scenario
 
 # ---------------------------------------------------------------------------- analysis
@@ -67,6 +67,7 @@ def analyze(
         days = sorted(set(days))
         if not 1 <= len(days) <= MAX_DAYS:
             raise UserError(f"--days: give 1 to {MAX_DAYS} days in 0..{horizon}, e.g. 0,28,56")
+    budget.check_analysis(sc, simulate, _workers(executor))
     means = worlds.analyse_means(sc, list(days) if days is not None else None)
     agreements = summary = None
     if simulate:

@@ -27,12 +27,21 @@ class Beliefs:
     own party, whose true values it holds (None: a mediator, who is no party to the deal).
     """
 
-    def __init__(self, model, who: tuple[str, ...], step: float, informed: bool, own: int | None = None):
+    def __init__(
+        self,
+        model,
+        who: tuple[str, ...],
+        step: float,
+        informed: bool,
+        own: int | None = None,
+        est: list[Values] | None = None,
+    ):
         self.model = model
         space, R = model.space, model.replications
         self.parties = model.parties
         self.step = step
-        self.est: list[Values] = [
+        # ``est``: priors already drawn (the mediator keeps its tables side by side for its kernel)
+        self.est: list[Values] = est or [
             p.values if i == own else draw_values(space, p.spec, model.stream, (*who, p.pid), R)
             for i, p in enumerate(self.parties)
         ]

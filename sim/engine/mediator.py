@@ -13,7 +13,9 @@ import mesa
 import numpy as np
 
 from sim.engine.beliefs import Beliefs
+from sim.engine.jit import kernel
 from sim.engine.outcomes import STATUS_QUO
+from sim.engine.parties import draw_values
 from sim.engine.valuation import term_tables
 from sim.scenario import schema as S
 
@@ -37,10 +39,20 @@ class Mediator(mesa.Agent):
     def __init__(self, model: mesa.Model, spec: S.Mediator) -> None:
         super().__init__(model)
         self.spec = spec
-        R = model.replications
+        space, R = model.space, model.replications
         sc = model.spec
         self.parties = model.parties
-        self.beliefs = Beliefs(model, ("mediator",), spec.learning_step, spec.informed)
+        # The estimates of every party side by side (n, R, P), for the compiled proposal; each
+        # party's Values holds a view of its own slice, so a revision of one is a revision of both.
+        self.perm_hat = np.empty((len(self.parties), R, space.n))
+        self.tied_hat = np.empty((len(self.parties), R, space.n))
+        est = [
+            draw_values(
+                space, p.spec, model.stream, ("mediator", p.pid), R, out=(self.perm_hat[i], self.tied_hat[i])
+            )
+            for i, p in enumerate(self.parties)
+        ]
+        self.beliefs = Beliefs(model, ("mediator",), spec.learning_step, spec.informed, est=est)
         self.weights_hat = None  # per-world salience estimates, kept only when listening
         self.required = np.array([p.required for p in self.parties])  # (n, P)
         self.text = np.full(R, STATUS_QUO, dtype=np.int64)
@@ -94,8 +106,8 @@ class Mediator(mesa.Agent):
 
     def candidates(self, idx: np.ndarray) -> np.ndarray:
         """(r, P) packages the mediator may table: negotiable extensions of what is in force (with no
-        carrot not yet offered), near
-        the text on the table when it has a reach (all extensions if none is near)."""
+        carrot not yet offered), near the text on the table when it has a reach (all extensions if
+        none is near)."""
         space = self.model.space
         inforce = self.model.inforce[idx]
         ok = space.negotiable[None, :] & space.extends(inforce)
@@ -109,9 +121,46 @@ class Mediator(mesa.Agent):
         return ok
 
     BLOCK = 4096  # worlds solved at once (a chunk): fewer, larger array operations
+    compiled = True  # False: the readable array path below (the reference the kernel must match)
 
     def propose(self, idx: np.ndarray, day: np.ndarray) -> np.ndarray:
-        """The revised text in each world of idx; -1 where no extension is left to propose."""
+        """The revised text in each world of idx; -1 where no extension is left to propose.
+
+        Compiled, each world scans only its own candidates (``nash_pick``); the readable path
+        (``propose_arrays``) evaluates a block of worlds on the union of their candidates. Both
+        apply ``nash_choice``'s rule and tie-breaks to the same surpluses, so they pick the same text.
+        """
+        if not self.compiled or self.model.levers.carrots:  # the kernel knows no offered carrots
+            return self.propose_arrays(idx, day)
+        model, space = self.model, self.model.space
+        days = model.truce_days(idx)
+        m = model.battlefield.momentum[idx]
+        coef = [
+            est.coefficients(space, idx, days, m, p.shift[idx], model.window)
+            for est, p in zip(self.est, self.parties, strict=True)
+        ]
+        return nash_pick(
+            idx,
+            model.inforce[idx],
+            self.text[idx],
+            -1 if self.spec.reach is None else self.spec.reach,
+            space.memo("packages:int64", lambda: space.packages.astype(np.int64)),
+            *space.memo("sizes, strides", lambda: index_strides(space)),
+            space.negotiable,
+            self.required,
+            space.truce,
+            space.rebuild,
+            self.perm_hat,
+            self.tied_hat,
+            coef[0][0],
+            np.stack([c[1] for c in coef], axis=1),
+            np.stack([c[2] for c in coef], axis=1),
+            np.zeros((idx.size, len(self.parties))),  # no bonus: a carrot is an option, in the terms
+            self.believed_margin(idx, day),
+        )
+
+    def propose_arrays(self, idx: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """``propose`` as array operations over blocks of worlds (the reference path)."""
         out = np.empty(idx.size, dtype=np.int64)
         for a in range(0, idx.size, self.BLOCK):
             rows = idx[a : a + self.BLOCK]
@@ -196,6 +245,12 @@ class Mediator(mesa.Agent):
         self.progress[rows] = day
 
 
+def index_strides(space) -> tuple[np.ndarray, np.ndarray]:
+    """(K,) each issue's number of options and its stride in the package index (row-major)."""
+    sizes = np.array([len(o) for o in space.options], dtype=np.int64)
+    return sizes, np.concatenate([np.cumprod(sizes[::-1])[::-1][1:], [1]]).astype(np.int64)
+
+
 def nash_choice(surplus: np.ndarray, required: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     """For each world: the best allowed package given surpluses over believed asks (r, n, P).
 
@@ -215,3 +270,133 @@ def nash_choice(surplus: np.ndarray, required: np.ndarray, allowed: np.ndarray) 
     secondary = np.where(best, total, -np.inf)
     best &= secondary == secondary.max(axis=1, keepdims=True)
     return np.where(allowed.any(axis=1), np.argmax(best, axis=1), -1)
+
+
+@kernel
+def nash_pick(
+    rows, inforce, text, reach, packages, sizes, strides, negotiable, required, truce, rebuild,
+    perm, tied, frac, const, per_rebuild, bonus, margin,
+):  # fmt: skip
+    """Kernel of ``Mediator.propose``: for each world k (``rows[k]`` of the tables), the package
+    ``nash_choice`` picks, among that world's own candidates only.
+
+    Candidates are ``Mediator.candidates``: negotiable packages that keep every option banked in
+    ``inforce[k]`` or raise it, other than it; with ``reach >= 0``, those within ``reach`` issue
+    changes of ``text[k]`` if there are any (for a reach up to 2 they are enumerated from the text,
+    ``sizes`` and ``strides`` (K,) giving each issue's options and place in the package index).
+    A party's estimated surplus is its value (``perm``, ``tied`` (n, R, P) and the per-option
+    ``frac`` (r, O), ``const`` and ``per_rebuild`` (r, n, O), see ``Values.coefficients``) over
+    what is in force, plus ``bonus`` (r, n), less the believed ``margin`` (r, n): the same
+    operations in the same order as the array path. Ties go as in ``nash_choice``: the larger total
+    surplus, then the lower index.
+    """
+    n, n_pkgs, n_issues = perm.shape[0], packages.shape[0], packages.shape[1]
+    out = np.full(rows.size, -1, dtype=np.int64)
+    here_value = np.empty(n)
+    cand = np.empty(n_pkgs, dtype=np.int64)
+    for k in range(rows.size):
+        row, here, tabled = rows[k], inforce[k], text[k]
+        count = 0
+        if 0 <= reach <= 2:  # the text itself, then every text one change away, then two
+            for a in range(-1, n_issues):
+                for b in range(a + 1 if a >= 0 else -1, n_issues):
+                    if (a >= 0) + (b >= 0) > reach:
+                        continue
+                    for oa in range(sizes[a] if a >= 0 else 1):
+                        if a >= 0 and oa == packages[tabled, a]:
+                            continue
+                        for ob in range(sizes[b] if b >= 0 else 1):
+                            if b >= 0 and ob == packages[tabled, b]:
+                                continue
+                            p = tabled
+                            if a >= 0:
+                                p += (oa - packages[tabled, a]) * strides[a]
+                            if b >= 0:
+                                p += (ob - packages[tabled, b]) * strides[b]
+                            if p == here or not negotiable[p]:
+                                continue
+                            keeps = True
+                            for j in range(n_issues):  # nothing banked is dropped
+                                keeps = keeps and packages[p, j] >= packages[here, j]
+                            if keeps:
+                                cand[count] = p
+                                count += 1
+        elif reach > 2:
+            count = _scan(packages, negotiable, here, tabled, reach, cand)
+        if count == 0:  # no reach, or nothing near the text: every extension
+            count = _scan(packages, negotiable, here, tabled, n_issues, cand)
+        o = truce[here]
+        for i in range(n):
+            here_value[i] = (
+                perm[i, row, here]
+                + frac[k, o] * tied[i, row, here]
+                + const[k, i, o]
+                + per_rebuild[k, i, o] * rebuild[here]
+            )
+        best_ok, nash_ok, total_ok = -1, -np.inf, -np.inf  # among texts all are believed to accept
+        best_any, short_any, total_any = -1, -np.inf, -np.inf  # among all: least total shortfall
+        for c in range(count):
+            p = cand[c]
+            o = truce[p]
+            feasible = True
+            nash, shortfall, total = 1.0, 0.0, 0.0
+            for i in range(n):
+                value = (
+                    perm[i, row, p]
+                    + frac[k, o] * tied[i, row, p]
+                    + const[k, i, o]
+                    + per_rebuild[k, i, o] * rebuild[p]
+                )
+                s = ((value - here_value[i]) + bonus[k, i] * 1.0) - margin[k, i]
+                if required[i, p]:
+                    feasible = feasible and s > 0
+                    nash *= s
+                    shortfall += max(-s, 0.0)
+                    total += s
+            if feasible and _better(nash, total, p, nash_ok, total_ok, best_ok):
+                best_ok, nash_ok, total_ok = p, nash, total
+            if _better(-shortfall, total, p, short_any, total_any, best_any):
+                best_any, short_any, total_any = p, -shortfall, total
+        out[k] = best_ok if best_ok >= 0 else best_any
+    return out
+
+
+@kernel
+def _scan(packages, negotiable, here, tabled, reach, cand):
+    """Into ``cand``: every negotiable package other than ``here`` that keeps each of its options
+    or raises it, within ``reach`` issue changes of ``tabled``, in order; their count."""
+    count = 0
+    for p in range(packages.shape[0]):
+        if p == here or not negotiable[p]:
+            continue
+        keeps, changes = True, 0
+        for j in range(packages.shape[1]):
+            keeps = keeps and packages[p, j] >= packages[here, j]
+            changes += packages[p, j] != packages[tabled, j]
+        if keeps and changes <= reach:
+            cand[count] = p
+            count += 1
+    return count
+
+
+@kernel
+def _better(primary, total, p, best_primary, best_total, best):
+    """Whether package p beats the best so far: a larger primary, then a larger total, then a lower
+    index (``nash_choice``'s order, whatever order the candidates come in)."""
+    if best < 0:
+        return True
+    if primary != best_primary:
+        return primary > best_primary
+    if total != best_total:
+        return total > best_total
+    return p < best
+
+
+def warm_up() -> None:
+    """Compile (or load) this module's kernel on a one-package table."""
+    one = np.zeros(1, dtype=np.int64)
+    nash_pick(
+        one, one, one, -1, np.zeros((1, 1), dtype=np.int64), one + 1, one + 1, np.zeros(1, dtype=np.bool_),
+        np.zeros((1, 1), dtype=np.bool_), one, np.zeros(1), np.zeros((1, 1, 1)), np.zeros((1, 1, 1)),
+        np.zeros((1, 1)), np.zeros((1, 1, 1)), np.zeros((1, 1, 1)), np.zeros((1, 1)), np.zeros((1, 1)),
+    )  # fmt: skip

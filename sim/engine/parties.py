@@ -61,8 +61,16 @@ def draw_option_values(rng: np.random.Generator, mean: np.ndarray, sd: float, n:
     return np.clip(rng.normal(mean, sd, (n, mean.size)), 0.0, 1.0)
 
 
-def draw_values(space: OutcomeSpace, spec: S.Party, stream: Stream, who: tuple[str, ...], n: int) -> Values:
-    """A party's term tables and daily war values in n worlds, from the streams of ``who``."""
+def draw_values(
+    space: OutcomeSpace,
+    spec: S.Party,
+    stream: Stream,
+    who: tuple[str, ...],
+    n: int,
+    out: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Values:
+    """A party's term tables and daily war values in n worlds, from the streams of ``who``
+    (the tables written into ``out``, two (n, P) arrays, when given)."""
     sc = space.scenario
     u = sc.uncertainty
     terms = [space.issues[k] for k in space.term_ks]
@@ -79,7 +87,7 @@ def draw_values(space: OutcomeSpace, spec: S.Party, stream: Stream, who: tuple[s
         )
         for i in terms
     ]
-    perm, tied = term_tables(space, weights, values, space.interaction_vector(spec))
+    perm, tied = term_tables(space, weights, values, space.interaction_vector(spec), out=out)
     war = np.zeros((n, len(space.fronts)))
     slope = np.zeros(len(space.fronts))
     for f, front in enumerate(space.fronts):

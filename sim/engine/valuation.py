@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.engine.jit import kernel
 from sim.engine.outcomes import STATUS_QUO, OutcomeSpace
 
 
@@ -107,26 +108,23 @@ class Values:
         """(r, F) daily value of fighting on each front now."""
         return self.war[rows] + shift + m[:, None] * self.slope
 
-    def of(
+    def coefficients(
         self,
         space: OutcomeSpace,
         rows: np.ndarray,
-        pkgs: np.ndarray | None,
         days: np.ndarray,
         m: np.ndarray,
         shift: np.ndarray,
         window: int,
-    ) -> np.ndarray:
-        """(r, C) value of packages ``pkgs`` (r, C; or (C,) the same in every world; None: every
-        package) in worlds ``rows``.
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per truce option (r, O): the share of the window the tied terms hold (``frac``), the
+        value of everything but the terms and the rebuild (``const``), and the value of a unit of
+        rebuild rate (``per_rebuild``). A package p with truce option o is then worth
 
-        ``days`` (r, O) is how long a truce of each truce option would run from now (0 for none),
-        ``m`` (r,) the balance of power now, ``shift`` (r, F) the pressure on each front's value.
-        The war during a truce depends only on its option, so it is computed per option and looked up.
+            perm[p] + frac[o] * tied[p] + const[o] + per_rebuild[o] * rebuild[p]
+
+        (added in that order: the compiled kernels add in the same order, so the bits agree).
         """
-        # Everything but the terms and the rebuild rate depends only on the truce option: per option
-        # coefficients (r, O), then one look-up per package. The balance's path is the dynamics'
-        # (see the module docstring), linear in the package's rebuild rate.
         days = days.astype(np.float64)
         during = np.minimum(days, window)
         frac = during / window
@@ -153,6 +151,26 @@ class Values:
         # d/d(rebuild) of the war: the balance moves by rebuild * t during the truce, ends rebuild * d
         # further, and reverts from there; only where the truce closes the momentum's front.
         per_rebuild = ww * closes * (b_open * 0.5 * during * during + b_all * la * days)
+        return frac, const, per_rebuild
+
+    def of(
+        self,
+        space: OutcomeSpace,
+        rows: np.ndarray,
+        pkgs: np.ndarray | None,
+        days: np.ndarray,
+        m: np.ndarray,
+        shift: np.ndarray,
+        window: int,
+    ) -> np.ndarray:
+        """(r, C) value of packages ``pkgs`` (r, C; or (C,) the same in every world; None: every
+        package) in worlds ``rows``.
+
+        ``days`` (r, O) is how long a truce of each truce option would run from now (0 for none),
+        ``m`` (r,) the balance of power now, ``shift`` (r, F) the pressure on each front's value.
+        The war during a truce depends only on its option, so it is computed per option and looked up.
+        """
+        frac, const, per_rebuild = self.coefficients(space, rows, days, m, shift, window)
         if pkgs is None or pkgs.ndim == 1:  # the same packages (columns) in every world
             cols = np.arange(space.n) if pkgs is None else pkgs
             opt = space.truce[cols]
@@ -163,28 +181,86 @@ class Values:
                 + const[:, opt]
                 + per_rebuild[:, opt] * space.rebuild[cols]
             )
+        # Different packages in each world: gather only the cells asked for, not whole rows.
         opt = space.truce[pkgs]
+        cells = (rows[:, None], pkgs)
 
         def at(x: np.ndarray) -> np.ndarray:
             return np.take_along_axis(x, opt, axis=1)
 
         return (
-            np.take_along_axis(self.perm[rows], pkgs, axis=1)
-            + at(frac) * np.take_along_axis(self.tied[rows], pkgs, axis=1)
-            + at(const)
-            + at(per_rebuild) * space.rebuild[pkgs]
+            self.perm[cells] + at(frac) * self.tied[cells] + at(const) + at(per_rebuild) * space.rebuild[pkgs]
         )
 
 
 def term_tables(
-    space: OutcomeSpace, weights: np.ndarray, values: list[np.ndarray], interactions: np.ndarray
+    space: OutcomeSpace,
+    weights: np.ndarray,
+    values: list[np.ndarray],
+    interactions: np.ndarray,
+    compiled: bool = True,
+    out: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(R, P) permanent and tied term values from weights (R, k) and option values per term issue.
 
     ``values[i]`` is (R, options of the i-th term issue); ``interactions`` (P,) counts as permanent.
+    A package's term value is the weighted value of its option on each term issue (an additive
+    multi-attribute value, Raiffa 1982), summed from 0 in the scenario's order of issues: compiled,
+    one world and package at a time (``term_sums``); else issue by issue over whole tables. The
+    order is fixed on purpose: a matrix product over option indicators leaves it to the BLAS
+    library (blocking, several accumulators), and on some tables its last bits differ.
+    ``out``: two (R, P) arrays to write the tables into (and return), instead of new ones.
     """
-    # One matrix product per kind of term: weighted option values (R, options) times the packages'
-    # option indicators (options, P).
     weighted = np.concatenate([weights[:, i : i + 1] * v for i, v in enumerate(values)], axis=1)
-    perm_ind, tied_ind = space.option_indicators
-    return weighted @ perm_ind + interactions, weighted @ tied_ind
+    columns, tied = space.term_columns, space.tied[space.term_ks]
+    perm, held = (
+        out if out is not None else (np.empty((len(weighted), space.n)), np.empty((len(weighted), space.n)))
+    )
+    if compiled:
+        term_sums(weighted, columns, tied, interactions, perm, held)
+        return perm, held
+    perm[:] = 0.0
+    held[:] = 0.0
+    for i in range(columns.shape[1]):
+        part = weighted[:, columns[:, i]]
+        if tied[i]:
+            held += part
+        else:
+            perm += part
+    perm += interactions
+    return perm, held
+
+
+@kernel
+def term_sums(
+    weighted: np.ndarray,
+    columns: np.ndarray,
+    tied: np.ndarray,
+    interactions: np.ndarray,
+    perm: np.ndarray,
+    held: np.ndarray,
+) -> None:
+    """Kernel of ``term_tables``: ``weighted`` (R, J) weighted option values, ``columns`` (P, k)
+    the column of each package's option on each term issue, ``tied`` (k,) the issues tied to the
+    truce; writes ``perm`` and ``held`` (R, P). Each sum starts at 0 and adds the issues in order,
+    as the readable path does."""
+    n_worlds, n_pkgs = weighted.shape[0], columns.shape[0]
+    for r in range(n_worlds):
+        for p in range(n_pkgs):
+            a = 0.0
+            b = 0.0
+            for i in range(columns.shape[1]):
+                if tied[i]:
+                    b += weighted[r, columns[p, i]]
+                else:
+                    a += weighted[r, columns[p, i]]
+            perm[r, p] = a + interactions[p]
+            held[r, p] = b
+
+
+def warm_up() -> None:
+    """Compile (or load) this module's kernel on a tiny table."""
+    one = np.zeros((1, 1))
+    term_sums(
+        one, np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.bool_), np.zeros(1), one, one.copy()
+    )

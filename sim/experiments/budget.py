@@ -12,10 +12,19 @@ estimated time (one core)   ``NEGSIM_MAX_SECONDS``          3,600
 estimated memory            ``NEGSIM_MAX_MEMORY_MB``        4,096
 ==========================  ==============================  ==========
 
-The estimates are upper bounds measured on the engine (a world-round costs about 2 µs plus 0.1 µs
-per package of the outcome space; a chunk of worlds holds about 160 bytes per world and package:
-each party's, veto player's and the mediator's value tables), so they refuse the absurd, not the
-merely large.
+The estimates are upper bounds measured on the engine, so they refuse the absurd, not the merely
+large. Time: a world-round costs about 2 µs plus 0.1 µs per package of the outcome space. Memory
+follows what the engine holds for a chunk of R worlds (R = the chunk size, or fewer replications):
+
+* the value tables: for every party its own permanent and tied term values, the mediator's
+  estimate of both, and each veto player's own (float64, (R, P) each): 16 R P (2 n + v) bytes for
+  n parties and v veto players; this is nearly all of it (about 150 MB of a 4,096-world chunk of the
+  baseline, measured 156 MB);
+* per world, the class in force at the end of each of the T days and the answers at each contact;
+* per package, the outcome space's tables (the neighbours of each package by each of its M moves).
+
+``analyze`` checks its own size as well: its Pareto test compares every package with every other
+for each party (n P^2 booleans, a few at once), beside the replayed chunk.
 """
 
 from __future__ import annotations
@@ -29,8 +38,14 @@ from sim.scenario.limits import MEMORY_MB, POINTS, REPLICATIONS, SECONDS, Limit
 
 SECONDS_PER_WORLD_ROUND = 2e-6
 SECONDS_PER_WORLD_ROUND_PACKAGE = 1e-7
-BYTES_PER_WORLD_PACKAGE = 160
-BASE_MB = 200  # the libraries a process loads
+BYTES_PER_TABLE_CELL = 16  # a world's permanent and tied value of one package (two float64)
+BYTES_PER_WORLD_DAY = 2  # the class in force at the end of each day (int16), per world
+BYTES_PER_WORLD_CONTACT = 32  # a contact's answers and events, per world
+BYTES_PER_WORLD_MOVE = 64  # a demand: every neighbour's index and value, and the arrays around them
+BYTES_PER_PACKAGE_MOVE = 8  # the outcome space's neighbour table
+BASE_MB = 250  # the libraries a process loads (NumPy, pandas, Mesa, numba)
+SLACK = 1.25  # temporaries of a round beside the tables
+PARETO_ARRAYS = 3  # boolean (n, P, P) arrays alive at once in the dominance test
 
 
 def _refuse(limit: Limit, asked: str, estimate: str) -> UserError:
@@ -46,10 +61,35 @@ def seconds(sc: Scenario, replications: int | None = None) -> float:
     return n * (sc.expected_contacts * per + sc.days * SECONDS_PER_WORLD_ROUND)
 
 
+def tables(sc: Scenario) -> int:
+    """(R, P) value tables a model holds: each party's own and the mediator's estimate of it, and
+    each veto player's own."""
+    n = len(sc.parties)
+    return 2 * n + sum(1 for p in sc.parties.values() if p.veto is not None)
+
+
+def chunk_mb(sc: Scenario, worlds: int | None = None) -> float:
+    """Estimated peak memory of playing one chunk of ``worlds`` worlds (default: a full chunk, or
+    the scenario's replications if fewer), above the libraries."""
+    r = min(sc.replications, CHUNK) if worlds is None else worlds
+    p, moves = sc.n_packages, sum(len(i.options) for i in sc.issues.values())
+    per_world = BYTES_PER_TABLE_CELL * p * tables(sc) + BYTES_PER_WORLD_DAY * sc.days
+    per_world += BYTES_PER_WORLD_CONTACT * sc.expected_contacts
+    per_world += BYTES_PER_WORLD_MOVE * moves * len(sc.parties)
+    return SLACK * (r * per_world + p * moves * BYTES_PER_PACKAGE_MOVE) / 2**20
+
+
 def memory_mb(sc: Scenario, workers: int = 1) -> float:
     """Estimated peak memory: each process holds one chunk of worlds over the outcome space."""
-    per_process = BASE_MB + min(sc.replications, CHUNK) * sc.n_packages * BYTES_PER_WORLD_PACKAGE / 2**20
-    return per_process * max(1, workers)
+    return (BASE_MB + chunk_mb(sc)) * max(1, workers)
+
+
+def analysis_mb(sc: Scenario, simulate: bool = True, workers: int = 1) -> float:
+    """Estimated peak memory of ``analyze``: the dominance test of the Pareto frontier (one day at a
+    time, in this process), beside the replayed chunks when it simulates."""
+    pareto = PARETO_ARRAYS * len(sc.parties) * sc.n_packages**2 / 2**20
+    here = BASE_MB + pareto
+    return max(here, memory_mb(sc, workers)) if simulate else here
 
 
 def estimate(scenarios: Sequence[Scenario], points: int = 1, workers: int = 1) -> str:
@@ -79,6 +119,16 @@ def check_points(n: int) -> None:
     """A sweep of ``n`` points, checked before its grid is built."""
     if n > POINTS.value():
         raise _refuse(POINTS, f"a sweep of {n:,} points", f"{n:,} runs of the scenario")
+
+
+def check_analysis(sc: Scenario, simulate: bool = True, workers: int = 1) -> None:
+    """Refuse an analysis over a limit before any work; the message gives the estimate."""
+    if simulate:
+        check_job([sc], workers=workers)
+    mem = analysis_mb(sc, simulate, workers)
+    if mem > MEMORY_MB.value():
+        what = f"an analysis of {show(sc.name)} ({sc.n_packages:,} packages, {len(sc.parties)} parties)"
+        raise _refuse(MEMORY_MB, what, f"estimated {mem:,.0f} MB")
 
 
 def check_job(scenarios: Sequence[Scenario], points: int = 1, workers: int = 1) -> None:

@@ -99,6 +99,31 @@ def clean_leftovers(folder: Path) -> list[Path]:
     return removed
 
 
+def discard_own(folder: str | os.PathLike, depth: int = 3) -> list[Path]:
+    """Remove this process's temporary folders under ``folder`` (``depth`` levels down): what an
+    interrupted command was writing. A worker drawing into one may have put a file there (a plot's
+    ``.part``) after the command's own clean-up looked; called once the workers have stopped, this
+    leaves nothing behind."""
+    mine = (f".tmp-{os.getpid()}-", f".old-{os.getpid()}-")
+    removed: list[Path] = []
+    level = [Path(folder)]
+    for _ in range(depth):
+        below = []
+        for parent in level:
+            try:
+                entries = [p for p in parent.iterdir() if p.is_dir() and not p.is_symlink()]
+            except OSError:
+                continue
+            for p in entries:
+                if p.name.startswith(".") and any(tag in p.name for tag in mine):
+                    shutil.rmtree(p, ignore_errors=True)
+                    removed.append(p)
+                else:
+                    below.append(p)
+        level = below
+    return removed
+
+
 class Staging:
     """A temporary folder beside ``target`` that replaces it in one step on :meth:`commit`."""
 

@@ -1,0 +1,222 @@
+"""The compiled kernels and the readable paths they stand for give the same bits.
+
+* ``nash_pick`` (the mediator's proposal, one world at a time over its own candidates) and the
+  array path (``Mediator.propose_arrays``: candidates, estimates on the union of columns,
+  ``nash_choice``) pick the same text in every world and round of every bundled scenario, and on
+  synthetic tables full of ties (the tie-breaks: larger total surplus, then the lower index).
+* ``term_sums`` (each package's terms summed on the fly) equals the readable path (whole tables
+  added issue by issue) bit for bit, on the bundled tables and on random ones: both start at 0 and
+  add the issues in the scenario's order. The engine used to take a matrix product of weighted
+  option values and option indicators: on the bundled tables it gives the same bits (checked here,
+  so the change of order changed no output), but on random tables its last bits sometimes differ
+  (BLAS chooses its own order of additions), so the reference now sums in the kernel's order.
+* numba is imported only when a kernel runs, never by ``import sim.cli``; compiled code is cached
+  on disk, and a read-only install keeps its cache in the user's cache folder.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.api import load_scenario
+from sim.engine import jit
+from sim.engine.mediator import Mediator, nash_choice, nash_pick
+from sim.engine.model import NegotiationModel
+from sim.engine.parties import draw_option_values, draw_weights
+from sim.engine.valuation import term_tables
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = sorted((ROOT / "scenarios").glob("*.toml"))
+
+
+def bits(a: np.ndarray) -> bytes:
+    return np.ascontiguousarray(a, dtype=np.float64).tobytes()
+
+
+# ---------------------------------------------------------------------------- the mediator's text
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.stem)
+def test_the_kernel_and_the_array_path_propose_the_same_texts(path, monkeypatch):
+    sc = load_scenario(path)
+    model = NegotiationModel(sc, replications=257, rng=7)
+    compared = []
+
+    def both(self, idx, day):
+        fast = nash_pick_of(self, idx, day)
+        ref = self.propose_arrays(idx, day)
+        np.testing.assert_array_equal(fast, ref)
+        compared.append(int((ref >= 0).sum()))
+        return fast
+
+    nash_pick_of = Mediator.propose
+    monkeypatch.setattr(Mediator, "propose", both)
+    model.run()
+    assert sum(compared) > 0, "the mediator never proposed: nothing was compared"
+
+
+def test_the_whole_run_is_the_same_on_either_path(monkeypatch):
+    """Not only each proposal: the worlds' histories agree to the last bit of every gain."""
+    sc = load_scenario(ROOT / "scenarios" / "mediator_listens.toml")  # revises its tables as it goes
+    fast = NegotiationModel(sc, replications=300, rng=3).run()
+    monkeypatch.setattr(Mediator, "compiled", False)
+    slow = NegotiationModel(sc, replications=300, rng=3).run()
+    np.testing.assert_array_equal(fast.inforce, slow.inforce)
+    np.testing.assert_array_equal(fast.class_by_day, slow.class_by_day)
+    assert bits(fast.gain) == bits(slow.gain)
+
+
+def reference_pick(packages, negotiable, required, inforce, text, reach, surplus):
+    """The array path's rule on a bare table: Mediator.candidates, then nash_choice."""
+    allowed = negotiable[None, :] & (packages[None, :, :] >= packages[inforce][:, None, :]).all(axis=2)
+    allowed[np.arange(inforce.size), inforce] = False
+    if reach >= 0:
+        near = allowed & ((packages[None, :, :] != packages[text][:, None, :]).sum(axis=2) <= reach)
+        allowed = np.where(near.any(axis=1, keepdims=True), near, allowed)
+    return nash_choice(surplus, required, allowed)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_kernel_breaks_ties_as_nash_choice_does(seed):
+    """Coarse values (quarters) make equal Nash products, totals and shortfalls common."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(2, 4, size=rng.integers(2, 5))
+    packages = np.indices(sizes).reshape(len(sizes), -1).T.astype(np.int64)
+    n_pkgs, n, r = len(packages), int(rng.integers(2, 5)), 40
+    negotiable = rng.random(n_pkgs) < 0.8
+    required = rng.random((n, n_pkgs)) < 0.7
+    perm = rng.integers(-4, 5, size=(n, r, n_pkgs)) / 4
+    margin = rng.integers(0, 3, size=(r, n)) / 4
+    inforce = rng.integers(0, n_pkgs, size=r) * (rng.random(r) < 0.5)
+    text = rng.integers(0, n_pkgs, size=r)
+    strides = np.array([int(np.prod(sizes[j + 1 :])) for j in range(len(sizes))], dtype=np.int64)
+    reach = int(rng.choice([-1, 0, 1, 2, 3]))
+    zeros = np.zeros((r, n, 1))
+    truce = np.zeros(n_pkgs, dtype=np.int64)
+    rows = np.arange(r)
+    got = nash_pick(
+        rows, inforce, text, reach, packages, sizes.astype(np.int64), strides, negotiable, required, truce,
+        np.zeros(n_pkgs),
+        perm, np.zeros_like(perm), np.zeros((r, 1)), zeros, zeros, np.zeros((r, n)), margin,
+    )  # fmt: skip
+    here = perm[:, rows, inforce]  # (n, r)
+    surplus = (perm - here[:, :, None]).transpose(1, 0, 2) - margin[:, :, None]  # (r, n, P)
+    want = reference_pick(packages, negotiable, required, inforce, text, reach, surplus)
+    np.testing.assert_array_equal(got, want)
+
+
+# ---------------------------------------------------------------------------- term sums
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.stem)
+def test_term_sums_equal_the_readable_sums_and_the_matrix_product_on_the_bundled_tables(path):
+    sc = load_scenario(path)
+    model = NegotiationModel(sc, replications=500, rng=1)
+    space = model.space
+    for party in model.parties:
+        spec = party.spec
+        terms = [space.issues[k] for k in space.term_ks]
+        rng = np.random.default_rng(5)
+        weights = draw_weights(rng, np.array([spec.positions[i].weight for i in terms]), 40.0, 500)
+        values = [
+            draw_option_values(
+                rng, np.array([spec.positions[i].values[o] for o in sc.issues[i].options]), 0.1, 500
+            )
+            for i in terms
+        ]
+        inter = space.interaction_vector(spec)
+        fast = term_tables(space, weights, values, inter, compiled=True)
+        slow = term_tables(space, weights, values, inter, compiled=False)
+        product = matrix_product(space, weights, values, inter)
+        for a, b, c in zip(fast, slow, product, strict=True):
+            assert bits(a) == bits(b) == bits(c), party.pid
+        assert bits(party.values.perm) == bits(term_tables_of(model, party, compiled=False)[0])
+
+
+def matrix_product(space, weights, values, interactions):
+    """The term tables as the engine computed them before the kernel: one matrix product per kind
+    of term, weighted option values (R, options) times the packages' option indicators."""
+    weighted = np.concatenate([weights[:, i : i + 1] * v for i, v in enumerate(values)], axis=1)
+    rows = [(k, o) for k in space.term_ks for o in range(len(space.options[k]))]
+    ind = np.array([space.packages[:, k] == o for k, o in rows], dtype=np.float64)
+    tied = np.array([space.tied[k] for k, _ in rows])
+    return weighted @ (ind * ~tied[:, None]) + interactions, weighted @ (ind * tied[:, None])
+
+
+def term_tables_of(model, party, compiled):
+    """The party's own drawn tables, rebuilt from the same streams on either path."""
+    from sim.engine import parties
+
+    space = model.space
+    saved = parties.term_tables
+    parties.term_tables = lambda *a, **kw: saved(*a, **kw, compiled=compiled)
+    try:
+        v = parties.draw_values(space, party.spec, model.stream, ("party", party.pid), model.replications)
+    finally:
+        parties.term_tables = saved
+    return v.perm, v.tied
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_term_sums_equal_the_readable_sums_on_random_tables(seed, make_scenario):
+    from conftest import exact_party, random_issues, scenario_raw
+
+    rng = np.random.default_rng(seed)
+    terms = random_issues(rng, (1, 5), (2, 5))
+    tied = [i for i in terms if rng.random() < 0.3]
+    raw = scenario_raw(terms, {"a": exact_party(rng, terms), "b": exact_party(rng, terms)}, tied=tied)
+    sc = make_scenario(raw)
+    model = NegotiationModel(sc, replications=1, rng=seed)
+    space = model.space
+    R = 300
+    weights = rng.dirichlet(np.ones(len(space.term_ks)), size=R) * rng.uniform(0.1, 10)
+    values = [rng.normal(0, 3, size=(R, len(space.options[k]))) for k in space.term_ks]
+    inter = rng.normal(0, 1, size=space.n)
+    fast = term_tables(space, weights, values, inter, compiled=True)
+    slow = term_tables(space, weights, values, inter, compiled=False)
+    assert bits(fast[0]) == bits(slow[0])
+    assert bits(fast[1]) == bits(slow[1])
+
+
+# ---------------------------------------------------------------------------- numba, lazily
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
+    full = dict(os.environ, PYTHONPATH=str(ROOT), **env)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=full, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_importing_the_command_line_does_not_import_numba():
+    proc = run_python("import sys, sim.cli, sim.api; print('numba' in sys.modules)")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"
+
+
+def test_kernels_are_cached_on_disk_and_loaded_by_the_next_process(tmp_path):
+    cache = tmp_path / "numba"
+    code = "from sim.engine import warm; warm.warm_up()"
+    first = run_python(code, NUMBA_CACHE_DIR=str(cache))
+    assert first.returncode == 0, first.stderr
+    files = {p: p.stat().st_mtime_ns for p in cache.rglob("*") if p.is_file()}
+    assert any(p.suffix == ".nbi" for p in files) and any(p.suffix == ".nbc" for p in files)
+    second = run_python(code, NUMBA_CACHE_DIR=str(cache))
+    assert second.returncode == 0, second.stderr
+    assert {p: p.stat().st_mtime_ns for p in cache.rglob("*") if p.is_file()} == files, "compiled again"
+
+
+def test_the_cache_folder_of_a_read_only_install(tmp_path, monkeypatch):
+    pkg = tmp_path / "site-packages" / "sim" / "engine"
+    pkg.mkdir(parents=True)
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    assert jit.cache_dir(pkg, env) is None  # writable: numba's own place, beside the module
+    assert jit.cache_dir(pkg, env | {"NUMBA_CACHE_DIR": "/somewhere"}) == "/somewhere"
+    monkeypatch.setattr(os, "access", lambda path, mode: False)  # as a non-root user would see it
+    assert jit.cache_dir(pkg, env) == str(tmp_path / "cache" / "negsim" / "numba")
