@@ -1381,10 +1381,25 @@ def _answers(tree: dict[str, Any]) -> list[str]:
     words = ["accept", "refuse", "extend", "lapse", "a", "r", "e", "l", "yes", "no", "help", "?"]
     for issue, spec in tree["issues"].items():
         words += [f"refuse {issue}={o}" for o in spec["options"]]
+        words += [f"refuse table {issue}={o}" for o in spec["options"]]
+    words += ["refuse table " + " ".join(f"{i}={s['options'][-1]}" for i, s in tree["issues"].items())]
     return words + ["use no_lever", "  accept  ", "REFUSE", "# a comment", ""]
 
 
-GARBAGE_LINES = [*NASTY_TEXT, "accept now", "refuse =", "refuse a=b=c", "use", "use a b", "x" * 100_000]
+GARBAGE_LINES = [
+    *NASTY_TEXT,
+    "accept now",
+    "refuse =",
+    "refuse a=b=c",
+    "use",
+    "use a b",
+    "refuse table",
+    "refuse table a=b=c",
+    "refuse table nope=nope",
+    "refuse a=b table",
+    "table a=b",
+    "x" * 100_000,
+]
 
 
 @st.composite

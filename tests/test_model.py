@@ -220,7 +220,8 @@ def lever_talks(levers: dict | None = None) -> dict:
 
 
 def test_a_stick_lowers_its_targets_value_of_fighting_on_and_raises_agreement(make_scenario):
-    stick = {"s": {"holder": "a", "target": "b", "kind": "stick", "strength": 0.001, "max_uses": 3}}
+    # b's daily value of the war is 0.0015 - 0.0005 = 0.001: strength 4 cuts 0.004 a day per use
+    stick = {"s": {"holder": "a", "target": "b", "kind": "stick", "strength": 4.0, "max_uses": 3}}
     calm = play(make_scenario, lever_talks(), "calm")
     pressed = play(make_scenario, lever_talks(stick), "pressed")
     assert (pressed.party["b"].shift <= 0).all() and (pressed.party["b"].shift < 0).any()
@@ -228,13 +229,96 @@ def test_a_stick_lowers_its_targets_value_of_fighting_on_and_raises_agreement(ma
     assert final_classes(pressed).eq("full").mean() > final_classes(calm).eq("full").mean() + 0.3
 
 
-def test_a_carrot_for_the_holdout_raises_agreement(make_scenario):
-    carrot = {"c": {"holder": "a", "target": "b", "kind": "carrot", "strength": 0.2, "policy": "always"}}
-    calm = play(make_scenario, lever_talks(), "calm2")
-    offered = play(make_scenario, lever_talks(carrot), "carrot")
-    assert (offered.party["b"].bonus == 0.2).all()
+def test_a_sticks_daily_effect_is_its_share_of_the_targets_daily_war_value(make_scenario):
+    """Once phased in, each use lowers the target's summed daily value by strength x |its daily value
+    of the war at the opening balance| (0.001 here); halfway through the phase-in, by half that."""
+    stick = {
+        "s": {
+            "holder": "a",
+            "target": "b",
+            "kind": "stick",
+            "strength": 0.3,
+            "max_uses": 1,
+            "policy": "always",
+            "phase_in_days": 10,
+        }
+    }
+    sc = make_scenario(lever_talks(stick), "stick_size")
+    model = NegotiationModel(sc, replications=5, rng=1)
+    model.run_until(5)  # fired at the first contact (day 0); 5 of 10 days phased in
+    assert model.party["b"].shift.sum(axis=1) == pytest.approx(-0.3 * 0.001 * 0.5, abs=1e-15)
+    model.run_until(20)
+    assert model.party["b"].shift.sum(axis=1) == pytest.approx(-0.3 * 0.001, abs=1e-15)
+    assert (model.party["a"].shift == 0).all()
+
+
+CARROT_TERMS = {"prisoners": ["none", "swap"], "relief": ["no", "yes"]}
+
+
+def carrot_talks(levers: dict | None = None) -> dict:
+    """b values sanctions relief (0.4 of its terms); a is indifferent to it."""
+    a = party_raw(
+        {"prisoners": 0.5, "relief": 0.5},
+        {"prisoners": {"none": 0, "swap": 0}, "relief": {"no": 0.5, "yes": 0.5}},
+        war={"land": -0.002, "energy": -0.001},
+    )
+    b = party_raw(
+        {"prisoners": 0.6, "relief": 0.4},
+        {"prisoners": {"none": 0, "swap": 0}, "relief": {"no": 0.0, "yes": 1.0}},
+        war={"land": 0.0015, "energy": -0.0005},
+        margin=0.05,
+        tolerance=0.05,
+    )
+    return scenario_raw(
+        CARROT_TERMS, {"a": a, "b": b}, classes=CLASSES, replications=60, horizon=84, levers=levers
+    )
+
+
+CARROT = {
+    "c": {
+        "holder": "a",
+        "target": "b",
+        "kind": "carrot",
+        "strength": 1,
+        "policy": "from_day",
+        "from_day": 14,
+        "option": {"relief": "yes"},
+    }
+}
+
+
+def test_a_carrot_is_an_option_of_a_package_valued_once_and_only_there(make_scenario):
+    model = NegotiationModel(make_scenario(carrot_talks(CARROT), "carrot_value"), replications=1, rng=1)
+    space, b = model.space, model.party["b"]
+    rows = np.array([0])
+    before = model.surplus(b.values, b, rows, None)[0]
+    model.run_until(15)  # offered from day 14
+    assert model.levers.uses[0, 0] == 1
+    with_relief = space.holds({"relief": "yes"})
+    pair = space.index({TRUCE: "full", "relief": "yes"}), space.index({TRUCE: "full"})
+    model.inforce[:] = STATUS_QUO
+    after = model.surplus(b.values, b, rows, None)[0]
+    # offering it changes the value of no package: the carrot's worth is in the packages holding it
+    assert after[~with_relief] == pytest.approx(before[~with_relief], abs=1e-9)
+    u = model.surplus(b.values, b, rows, np.array([pair]))[0]
+    assert u[0] - u[1] == pytest.approx(0.4, abs=1e-12)  # once: its weight times its value
+    # once banked, nothing more is paid for it: extensions holding it gain nothing from it
+    model.inforce[:] = pair[0]
+    ext = space.index({TRUCE: "full", "relief": "yes", "prisoners": "swap"})
+    assert model.surplus(b.values, b, rows, np.array([[ext]]))[0, 0] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_a_carrot_is_tabled_only_once_offered_and_raises_agreement(make_scenario):
+    withheld = {"c": {**CARROT["c"], "max_uses": 0}}  # never offered: its packages stay off the table
+    calm = play(make_scenario, carrot_talks(withheld), "carrot_calm")
+    offered = play(make_scenario, carrot_talks(CARROT), "carrot_on")
+    relief = offered.space.holds({"relief": "yes"})
+    for _rows, when, kind, pkg in offered.history:
+        if kind == "banked":
+            assert not (relief[pkg] & (when < 14)).any()
+    assert not relief[calm.inforce].any()
+    assert relief[offered.inforce].mean() > 0.5
     assert final_classes(offered).ne(NO_DEAL).mean() >= final_classes(calm).ne(NO_DEAL).mean()
-    assert np.nanmean(offered.first_day) < np.nan_to_num(calm.first_day, nan=999).mean()
 
 
 # ---------------------------------------------------------------- red lines, consent, ratification

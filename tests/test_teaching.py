@@ -107,15 +107,13 @@ def test_replaying_the_model_party_reaches_the_engine_outcome(small, engine_outc
 
 
 def test_a_different_move_changes_the_outcome_where_it_should(small, engine_outcomes):
-    # World 0: the model's Russia refuses the second text (full truce with a freeze and a safe
-    # withdrawal) that the US and Ukraine accept; a Russia that accepts it gets a full ceasefire.
+    # World 0: the model's Russia refuses the opening text (the US plan, which the US and Ukraine
+    # accept) and tables its own; a Russia that accepts the plan gets a full ceasefire.
     moves = model_moves(small, "russia", 0)
-    assert moves[1].startswith("refuse") and engine_outcomes.iloc[0]["outcome"] != "full_ceasefire"
+    assert " table " in moves[0] and engine_outcomes.iloc[0]["outcome"] != "full_ceasefire"
     out: list[str] = []
     # Then refuse every text and extend every truce (a line that does not fit a prompt is asked again).
-    accept = play(
-        small, "russia", 0, moves=[moves[0], "accept", *["extend", "refuse"] * 60], write=out.append
-    )
+    accept = play(small, "russia", 0, moves=["accept", *["extend", "refuse"] * 60], write=out.append)
     assert "  Answers: United States accepts; Ukraine accepts; you accept." in out
     assert accept.outcome == "full_ceasefire" or any("Vetoed" in line for line in out)
     # Refusing everything leaves nothing agreed: every text needs Russia's consent.
@@ -231,11 +229,11 @@ EXERCISES = ROOT / "teaching" / "exercises"
 NUMBERS = [1, 2, 3, 4, 5, 6]
 # Answers that are not the model's best but that the intervals cannot tell from it: each is accepted.
 WITHIN_NOISE = {
-    1: 0.0004,  # 61.5% [57.5, 65.3]; 0.0003 below it can be at or below 50% (50.7% [46.7, 54.7])
-    3: 0.1,  # 48.8% [44.9, 52.8]
-    4: "parties.russia.war.land.mean",  # a 21.5-point swing against 25.7
-    5: 120,  # 43.7% [39.8, 47.7] against 45.5% [41.6, 49.5]
-    6: 15.0,  # within 5 points of +10.7
+    1: 0.4,  # 57.0% [53.0, 60.9], and one step below (0.35: 48.7 to 56.6) it can be at or below 50%
+    # 3: none: at 600 worlds 0.15 is clearly below half (43.3% [39.4, 47.3]), 0.25 clearly above at 0.20
+    4: "valuation.window_days",  # a 20.5-point swing against 23.0
+    5: 120,  # 41.2% [37.3, 45.1] against 45.0% [41.1, 49.0]
+    6: 8.0,  # within 5 points of +4.8
 }
 
 
@@ -301,7 +299,7 @@ def test_an_exercise_must_state_enough_worlds_for_its_precision(tmp_path):
 @pytest.mark.parametrize(
     ("number", "answer", "says"),
     [
-        (1, "0.00035", "multiple of the grid step 0.0001"),
+        (1, "0.33", "multiple of the grid step 0.05"),
         (1, '"a lot"', "answer is a number"),
         (3, "0.12", "multiple of the grid step 0.05"),
         (5, "45", "one of 30, 60, 90, 120, 180"),
@@ -412,7 +410,7 @@ def test_replaying_a_party_that_uses_levers_reaches_the_engine_outcome():
     sc = with_overrides(load_scenario(ROOT / "scenarios" / "us_pressure_russia.toml"), 40, None)
     outcomes = run(sc).outcomes
     moves = model_moves(sc, "us", 7)
-    assert "use us_sanctions" in moves and "use sanctions_relief" in moves
+    assert "use us_sanctions" in moves
     result = play(sc, "us", 7, moves=moves, write=_quiet)
     row = outcomes.iloc[7]
     assert result.in_force == {issue: row[issue] for issue in sc.issues}

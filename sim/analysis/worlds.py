@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from sim.analysis import bargaining as B
-from sim.engine.dynamics import ou_transition
+from sim.engine.dynamics import ou_transition, stick_size
 from sim.engine.model import NegotiationModel
 from sim.engine.outcomes import STATUS_QUO, OutcomeSpace
 from sim.engine.valuation import Values
@@ -42,14 +42,14 @@ class State:
     """What the values of one world depend on at one moment.
 
     momentum: the balance of power; shift (n, F): the pressure on each party's daily value of each
-    front; bonus (n,): each party's carrots (added to any change from what is in force);
+    front; locked (P,): packages holding a carrot not yet offered (not to be agreed yet);
     inforce: the package in force (the disagreement point); truce_left: days left of its truce.
     """
 
     day: float
     momentum: float
     shift: np.ndarray
-    bonus: np.ndarray
+    locked: np.ndarray
     inforce: int = STATUS_QUO
     truce_left: float = 0.0
 
@@ -79,13 +79,13 @@ def truce_days(space: OutcomeSpace, state: State) -> np.ndarray:
 
 def problem(space: OutcomeSpace, values: list[Values], row: int, state: State) -> B.Problem:
     """The bargaining problem of world ``row`` in ``state``: each party's surplus of each package
-    over what is in force, carrots counted; the packages that may be agreed are the negotiable
-    extensions of what is in force (nothing banked is dropped)."""
+    over what is in force (a carrot is an option, valued in the terms); the packages that may be
+    agreed are the negotiable extensions of what is in force (nothing banked is dropped), without a
+    carrot not yet offered."""
     sc = space.scenario
     rows = np.array([row])
     days = truce_days(space, state)
     q = state.inforce
-    change = np.arange(space.n) != q
     surplus = np.empty((len(values), space.n))
     for i, v in enumerate(values):
         val = v.of(
@@ -97,8 +97,8 @@ def problem(space: OutcomeSpace, values: list[Values], row: int, state: State) -
             state.shift[i][None],
             sc.valuation.window_days,
         )
-        surplus[i] = val[0] - val[0, q] + state.bonus[i] * change
-    feasible = space.negotiable & space.extends(np.array([q]))[0]
+        surplus[i] = val[0] - val[0, q]
+    feasible = space.negotiable & space.extends(np.array([q]))[0] & ~state.locked
     return B.Problem(surplus, feasible, required_masks(space), q)
 
 
@@ -112,23 +112,26 @@ def expected_momentum(sc: Scenario, day: int) -> float:
 
 
 def scheduled_pressure(sc: Scenario, space: OutcomeSpace, day: int) -> tuple[np.ndarray, np.ndarray]:
-    """(shift (n, F), bonus (n,)) from the levers that fire by the calendar, by ``day``."""
+    """(shift (n, F), locked (P,)) from the levers that fire by the calendar, by ``day``: sticks
+    counted fully phased in; packages holding a carrot not yet offered are locked."""
     pids = list(sc.parties)
     shift = np.zeros((len(pids), len(space.fronts)))
-    bonus = np.zeros(len(pids))
+    locked = np.zeros(space.n, dtype=bool)
     every = sc.calendar.contacts.mean_interval_days  # contacts on day 0 and every mean interval
     for lv in sc.levers.values():
-        if lv.policy == "on_rejection" or lv.strength == 0:
+        if lv.policy == "on_rejection" or lv.strength == 0 or lv.max_uses == 0:
+            if lv.kind == "carrot":
+                locked |= space.holds(lv.option)
             continue
         fired = sum(1 for n in range(int(day // every) + 1) if n * every >= lv.from_day)
         fired = min(fired, lv.max_uses)
         i = pids.index(lv.target)
         if lv.kind == "stick":
             fronts = np.isin(space.fronts, lv.fronts) if lv.fronts else np.ones(len(space.fronts), bool)
-            shift[i, fronts] -= fired * lv.strength
-        else:
-            bonus[i] += fired * lv.strength
-    return shift, bonus
+            shift[i, fronts] -= fired * stick_size(sc, lv) / fronts.sum()
+        elif fired == 0:
+            locked |= space.holds(lv.option)
+    return shift, locked
 
 
 def analysis_days(sc: Scenario) -> list[int]:
@@ -153,8 +156,8 @@ def mean_values(sc: Scenario) -> tuple[OutcomeSpace, list[Values]]:
 
 
 def mean_state(sc: Scenario, space: OutcomeSpace, day: int) -> State:
-    shift, bonus = scheduled_pressure(sc, space, day)
-    return State(day, expected_momentum(sc, day), shift, bonus)
+    shift, locked = scheduled_pressure(sc, space, day)
+    return State(day, expected_momentum(sc, day), shift, locked)
 
 
 @dataclass
@@ -272,7 +275,7 @@ class Recorder(NegotiationModel):
                     "package": pkg.copy(),
                     "momentum": self.battlefield.momentum[rows].copy(),
                     "shift": np.stack([p.shift[rows] for p in self.parties], axis=1),  # (r, n, F)
-                    "bonus": np.stack([p.bonus[rows] for p in self.parties], axis=1),  # (r, n)
+                    "locked": self._locked(rows),  # (r, P)
                     "inforce": self.inforce[rows].copy(),
                     "truce_left": np.where(
                         self.space.truce[self.inforce[rows]] > 0,
@@ -282,6 +285,10 @@ class Recorder(NegotiationModel):
                 }
             )
         super().bank(rows, pkg)
+
+    def _locked(self, rows: np.ndarray) -> np.ndarray:
+        locked = self.levers.locked(rows)
+        return np.zeros((rows.size, self.space.n), dtype=bool) if locked is None else locked
 
     def step(self) -> None:
         super().step()
@@ -295,7 +302,7 @@ class Recorder(NegotiationModel):
                     float(b["day"][k]),
                     float(b["momentum"][k]),
                     b["shift"][k],
-                    b["bonus"][k],
+                    b["locked"][k],
                     int(b["inforce"][k]),
                     float(b["truce_left"][k]),
                 )

@@ -148,16 +148,34 @@ class Events:
         return out
 
 
-class Levers:
-    """Sticks and carrots applied by policy (always / on refusal / from a day, at most n times).
+def daily_war_value(sc: S.Scenario, pid: str) -> float:
+    """A party's daily value of the war on every front at the scenario's means and opening balance:
+    the unit in which a stick on it is sized."""
+    m0 = sc.dynamics.momentum.initial
+    return float(sum(fv.mean + fv.momentum * m0 for fv in sc.parties[pid].war.values()))
 
-    A stick lowers the target's daily value of fighting on (sanctions, an aid pause), so the war it
-    would keep running is worth less; a carrot raises the target's value of any deal (sanctions
-    relief). Pressure is public. The article shows both levers: US aid to Kyiv paused, then resumed
-    after Kyiv backed the ceasefire.
+
+def stick_size(sc: S.Scenario, lv: S.Lever) -> float:
+    """How much one use of a stick lowers its target's daily value of the war, once phased in:
+    ``strength`` times the size of that daily value."""
+    return lv.strength * abs(daily_war_value(sc, lv.target))
+
+
+class Levers:
+    """Sticks and carrots applied by policy (always / on refusal / from a day, at most n times), in
+    the war's units.
+
+    A stick lowers the target's daily value of fighting on (sanctions, an aid pause) by a stated
+    share of its daily value of the war (:func:`stick_size`), spread over the lever's fronts and
+    phased in linearly over ``phase_in_days`` from each use, so the war it would keep running is
+    worth less. A carrot (sanctions relief) is an option of an issue: packages holding it may be
+    tabled only once it is offered, and its worth is the parties' values of that option, paid once
+    with the package that holds it. Pressure is public. The article shows both sides of a lever: US
+    aid to Kyiv paused, then resumed after Kyiv backed the ceasefire.
     """
 
-    def __init__(self, specs: dict[str, S.Lever], parties: dict, fronts: list[str], n: int) -> None:
+    def __init__(self, specs: dict[str, S.Lever], parties: dict, space: OutcomeSpace, n: int) -> None:
+        fronts = space.fronts
         self.ids, self.specs = list(specs), list(specs.values())
         self.targets = [parties[lv.target] for lv in self.specs]
         self.holders = [parties[lv.holder] for lv in self.specs]
@@ -165,30 +183,65 @@ class Levers:
             np.isin(fronts, lv.fronts) if lv.fronts else np.ones(len(fronts), bool) for lv in self.specs
         ]
         self.uses = np.zeros((len(self.specs), n), dtype=np.int32)
+        sc = space.scenario
+        # per front, per use, once phased in
+        self.per_front = [
+            stick_size(sc, lv) / m.sum() if lv.kind == "stick" else 0.0
+            for lv, m in zip(self.specs, self.front_masks, strict=True)
+        ]
+        self.fired_at = [np.full((lv.max_uses, n), np.nan) for lv in self.specs]
+        # (P,) packages holding each carrot's option: closed to the table until it is offered
+        self.carrots = {j: space.holds(lv.option) for j, lv in enumerate(self.specs) if lv.kind == "carrot"}
+
+    def locked(self, idx: np.ndarray) -> np.ndarray | None:
+        """(r, P) packages that may not be tabled yet in worlds idx: those holding a carrot not yet
+        offered there; None when the scenario has no carrot."""
+        if not self.carrots:
+            return None
+        out = np.zeros((idx.size, len(next(iter(self.carrots.values())))), dtype=bool)
+        for j, holds in self.carrots.items():
+            out |= (self.uses[j, idx] == 0)[:, None] & holds[None, :]
+        return out
+
+    def phase(self, idx: np.ndarray, start: np.ndarray, end: np.ndarray) -> None:
+        """Apply to the targets in worlds idx the part of each stick's use that phases in between
+        start and end (times, days)."""
+        for j, lv in enumerate(self.specs):
+            if lv.kind != "stick" or lv.phase_in_days == 0 or not self.uses[j, idx].any():
+                continue
+            ramp = float(lv.phase_in_days)
+            t0 = self.fired_at[j][:, idx]  # (uses, r)
+            done = np.clip((end - t0) / ramp, 0, 1) - np.clip((start - t0) / ramp, 0, 1)
+            step = np.nansum(done, axis=0) * self.per_front[j]
+            if step.any():
+                cols = np.flatnonzero(self.front_masks[j])
+                self.targets[j].shift[np.ix_(idx, cols)] -= step[:, None]
 
     def apply(
         self, idx: np.ndarray, day: np.ndarray, refused_last: dict[str, np.ndarray]
     ) -> list[np.ndarray]:
-        """Fire every lever whose policy allows it; return per lever the mask over idx that fired."""
+        """Fire every lever whose policy allows it; return per lever the mask over idx that fired.
+        ``day`` (r,) is each world's time."""
         out = []
         for j, lv in enumerate(self.specs):
-            fire = (self.uses[j, idx] < lv.max_uses) & (day >= lv.from_day) & (lv.strength > 0)
+            ok = (self.uses[j, idx] < lv.max_uses) & (day >= lv.from_day) & (lv.strength > 0)
+            fire = ok.copy()
             if lv.policy == "on_rejection":
                 fire &= refused_last[lv.target][idx]
             if self.holders[j].player is not None:  # a person holding the lever decides when
-                ok = (self.uses[j, idx] < lv.max_uses) & (day >= lv.from_day) & (lv.strength > 0)
                 fire = self.holders[j].player.levers(j, idx, fire, ok)
             if fire.any():
-                self.pull(j, idx[fire])
+                self.pull(j, idx[fire], day[fire])
             out.append(fire)
         return out
 
-    def pull(self, j: int, rows: np.ndarray) -> None:
-        """Lever j acts in worlds ``rows``: a stick lowers the target's daily value of fighting on
-        its fronts, a carrot adds to its value of any deal (also how a teacher pulls a lever)."""
+    def pull(self, j: int, rows: np.ndarray, day: np.ndarray) -> None:
+        """Lever j is used in worlds ``rows`` at times ``day`` (also how a teacher pulls a lever): a
+        stick starts lowering the target's daily value of fighting on its fronts (at once, or phased
+        in); a carrot is offered, so packages holding its option may be tabled."""
         lv, target = self.specs[j], self.targets[j]
+        self.fired_at[j][self.uses[j, rows], rows] = day
         self.uses[j, rows] += 1
-        if lv.kind == "stick":
-            target.shift[np.ix_(rows, np.flatnonzero(self.front_masks[j]))] -= lv.strength
-        else:
-            target.bonus[rows] += lv.strength
+        if lv.kind == "stick" and lv.phase_in_days == 0:
+            cols = np.flatnonzero(self.front_masks[j])
+            target.shift[np.ix_(rows, cols)] -= self.per_front[j]

@@ -14,9 +14,10 @@ from typing import Protocol
 import mesa
 import numpy as np
 
+from sim.engine.beliefs import Beliefs
 from sim.engine.jit import kernel
 from sim.engine.outcomes import STATUS_QUO
-from sim.engine.parties import concession, draw_values, hurt, resource_progress
+from sim.engine.parties import draw_values
 from sim.engine.valuation import term_tables
 from sim.scenario import schema as S
 
@@ -54,21 +55,15 @@ class Mediator(mesa.Agent):
         # party's Values holds a view of its own slice, so a revision of one is a revision of both.
         self.perm_hat = np.empty((len(self.parties), R, space.n))
         self.tied_hat = np.empty((len(self.parties), R, space.n))
-        self.est = [
+        est = [
             draw_values(
                 space, p.spec, model.stream, ("mediator", p.pid), R, out=(self.perm_hat[i], self.tied_hat[i])
             )
             for i, p in enumerate(self.parties)
         ]
+        self.beliefs = Beliefs(model, ("mediator",), spec.learning_step, spec.informed, est=est)
         self.weights_hat = None  # per-world salience estimates, kept only when listening
         self.required = np.array([p.required for p in self.parties])  # (n, P)
-        self.mean_margin = np.array([p.spec.margin.mean for p in self.parties])
-        self.mean_tolerance = np.array([p.spec.tolerance.mean for p in self.parties])
-        self.mean_inverse_beta = 1.0 / np.array([max(p.spec.concession.mean, 0.05) for p in self.parties])
-        n = len(self.parties)
-        self.pain_hat = np.zeros((R, n))
-        self.offset = np.zeros((R, n))
-        self.informed = np.full(R, spec.informed)
         self.text = np.full(R, STATUS_QUO, dtype=np.int64)
         self.talking = np.ones(R, dtype=bool)
         self.since = np.zeros(R)  # the time talks (re)opened
@@ -94,48 +89,44 @@ class Mediator(mesa.Agent):
             axis=1,
         ).copy()  # (R, n, k)
 
+    # The beliefs are held by a Beliefs (sim.engine.beliefs), shared with countering parties.
+    @property
+    def est(self):
+        return self.beliefs.est
+
+    @property
+    def offset(self) -> np.ndarray:
+        return self.beliefs.offset
+
+    @property
+    def informed(self) -> np.ndarray:
+        return self.beliefs.informed
+
     def reveal(self, rows: np.ndarray) -> None:
-        """A leaders' call: the mediator learns the true priorities, values and margins in rows."""
-        for est, party in zip(self.est, self.parties, strict=True):
-            est.perm[rows] = party.values.perm[rows]
-            est.tied[rows] = party.values.tied[rows]
-            est.war[rows] = party.values.war[rows]
-        self.informed[rows] = True
+        self.beliefs.reveal(rows)
 
     def feel_war(self, idx: np.ndarray, days: np.ndarray, m: np.ndarray, open_fronts: np.ndarray) -> None:
-        """Track the hurt each party is believed to take (public: the fronts, the balance, pressure)."""
-        for i, (est, party) in enumerate(zip(self.est, self.parties, strict=True)):
-            self.pain_hat[idx, i] += days * hurt(est.daily(idx, m, party.shift[idx]), open_fronts)
+        self.beliefs.feel_war(idx, days, m, open_fronts)
 
     def believed_margin(self, idx: np.ndarray, day: np.ndarray) -> np.ndarray:
-        """(r, n) what each party is believed to ask above what is in force, at times day (r,)."""
-        out = np.empty((idx.size, len(self.parties)))
-        for i, party in enumerate(self.parties):
-            progress = resource_progress(self.pain_hat[idx, i], self.mean_tolerance[i])
-            deadline = self.model.spec.calendar.deadline_day
-            if deadline is not None:
-                progress = 1.0 - (1.0 - progress) * (1.0 - np.minimum(day / deadline, 1.0))
-            public = self.mean_margin[i] * (1.0 - concession(progress, self.mean_inverse_beta[i]))
-            true = party.margin(idx, day)
-            out[:, i] = np.where(self.informed[idx], true, public + self.offset[idx, i])
-        return out
+        return self.beliefs.believed_margin(idx, day)
 
     def estimate(self, idx: np.ndarray, pkgs: np.ndarray | None) -> np.ndarray:
-        """(r, n, C) estimated surplus of each party for packages (r, C; None: all) over what is in force."""
-        return np.stack(
-            [self.model.surplus(est, p, idx, pkgs) for est, p in zip(self.est, self.parties, strict=True)],
-            axis=1,
-        )
+        return self.beliefs.estimate(idx, pkgs)
 
     # ------------------------------------------------------------------ the text
 
     def candidates(self, idx: np.ndarray) -> np.ndarray:
-        """(r, P) packages the mediator may table: negotiable extensions of what is in force, near
-        the text on the table when it has a reach (all extensions if none is near)."""
+        """(r, P) packages the mediator may table: negotiable extensions of what is in force (with no
+        carrot not yet offered), near the text on the table when it has a reach (all extensions if
+        none is near)."""
         space = self.model.space
         inforce = self.model.inforce[idx]
         ok = space.negotiable[None, :] & space.extends(inforce)
         ok[np.arange(idx.size), inforce] = False
+        locked = self.model.levers.locked(idx)  # a carrot is tabled only once offered
+        if locked is not None:
+            ok &= ~locked
         if self.spec.reach is not None:
             near = ok & (space.changes(self.text[idx]) <= self.spec.reach)
             ok = np.where(near.any(axis=1, keepdims=True), near, ok)
@@ -151,7 +142,7 @@ class Mediator(mesa.Agent):
         (``propose_arrays``) evaluates a block of worlds on the union of their candidates. Both
         apply ``nash_choice``'s rule and tie-breaks to the same surpluses, so they pick the same text.
         """
-        if not self.compiled:
+        if not self.compiled or self.model.levers.carrots:  # the kernel knows no offered carrots
             return self.propose_arrays(idx, day)
         model, space = self.model, self.model.space
         days = model.truce_days(idx)
@@ -176,7 +167,7 @@ class Mediator(mesa.Agent):
             coef[0][0],
             np.stack([c[1] for c in coef], axis=1),
             np.stack([c[2] for c in coef], axis=1),
-            np.stack([p.bonus[idx] for p in self.parties], axis=1),
+            np.zeros((idx.size, len(self.parties))),  # no bonus: a carrot is an option, in the terms
             self.believed_margin(idx, day),
         )
 
@@ -204,14 +195,8 @@ class Mediator(mesa.Agent):
     def learn(
         self, idx: np.ndarray, pkg: np.ndarray, asked: np.ndarray, said_yes: np.ndarray, day: np.ndarray
     ) -> None:
-        """Update offsets from the public answers (r, n) to the texts pkg (r,)."""
-        est = self.estimate(idx, pkg[:, None])[:, :, 0]  # (r, n)
-        base = self.believed_margin(idx, day) - self.offset[idx]
-        gap = est - base  # the offset at which the answer would have been a toss-up
-        off = self.offset[idx]
-        raised = np.maximum(off, gap + self.spec.learning_step)
-        capped = np.minimum(off, gap)
-        self.offset[idx] = np.where(asked, np.where(said_yes, capped, raised), off)
+        """Update the beliefs from the public answers (r, n) to the texts pkg (r,)."""
+        self.beliefs.learn(idx, pkg, asked, said_yes, day)
 
     def listen(self, idx: np.ndarray, demands: np.ndarray) -> None:
         """A demand (n, r; move index or -1) marks its issue as salient to the party that made it."""

@@ -48,6 +48,8 @@ from typing import Any
 import mesa
 import numpy as np
 
+from sim.engine.beliefs import Beliefs
+from sim.engine.counters import zeuthen
 from sim.engine.dynamics import Battlefield, Events, Levers, Truces
 from sim.engine.mediator import Mediator
 from sim.engine.outcomes import STATUS_QUO, OutcomeSpace
@@ -99,11 +101,15 @@ class NegotiationModel(mesa.Model):
         self.index = {p.pid: i for i, p in enumerate(self.parties)}
         self.vetoes = [VetoPlayer(self, p, p.spec.veto) for p in self.parties if p.spec.veto]
         self.mediator = Mediator(self, sc.mediator)
+        for i, p in enumerate(self.parties):  # a party that may counter learns the others' asks
+            if p.spec.tables_counters:
+                p.beliefs = Beliefs(self, ("belief", p.pid), sc.mediator.learning_step, False, own=i)
+        self.believers = [p.beliefs for p in self.parties if p.beliefs is not None]
         self.opening = self.space.index(sc.opening.package) if sc.opening else None
         self.battlefield = Battlefield(sc.dynamics.momentum, self.space, self.stream, R)
         self.truces = Truces(sc.truce, self.space, self.stream, R)
         self.events = Events(sc.events, self.stream, R)
-        self.levers = Levers(sc.levers, self.party, self.space.fronts, R)
+        self.levers = Levers(sc.levers, self.party, self.space, R)
 
         n, T = len(self.parties), sc.days
         self.refused_last = {p.pid: np.zeros(R, dtype=bool) for p in self.parties}
@@ -113,6 +119,9 @@ class NegotiationModel(mesa.Model):
         self.gain = np.full((R, n), np.nan)
         self.first_demand = np.full((R, n), -1, dtype=np.int16)
         self.history: list[tuple[np.ndarray, np.ndarray, str, np.ndarray]] = []
+        self.history_by: list[np.ndarray] = []  # beside each history entry: who tabled its text
+        self.text_by = np.full(R, -1, dtype=np.int64)  # who tabled the text being answered (-1: mediator)
+        self.inforce_by = np.full(R, -1, dtype=np.int64)  # who tabled what is in force
         self.trace_row = trace
         self.transcript: list[dict[str, Any]] = []
         self._entry: dict[str, Any] = {}
@@ -149,12 +158,10 @@ class NegotiationModel(mesa.Model):
         return values.of(self.space, idx, pkgs, days, m, party.shift[idx], self.window)
 
     def surplus(self, values: Values, party: Party, idx: np.ndarray, pkgs: np.ndarray | None) -> np.ndarray:
-        """(r, C) value of packages (r, C; (C,) in every world; None: all) over what is in force; a
-        carrot adds to any change."""
+        """(r, C) value of packages (r, C; (C,) in every world; None: all) over what is in force (a
+        carrot is an option of a package: its worth is in the terms, counted once)."""
         here = self.inforce[idx][:, None]
-        gain = self.value(values, party, idx, pkgs) - self.value(values, party, idx, here)
-        cols = np.arange(self.space.n) if pkgs is None else pkgs
-        return gain + party.bonus[idx][:, None] * (cols != here)
+        return self.value(values, party, idx, pkgs) - self.value(values, party, idx, here)
 
     # ------------------------------------------------------------------ one day
 
@@ -205,7 +212,10 @@ class NegotiationModel(mesa.Model):
         # Order does not matter here: every party and the mediator take the same war's measure.
         self.agents_by_type[Party].do("feel_war", rows, dt, m, open_fronts)
         self.mediator.feel_war(rows, dt, m, open_fronts)
+        for beliefs in self.believers:
+            beliefs.feel_war(rows, dt, m, open_fronts)
         self.battlefield.advance(day, seg, rows, inforce, dt)
+        self.levers.phase(rows, start, t)
         self.clock[rows] = t
         self.happen(day, seg, rows, start, t)
         broken = self.truces.violated(day, seg, rows, inforce, dt)
@@ -304,25 +314,73 @@ class NegotiationModel(mesa.Model):
         return pkg if drafter is None else drafter.draft(self.mediator, idx, pkg)
 
     def negotiate(self, rows: np.ndarray, pkg: np.ndarray) -> None:
-        """Responses, ratification and banking of the texts pkg (r,) in worlds rows."""
+        """Answers to the mediator's text pkg (r,) in worlds rows; where it is not banked, a counter by
+        a party that refused it (sim.engine.counters); then the mediator's give-up rule."""
         now = self.clock[rows]
-        self.mediator.table(rows, pkg)
-        accepted, asked, surplus, demands = self.respond(rows, pkg)
-        deal = accepted.all(axis=0)
-        ratified, vetoed_by = self.ratify(rows, pkg, deal)
-        banked = deal & ratified
-        if self.trace_row is not None:
-            self._note_round(rows, pkg, accepted, asked, surplus, demands, deal, ratified)
-        self._record(rows[deal & ~ratified], "vetoed", pkg[deal & ~ratified])
-        self.bank(rows[banked], pkg[banked])
-        self.mediator.learn(rows, pkg, asked.T, (accepted & ~vetoed_by).T, now)
-        self.mediator.listen(rows, demands)
+        self.text_by[rows] = -1
+        banked, refused = self.put(rows, pkg, "text")
+        if self.believers:
+            left = np.flatnonzero(~banked & refused.any(axis=0))
+            counter, by = self.counters(rows[left], pkg[left], refused[:, left])
+            has = counter >= 0
+            if has.any():
+                crow = rows[left[has]]
+                self.text_by[crow] = by[has]
+                banked[left[has]], _ = self.put(crow, counter[has], "counter")
         self.mediator.answered(rows, banked, now)
         quit_rows = rows[~self.mediator.talking[rows]]
         self._record(quit_rows, "gave_up", self.inforce[quit_rows])
 
-    def respond(self, idx: np.ndarray, pkg: np.ndarray):
-        """Every party whose consent the text needs answers; a refusal names a demand."""
+    def put(self, rows: np.ndarray, pkg: np.ndarray, stage: str) -> tuple[np.ndarray, np.ndarray]:
+        """A text on the table: answers, ratification, banking, and learning from the public answers.
+        Returns where it was banked (r,) and who refused it (n, r)."""
+        now = self.clock[rows]
+        self.mediator.table(rows, pkg)
+        first = stage == "text"  # demands and refusals that trigger levers answer the mediator's text
+        answers = self.respond(rows, pkg) if first else self.respond(rows, pkg, record=False)
+        accepted, asked, surplus, demands = answers
+        deal = accepted.all(axis=0)
+        ratified, vetoed_by = self.ratify(rows, pkg, deal, stage)
+        banked = deal & ratified
+        if self.trace_row is not None:
+            self._note_round(rows, pkg, accepted, asked, surplus, demands, deal, ratified, stage)
+        self._record(rows[deal & ~ratified], "vetoed", pkg[deal & ~ratified])
+        self.bank(rows[banked], pkg[banked])
+        said_yes = (accepted & ~vetoed_by).T
+        self.mediator.learn(rows, pkg, asked.T, said_yes, now)
+        for beliefs in self.believers:
+            beliefs.learn(rows, pkg, asked.T, said_yes, now)
+        if first:
+            self.mediator.listen(rows, demands)
+        return banked, asked & ~accepted
+
+    def counters(
+        self, idx: np.ndarray, text: np.ndarray, refused: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The counter that stands in each world of idx after the text was refused (who refused:
+        ``refused`` (n, r)), and the index of the party that tabled it; -1 where none is tabled."""
+        n = len(self.parties)
+        tabled = np.full((idx.size, n), -1, dtype=np.int64)
+        for i, p in enumerate(self.parties):
+            sel = refused[i] & (p.beliefs is not None)
+            if sel.any():
+                tabled[sel, i] = p.counter(idx[sel], text[sel], self.clock[idx[sel]])
+        has = tabled >= 0
+        if not has.any():
+            return np.full(idx.size, -1, dtype=np.int64), np.full(idx.size, -1, dtype=np.int64)
+        # each party's surplus of each counter, for Zeuthen's risk limits
+        cols = np.maximum(tabled, 0)
+        surplus = np.stack([self.surplus(p.values, p, idx, cols) for p in self.parties], axis=1)
+        who = zeuthen(surplus, has)
+        pick = np.where(who >= 0, tabled[np.arange(idx.size), np.maximum(who, 0)], -1)
+        k = self._where(idx)
+        if k is not None and has[k].any():
+            self._entry["counters"] = {self.parties[i].pid: int(tabled[k, i]) for i in range(n) if has[k, i]}
+        return pick, who
+
+    def respond(self, idx: np.ndarray, pkg: np.ndarray, record: bool = True):
+        """Every party whose consent the text needs answers; a refusal names a demand (with
+        ``record``: the mediator's text, whose refusals are remembered for levers)."""
         n = len(self.parties)
         accepted = np.ones((n, idx.size), dtype=bool)
         asked = np.zeros((n, idx.size), dtype=bool)
@@ -335,6 +393,8 @@ class NegotiationModel(mesa.Model):
             # A party not asked still blocks a text across its red line.
             accepted[i] = np.where(asked[i], ok, ~p.red[pkg])
             refused = asked[i] & ~ok
+            if not record:
+                continue
             self.refused_last[p.pid][idx] = refused
             ask = (
                 refused
@@ -347,7 +407,7 @@ class NegotiationModel(mesa.Model):
                 self.first_demand[idx[first], i] = demands[i, first]
         return accepted, asked, surplus, demands
 
-    def ratify(self, idx: np.ndarray, pkg: np.ndarray, deal: np.ndarray):
+    def ratify(self, idx: np.ndarray, pkg: np.ndarray, deal: np.ndarray, stage: str = "text"):
         """Each asked party's veto player takes the deal home (Putnam 1988)."""
         ok = np.ones(idx.size, dtype=bool)
         vetoed_by = np.zeros((len(self.parties), idx.size), dtype=bool)
@@ -356,7 +416,8 @@ class NegotiationModel(mesa.Model):
             if not asked.any():
                 continue
             # keyed by the world's own contact count: its n-th text goes home with the n-th draw
-            luck = self._by_contact(("veto", veto.party.pid), idx[asked])
+            purpose = ("veto", veto.party.pid) if stage == "text" else ("veto", veto.party.pid, stage)
+            luck = self._by_contact(purpose, idx[asked])
             passed = veto.ratify(idx[asked], pkg[asked], luck)
             no = np.zeros(idx.size, dtype=bool)
             no[np.flatnonzero(asked)[~passed]] = True
@@ -376,6 +437,7 @@ class NegotiationModel(mesa.Model):
             u = self.value(p.values, p, rows, both, fresh=True)
             self.gain[rows, i] = u[:, 0] - u[:, 1]
         self.inforce[rows] = pkg
+        self.inforce_by[rows] = self.text_by[rows]
         new = rows[np.isnan(self.first_day[rows])]
         self.first_day[new] = self.clock[new]
         self._record(rows, "banked", pkg)
@@ -403,6 +465,9 @@ class NegotiationModel(mesa.Model):
             return
         self.counts[kind][rows] += 1
         self.history.append((rows.copy(), self.clock[rows].copy(), kind, np.asarray(pkg).copy()))
+        # who tabled the text: the one answered for a banking or a veto, else the one in force
+        by = self.text_by if kind in ("banked", "vetoed") else self.inforce_by
+        self.history_by.append(by[rows].copy())
         self._note(rows, "happened", kind)
 
     def _reporters(self) -> dict[str, Any]:
@@ -460,12 +525,12 @@ class NegotiationModel(mesa.Model):
         if k is not None:
             self._entry["levers"] = [lv for lv, f in zip(self.levers.ids, fired, strict=True) if f[k]]
 
-    def _note_round(self, rows, pkg, accepted, asked, surplus, demands, deal, ratified) -> None:
+    def _note_round(self, rows, pkg, accepted, asked, surplus, demands, deal, ratified, stage="text") -> None:
         k = self._where(rows)
         if k is None:
             return
         j, p = self.trace_row, int(pkg[k])
-        e = self._entry
+        e: dict[str, Any] = {}
         e["proposal"] = p
         e["deal"], e["ratified"] = bool(deal[k]), bool(deal[k] and ratified[k])
         e["parties"] = []
@@ -491,3 +556,7 @@ class NegotiationModel(mesa.Model):
             for v in self.vetoes
             if deal[k] and v.party.required[p]
         ]
+        if stage == "text":
+            self._entry.update(e)
+        else:  # a counter-proposal, with the party that tabled it
+            self._entry["counter"] = {"by": self.parties[int(self.text_by[j])].pid, **e}

@@ -119,6 +119,13 @@ class OutcomeSpace:
         )
 
     @cached_property
+    def closes_momentum_by_option(self) -> np.ndarray:
+        """(O,) bool: truce options that close the front whose fighting moves the balance of power
+        (only then does a truce's rebuild apply; otherwise the fighting moves it)."""
+        front = self.fronts.index(self.scenario.dynamics.momentum.front)
+        return ~self.open_by_option[:, front]
+
+    @cached_property
     def valid(self) -> np.ndarray:
         """(P,) bool: packages that make sense: terms tied to a truce only where there is one."""
         loose = (self.packages[:, self.tied] != 0).any(axis=1)

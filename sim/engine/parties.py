@@ -13,6 +13,7 @@ from typing import Protocol
 import mesa
 import numpy as np
 
+from sim.engine.counters import best_for_self
 from sim.engine.outcomes import OutcomeSpace
 from sim.engine.valuation import Values, term_tables
 from sim.scenario import schema as S
@@ -33,6 +34,8 @@ class Player(Protocol):
     def prefers(self, party: Party, idx: Rows, a: Rows, b: Rows, yes: Rows) -> Rows: ...
 
     def levers(self, lever: int, idx: Rows, fire: Rows, allowed: Rows) -> Rows: ...
+
+    def counter(self, party: Party, idx: Rows, text: Rows, best: Rows) -> Rows: ...
 
 
 def draw(rng: np.random.Generator, param: S.Uncertain, n: int, exact: bool = False) -> np.ndarray:
@@ -124,7 +127,7 @@ class Party(mesa.Agent):
     red line. The margin shrinks as the war's hurt accumulates on the fronts that cost it more than
     they yield: the mutually hurting stalemate that makes a conflict ripe (Zartman 2000, "Ripeness:
     the hurting stalemate and beyond"). Pressure (sticks lower its daily value of fighting on) and
-    events move its alternative; a carrot raises its value of any deal.
+    events move its alternative; a carrot is an option of a package, valued as its terms are.
     """
 
     def __init__(self, model: mesa.Model, pid: str, spec: S.Party) -> None:
@@ -142,10 +145,11 @@ class Party(mesa.Agent):
         self.inverse_beta = 1.0 / beta
         self.pain = np.zeros(n)
         self.shift = np.zeros((n, len(space.fronts)))  # pressure on its daily value of each front
-        self.bonus = np.zeros(n)  # carrots: added to its value of any deal
         # A player (a person at a terminal, sim.teaching.play) may take this party's decisions in
         # some worlds: it sees the model's own answer and returns its own.
         self.player: Player | None = None
+        # Beliefs of the others, held only by a party that may table counters (NegotiationModel).
+        self.beliefs = None
 
     def margin(self, idx: np.ndarray, day: np.ndarray) -> np.ndarray:
         """The surplus over what is in force that the party asks for at times day (r,), in worlds idx."""
@@ -176,6 +180,40 @@ class Party(mesa.Agent):
         gain = u[np.arange(best.size), best] - here[:, 0]
         best = np.where(gain > 1e-12, best, -1)
         return best if self.player is None else self.player.demand(self, idx, pkg, best)
+
+    BLOCK = 4096  # worlds solved at once
+
+    def counter(self, idx: np.ndarray, text: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """After refusing ``text`` (r,): the package the party tables in worlds idx, or -1.
+
+        The package it values most among those it would accept itself (surplus over what is in force
+        at least its margin, and positive) and believes every other party whose consent the package
+        needs would accept (believed surplus above believed margin), among the negotiable extensions
+        of what is in force (sim.engine.counters).
+        """
+        space, me = self.model.space, self.model.index[self.pid]
+        out = np.full(idx.size, -1, dtype=np.int64)
+        others = np.array([p.required for p in self.model.parties])
+        others[me] = False
+        for a in range(0, idx.size, self.BLOCK):
+            rows, when = idx[a : a + self.BLOCK], day[a : a + self.BLOCK]
+            inforce = self.model.inforce[rows]
+            allowed = space.negotiable[None, :] & space.extends(inforce)
+            allowed[np.arange(rows.size), inforce] = False
+            locked = self.model.levers.locked(rows)
+            if locked is not None:
+                allowed &= ~locked
+            cols = np.flatnonzero(allowed.any(axis=0))
+            if cols.size == 0:
+                continue
+            est = self.beliefs.estimate(rows, cols)  # (r, n, C); its own column is its true surplus
+            own = est[:, me]
+            believed = est - self.beliefs.believed_margin(rows, when)[:, :, None]
+            theirs = np.where(others[None, :, cols], believed > 0, True).all(axis=1)
+            mine = (own >= self.margin(rows, when)[:, None]) & (own > 0) & ~self.red[cols][None]
+            pick = best_for_self(own, allowed[:, cols] & mine & theirs)
+            out[a : a + self.BLOCK] = np.where(pick >= 0, cols[np.maximum(pick, 0)], -1)
+        return out if self.player is None else self.player.counter(self, idx, text, out)
 
     def prefers(self, idx: np.ndarray, a: np.ndarray, b: np.ndarray, fresh: bool = False) -> np.ndarray:
         """Whether the party values package a (r,) above package b (r,) as things stand (with

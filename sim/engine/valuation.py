@@ -1,18 +1,39 @@
 """What a package is worth: its terms plus the war it leaves running, over a valuation window.
 
 There is no free-standing reservation value. No deal is the value of what is in force (at first the
-status quo: nothing agreed, the war on every front). A package with a truce of d days is worth, over
-a window of W days:
+status quo: nothing agreed, the war on every front). A package whose truce runs d more days is worth,
+over a window of W days from now:
 
-    terms(p; d)                                the permanent terms, and the tied ones for d/W of it
-  + min(d, W) * sum over open fronts of v_f(m)         the war it leaves running during the truce
-  + max(W - d, 0) * sum over all fronts of v_f(m + d * rebuild(p))   the war after it ends
+    terms(p; d)                                         the terms, by the rule below
+  + integral over [0, min(d, W)] of the war on the fronts the truce leaves open
+  + integral over [d, W] of the war on every front, once the truce has ended
 
-where v_f(m) = a_f + shift_f + b_f * m is the daily value of fighting on front f at balance of power
-m. During the truce the balance moves by ``rebuild(p)`` a day (a side free to mobilize, train and
-receive weapons recovers), so each party values the truce with the balance expected at its end: the
-commitment problem of Fearon (1995), "Rationalist explanations for war", International Organization
-49(3), where a temporary pause shifts power and the side that loses by the shift discounts the pause.
+where the daily value of fighting on front f is v_f(m) = a_f + shift_f + b_f * m at balance of
+power m. **One view of the future**: the balance in these integrals is the path the battlefield's own
+rules produce with the noise off (:class:`Outlook`), under the conditions in which the dynamics apply
+them (:class:`sim.engine.dynamics.Battlefield`):
+
+- while the momentum's front is open (no truce, or a truce that leaves it open), the mean of the
+  Ornstein-Uhlenbeck process, m(t) = mu + (m0 - mu) e^{-k t} with mu = drift / k (m0 + drift t at
+  k = 0);
+- while a truce closes that front, the linear rebuild of the package, m(t) = m0 + rebuild(p) t (a
+  side free to mobilize, train and receive weapons recovers); a truce that leaves the front open
+  moves the balance by the fighting, not by the rebuild;
+- after the truce, the Ornstein-Uhlenbeck mean again, from the balance expected at its end.
+
+Since v_f is linear in m, the expected value of the war is the war valued on the expected path. The
+war at the status quo is valued on the same path as the war after a truce, so no package gains or
+loses by a difference of outlook: the only shift of power a truce brings is the one the dynamics
+apply. Valuing the truce with the balance expected at its end is the commitment problem of Fearon
+(1995), "Rationalist explanations for war", International Organization 49(3): a temporary pause
+shifts power, and the side that loses by the shift discounts the pause.
+
+**How long terms count** (one rule for every valuer: parties, their veto players and the mediator's
+estimates). Option values are worth per window. A permanent term (a prisoner exchange carried out, a
+withdrawal) counts in full. A term tied to the truce (it ends with it) counts for the share of the
+window the truce covers, min(d, W) / W, and the status quo's option of that issue for the rest: a
+30-day freeze weighs 30/90 of its weight in a 90-day window. When a truce lapses or is broken, its
+tied terms end with it (``OutcomeSpace.lapse``), so they never count beyond it.
 """
 
 from __future__ import annotations
@@ -23,6 +44,47 @@ import numpy as np
 
 from sim.engine.jit import kernel
 from sim.engine.outcomes import STATUS_QUO, OutcomeSpace
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """The expected path of the balance of power while the momentum's front is fought over: the
+    mean of dm = (drift - k m) dt + noise dW, the same process :class:`Battlefield` steps exactly.
+
+    Each quantity is linear in the starting balance m0, so it is given as (slope in m0, constant).
+    """
+
+    drift: float
+    reversion: float
+
+    @classmethod
+    def of(cls, space: OutcomeSpace) -> Outlook:
+        mo = space.scenario.dynamics.momentum
+        return cls(mo.drift, mo.reversion)
+
+    def end(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """E[m(t)] = g m0 + h: (g, h)."""
+        k = self.reversion
+        if k == 0:
+            return np.ones_like(t), self.drift * t
+        grown = -np.expm1(-k * t)  # 1 - e^{-k t}
+        return 1.0 - grown, (self.drift / k) * grown
+
+    def integral(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The integral of E[m(s)] over s in [0, t] = a m0 + b: (a, b)."""
+        k = self.reversion
+        if k == 0:
+            return t.copy(), 0.5 * self.drift * t * t
+        a = -np.expm1(-k * t) / k
+        return a, (self.drift / k) * (t - a)
+
+    def truce_end(
+        self, m: np.ndarray, days: np.ndarray, closes_front: np.ndarray, rebuild: np.ndarray
+    ) -> np.ndarray:
+        """The balance expected when a truce of ``days`` ends: the rebuild where the truce closes the
+        momentum's front, the fighting's mean path where it does not."""
+        g, h = self.end(days)
+        return np.where(closes_front, m + rebuild * days, g * m + h)
 
 
 @dataclass
@@ -67,13 +129,28 @@ class Values:
         during = np.minimum(days, window)
         frac = during / window
         left = np.maximum(window - days, 0.0)
-        v_now = self.daily(rows, m, shift)  # (r, F)
-        base = (self.war[rows] + shift).sum(axis=1) + self.slope.sum() * m  # the whole war now, a day
-        ww = self.war_weight
-        const = (1.0 - frac) * self.tied[rows, STATUS_QUO][:, None] + ww * (
-            during * (v_now @ space.open_by_option.T) + left * base[:, None]
+        outlook = Outlook.of(space)
+        closes = space.closes_momentum_by_option  # (O,) the truce stops the fighting that moves m
+        a = self.war[rows] + shift  # (r, F) daily values at a balance of 0
+        b_open = space.open_by_option @ self.slope  # (O,) slope of the fronts a truce leaves open
+        b_all = self.slope.sum()
+        mm = m[:, None]
+        ia, ib = outlook.integral(during)
+        balance_during = np.where(closes, mm * during, ia * mm + ib)  # without the rebuild
+        g, h = outlook.end(days)
+        at_end = np.where(closes, mm, g * mm + h)
+        la, lb = outlook.integral(left)
+        war = (
+            (a @ space.open_by_option.T) * during
+            + b_open * balance_during
+            + a.sum(axis=1)[:, None] * left
+            + b_all * (la * at_end + lb)
         )
-        per_rebuild = ww * left * self.slope.sum() * days  # the balance moved by the end of the truce
+        ww = self.war_weight
+        const = (1.0 - frac) * self.tied[rows, STATUS_QUO][:, None] + ww * war
+        # d/d(rebuild) of the war: the balance moves by rebuild * t during the truce, ends rebuild * d
+        # further, and reverts from there; only where the truce closes the momentum's front.
+        per_rebuild = ww * closes * (b_open * 0.5 * during * during + b_all * la * days)
         return frac, const, per_rebuild
 
     def of(

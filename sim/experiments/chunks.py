@@ -53,14 +53,17 @@ class ChunkResult:
         return self.inforce.size
 
 
-HISTORY = np.dtype([("replication", np.int64), ("day", np.float64), ("kind", "U8"), ("package", np.int64)])
+HISTORY = np.dtype(
+    [("replication", np.int64), ("day", np.float64), ("kind", "U8"), ("package", np.int64), ("by", np.int16)]
+)
 
 
 def _history(model, start: int) -> np.ndarray:
     parts = []
-    for rows, day, kind, pkg in model.history:
+    for (rows, day, kind, pkg), by in zip(model.history, model.history_by, strict=True):
         part = np.empty(rows.size, dtype=HISTORY)
         part["replication"], part["day"], part["kind"], part["package"] = rows + start, day, kind, pkg
+        part["by"] = by  # who tabled the text: -1 the mediator, else the party's index
         parts.append(part)
     out = np.concatenate(parts) if parts else np.empty(0, dtype=HISTORY)
     return out[np.argsort(out["replication"], kind="stable")]

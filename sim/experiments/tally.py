@@ -82,7 +82,9 @@ def history_frame(space: OutcomeSpace, chunks: list[ChunkResult]) -> pd.DataFram
     """One row per event of every world: what was banked, extended, lapsed, violated or vetoed, when."""
     h = np.concatenate([c.history for c in chunks]) if chunks else np.zeros(0)
     if h.size == 0:
-        return pd.DataFrame(columns=["replication", "day", "date", "time", "event", "outcome", *space.issues])
+        return pd.DataFrame(
+            columns=["replication", "day", "date", "time", "event", "outcome", "tabled_by", *space.issues]
+        )
     df = pd.DataFrame(
         {
             "replication": h["replication"],
@@ -91,6 +93,7 @@ def history_frame(space: OutcomeSpace, chunks: list[ChunkResult]) -> pd.DataFram
             "time": [moment_of(space.scenario.calendar.start, d)[11:] for d in h["day"]],
             "event": h["kind"],
             "outcome": _labels(space.package_class[h["package"]], space.class_order),
+            "tabled_by": _labels(h["by"].astype(np.int64) + 1, ["mediator", *space.scenario.parties]),
         }
     )
     for k, issue in enumerate(space.issues):

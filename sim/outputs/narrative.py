@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sim.engine.dynamics import daily_war_value, stick_size
 from sim.engine.outcomes import NO_DEAL
 from sim.scenario import Scenario, Sourced, Uncertain, seed_line
 from sim.scenario.dates import moment_of
@@ -77,6 +78,36 @@ UNCERTAINTY = (
 )
 
 
+def lever_size(sc: Scenario, lv: Any) -> str:
+    """A lever in the war's units: a stick's share of its target's daily value of the war, what that
+    comes to, and its phase-in; a carrot's option."""
+    if lv.kind == "carrot":
+        ((issue, option),) = lv.option.items()
+        return f"carrot: the option {issue}={option}, tabled once offered, valued as a term"
+    base = daily_war_value(sc, lv.target)
+    fronts = ", ".join(lv.fronts) if lv.fronts else "every front"
+    ramp = f", phased in over {lv.phase_in_days} days" if lv.phase_in_days else ", at once"
+    return (
+        f"stick: {lv.strength:g} x {lv.target}'s daily value of the war ({base:+.4f} a day at the opening "
+        f"balance) = {stick_size(sc, lv):.4f} a day off {fronts} per use{ramp}"
+    )
+
+
+def valuation_rules(sc: Scenario) -> list[str]:
+    """The one view of the future every valuer holds, and how long terms count (sim.engine.valuation)."""
+    W, d, mo = sc.valuation.window_days, sc.truce.days, sc.dynamics.momentum
+    return [
+        "Terms: a permanent term counts in full; a term tied to the truce "
+        f"({', '.join(sc.truce.tied) or 'none'}) counts for the share of the window the truce covers "
+        f"({min(d, W)}/{W} for a fresh {d}-day truce), and nothing agreed on that issue for the rest; "
+        "tied terms end when the truce does.",
+        f"The future: the war and a truce are valued on the balance the battlefield's rules produce: "
+        f"the fighting's mean path while the {mo.front} front is open (no truce, or a truce that leaves it "
+        "open), a truce's rebuild only while it closes that front, and the fighting's mean path again "
+        "from the balance expected at the truce's end (Fearon 1995).",
+    ]
+
+
 def explain(sc: Scenario) -> str:
     """Every assumption of a scenario with its quote (seed file and line) and/or its stated reason."""
     cal = sc.calendar
@@ -95,6 +126,7 @@ def explain(sc: Scenario) -> str:
     lines += _with_cite(
         sc, f"Valuation: packages valued over the next {sc.valuation.window_days} days", sc.valuation, 0
     )
+    lines += [f"{INDENT}{line}" for line in valuation_rules(sc)]
     if sc.headline is not None:
         q = sc.headline
         asked = f"Question: {', '.join(q.classes)} first in force by day {', '.join(map(str, q.days))}"
@@ -205,8 +237,7 @@ def _explain_table(sc: Scenario) -> list[str]:
     for lid, lv in sc.levers.items():
         state = "inactive (max_uses 0)" if lv.max_uses == 0 else f"at most {lv.max_uses}x"
         policy = f"from day {lv.from_day}" if lv.policy == "from_day" else lv.policy.replace("_", " ")
-        what = "a day off each front's value" if lv.kind == "stick" else "added to any deal"
-        act = f"{lv.holder} -> {lv.target}, {lv.kind} {lv.strength:g} {what}, {policy}, {state}"
+        act = f"{lv.holder} -> {lv.target}, {lever_size(sc, lv)}, {policy}, {state}"
         out += _with_cite(sc, f"Lever {lid}: {lv.label}: {act}", lv)
     for eid, ev in sc.events.items():
         out += _with_cite(sc, f"Event {eid}: {ev.label}: {_event_effect(ev)}", ev)
@@ -265,14 +296,16 @@ def trace_record(sc: Scenario, model: NegotiationModel, replication: int) -> dic
         raise ValueError(f"the model traced row {model.trace_row}, not replication {replication} (row {row})")
     space = model.space
     pkg = int(model.inforce[row])
+    tablers = ["mediator", *sc.parties]
     history = [
         {
             "day": round(float(day[list(rows).index(row)]), 4),
             "time": moment_of(sc.calendar.start, float(day[list(rows).index(row)])),
             "event": kind,
             "package": space.describe(int(p[list(rows).index(row)])),
+            "tabled_by": tablers[int(by[list(rows).index(row)]) + 1],
         }
-        for rows, day, kind, p in model.history
+        for (rows, day, kind, p), by in zip(model.history, model.history_by, strict=True)
         if row in rows
     ]
     return {
@@ -324,7 +357,11 @@ def summary(sc: Scenario, model: NegotiationModel, rec: dict[str, Any]) -> list[
         else "No agreement was ever banked."
     )
     if rec["history"]:
-        events = "; ".join(f"day {h['day']:g} {h['event']}" for h in rec["history"])
+        events = "; ".join(
+            f"day {h['day']:g} {h['event']}"
+            + (f" (tabled by {h['tabled_by']})" if h["event"] == "banked" else "")
+            for h in rec["history"]
+        )
         lines.append(f"History: {events}")
     refusals: dict[str, int] = {}
     for e in model.transcript:
@@ -387,11 +424,8 @@ def _round(sc: Scenario, model: NegotiationModel, e: dict[str, Any], quote: _Quo
         out += [f"{INDENT}Event: {sc.events[eid].label}.", *quote(sc.events[eid])]
     for lid in e.get("levers", []):
         lv = sc.levers[lid]
-        kind = (
-            "lowers its daily value of fighting on" if lv.kind == "stick" else "adds to its value of any deal"
-        )
         out += [
-            f"{INDENT}Lever: {lv.label} ({lv.kind} on {lv.target}, {kind} by {lv.strength:g}).",
+            f"{INDENT}Lever: {lv.label} ({lv.kind} on {lv.target}: {lever_size(sc, lv)}).",
             *quote(lv),
         ]
     if "proposal" in e:
@@ -399,6 +433,15 @@ def _round(sc: Scenario, model: NegotiationModel, e: dict[str, Any], quote: _Quo
         for r in e["parties"]:
             out += _response(sc, model, e, r, quote)
         out += _result(sc, e, quote)
+        c = e.get("counter")
+        if c is not None:  # a refusing party tabled its own text (sim.engine.counters)
+            author = sc.parties[c["by"]].label
+            out.append(
+                f"{INDENT}{author} tables its own text: {_package(model.space.describe(c['proposal']))}"
+            )
+            for r in c["parties"]:
+                out += _response(sc, model, c, r, quote)
+            out += _result(sc, c, quote)
     elif not e.get("talking", True):
         out.append(f"{INDENT}No talks: {_package(model.space.describe(e['inforce']))} in force.")
     if "gave_up" in e.get("happened", []):

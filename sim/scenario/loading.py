@@ -342,6 +342,7 @@ def _check_references(sc: Scenario, path: Path) -> None:
         _check_party(sc, lv.holder, f"levers.{lid}.holder", path)
         _check_party(sc, lv.target, f"levers.{lid}.target", path)
         _check_fronts(sc, lv.fronts, f"levers.{lid}.fronts", path)
+        _check_carrot(sc, lid, lv, path)
     for eid, ev in sc.events.items():
         for pid in ev.war_shift:
             _check_party(sc, pid, f"events.{eid}.war_shift", path)
@@ -429,3 +430,29 @@ def set_path(raw: dict[str, Any], dotted: str, value: Any, *, inplace: bool = Fa
         raise KeyError(dotted)
     node[keys[-1]] = value
     return out
+
+
+def _check_carrot(sc: Scenario, lid: str, lv, path: Path) -> None:
+    """A carrot is one option of a term issue (not nothing agreed); a stick names no option."""
+    where = f"levers.{lid}.option"
+    if lv.kind == "stick":
+        if lv.option:
+            raise ScenarioError(
+                path, where, "a stick names no option; only a carrot is an option of an issue"
+            )
+        return
+    if len(lv.option) != 1:
+        raise ScenarioError(
+            path, where, 'a carrot is one option of an issue: give option = { ISSUE = "OPTION" }'
+        )
+    ((issue, option),) = lv.option.items()
+    if issue not in sc.issues or issue == sc.truce.issue:
+        allowed = _listed([i for i in sc.issues if i != sc.truce.issue])
+        raise ScenarioError(path, where, f"unknown term issue '{show(issue)}'; allowed: {allowed}")
+    options = sc.issues[issue].options
+    if option not in options[1:]:
+        raise ScenarioError(
+            path,
+            where,
+            f"'{show(option)}' is not an option agreed on {issue}; allowed: {_listed(options[1:])}",
+        )

@@ -131,6 +131,12 @@ class VetoPlayer(Magnitude):
     slope: float = Field(default=0.05, gt=0, le=10)
 
 
+class Counters(Sourced):
+    """Whether a party that refuses a text may table its own (a counter-proposal)."""
+
+    tables: bool = True
+
+
 class Party(Strict):
     label: str
     required: bool = True
@@ -143,6 +149,11 @@ class Party(Strict):
     tolerance: Uncertain
     concession: Uncertain
     veto: VetoPlayer | None = None
+    counters: Counters | None = None
+
+    @property
+    def tables_counters(self) -> bool:
+        return self.counters is not None and self.counters.tables
 
 
 class GiveUp(Magnitude):
@@ -283,15 +294,24 @@ class Uncertainty(Magnitude):
 
 
 class Lever(Magnitude):
-    """Pressure by policy: a stick lowers the target's daily value of fighting on each of ``fronts``
-    (all when empty), a carrot adds ``strength`` to the target's value of any deal."""
+    """Pressure by policy, in the war's units.
+
+    A stick lowers the target's daily value of fighting on by ``strength`` times its daily value of
+    the war (all fronts, at the scenario's means and opening balance) per use, spread evenly over
+    ``fronts`` (all when empty), phased in linearly over ``phase_in_days``. A carrot is the option
+    ``option`` (one issue = option) of the negotiation: packages holding it may be tabled only once
+    the lever has fired; its worth is the parties' values of that option, paid once with the package
+    (``strength`` is unused for a carrot: give 1 where it is on, 0 to keep it off).
+    """
 
     label: str
     holder: str
     target: str
     kind: Literal["stick", "carrot"]
-    strength: float = Field(ge=0, le=1)
+    strength: float = Field(ge=0, le=10)
     fronts: list[str] = []
+    phase_in_days: int = Field(default=0, ge=0, le=3650)
+    option: dict[str, str] = {}
     policy: Literal["always", "on_rejection", "from_day"] = "on_rejection"
     from_day: int = Field(default=0, ge=0, le=36_500)
     max_uses: int = Field(default=1, ge=0, le=10_000)

@@ -47,6 +47,9 @@ HELP = (
     "  refuse ISSUE=OPTION     refuse it and demand one change (e.g. refuse kursk=safe_withdrawal)\n"
     "  use LEVER               use a lever your party holds (it acts before the next text); then answer\n"
     "  help                    this list\n"
+    "  refuse [ISSUE=OPTION] table ISSUE=OPTION ...\n"
+    "                          where your party may table texts: refuse and table your own text, the\n"
+    "                          text on the table with these changes (e.g. refuse table freeze=yes arms=yes)\n"
     "At the end of a truce: extend | lapse."
 )
 
@@ -66,13 +69,17 @@ class Move:
     issue: str | None = None
     option: str | None = None
     lever: str | None = None
+    terms: tuple[tuple[str, str], ...] = ()  # a tabled text's changes
 
     def __str__(self) -> str:
         if self.kind == "use":
             return f"use {self.lever}"
+        out = self.kind
         if self.kind == "refuse" and self.issue:
-            return f"refuse {self.issue}={self.option}"
-        return self.kind
+            out += f" {self.issue}={self.option}"
+        if self.terms:
+            out += " table " + " ".join(f"{i}={o}" for i, o in self.terms)
+        return out
 
 
 WORDS = {
@@ -87,6 +94,20 @@ WORDS = {
     "l": "lapse",
     "lapse": "lapse",
 }
+TABLE_FORM = "a text is refuse table ISSUE=OPTION ..., e.g. refuse table freeze=yes arms=yes"
+
+
+def _pairs(words: list[str]) -> tuple[tuple[str, str], ...]:
+    """ISSUE = OPTION triples of words (as split around '='); ValueError if they are not."""
+    if not words or len(words) % 3:
+        raise ValueError(TABLE_FORM)
+    out = []
+    for a in range(0, len(words), 3):
+        issue, eq, option = words[a : a + 3]
+        if eq != "=" or "=" in (issue, option) or not re.fullmatch(r"[a-z0-9_]+", issue + option):
+            raise ValueError(TABLE_FORM)
+        out.append((issue, option))
+    return tuple(out)
 
 
 def parse_move(line: str) -> Move | None:
@@ -104,6 +125,12 @@ def parse_move(line: str) -> Move | None:
     kind = WORDS.get(head)
     if kind is None:
         raise ValueError(f"unknown answer '{show(head)}'")
+    terms: tuple[tuple[str, str], ...] = ()
+    if kind == "refuse" and "table" in rest:
+        at = rest.index("table")
+        rest, terms = rest[:at], _pairs(rest[at + 1 :])
+        if not rest:
+            return Move("refuse", terms=terms)
     if kind != "refuse" or not rest:
         if rest:
             raise ValueError(f"'{show(head)}' takes nothing after it")
@@ -112,7 +139,7 @@ def parse_move(line: str) -> Move | None:
     m = re.fullmatch(r"([a-z0-9_]+)=([a-z0-9_]+)", text)
     if m is None:
         raise ValueError("a demand is ISSUE=OPTION, e.g. refuse kursk=safe_withdrawal")
-    return Move("refuse", issue=m.group(1), option=m.group(2))
+    return Move("refuse", issue=m.group(1), option=m.group(2), terms=terms)
 
 
 MAX_MOVES_BYTES = 1_000_000  # a moves file: a game has a few hundred answers at most
@@ -204,6 +231,7 @@ class Seat:
     moves: list[str] = field(default_factory=list)
     queued: set[int] = field(default_factory=set)
     said_demand: int = -1
+    said_text: int = -1  # the text the person tables with a refusal (-1: none)
     told_listening: bool = False
     shown: int = 0  # the last round whose news was shown before its text
     last_text: int = -1
@@ -274,12 +302,15 @@ class Seat:
         out = ok.copy()
         out[k] = move.kind == "accept"
         self.said_demand = self.demand_index(p, move)
+        self.said_text = self.tabled(p, move) if move.terms else -1
         return out
 
     def answer(self, party, idx, pkg, model_ok: bool) -> Move:
         while True:
             move = self._ask("your answer> ", {"accept", "refuse"})
             problem = self.bad_demand(int(pkg[0]), move)
+            if problem is None and move.terms:
+                problem = self.bad_text(party, self.tabled(int(pkg[0]), move))
             if problem is None:
                 return move
             self.write(f"  ? {problem}")
@@ -339,6 +370,43 @@ class Seat:
     def extend(self, model_yes: bool) -> Move:
         return self._ask("extend or lapse> ", {"extend", "lapse"})
 
+    def counter(self, party, idx, text, best):
+        """The person's own text, said with the refusal (``refuse ... table ...``), or none."""
+        k = self._k(idx)
+        if k is None:
+            return best
+        out = best.copy()
+        out[k], self.said_text = self.said_text, -1
+        return out
+
+    def tabled(self, text: int, move: Move) -> int:
+        """The package of the refused text with the move's changes (-1 if an issue or option is unknown)."""
+        sc, space = self.sc, self.model.space
+        pkg = space.describe(text)
+        for issue, option in move.terms:
+            if issue not in sc.issues or option not in sc.issues[issue].options:
+                return -2
+            pkg[issue] = option
+        return space.index(pkg)
+
+    def bad_text(self, party, pkg: int) -> str | None:
+        """Why a tabled text cannot be put to the others (None if it can)."""
+        if pkg == -2:
+            return f"name issues and their options: {', '.join(self.sc.issues)} (see the text above)"
+        if party.beliefs is None:
+            return f"{party.spec.label} tables no texts of its own in this scenario; refuse or accept"
+        space, here = self.model.space, int(self.model.inforce[self.row])
+        if not space.negotiable[pkg]:
+            return (
+                "that text is no deal the table can sign (a red line, or terms tied to a truce without one)"
+            )
+        if not space.extends(np.array([here]))[0, pkg] or pkg == here:
+            return "a text keeps everything in force and adds to it"
+        locked = self.model.levers.locked(np.array([self.row]))
+        if locked is not None and locked[0, pkg]:
+            return "that option is not on offer yet"
+        return None
+
     def levers(self, lever, idx, fire, allowed):
         k = self._k(idx)
         if k is None:
@@ -362,12 +430,14 @@ class Seat:
             report_before(sc, model._entry, self.write)
         here = int(model.inforce[self.row])
         self.write(f"  In force: {class_name(sc, space, here)[1]}" + self._truce_left(here))
-        who = "Opening text" if contact == 1 and model.opening is not None else "Text"
+        by = int(model.text_by[self.row])
+        who = "Opening text" if contact == 1 and model.opening is not None and by < 0 else "Text"
+        author = f"the {sc.mediator.label}" if by < 0 else f"{model.parties[by].spec.label} (its own text)"
         if pkg == self.last_text:
-            self.write(f"  The same text is on the table, from the {sc.mediator.label}.")
+            self.write(f"  The same text is on the table, from {author}.")
         else:
             changed = "" if self.last_text < 0 else " (* changed since the last text)"
-            self.write(f"  {who} on the table, from the {sc.mediator.label}{changed}:")
+            self.write(f"  {who} on the table, from {author}{changed}:")
             before = space.describe(self.last_text) if self.last_text >= 0 else {}
             for line, (issue, option) in zip(
                 package_text(sc, space, pkg), space.describe(pkg).items(), strict=True
@@ -420,6 +490,19 @@ class Autopilot(Seat):
 
     def extend(self, model_yes: bool) -> Move:
         return self._say(Move("extend" if model_yes else "lapse"))
+
+    def counter(self, party, idx, text, best):
+        k = self._k(idx)
+        if k is not None and best[k] >= 0:
+            # The model tables its counter after every answer is in; a person says it with the
+            # refusal, so the refusal just recorded is amended to carry it.
+            space = self.model.space
+            was, now = space.describe(int(text[k])), space.describe(int(best[k]))
+            refusal = parse_move(self.moves[-1])
+            terms = tuple((i, o) for i, o in now.items() if was[i] != o)
+            self.moves[-1] = str(Move("refuse", refusal.issue, refusal.option, terms=terms))
+            self.write(f"model's text> {self.moves[-1]}")
+        return best
 
     def levers(self, lever, idx, fire, allowed):
         k = self._k(idx)

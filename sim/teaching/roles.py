@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sim.atomic import atomic_path
+from sim.engine.dynamics import stick_size
 from sim.engine.outcomes import NO_DEAL
 from sim.outputs.narrative import where
 from sim.scenario import Scenario, Sourced, Uncertain
@@ -188,9 +189,14 @@ def _lever(sc: Scenario, lid: str) -> str:
     holder, target = sc.parties[lv.holder].label, sc.parties[lv.target].label
     if lv.kind == "stick":
         fronts = ", ".join(lv.fronts) if lv.fronts else "every front"
-        what = f"lowers {target}'s daily value of fighting on ({fronts}) by {lv.strength:g} per use"
+        what = (
+            f"lowers {target}'s daily value of fighting on ({fronts}) by {stick_size(sc, lv):.4f} per use, "
+            f"{lv.strength:g} of the size of its daily value of the war"
+            + (f", phased in over {lv.phase_in_days} days" if lv.phase_in_days else "")
+        )
     else:
-        what = f"adds {lv.strength:g} to {target}'s value of any deal"
+        ((issue, option),) = lv.option.items()
+        what = f"puts {issue}={option} on the table for {target}, valued once with the package that holds it"
     when = {
         "always": "every round",
         "on_rejection": f"after a refusal by {target}",

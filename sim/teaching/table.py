@@ -390,7 +390,7 @@ class TableGame:
             self.model.inject(p["event"], rows)
             self.timeline.append({**self._at(self.now()), "what": "inject", "event": p["event"]})
         elif "pull" in p:
-            self.model.levers.pull(self.model.levers.ids.index(p["pull"]), rows)
+            self.model.levers.pull(self.model.levers.ids.index(p["pull"]), rows, self.model.clock[rows])
             self.timeline.append({**self._at(self.now()), "what": "inject", "lever": p["pull"]})
         else:
             self.queued[self.model.levers.ids.index(p["lever"])] += 1
