@@ -44,6 +44,20 @@ def wait_for_question(game, timeout=30.0):
     raise TimeoutError
 
 
+def next_contact(game, seat, q, answer="refuse"):
+    """Answer q, then every later question of its contact (counters tabled at it), with ``answer``;
+    return the first question of a later contact (or None when the game ends)."""
+    contact = q.contact
+    while True:
+        game.submit(seat, {"question": q.id, "answer": answer})
+        qs = wait_for_question(game)
+        if not qs:
+            return None
+        (q,) = qs
+        if q.contact != contact:
+            return q
+
+
 def script_answer(line: str) -> dict:
     m = parse_move(line)
     if m.kind in ("extend", "lapse"):
@@ -234,23 +248,27 @@ def test_the_teachers_event_acts_at_the_next_contact_and_replays(small):
     game.inject("us_sanctions")
     assert not game.model.mediator.informed[game.row]  # not at this contact
     shift = game.model.party["russia"].shift[game.row].copy()
-    game.submit("russia", {"question": q.id, "answer": "refuse"})
-    (q,) = wait_for_question(game)
+    q = next_contact(game, "russia", q)
     assert q.contact == 2 and game.model.mediator.informed[game.row]
     # Asked at the world's second contact, a time of its own after day 0; the pages show its date.
     assert q.day == game.now() == float(game.model.clock[game.row]) > 0
     pub = game.public()
     assert pub["contact"] == 2 and pub["date"] == when(small, q.day)
-    strength = small.levers["us_sanctions"].strength
-    assert game.model.party["russia"].shift[game.row] == pytest.approx(shift - strength)
+    levers, j = game.model.levers, game.model.levers.ids.index("us_sanctions")
+    assert levers.uses[j, game.row] == 1 and levers.fired_at[j][0, game.row] == q.day
+    # The sanctions phase in over their stated days: by the next contact a share of one use bites.
+    pulled, q3 = q.day, next_contact(game, "russia", q)
+    share = min(1.0, (q3.day - pulled) / small.levers["us_sanctions"].phase_in_days)
+    expected = shift - share * levers.per_front[j]
+    assert game.model.party["russia"].shift[game.row] == pytest.approx(expected, rel=1e-9)
     assert [e["contact"] for e in stored if e["kind"] == "inject"] == [2, 2]
     with pytest.raises(Refused, match="no such event"):
         game.inject("martians")
     again = TableGame(small, 0, frozenset({"russia"}), stored=[{**e, "seq": i} for i, e in enumerate(stored)])
     again.start()
     (q2,) = wait_for_question(again)
-    assert q2.contact == 2 and again.model.mediator.informed[again.row]
-    assert q2.private == q.private
+    assert q2.contact == 3 and again.model.mediator.informed[again.row]
+    assert q2.private == q3.private
     for g in (game, again):
         g.end()
         g.wait(10)
@@ -283,7 +301,9 @@ def test_a_paused_table_refuses_moves_and_an_ended_one_is_kept_unfinished(small)
     game.submit(
         "russia", {"question": q.id, "answer": "refuse", "issue": "kursk", "option": "safe_withdrawal"}
     )
-    wait_for_question(game)
+    (q,) = wait_for_question(game)
+    if q.contact == 1:  # a counter tabled at the same contact: the contact ends when it is answered
+        next_contact(game, "russia", q)
     game.end()
     assert game.wait(10) and game.status == "ended"
     (last,) = saved[-1]
@@ -351,8 +371,7 @@ def test_the_envoys_draft_wins_over_the_compiled_proposal(small):
     game.submit("us", {"question": q.id, "package": q.private["model_text"]})
     (q,) = wait_for_question(game)
     assert q.kind == "answer"
-    game.submit("us", {"question": q.id, "answer": "accept"})
-    (q,) = wait_for_question(game)
+    q = next_contact(game, "us", q, "accept")  # accepting counters too, if any are tabled
     assert q.kind == "draft" and q.contact == 2
     with game.cond:  # the kernel's own text is the first draft
         row = np.array([game.row])

@@ -658,6 +658,39 @@ def _catalogue_cases(project: Path) -> dict[str, list]:
                 lambda r: r["mediator"].update(give_up={"after_refusals": 12, "assumption": "x"}),
             ),
         ],
+        "a carrot that is no option": [
+            "validate",
+            file(
+                "carrot.toml",
+                lambda r: r.setdefault("levers", {}).update(
+                    relief={
+                        "label": "Relief",
+                        "holder": "a",
+                        "target": "b",
+                        "kind": "carrot",
+                        "strength": 1,
+                        "assumption": "test",
+                    }
+                ),
+            ),
+        ],
+        "a stick that names an option": [
+            "validate",
+            file(
+                "stick.toml",
+                lambda r: r.setdefault("levers", {}).update(
+                    sanctions={
+                        "label": "Sanctions",
+                        "holder": "a",
+                        "target": "b",
+                        "kind": "stick",
+                        "strength": 0.2,
+                        "option": {"arms": "no"},
+                        "assumption": "test",
+                    }
+                ),
+            ),
+        ],
         "not a real date": [
             "validate",
             file("date.toml", lambda r: r["calendar"].update(start="2025-02-30")),

@@ -240,6 +240,10 @@ class Levers:
         stick starts lowering the target's daily value of fighting on its fronts (at once, or phased
         in); a carrot is offered, so packages holding its option may be tabled."""
         lv, target = self.specs[j], self.targets[j]
+        need = int(self.uses[j, rows].max(initial=-1)) + 1 - self.fired_at[j].shape[0]
+        if need > 0:  # a teacher may pull a lever more often than its policy would
+            more = np.full((need, self.fired_at[j].shape[1]), np.nan)
+            self.fired_at[j] = np.vstack([self.fired_at[j], more])
         self.fired_at[j][self.uses[j, rows], rows] = day
         self.uses[j, rows] += 1
         if lv.kind == "stick" and lv.phase_in_days == 0:

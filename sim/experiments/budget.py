@@ -17,9 +17,9 @@ large. Time: a world-round costs about 2 µs plus 0.1 µs per package of the out
 follows what the engine holds for a chunk of R worlds (R = the chunk size, or fewer replications):
 
 * the value tables: for every party its own permanent and tied term values, the mediator's
-  estimate of both, and each veto player's own (float64, (R, P) each): 16 R P (2 n + v) bytes for
-  n parties and v veto players; this is nearly all of it (about 150 MB of a 4,096-world chunk of the
-  baseline, measured 156 MB);
+  estimate of both, each veto player's own, and the estimates of the others held by each of the c
+  parties that may table counters (float64, (R, P) each): 16 R P (2 n + v + c (n - 1)) bytes for
+  n parties and v veto players; this is nearly all of it;
 * per world, the class in force at the end of each of the T days and the answers at each contact;
 * per package, the outcome space's tables (the neighbours of each package by each of its M moves).
 
@@ -62,10 +62,12 @@ def seconds(sc: Scenario, replications: int | None = None) -> float:
 
 
 def tables(sc: Scenario) -> int:
-    """(R, P) value tables a model holds: each party's own and the mediator's estimate of it, and
-    each veto player's own."""
+    """(R, P) value tables a model holds: each party's own and the mediator's estimate of it, each
+    veto player's own, and each countering party's estimates of the others (its beliefs)."""
     n = len(sc.parties)
-    return 2 * n + sum(1 for p in sc.parties.values() if p.veto is not None)
+    vetoes = sum(1 for p in sc.parties.values() if p.veto is not None)
+    believers = sum(1 for p in sc.parties.values() if p.tables_counters)
+    return 2 * n + vetoes + believers * (n - 1)
 
 
 def chunk_mb(sc: Scenario, worlds: int | None = None) -> float:

@@ -671,6 +671,12 @@ class _Seat:
         out[k] = ans["extend"]
         return out
 
+    def counter(self, party, idx, text, best):
+        # A seat that refuses does not draft its own text yet: the party's counter (Party.counter,
+        # the package it values most among those it believes the others would accept) is tabled
+        # for it, so a table where people make the model's moves still reaches the engine's outcome.
+        return best
+
     def levers(self, lever, idx, fire, allowed):
         k = self.game._k(idx)
         if k is None:
