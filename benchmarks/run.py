@@ -419,7 +419,7 @@ GROWTH_AXIS = {
     "replications": "replications",
     "parties": "parties",
     "packages": "packages",
-    "horizon": "rounds",
+    "horizon": "days",
 }
 
 

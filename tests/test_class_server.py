@@ -211,9 +211,15 @@ def test_a_restarted_server_resumes_every_table(sc, tmp_path):
                 b.answered.add(q["id"])
                 b.send({"type": "move", "question": q["id"], **accept_all(b, b.state, q)})
                 b.next("ok")
-        idle(game)
-        before = {p: served.server.seat_view(1, p) for p in SEATS}
-        assert before["russia"]["public"]["day"] > 0 and before["russia"]["public"]["timeline"]
+        # The last answers are processed on the table's own thread: wait until it has moved on.
+        end = time.monotonic() + 30
+        while True:
+            idle(game)
+            before = {p: served.server.seat_view(1, p) for p in SEATS}
+            if before["russia"]["public"]["day"] > 0 and before["russia"]["public"]["timeline"]:
+                break
+            assert time.monotonic() < end, "the table never got past its first day"
+            time.sleep(0.05)
         for b in bots.values():
             b.close()
         teacher.close()
