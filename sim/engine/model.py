@@ -121,6 +121,9 @@ class NegotiationModel(mesa.Model):
         self.history: list[tuple[np.ndarray, np.ndarray, str, np.ndarray]] = []
         self.history_by: list[np.ndarray] = []  # beside each history entry: who tabled its text
         self.text_by = np.full(R, -1, dtype=np.int64)  # who tabled the text being answered (-1: mediator)
+        # a counter the mediator carries to the next contact (shuttle diplomacy), and who tabled it
+        self.carried = np.full(R, -1, dtype=np.int64)
+        self.carried_by = np.full(R, -1, dtype=np.int64)
         self.inforce_by = np.full(R, -1, dtype=np.int64)  # who tabled what is in force
         self.trace_row = trace
         self.transcript: list[dict[str, Any]] = []
@@ -293,6 +296,7 @@ class NegotiationModel(mesa.Model):
         if rows.size == 0:
             return
         self._record(rows, why, self.inforce[rows])
+        self.carried[rows] = -1  # a counter to a text of the old situation is moot
         self.inforce[rows] = self.space.lapse[self.inforce[rows]]
         self.truces.end[rows] = np.inf
         self.mediator.reopen(rows, self.clock[rows])
@@ -307,17 +311,28 @@ class NegotiationModel(mesa.Model):
         if (~opening).any():
             later = idx[~opening]
             pkg[~opening] = self.mediator.propose(later, self.clock[later])
+        # A counter carried from the last contact is the text put to the others now.
+        carried = self.carried[idx] >= 0
+        pkg[carried] = self.carried[idx[carried]]
+        by = np.where(carried, self.carried_by[idx], -1)
+        self.carried[idx], self.carried_by[idx] = -1, -1
         k = self._where(idx)
         if k is not None:
-            self._entry["by"] = "opening" if opening[k] else "mediator"
+            self._entry["by"] = (
+                self.parties[int(by[k])].pid if by[k] >= 0 else "opening" if opening[k] else "mediator"
+            )
         drafter = self.mediator.player
-        return pkg if drafter is None else drafter.draft(self.mediator, idx, pkg)
+        if drafter is not None:
+            drafted = drafter.draft(self.mediator, idx, pkg)
+            by = np.where(drafted == pkg, by, -1)  # the envoy's own text is the mediator's
+            pkg = drafted
+        self.text_by[idx] = by
+        return pkg
 
     def negotiate(self, rows: np.ndarray, pkg: np.ndarray) -> None:
         """Answers to the mediator's text pkg (r,) in worlds rows; where it is not banked, a counter by
         a party that refused it (sim.engine.counters); then the mediator's give-up rule."""
         now = self.clock[rows]
-        self.text_by[rows] = -1
         banked, refused = self.put(rows, pkg, "text")
         if self.believers:
             left = np.flatnonzero(~banked & refused.any(axis=0))
@@ -325,11 +340,21 @@ class NegotiationModel(mesa.Model):
             has = counter >= 0
             if has.any():
                 crow = rows[left[has]]
-                self.text_by[crow] = by[has]
-                banked[left[has]], _ = self.put(crow, counter[has], "counter")
+                if self.spec.mediator.shuttles:  # carried to the others at the next contact
+                    self.carried[crow], self.carried_by[crow] = counter[has], by[has]
+                    self._note_carried(crow, counter[has], by[has])
+                else:
+                    self.text_by[crow] = by[has]
+                    banked[left[has]], _ = self.put(crow, counter[has], "counter")
         self.mediator.answered(rows, banked, now)
         quit_rows = rows[~self.mediator.talking[rows]]
+        self.carried[quit_rows] = -1
         self._record(quit_rows, "gave_up", self.inforce[quit_rows])
+
+    def _note_carried(self, rows: np.ndarray, pkg: np.ndarray, by: np.ndarray) -> None:
+        k = self._where(rows)
+        if k is not None:
+            self._entry["carried"] = {"by": self.parties[int(by[k])].pid, "proposal": int(pkg[k])}
 
     def put(self, rows: np.ndarray, pkg: np.ndarray, stage: str) -> tuple[np.ndarray, np.ndarray]:
         """A text on the table: answers, ratification, banking, and learning from the public answers.

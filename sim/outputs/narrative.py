@@ -442,6 +442,13 @@ def _round(sc: Scenario, model: NegotiationModel, e: dict[str, Any], quote: _Quo
             for r in c["parties"]:
                 out += _response(sc, model, c, r, quote)
             out += _result(sc, c, quote)
+        c = e.get("carried")
+        if c is not None:  # tabled now, answered by the others at the next contact
+            author = sc.parties[c["by"]].label
+            out.append(
+                f"{INDENT}{author} tables its own text, which {sc.mediator.label} carries to the others: "
+                f"{_package(model.space.describe(c['proposal']))}"
+            )
     elif not e.get("talking", True):
         out.append(f"{INDENT}No talks: {_package(model.space.describe(e['inforce']))} in force.")
     if "gave_up" in e.get("happened", []):
@@ -454,6 +461,8 @@ def _proposal(sc: Scenario, model: NegotiationModel, e: dict[str, Any], quote: _
     if e.get("by") == "opening":
         assert sc.opening is not None
         return [f"{INDENT}Opening text on the table: {pkg}", *quote(sc.opening)]
+    if e.get("by") in sc.parties:
+        return [f"{INDENT}{sc.mediator.label} puts {sc.parties[e['by']].label}'s text to the others: {pkg}"]
     return [f"{INDENT}{sc.mediator.label} proposes: {pkg}"]
 
 

@@ -185,6 +185,21 @@ class Mediator(Sourced):
     give_up: GiveUp = GiveUp(
         after_stalled_days=84, assumption="about three months of talks without a banked text end a mediation"
     )
+    shuttle: Shuttle | None = None
+
+    @property
+    def shuttles(self) -> bool:
+        return self.shuttle is not None and self.shuttle.carries
+
+
+class Shuttle(Sourced):
+    """How a counter-proposal reaches the other parties. ``carries = true``: the mediator shuttles
+    between parties that do not meet (Kissinger's shuttle; Hopmann 1996, *The Negotiation Process
+    and the Resolution of International Conflicts*, ch. 12), so a counter tabled at one contact is
+    the text the others answer at the next; false: the parties are at one table and answer a
+    counter at the contact it is tabled."""
+
+    carries: bool = True
 
 
 class Opening(Sourced):
