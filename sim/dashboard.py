@@ -37,7 +37,7 @@ SCENARIO = os.environ.get("NEGSIM_DASHBOARD_SCENARIO", "scenarios/baseline.toml"
 REPLICATIONS = int(os.environ.get("NEGSIM_DASHBOARD_REPLICATIONS", "300"))
 
 # Sizes in points on a figure 8.5 inches wide at 100 dpi, shown about 650-900 pixels wide.
-TITLE, TEXT, TICKS = 16, 14, 13
+TITLE, TEXT, TICKS = 17, 15, 14
 CSS = """
 .v-application { font-size: 18px; }
 .negsim-day { font-size: 30px; font-weight: 600; line-height: 1.2; }
@@ -49,7 +49,9 @@ CSS = """
 .v-btn { font-size: 16px !important; }
 .v-select .v-label, .v-select__selection { font-size: 17px !important; }
 .v-navigation-drawer { min-width: 330px !important; max-width: 360px !important; }
-@media (max-width: 1100px) { .v-navigation-drawer { min-width: 290px !important; max-width: 290px !important; } }
+@media (max-width: 1100px) {
+  .v-navigation-drawer { min-width: 290px !important; max-width: 290px !important; }
+}
 """
 
 
@@ -249,7 +251,7 @@ def Page():
         date = cr.date_of(model.spec, model.time)
         solara.Text(f"Day {model.time:g} of {horizon}: {date:%-d %B %Y}", classes=["negsim-day"])
         solara.Text(
-            f"{model.replications} worlds. Dashed line and diamonds: the reference, {ref[0]}, "
+            f"{model.spec.title}, {model.replications} worlds. Dashed line and diamonds: {ref[0]}, "
             "no setting moved.",
             classes=["negsim-sub"],
         )
