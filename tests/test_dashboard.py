@@ -281,7 +281,7 @@ def test_dashboard_in_a_real_browser_offline(tmp_path):
         if REQUIRED:
             pytest.fail(missing)
         pytest.skip(missing)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     from sim.api import serve_dashboard
     from sim.teaching.classroom import presets
@@ -351,7 +351,7 @@ def test_dashboard_in_a_real_browser_offline(tmp_path):
 
             default = run_to_horizon(first)
             assert day.inner_text() == "Day 182 of 182: 11 September 2025"
-            assert page.get_by_role("button", name="Next day").is_disabled()
+            expect(page.get_by_role("button", name="Next day")).to_be_disabled()
 
             def usable(page, size):
                 """No sideways scrolling; the plots at least half the window's width."""
