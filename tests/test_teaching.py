@@ -265,6 +265,15 @@ def test_worked_answer_passes_and_a_wrong_answer_fails(number, tmp_path):
         lo, hi = share.interval
         assert (hi - lo) / 2 <= ex.precision / 100, share
     assert f"precision ± {ex.precision:g} points" in right.text()
+    # The teacher's notes show the shares this very check weighed, the worked answer in bold.
+    from sim.teaching.notes import block, table
+
+    shown = block((ROOT / "teaching" / "teachers-notes.md").read_text(encoding="utf-8"), number)
+    assert shown == table(right), (
+        "regenerate: python -m sim.teaching.notes teaching/teachers-notes.md teaching/exercises"
+    )
+    bold = [line for line in shown.splitlines() if line.startswith("| **")]
+    assert len(bold) == (1 if ex.check.kind == "most" else len(right.marks))
 
 
 @pytest.mark.parametrize("number", sorted(WITHIN_NOISE))

@@ -39,7 +39,8 @@ def table(v: Verdict) -> str:
     measure = f"{ex.measure.label}, {ex.replications:,} worlds each"
     if ex.check.kind == "most":
         return _swings(v, measure)
-    lines = [f"| {ex.check.parameter or 'variant'} | {measure} |", "|---|---|"]
+    head = f"`{ex.check.parameter}`" if ex.check.parameter else "variant"
+    lines = [f"| {head} | {measure} |", "|---|---|"]
     for s in v.evidence:
         name = s.label.split(" = ", 1)[-1] if ex.check.parameter else s.label
         lines.append(f"| {_bold(name, s.label in v.marks)} | {_bold(_pct(s), s.label in v.marks)} |")
@@ -85,5 +86,7 @@ if __name__ == "__main__":  # refresh the notes' tables from the engine
     from sim.teaching.exercises import check, find_exercises, read_answer
 
     doc, folder = Path(sys.argv[1]), Path(sys.argv[2])
-    worked = [check(ex, read_answer(Path(ex.folder) / "answer.toml")["answer"]) for ex in find_exercises(folder)]
+    worked = [
+        check(ex, read_answer(Path(ex.folder) / "answer.toml")["answer"]) for ex in find_exercises(folder)
+    ]
     doc.write_text(with_tables(doc.read_text(encoding="utf-8"), worked), encoding="utf-8")
