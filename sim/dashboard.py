@@ -38,6 +38,7 @@ REPLICATIONS = int(os.environ.get("NEGSIM_DASHBOARD_REPLICATIONS", "300"))
 
 # Sizes in points on a figure 8.5 inches wide at 100 dpi, shown about 650-900 pixels wide.
 TITLE, TEXT, TICKS = 17, 15, 14
+LABEL = 11  # the width of a bar's percentage label ("100%"), in points of the 0-118 axis
 CSS = """
 .v-application { font-size: 18px; }
 .negsim-day { font-size: 30px; font-weight: 600; line-height: 1.2; }
@@ -130,9 +131,13 @@ def outcome_shares(model, ref: tuple[str, np.ndarray, dict[str, np.ndarray]]) ->
     title, ref_days, ref_shares = ref
     at = min(int(np.searchsorted(ref_days, model.time)), len(ref_days) - 1)
     marks = np.array([ref_shares[c][at] for c in ids])
-    # Each percentage past the end of its interval and the reference's marker, never on either.
-    for yy, s, end in zip(y, share, np.maximum(hi, marks), strict=True):
-        ax.text(100 * end + 2.5, yy, f"{100 * s:.0f}%", va="center", fontsize=TEXT, fontweight="bold")
+    # Each percentage just past the end of its interval, or past the reference's marker where that
+    # would sit under the label: never on the error bar or the marker, and near its own bar.
+    for yy, s, h, m in zip(y, share, 100 * hi, 100 * marks, strict=True):
+        x = h + 2.5
+        if x - 3 <= m <= x + LABEL:
+            x = m + 3
+        ax.text(x, yy, f"{100 * s:.0f}%", va="center", fontsize=TEXT, fontweight="bold")
     ax.scatter(
         100 * marks,
         y,

@@ -117,12 +117,17 @@ def test_the_reference_is_on_both_plots_and_labels_stay_clear():
     marks = list(np.asarray(ax.collections[-1].get_offsets())[:, 0])
     ids = model.space.class_order
     assert marks == pytest.approx([100 * shares[c][40] for c in ids])
-    # Each percentage starts past its bar's interval and the reference's marker.
+    # Each percentage starts past its bar's interval, and the reference's marker is not under it.
     ends = [seg[:, 0].max() for seg in ax.collections[0].get_segments()]
     labels = [t for t in ax.texts if t.get_text().endswith("%")]
     assert len(labels) == len(ids)
+    fig.canvas.draw()
+    to_data = ax.transData.inverted()
     for text, end, mark in zip(labels, ends, marks, strict=True):
-        assert text.get_position()[0] > max(end, mark)
+        box = text.get_window_extent().transformed(to_data)
+        assert box.x0 > end and not box.x0 - 1 <= mark <= box.x1 + 1, (text.get_text(), end, mark)
+        if not end - 1 <= mark <= box.x1 + 1:  # no marker in the way: right beside its interval
+            assert box.x0 < end + 4, (text.get_text(), end, mark)
     assert max(t.get_fontsize() for t in labels) >= 14 and ax.title.get_fontsize() >= 16
 
 
