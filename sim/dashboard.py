@@ -49,10 +49,11 @@ CSS = """
 .negsim-control .v-input__slot { margin-bottom: 0; }
 .v-btn { font-size: 16px !important; }
 .v-select .v-label, .v-select__selection { font-size: 17px !important; }
-.v-navigation-drawer { min-width: 330px !important; max-width: 360px !important; }
+.v-navigation-drawer { width: 360px !important; min-width: 360px !important; max-width: 360px !important; }
 @media (max-width: 1100px) {
-  .v-navigation-drawer { min-width: 290px !important; max-width: 290px !important; }
+  .v-navigation-drawer { width: 290px !important; min-width: 290px !important; max-width: 290px !important; }
 }
+.v-card__title { word-break: normal; }
 """
 
 
