@@ -197,6 +197,7 @@ def Page():
     settings, set_settings = solara.use_state({})
     state = solara.use_memo(lambda: {"model": api.classroom(SCENARIO, REPLICATIONS)}, [])
     _, set_tick = solara.use_state(0)
+    error, set_error = solara.use_state("")
     spec = solara.use_memo(lambda: api.load_scenario(preset.path), [preset])
     controls = solara.use_memo(lambda: api.dashboard_controls(spec), [spec])
     model = state["model"]
@@ -207,7 +208,12 @@ def Page():
         set_tick(lambda t: t + 1)
 
     def build(p: cr.Preset, values: dict[str, Any]):
-        state["model"] = api.classroom(p.path, REPLICATIONS, **values)
+        try:
+            state["model"] = api.classroom(p.path, REPLICATIONS, **values)
+        except ValueError as e:  # settings the scenario cannot take: one line, the last model kept
+            set_error(str(e))
+            return
+        set_error("")
         redraw()
 
     def choose(title: str):
@@ -261,6 +267,8 @@ def Page():
             "no setting moved.",
             classes=["negsim-sub"],
         )
+        if error:
+            solara.Error(error)
         for note in model.notes:
             solara.Warning(note)
         solara.Image(png(day_by_day(model, ref)), width="100%")

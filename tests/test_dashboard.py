@@ -232,6 +232,27 @@ def test_a_variant_preset_loads_that_scenario_against_its_reference(monkeypatch)
     assert _images(rc)[1] != baseline[1]
 
 
+def test_settings_the_scenario_cannot_take_are_one_line_in_the_page():
+    import ipyvuetify as v
+
+    import sim.dashboard as dashboard
+
+    _, rc = solara.render(solara.AppLayout(children=[dashboard.Page()]), handle_error=False)
+    _click(rc, "Next week")
+    # A browser message can carry any value, not only the slider's range.
+    rc.find(v.Slider, label="Balance of power on day 0").widget.v_model = 500.0
+    _click(rc, "Reset")
+    shown = [a.children[0] for a in rc.find(v.Alert).widgets]
+    assert len(shown) == 1 and "\n" not in shown[0]
+    assert shown[0].endswith(
+        "baseline.toml: dynamics.momentum.initial: Input should be less than or equal to 100"
+    )
+    assert _day(rc).startswith("Day 7 of 182")  # the ensemble on the screen is kept
+    rc.find(v.Slider, label="Balance of power on day 0").widget.v_model = 0.5
+    _click(rc, "Reset")
+    assert not rc.find(v.Alert).widgets and _day(rc).startswith("Day 0 of 182")
+
+
 def test_each_session_has_its_own_model():
     import sim.dashboard as dashboard
 
