@@ -22,11 +22,19 @@ import numpy as np
 
 from sim.engine.model import NegotiationModel
 from sim.engine.outcomes import OutcomeSpace, check_negotiable
-from sim.errors import UserError
+from sim.errors import UserError, show
 from sim.scenario import Scenario, load_raw, validate, with_overrides
 from sim.scenario.loading import find_scenarios, parent_name, read_toml
 
 WHY = "set on the classroom dashboard"
+
+
+def number(settings: dict[str, Any], name: str) -> float:
+    """A numeric setting (0 when absent); a value that is not a number is a one-line error."""
+    value = settings.get(name, 0.0)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise UserError(f"{name} is a number, not {show(repr(value))}")
+    return float(value)
 
 
 def edited(raw: dict[str, Any], settings: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -35,7 +43,7 @@ def edited(raw: dict[str, Any], settings: dict[str, Any]) -> tuple[dict[str, Any
     notes: list[str] = []
     mediator_side = raw["mediator"]["party"]
     for pid in raw["parties"]:
-        strength = float(settings.get(f"pressure_{pid}", 0.0))
+        strength = number(settings, f"pressure_{pid}")
         if strength > 0:
             raw.setdefault("levers", {})[f"classroom_pressure_{pid}"] = {
                 "label": f"Pressure on {raw['parties'][pid]['label']}",
@@ -50,22 +58,25 @@ def edited(raw: dict[str, Any], settings: dict[str, Any]) -> tuple[dict[str, Any
     if "momentum" in settings:
         raw["dynamics"]["momentum"] = {
             **raw["dynamics"].get("momentum", {}),
-            "initial": float(settings["momentum"]),
+            "initial": number(settings, "momentum"),
             "assumption": WHY,
         }
-    cost = float(settings.get("cost_of_war", 0.0))
+    cost = number(settings, "cost_of_war")
     if cost:
         for party in raw["parties"].values():
             for fv in party.get("war", {}).values():
                 fv["mean"] = fv["mean"] - cost
                 fv["assumption"] = WHY
-    bar = float(settings.get("ratification_bar", 0.0))
+    bar = number(settings, "ratification_bar")
     if bar:
         for party in raw["parties"].values():
             if "veto" in party:
                 party["veto"]["threshold"]["mean"] += bar
                 party["veto"]["threshold"]["assumption"] = WHY
     opening = {k[len("opening_") :]: v for k, v in settings.items() if k.startswith("opening_")}
+    for issue, option in opening.items():
+        if not isinstance(option, str):
+            raise UserError(f"opening_{issue} is one of the issue's options, not {show(repr(option))}")
     if opening and "opening" in raw:
         package = {**raw["opening"]["package"], **{k: v for k, v in opening.items() if k in raw["issues"]}}
         truce = raw["truce"]
