@@ -161,7 +161,15 @@ class NegotiationModel(mesa.Model):
         """(r, C) value of packages (r, C; (C,) in every world; None: all) over what is in force (a
         carrot is an option of a package: its worth is in the terms, counted once)."""
         here = self.inforce[idx][:, None]
-        return self.value(values, party, idx, pkgs) - self.value(values, party, idx, here)
+        coef = values.coefficients(  # the same window and moment for both: computed once
+            self.space,
+            idx,
+            self.truce_days(idx),
+            self.battlefield.momentum[idx],
+            party.shift[idx],
+            self.window,
+        )
+        return values.at(self.space, idx, pkgs, coef) - values.at(self.space, idx, here, coef)
 
     # ------------------------------------------------------------------ one day
 

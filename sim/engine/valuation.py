@@ -153,6 +153,8 @@ class Values:
         per_rebuild = ww * closes * (b_open * 0.5 * during * during + b_all * la * days)
         return frac, const, per_rebuild
 
+    compiled = True  # False: the readable gathers below (the reference the kernel must match)
+
     def of(
         self,
         space: OutcomeSpace,
@@ -170,7 +172,29 @@ class Values:
         ``m`` (r,) the balance of power now, ``shift`` (r, F) the pressure on each front's value.
         The war during a truce depends only on its option, so it is computed per option and looked up.
         """
-        frac, const, per_rebuild = self.coefficients(space, rows, days, m, shift, window)
+        coef = self.coefficients(space, rows, days, m, shift, window)
+        return self.at(space, rows, pkgs, coef)
+
+    def at(
+        self,
+        space: OutcomeSpace,
+        rows: np.ndarray,
+        pkgs: np.ndarray | None,
+        coef: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ) -> np.ndarray:
+        """(r, C) value of packages ``pkgs`` (as in ``of``) from the per-option coefficients
+        ``coef`` of ``coefficients``: perm + frac * tied + const + per_rebuild * rebuild, each cell
+        looked up. Compiled (``package_values``), one world and package at a time; else the same
+        sums over gathered arrays."""
+        frac, const, per_rebuild = coef
+        if self.compiled:
+            shared = pkgs is None or pkgs.ndim == 1
+            cols = np.arange(space.n) if pkgs is None else pkgs
+            return package_values(
+                self.perm, self.tied, np.asarray(rows, dtype=np.int64),
+                np.asarray(cols[None, :] if shared else cols, dtype=np.int64), space.truce, space.rebuild,
+                frac, const, per_rebuild,
+            )  # fmt: skip
         if pkgs is None or pkgs.ndim == 1:  # the same packages (columns) in every world
             cols = np.arange(space.n) if pkgs is None else pkgs
             opt = space.truce[cols]
@@ -185,12 +209,33 @@ class Values:
         opt = space.truce[pkgs]
         cells = (rows[:, None], pkgs)
 
-        def at(x: np.ndarray) -> np.ndarray:
+        def take(x: np.ndarray) -> np.ndarray:
             return np.take_along_axis(x, opt, axis=1)
 
         return (
-            self.perm[cells] + at(frac) * self.tied[cells] + at(const) + at(per_rebuild) * space.rebuild[pkgs]
+            self.perm[cells]
+            + take(frac) * self.tied[cells]
+            + take(const)
+            + take(per_rebuild) * space.rebuild[pkgs]
         )
+
+
+@kernel
+def package_values(perm, tied, rows, pkgs, truce, rebuild, frac, const, per_rebuild):  # fmt: skip
+    """Kernel of ``Values.at``: (r, C) the value of package ``pkgs[k, c]`` (or ``pkgs[0, c]`` in
+    every world when ``pkgs`` has one row) in world ``rows[k]`` of the tables, added in the
+    readable path's order."""
+    n_rows, n_cols = rows.size, pkgs.shape[1]
+    out = np.empty((n_rows, n_cols))
+    shared = pkgs.shape[0] != n_rows
+    for k in range(n_rows):
+        r = rows[k]
+        line = 0 if shared else k
+        for c in range(n_cols):
+            p = pkgs[line, c]
+            o = truce[p]
+            out[k, c] = perm[r, p] + frac[k, o] * tied[r, p] + const[k, o] + per_rebuild[k, o] * rebuild[p]
+    return out
 
 
 def term_tables(
@@ -259,8 +304,10 @@ def term_sums(
 
 
 def warm_up() -> None:
-    """Compile (or load) this module's kernel on a tiny table."""
+    """Compile (or load) this module's kernels on a tiny table."""
     one = np.zeros((1, 1))
+    first = np.zeros(1, dtype=np.int64)
+    package_values(one, one, first, np.zeros((1, 1), dtype=np.int64), first, np.zeros(1), one, one, one)
     term_sums(
         one, np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.bool_), np.zeros(1), one, one.copy()
     )
