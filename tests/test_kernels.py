@@ -17,6 +17,9 @@
   the array path (``Party.counter_arrays``: estimates on the union of the worlds' extensions,
   ``best_for_self``) table the same package in every world of every bundled scenario, and on
   coarse synthetic tables full of ties (the lower index wins).
+* ``coefficient_sums`` (a valuer's per-option constants, cell by cell) equals the readable
+  ``Values.coefficients`` bit for bit on random balances, pressures and truce lengths; the path's
+  exponentials stay NumPy's (numba's ``expm1`` differs from NumPy's in the last bit on this CPU).
 * A whole run on the compiled paths and on the readable ones is the same to the last bit.
 * numba is imported only when a kernel runs, never by ``import sim.cli``; compiled code is cached
   on disk, and a read-only install keeps its cache in the user's cache folder.
@@ -223,6 +226,29 @@ def test_package_values_equal_the_readable_gathers(seed, monkeypatch):
     for a, b in zip(fast, slow, strict=True):
         assert a.shape == b.shape
         assert bits(a) == bits(b)
+
+
+@pytest.mark.parametrize("path", BUNDLED[:4], ids=lambda p: p.stem)
+def test_coefficient_sums_equal_the_readable_coefficients(path, monkeypatch):
+    """Random balances, pressures, war values and truce lengths (none, short, past the window)."""
+    sc = load_scenario(path)
+    model = NegotiationModel(sc, replications=60, rng=2)
+    space, rng = model.space, np.random.default_rng(len(path.stem))
+    rows = np.sort(rng.choice(60, size=40, replace=False))
+    n_opts, n_fronts = len(space.options[space.truce_k]), len(space.fronts)
+    days = rng.choice([0.0, 0.5, 7.0, 30.0, model.window, 3.0 * model.window], size=(40, n_opts))
+    m, shift = rng.normal(0, 0.3, size=40), rng.normal(0, 0.02, size=(40, n_fronts))
+    got, want = [], []
+    for party in model.parties:
+        v = Values(party.values.perm, party.values.tied, rng.normal(0, 0.05, size=(60, n_fronts)),
+                   party.values.slope, float(rng.uniform(0.2, 1.0)))  # fmt: skip
+        got.append(v.coefficients(space, rows, days, m, shift, model.window))
+        monkeypatch.setattr(Values, "compiled", False)
+        want.append(v.coefficients(space, rows, days, m, shift, model.window))
+        monkeypatch.setattr(Values, "compiled", True)
+    for a, b in zip(got, want, strict=True):
+        for x, y in zip(a, b, strict=True):
+            assert x.shape == y.shape and bits(x) == bits(y)
 
 
 # ---------------------------------------------------------------------------- term sums

@@ -16,7 +16,7 @@ import numpy as np
 from sim.engine.counters import best_for_self
 from sim.engine.jit import kernel
 from sim.engine.outcomes import OutcomeSpace
-from sim.engine.valuation import Values, term_tables
+from sim.engine.valuation import ExpectedPath, Values, term_tables
 from sim.scenario import schema as S
 
 Stream = Callable[..., np.random.Generator]
@@ -203,8 +203,9 @@ class Party(mesa.Agent):
         me = model.index[self.pid]
         days = model.truce_days(idx)
         m = model.battlefield.momentum[idx]
+        path = ExpectedPath.of(space, days, m, model.window)  # the same for every valuer
         coef = [
-            est.coefficients(space, idx, days, m, p.shift[idx], model.window)
+            est.coefficients(space, idx, days, m, p.shift[idx], model.window, path)
             for est, p in zip(beliefs.est, model.parties, strict=True)
         ]
         others = space.memo("required:parties", lambda: np.array([p.required for p in model.parties]))
