@@ -54,7 +54,7 @@ from sim.engine.dynamics import Battlefield, Events, Levers, Truces
 from sim.engine.mediator import Mediator
 from sim.engine.outcomes import STATUS_QUO, OutcomeSpace
 from sim.engine.parties import Party, VetoPlayer
-from sim.engine.valuation import ExpectedPath, Values
+from sim.engine.valuation import ExpectedPath, Values, surpluses_at
 from sim.scenario.schema import Scenario
 
 EVENTS = ("banked", "extended", "lapsed", "violated", "vetoed", "gave_up")
@@ -167,14 +167,13 @@ class NegotiationModel(mesa.Model):
     ) -> np.ndarray:
         """(r, n, C) ``surplus`` of each valuer (with the pressure on its party), at one moment: the
         expected path of the balance is the same for all of them, so it is computed once."""
-        here = self.inforce[idx][:, None]
         m = self.battlefield.momentum[idx]
         path = ExpectedPath.of(self.space, self.truce_days(idx), m, self.window)
-        out = []
-        for v, party in zip(values, parties, strict=True):
-            coef = v.coefficients(self.space, idx, path.days, m, party.shift[idx], self.window, path)
-            out.append(v.at(self.space, idx, pkgs, coef) - v.at(self.space, idx, here, coef))
-        return np.stack(out, axis=1)
+        coefs = [
+            v.coefficients(self.space, idx, path.days, m, party.shift[idx], self.window, path)
+            for v, party in zip(values, parties, strict=True)
+        ]
+        return surpluses_at(values, self.space, idx, pkgs, self.inforce[idx], coefs)
 
     # ------------------------------------------------------------------ one day
 

@@ -276,6 +276,65 @@ def package_values(perm, tied, rows, pkgs, truce, rebuild, frac, const, per_rebu
     return out
 
 
+def surpluses_at(
+    values: list[Values],
+    space: OutcomeSpace,
+    rows: np.ndarray,
+    pkgs: np.ndarray | None,
+    here: np.ndarray,
+    coefs: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+) -> np.ndarray:
+    """(r, n, C) each valuer's value of packages ``pkgs`` (as in ``Values.of``) less its value of
+    ``here`` (r,), what is in force, from its coefficients ``coefs``. Compiled, every valuer in one
+    call (``surplus_values``); else ``Values.at`` twice per valuer and the difference."""
+    tables = [v.perm for v in values] + [v.tied for v in values]
+    if Values.compiled and all(t.flags.c_contiguous and t.dtype == np.float64 for t in tables):
+        cols = np.arange(space.n) if pkgs is None else pkgs
+        return surplus_values(
+            tuple(v.perm for v in values), tuple(v.tied for v in values), np.asarray(rows, dtype=np.int64),
+            np.asarray(cols[None, :] if cols.ndim == 1 else cols, dtype=np.int64),
+            np.asarray(here, dtype=np.int64), space.truce, space.rebuild, coefs[0][0],
+            np.stack([c[1] for c in coefs], axis=1), np.stack([c[2] for c in coefs], axis=1),
+        )  # fmt: skip
+    here = here[:, None]
+    return np.stack(
+        [v.at(space, rows, pkgs, c) - v.at(space, rows, here, c) for v, c in zip(values, coefs, strict=True)],
+        axis=1,
+    )
+
+
+@kernel
+def surplus_values(perm, tied, rows, pkgs, here, truce, rebuild, frac, const, per_rebuild):  # fmt: skip
+    """Kernel of ``surpluses_at``: ``perm``, ``tied`` a tuple of each valuer's (R, P) tables,
+    ``const`` and ``per_rebuild`` (r, n, O); each value summed as ``package_values`` sums it, less
+    the value of ``here[k]`` summed the same way."""
+    n, n_rows, n_cols = len(perm), rows.size, pkgs.shape[1]
+    out = np.empty((n_rows, n, n_cols))
+    shared = pkgs.shape[0] != n_rows
+    for k in range(n_rows):
+        r, h = rows[k], here[k]
+        oh = truce[h]
+        line = 0 if shared else k
+        for i in range(n):
+            base = (
+                perm[i][r, h]
+                + frac[k, oh] * tied[i][r, h]
+                + const[k, i, oh]
+                + per_rebuild[k, i, oh] * rebuild[h]
+            )
+            for c in range(n_cols):
+                p = pkgs[line, c]
+                o = truce[p]
+                value = (
+                    perm[i][r, p]
+                    + frac[k, o] * tied[i][r, p]
+                    + const[k, i, o]
+                    + per_rebuild[k, i, o] * rebuild[p]
+                )
+                out[k, i, c] = value - base
+    return out
+
+
 def term_tables(
     space: OutcomeSpace,
     weights: np.ndarray,
@@ -379,6 +438,10 @@ def warm_up() -> None:
     first = np.zeros(1, dtype=np.int64)
     package_values(one, one, first, np.zeros((1, 1), dtype=np.int64), first, np.zeros(1), one, one, one)
     row = np.zeros(1)
+    for n in range(1, 5):  # one valuer, and every party of a table of up to four
+        tables = (one,) * n
+        surplus_values(tables, tables, first, np.zeros((1, 1), dtype=np.int64), first, first, row, one,
+                       np.zeros((1, n, 1)), np.zeros((1, n, 1)))  # fmt: skip
     coefficient_sums(*[one] * 10, row, one, row, row, 0.0, np.zeros(1, dtype=np.bool_), row, 1.0)
     term_sums(
         one, np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.bool_), np.zeros(1), one, one.copy()
