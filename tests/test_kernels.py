@@ -17,6 +17,8 @@
   the array path (``Party.counter_arrays``: estimates on the union of the worlds' extensions,
   ``best_for_self``) table the same package in every world of every bundled scenario, and on
   coarse synthetic tables full of ties (the lower index wins).
+* ``surplus_values`` (every valuer's surplus at one moment, one call) equals the readable
+  differences of ``Values.at`` bit for bit on random tables.
 * ``coefficient_sums`` (a valuer's per-option constants, cell by cell) equals the readable
   ``Values.coefficients`` bit for bit on random balances, pressures and truce lengths; the path's
   exponentials stay NumPy's (numba's ``expm1`` differs from NumPy's in the last bit on this CPU).
@@ -249,6 +251,34 @@ def test_coefficient_sums_equal_the_readable_coefficients(path, monkeypatch):
     for a, b in zip(got, want, strict=True):
         for x, y in zip(a, b, strict=True):
             assert x.shape == y.shape and bits(x) == bits(y)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_every_valuers_surplus_in_one_call_equals_the_readable_differences(seed, monkeypatch):
+    from types import SimpleNamespace
+
+    from sim.engine.valuation import surpluses_at
+
+    rng = np.random.default_rng(seed)
+    R, P, n_opts, r, n = 30, int(rng.integers(5, 40)), int(rng.integers(1, 4)), 11, int(rng.integers(1, 5))
+    space = SimpleNamespace(
+        n=P, truce=rng.integers(0, n_opts, size=P).astype(np.int64), rebuild=rng.normal(0, 0.01, size=P)
+    )
+    values = [
+        Values(rng.normal(size=(R, P)), rng.normal(size=(R, P)), np.zeros((R, 1)), np.zeros(1))
+        for _ in range(n)
+    ]
+    rows = np.sort(rng.choice(R, size=r, replace=False))
+    here = rng.integers(0, P, size=r)
+    frac = rng.uniform(size=(r, n_opts))
+    coefs = [(frac, rng.normal(0, 9, size=(r, n_opts)), rng.normal(0, 3, size=(r, n_opts))) for _ in range(n)]
+    asked = [None, rng.integers(0, P, size=5), rng.integers(0, P, size=(r, 7))]
+    fast = [surpluses_at(values, space, rows, pkgs, here, coefs) for pkgs in asked]
+    monkeypatch.setattr(Values, "compiled", False)
+    slow = [surpluses_at(values, space, rows, pkgs, here, coefs) for pkgs in asked]
+    for a, b in zip(fast, slow, strict=True):
+        assert a.shape == b.shape
+        assert bits(a) == bits(b)
 
 
 # ---------------------------------------------------------------------------- term sums
