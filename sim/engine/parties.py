@@ -367,12 +367,14 @@ def counter_pick(
 
 
 def warm_up() -> None:
-    """Compile (or load) this module's kernel on a one-package table."""
+    """Compile (or load) this module's kernel on a one-package table, for tables of up to four
+    parties (numba compiles one version per number of parties)."""
     one = np.zeros(1, dtype=np.int64)
     no = np.zeros(1, dtype=np.bool_)
-    table = (np.zeros((1, 1)),)
-    counter_pick(
-        one, one, 0, np.zeros((1, 1), dtype=np.int64), no, np.zeros((0, 0), dtype=np.bool_), no,
-        np.zeros((1, 1), dtype=np.bool_), one, np.zeros(1), table, table, np.zeros((1, 1)),
-        np.zeros((1, 1, 1)), np.zeros((1, 1, 1)), np.zeros(1), np.zeros((1, 1)),
-    )  # fmt: skip
+    for n in range(1, 5):
+        table = (np.zeros((1, 1)),) * n
+        counter_pick(
+            one, one, 0, np.zeros((1, 1), dtype=np.int64), no, np.zeros((0, 0), dtype=np.bool_), no,
+            np.zeros((n, 1), dtype=np.bool_), one, np.zeros(1), table, table, np.zeros((1, 1)),
+            np.zeros((1, n, 1)), np.zeros((1, n, 1)), np.zeros(1), np.zeros((1, n)),
+        )  # fmt: skip
