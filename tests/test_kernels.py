@@ -10,6 +10,19 @@
   option values and option indicators: on the bundled tables it gives the same bits (checked here,
   so the change of order changed no output), but on random tables its last bits sometimes differ
   (BLAS chooses its own order of additions), so the reference now sums in the kernel's order.
+* ``package_values`` (a package's value from the per-option coefficients, cell by cell) equals
+  the readable gathers of ``Values.at`` bit for bit, for packages shared by every world, per world,
+  and all of them, on random tables.
+* ``counter_pick`` (a party's counter-proposal, one world at a time over its own extensions) and
+  the array path (``Party.counter_arrays``: estimates on the union of the worlds' extensions,
+  ``best_for_self``) table the same package in every world of every bundled scenario, and on
+  coarse synthetic tables full of ties (the lower index wins).
+* ``surplus_values`` (every valuer's surplus at one moment, one call) equals the readable
+  differences of ``Values.at`` bit for bit on random tables.
+* ``coefficient_sums`` (a valuer's per-option constants, cell by cell) equals the readable
+  ``Values.coefficients`` bit for bit on random balances, pressures and truce lengths; the path's
+  exponentials stay NumPy's (numba's ``expm1`` differs from NumPy's in the last bit on this CPU).
+* A whole run on the compiled paths and on the readable ones is the same to the last bit.
 * numba is imported only when a kernel runs, never by ``import sim.cli``; compiled code is cached
   on disk, and a read-only install keeps its cache in the user's cache folder.
 """
@@ -26,10 +39,11 @@ import pytest
 
 from sim.api import load_scenario
 from sim.engine import jit
+from sim.engine.counters import best_for_self
 from sim.engine.mediator import Mediator, nash_choice, nash_pick
 from sim.engine.model import NegotiationModel
-from sim.engine.parties import draw_option_values, draw_weights
-from sim.engine.valuation import term_tables
+from sim.engine.parties import Party, counter_pick, draw_option_values, draw_weights
+from sim.engine.valuation import Values, term_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = sorted((ROOT / "scenarios").glob("*.toml"))
@@ -61,11 +75,19 @@ def test_the_kernel_and_the_array_path_propose_the_same_texts(path, monkeypatch)
     assert sum(compared) > 0, "the mediator never proposed: nothing was compared"
 
 
-def test_the_whole_run_is_the_same_on_either_path(monkeypatch):
+def readable(monkeypatch) -> None:
+    """Every agent on its readable array path: no kernel but the term sums."""
+    for cls in (Mediator, Party, Values):
+        monkeypatch.setattr(cls, "compiled", False)
+
+
+# mediator_listens revises its tables as it goes; the baseline's parties table counters
+@pytest.mark.parametrize("name", ["mediator_listens", "baseline"])
+def test_the_whole_run_is_the_same_on_either_path(name, monkeypatch):
     """Not only each proposal: the worlds' histories agree to the last bit of every gain."""
-    sc = load_scenario(ROOT / "scenarios" / "mediator_listens.toml")  # revises its tables as it goes
+    sc = load_scenario(ROOT / "scenarios" / f"{name}.toml")
     fast = NegotiationModel(sc, replications=300, rng=3).run()
-    monkeypatch.setattr(Mediator, "compiled", False)
+    readable(monkeypatch)
     slow = NegotiationModel(sc, replications=300, rng=3).run()
     np.testing.assert_array_equal(fast.inforce, slow.inforce)
     np.testing.assert_array_equal(fast.class_by_day, slow.class_by_day)
@@ -109,6 +131,154 @@ def test_the_kernel_breaks_ties_as_nash_choice_does(seed):
     surplus = (perm - here[:, :, None]).transpose(1, 0, 2) - margin[:, :, None]  # (r, n, P)
     want = reference_pick(packages, negotiable, required, inforce, text, reach, surplus)
     np.testing.assert_array_equal(got, want)
+
+
+# ---------------------------------------------------------------------------- counters
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.stem)
+def test_the_kernel_and_the_array_path_table_the_same_counters(path, monkeypatch):
+    sc = load_scenario(path)
+    if not any(p.tables_counters for p in sc.parties.values()):
+        pytest.skip("no party tables counters here")
+    model = NegotiationModel(sc, replications=257, rng=7)
+    compared = []
+    compiled = Party.counter_compiled
+
+    def both(self, idx, day):
+        fast = compiled(self, idx, day)
+        np.testing.assert_array_equal(fast, self.counter_arrays(idx, day))
+        compared.append(int((fast >= 0).sum()))
+        return fast
+
+    monkeypatch.setattr(Party, "counter_compiled", both)
+    model.run()
+    assert sum(compared) > 0, "no counter was tabled: nothing was compared"
+
+
+def reference_counter(packages, negotiable, locked, red, required, inforce, me, surplus, margin, believed):
+    """The array path's rule on a bare table: extensions, own and believed acceptance, best_for_self."""
+    allowed = negotiable[None, :] & (packages[None, :, :] >= packages[inforce][:, None, :]).all(axis=2)
+    allowed[np.arange(inforce.size), inforce] = False
+    allowed &= ~locked
+    others = required.copy()
+    others[me] = False
+    own = surplus[:, me]
+    theirs = np.where(others[None], surplus - believed[:, :, None] > 0, True).all(axis=1)
+    mine = (own >= margin[:, None]) & (own > 0) & ~red[None]
+    return best_for_self(own, allowed & mine & theirs)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_counter_kernel_breaks_ties_as_best_for_self_does(seed):
+    """Coarse values (quarters) make equal own surpluses common: the lower index must win."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(2, 4, size=rng.integers(2, 5))
+    packages = np.indices(sizes).reshape(len(sizes), -1).T.astype(np.int64)
+    n_pkgs, n, r = len(packages), int(rng.integers(2, 5)), 40
+    me = int(rng.integers(0, n))
+    negotiable = rng.random(n_pkgs) < 0.8
+    red = rng.random(n_pkgs) < 0.15
+    required = rng.random((n, n_pkgs)) < 0.7
+    locked = rng.random((r, n_pkgs)) < 0.1
+    perm = rng.integers(-4, 5, size=(n, r, n_pkgs)) / 4
+    margin = rng.integers(0, 3, size=r) / 4
+    believed = rng.integers(-1, 3, size=(r, n)) / 4
+    inforce = rng.integers(0, n_pkgs, size=r) * (rng.random(r) < 0.5)
+    rows = np.arange(r)
+    zeros = np.zeros((r, n, 1))
+    got = counter_pick(
+        rows, inforce, me, packages, negotiable, locked, red, required, np.zeros(n_pkgs, dtype=np.int64),
+        np.zeros(n_pkgs), tuple(perm), tuple(np.zeros_like(perm)), np.zeros((r, 1)), zeros, zeros,
+        margin, believed,
+    )  # fmt: skip
+    surplus = (perm - perm[:, rows, inforce][:, :, None]).transpose(1, 0, 2)  # (r, n, P)
+    want = reference_counter(
+        packages, negotiable, locked, red, required, inforce, me, surplus, margin, believed
+    )
+    np.testing.assert_array_equal(got, want)
+    assert (got >= 0).any()
+
+
+# ---------------------------------------------------------------------------- values of packages
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_package_values_equal_the_readable_gathers(seed, monkeypatch):
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(seed)
+    R, P, n_opts, r = 50, int(rng.integers(5, 40)), int(rng.integers(1, 4)), 17
+    space = SimpleNamespace(
+        n=P, truce=rng.integers(0, n_opts, size=P).astype(np.int64), rebuild=rng.normal(0, 0.01, size=P)
+    )
+    values = Values(rng.normal(size=(R, P)), rng.normal(size=(R, P)), np.zeros((R, 1)), np.zeros(1))
+    rows = np.sort(rng.choice(R, size=r, replace=False))
+    shape = (r, n_opts)
+    coef = (rng.uniform(size=shape), rng.normal(0, 9, size=shape), rng.normal(0, 3, size=shape))
+    asked = [
+        None,
+        rng.integers(0, P, size=5),
+        rng.integers(0, P, size=(r, 7)),
+        rng.integers(0, P, size=(r, 1)),
+    ]
+    fast = [values.at(space, rows, pkgs, coef) for pkgs in asked]
+    monkeypatch.setattr(Values, "compiled", False)
+    slow = [values.at(space, rows, pkgs, coef) for pkgs in asked]
+    for a, b in zip(fast, slow, strict=True):
+        assert a.shape == b.shape
+        assert bits(a) == bits(b)
+
+
+@pytest.mark.parametrize("path", BUNDLED[:4], ids=lambda p: p.stem)
+def test_coefficient_sums_equal_the_readable_coefficients(path, monkeypatch):
+    """Random balances, pressures, war values and truce lengths (none, short, past the window)."""
+    sc = load_scenario(path)
+    model = NegotiationModel(sc, replications=60, rng=2)
+    space, rng = model.space, np.random.default_rng(len(path.stem))
+    rows = np.sort(rng.choice(60, size=40, replace=False))
+    n_opts, n_fronts = len(space.options[space.truce_k]), len(space.fronts)
+    days = rng.choice([0.0, 0.5, 7.0, 30.0, model.window, 3.0 * model.window], size=(40, n_opts))
+    m, shift = rng.normal(0, 0.3, size=40), rng.normal(0, 0.02, size=(40, n_fronts))
+    got, want = [], []
+    for party in model.parties:
+        v = Values(party.values.perm, party.values.tied, rng.normal(0, 0.05, size=(60, n_fronts)),
+                   party.values.slope, float(rng.uniform(0.2, 1.0)))  # fmt: skip
+        got.append(v.coefficients(space, rows, days, m, shift, model.window))
+        monkeypatch.setattr(Values, "compiled", False)
+        want.append(v.coefficients(space, rows, days, m, shift, model.window))
+        monkeypatch.setattr(Values, "compiled", True)
+    for a, b in zip(got, want, strict=True):
+        for x, y in zip(a, b, strict=True):
+            assert x.shape == y.shape and bits(x) == bits(y)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_every_valuers_surplus_in_one_call_equals_the_readable_differences(seed, monkeypatch):
+    from types import SimpleNamespace
+
+    from sim.engine.valuation import surpluses_at
+
+    rng = np.random.default_rng(seed)
+    R, P, n_opts, r, n = 30, int(rng.integers(5, 40)), int(rng.integers(1, 4)), 11, int(rng.integers(1, 5))
+    space = SimpleNamespace(
+        n=P, truce=rng.integers(0, n_opts, size=P).astype(np.int64), rebuild=rng.normal(0, 0.01, size=P)
+    )
+    values = [
+        Values(rng.normal(size=(R, P)), rng.normal(size=(R, P)), np.zeros((R, 1)), np.zeros(1))
+        for _ in range(n)
+    ]
+    rows = np.sort(rng.choice(R, size=r, replace=False))
+    here = rng.integers(0, P, size=r)
+    frac = rng.uniform(size=(r, n_opts))
+    coefs = [(frac, rng.normal(0, 9, size=(r, n_opts)), rng.normal(0, 3, size=(r, n_opts))) for _ in range(n)]
+    asked = [None, rng.integers(0, P, size=5), rng.integers(0, P, size=(r, 7))]
+    fast = [surpluses_at(values, space, rows, pkgs, here, coefs) for pkgs in asked]
+    monkeypatch.setattr(Values, "compiled", False)
+    slow = [surpluses_at(values, space, rows, pkgs, here, coefs) for pkgs in asked]
+    for a, b in zip(fast, slow, strict=True):
+        assert a.shape == b.shape
+        assert bits(a) == bits(b)
 
 
 # ---------------------------------------------------------------------------- term sums

@@ -83,10 +83,7 @@ class Beliefs:
 
     def estimate(self, idx: np.ndarray, pkgs: np.ndarray | None) -> np.ndarray:
         """(r, n, C) estimated surplus of each party for packages (r, C; None: all) over what is in force."""
-        return np.stack(
-            [self.model.surplus(est, p, idx, pkgs) for est, p in zip(self.est, self.parties, strict=True)],
-            axis=1,
-        )
+        return self.model.surpluses(self.est, self.parties, idx, pkgs)
 
     def learn(
         self, idx: np.ndarray, pkg: np.ndarray, asked: np.ndarray, said_yes: np.ndarray, day: np.ndarray

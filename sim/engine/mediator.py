@@ -18,7 +18,7 @@ from sim.engine.beliefs import Beliefs
 from sim.engine.jit import kernel
 from sim.engine.outcomes import STATUS_QUO
 from sim.engine.parties import draw_values
-from sim.engine.valuation import term_tables
+from sim.engine.valuation import ExpectedPath, term_tables
 from sim.scenario import schema as S
 
 
@@ -147,8 +147,9 @@ class Mediator(mesa.Agent):
         model, space = self.model, self.model.space
         days = model.truce_days(idx)
         m = model.battlefield.momentum[idx]
+        path = ExpectedPath.of(space, days, m, model.window)  # the same for every valuer
         coef = [
-            est.coefficients(space, idx, days, m, p.shift[idx], model.window)
+            est.coefficients(space, idx, days, m, p.shift[idx], model.window, path)
             for est, p in zip(self.est, self.parties, strict=True)
         ]
         return nash_pick(

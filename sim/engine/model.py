@@ -54,7 +54,7 @@ from sim.engine.dynamics import Battlefield, Events, Levers, Truces
 from sim.engine.mediator import Mediator
 from sim.engine.outcomes import STATUS_QUO, OutcomeSpace
 from sim.engine.parties import Party, VetoPlayer
-from sim.engine.valuation import Values
+from sim.engine.valuation import ExpectedPath, Values, surpluses_at
 from sim.scenario.schema import Scenario
 
 EVENTS = ("banked", "extended", "lapsed", "violated", "vetoed", "gave_up")
@@ -163,8 +163,20 @@ class NegotiationModel(mesa.Model):
     def surplus(self, values: Values, party: Party, idx: np.ndarray, pkgs: np.ndarray | None) -> np.ndarray:
         """(r, C) value of packages (r, C; (C,) in every world; None: all) over what is in force (a
         carrot is an option of a package: its worth is in the terms, counted once)."""
-        here = self.inforce[idx][:, None]
-        return self.value(values, party, idx, pkgs) - self.value(values, party, idx, here)
+        return self.surpluses([values], [party], idx, pkgs)[:, 0]
+
+    def surpluses(
+        self, values: list[Values], parties: list[Party], idx: np.ndarray, pkgs: np.ndarray | None
+    ) -> np.ndarray:
+        """(r, n, C) ``surplus`` of each valuer (with the pressure on its party), at one moment: the
+        expected path of the balance is the same for all of them, so it is computed once."""
+        m = self.battlefield.momentum[idx]
+        path = ExpectedPath.of(self.space, self.truce_days(idx), m, self.window)
+        coefs = [
+            v.coefficients(self.space, idx, path.days, m, party.shift[idx], self.window, path)
+            for v, party in zip(values, parties, strict=True)
+        ]
+        return surpluses_at(values, self.space, idx, pkgs, self.inforce[idx], coefs)
 
     # ------------------------------------------------------------------ one day
 
@@ -395,7 +407,7 @@ class NegotiationModel(mesa.Model):
             return np.full(idx.size, -1, dtype=np.int64), np.full(idx.size, -1, dtype=np.int64)
         # each party's surplus of each counter, for Zeuthen's risk limits
         cols = np.maximum(tabled, 0)
-        surplus = np.stack([self.surplus(p.values, p, idx, cols) for p in self.parties], axis=1)
+        surplus = self.surpluses([p.values for p in self.parties], self.parties, idx, cols)
         who = zeuthen(surplus, has)
         pick = np.where(who >= 0, tabled[np.arange(idx.size), np.maximum(who, 0)], -1)
         k = self._where(idx)
@@ -411,8 +423,10 @@ class NegotiationModel(mesa.Model):
         asked = np.zeros((n, idx.size), dtype=bool)
         surplus = np.zeros((n, idx.size))
         demands = np.full((n, idx.size), -1, dtype=np.int64)
+        surplus[:] = self.surpluses([p.values for p in self.parties], self.parties, idx, pkg[:, None])[
+            :, :, 0
+        ].T
         for i, p in enumerate(self.parties):
-            surplus[i] = self.surplus(p.values, p, idx, pkg[:, None])[:, 0]
             ok = p.respond(idx, pkg, surplus[i], self.clock[idx])
             asked[i] = p.required[pkg]
             # A party not asked still blocks a text across its red line.

@@ -14,8 +14,9 @@ import mesa
 import numpy as np
 
 from sim.engine.counters import best_for_self
+from sim.engine.jit import kernel
 from sim.engine.outcomes import OutcomeSpace
-from sim.engine.valuation import Values, term_tables
+from sim.engine.valuation import ExpectedPath, Values, term_tables
 from sim.scenario import schema as S
 
 Stream = Callable[..., np.random.Generator]
@@ -182,6 +183,7 @@ class Party(mesa.Agent):
         return best if self.player is None else self.player.demand(self, idx, pkg, best)
 
     BLOCK = 4096  # worlds solved at once
+    compiled = True  # False: the readable array path (the reference the kernel must match)
 
     def counter(self, idx: np.ndarray, text: np.ndarray, day: np.ndarray) -> np.ndarray:
         """After refusing ``text`` (r,): the package the party tables in worlds idx, or -1.
@@ -189,8 +191,47 @@ class Party(mesa.Agent):
         The package it values most among those it would accept itself (surplus over what is in force
         at least its margin, and positive) and believes every other party whose consent the package
         needs would accept (believed surplus above believed margin), among the negotiable extensions
-        of what is in force (sim.engine.counters).
+        of what is in force (sim.engine.counters). Compiled, each world scans only its own
+        extensions (``counter_pick``); the readable path (``counter_arrays``) evaluates a block of
+        worlds on the union of their extensions, with the same rule and tie-break.
         """
+        out = self.counter_arrays(idx, day) if not self.compiled else self.counter_compiled(idx, day)
+        return out if self.player is None else self.player.counter(self, idx, text, out)
+
+    def counter_compiled(self, idx: np.ndarray, day: np.ndarray) -> np.ndarray:
+        model, space, beliefs = self.model, self.model.space, self.beliefs
+        me = model.index[self.pid]
+        days = model.truce_days(idx)
+        m = model.battlefield.momentum[idx]
+        path = ExpectedPath.of(space, days, m, model.window)  # the same for every valuer
+        coef = [
+            est.coefficients(space, idx, days, m, p.shift[idx], model.window, path)
+            for est, p in zip(beliefs.est, model.parties, strict=True)
+        ]
+        others = space.memo("required:parties", lambda: np.array([p.required for p in model.parties]))
+        locked = model.levers.locked(idx)
+        return counter_pick(
+            idx,
+            model.inforce[idx],
+            me,
+            space.memo("packages:int64", lambda: space.packages.astype(np.int64)),
+            space.negotiable,
+            np.zeros((0, 0), dtype=bool) if locked is None else np.ascontiguousarray(locked),
+            self.red,
+            others,
+            space.truce,
+            space.rebuild,
+            tuple(est.perm for est in beliefs.est),
+            tuple(est.tied for est in beliefs.est),
+            coef[0][0],
+            np.stack([c[1] for c in coef], axis=1),
+            np.stack([c[2] for c in coef], axis=1),
+            self.margin(idx, day),
+            beliefs.believed_margin(idx, day),
+        )
+
+    def counter_arrays(self, idx: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """``counter`` as array operations over blocks of worlds (the reference path)."""
         space, me = self.model.space, self.model.index[self.pid]
         out = np.full(idx.size, -1, dtype=np.int64)
         others = np.array([p.required for p in self.model.parties])
@@ -213,7 +254,7 @@ class Party(mesa.Agent):
             mine = (own >= self.margin(rows, when)[:, None]) & (own > 0) & ~self.red[cols][None]
             pick = best_for_self(own, allowed[:, cols] & mine & theirs)
             out[a : a + self.BLOCK] = np.where(pick >= 0, cols[np.maximum(pick, 0)], -1)
-        return out if self.player is None else self.player.counter(self, idx, text, out)
+        return out
 
     def prefers(self, idx: np.ndarray, a: np.ndarray, b: np.ndarray, fresh: bool = False) -> np.ndarray:
         """Whether the party values package a (r,) above package b (r,) as things stand (with
@@ -261,3 +302,79 @@ class VetoPlayer(mesa.Agent):
     def ratify(self, idx: np.ndarray, pkg: np.ndarray, luck: np.ndarray) -> np.ndarray:
         """True where the constituency lets the deal stand, given uniform draws ``luck``."""
         return luck < self.probability(idx, pkg)
+
+
+@kernel
+def counter_pick(
+    rows, inforce, me, packages, negotiable, locked, red, required, truce, rebuild,
+    perm, tied, frac, const, per_rebuild, margin, believed_margin,
+):  # fmt: skip
+    """Kernel of ``Party.counter`` for party ``me``: in each world k (``rows[k]`` of the tables),
+    the package with the largest own surplus among that world's negotiable extensions of
+    ``inforce[k]`` (not it, not ``locked[k]`` when given) that the party would accept (own surplus
+    at least ``margin[k]`` and positive, no red line of its own) and believes every other party
+    whose consent it needs would accept (estimated surplus above ``believed_margin[k, i]``); the
+    lower index on a tie, -1 if none.
+
+    ``perm``, ``tied``: a tuple of each party's (R, P) tables as the party believes them (its own
+    the true ones); ``frac`` (r, O), ``const`` and ``per_rebuild`` (r, n, O) their per-option
+    coefficients (``Values.coefficients``). A surplus is the value less the value of what is in
+    force, both summed as ``Values.at`` sums them, so the bits are the array path's.
+    """
+    n, n_pkgs, n_issues = len(perm), packages.shape[0], packages.shape[1]
+    out = np.full(rows.size, -1, dtype=np.int64)
+    here_value = np.empty(n)
+    has_locks = locked.shape[0] > 0
+    for k in range(rows.size):
+        row, here = rows[k], inforce[k]
+        o = truce[here]
+        for i in range(n):
+            here_value[i] = (
+                perm[i][row, here] + frac[k, o] * tied[i][row, here] + const[k, i, o]
+                + per_rebuild[k, i, o] * rebuild[here]
+            )  # fmt: skip
+        best, best_own = -1, 0.0
+        for p in range(n_pkgs):
+            if p == here or not negotiable[p] or red[p] or (has_locks and locked[k, p]):
+                continue
+            keeps = True
+            for j in range(n_issues):  # nothing banked is dropped
+                keeps = keeps and packages[p, j] >= packages[here, j]
+            if not keeps:
+                continue
+            o = truce[p]
+            own = (
+                perm[me][row, p] + frac[k, o] * tied[me][row, p] + const[k, me, o]
+                + per_rebuild[k, me, o] * rebuild[p]
+            ) - here_value[me]  # fmt: skip
+            if not (own >= margin[k] and own > 0) or (best >= 0 and not own > best_own):
+                continue
+            theirs = True
+            for i in range(n):
+                if i == me or not required[i, p]:
+                    continue
+                s = (
+                    perm[i][row, p] + frac[k, o] * tied[i][row, p] + const[k, i, o]
+                    + per_rebuild[k, i, o] * rebuild[p]
+                ) - here_value[i]  # fmt: skip
+                if not (s - believed_margin[k, i] > 0):
+                    theirs = False
+                    break
+            if theirs:
+                best, best_own = p, own
+        out[k] = best
+    return out
+
+
+def warm_up() -> None:
+    """Compile (or load) this module's kernel on a one-package table, for tables of up to four
+    parties (numba compiles one version per number of parties)."""
+    one = np.zeros(1, dtype=np.int64)
+    no = np.zeros(1, dtype=np.bool_)
+    for n in range(1, 5):
+        table = (np.zeros((1, 1)),) * n
+        counter_pick(
+            one, one, 0, np.zeros((1, 1), dtype=np.int64), no, np.zeros((0, 0), dtype=np.bool_), no,
+            np.zeros((n, 1), dtype=np.bool_), one, np.zeros(1), table, table, np.zeros((1, 1)),
+            np.zeros((1, n, 1)), np.zeros((1, n, 1)), np.zeros(1), np.zeros((1, n)),
+        )  # fmt: skip

@@ -87,6 +87,40 @@ class Outlook:
         return np.where(closes_front, m + rebuild * days, g * m + h)
 
 
+@dataclass(frozen=True)
+class ExpectedPath:
+    """The expected path of the balance over the valuation window, per world and truce option
+    (r, O), for truces of ``days`` from now: what every valuer's coefficients share at one moment.
+
+    ``during``: the truce's days within the window (``frac`` of it), ``left``: the window's days
+    after it; ``ia, ib``: the integral of the balance over ``during`` while fought over
+    (``Outlook.integral``), ``g, h``: the balance expected at the truce's end if fought over
+    (``Outlook.end``), ``la, lb``: the integral over ``left`` from there.
+    """
+
+    days: np.ndarray
+    during: np.ndarray
+    frac: np.ndarray
+    left: np.ndarray
+    ia: np.ndarray
+    ib: np.ndarray
+    g: np.ndarray
+    h: np.ndarray
+    la: np.ndarray
+    lb: np.ndarray
+
+    @classmethod
+    def of(cls, space: OutcomeSpace, days: np.ndarray, m: np.ndarray, window: int) -> ExpectedPath:
+        days = days.astype(np.float64)
+        during = np.minimum(days, window)
+        left = np.maximum(window - days, 0.0)
+        outlook = Outlook.of(space)
+        ia, ib = outlook.integral(during)
+        g, h = outlook.end(days)
+        la, lb = outlook.integral(left)
+        return cls(days, during, during / window, left, ia, ib, g, h, la, lb)
+
+
 @dataclass
 class Values:
     """One valuer's parameters over worlds.
@@ -116,6 +150,7 @@ class Values:
         m: np.ndarray,
         shift: np.ndarray,
         window: int,
+        path: ExpectedPath | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per truce option (r, O): the share of the window the tied terms hold (``frac``), the
         value of everything but the terms and the rebuild (``const``), and the value of a unit of
@@ -124,34 +159,39 @@ class Values:
             perm[p] + frac[o] * tied[p] + const[o] + per_rebuild[o] * rebuild[p]
 
         (added in that order: the compiled kernels add in the same order, so the bits agree).
+        ``path``: the expected path over these ``days`` (``ExpectedPath.of``), when already computed for
+        another valuer (it is the same for every valuer at one moment).
         """
-        days = days.astype(np.float64)
-        during = np.minimum(days, window)
-        frac = during / window
-        left = np.maximum(window - days, 0.0)
-        outlook = Outlook.of(space)
+        path = path if path is not None else ExpectedPath.of(space, days, m, window)
         closes = space.closes_momentum_by_option  # (O,) the truce stops the fighting that moves m
         a = self.war[rows] + shift  # (r, F) daily values at a balance of 0
         b_open = space.open_by_option @ self.slope  # (O,) slope of the fronts a truce leaves open
         b_all = self.slope.sum()
-        mm = m[:, None]
-        ia, ib = outlook.integral(during)
-        balance_during = np.where(closes, mm * during, ia * mm + ib)  # without the rebuild
-        g, h = outlook.end(days)
-        at_end = np.where(closes, mm, g * mm + h)
-        la, lb = outlook.integral(left)
-        war = (
-            (a @ space.open_by_option.T) * during
-            + b_open * balance_during
-            + a.sum(axis=1)[:, None] * left
-            + b_all * (la * at_end + lb)
-        )
+        a_open, a_all = a @ space.open_by_option.T, a.sum(axis=1)
+        status_quo = self.tied[rows, STATUS_QUO]
         ww = self.war_weight
-        const = (1.0 - frac) * self.tied[rows, STATUS_QUO][:, None] + ww * war
+        if self.compiled:
+            const, per_rebuild = coefficient_sums(
+                path.during, path.frac, path.left, path.ia, path.ib, path.g, path.h, path.la, path.lb,
+                path.days, m, a_open, a_all, b_open, float(b_all), closes, status_quo, float(ww),
+            )  # fmt: skip
+            return path.frac, const, per_rebuild
+        during, frac, left, la, mm = path.during, path.frac, path.left, path.la, m[:, None]
+        balance_during = np.where(closes, mm * during, path.ia * mm + path.ib)  # without the rebuild
+        at_end = np.where(closes, mm, path.g * mm + path.h)
+        war = (
+            a_open * during
+            + b_open * balance_during
+            + a_all[:, None] * left
+            + b_all * (la * at_end + path.lb)
+        )
+        const = (1.0 - frac) * status_quo[:, None] + ww * war
         # d/d(rebuild) of the war: the balance moves by rebuild * t during the truce, ends rebuild * d
         # further, and reverts from there; only where the truce closes the momentum's front.
-        per_rebuild = ww * closes * (b_open * 0.5 * during * during + b_all * la * days)
+        per_rebuild = ww * closes * (b_open * 0.5 * during * during + b_all * la * path.days)
         return frac, const, per_rebuild
+
+    compiled = True  # False: the readable gathers below (the reference the kernel must match)
 
     def of(
         self,
@@ -170,7 +210,29 @@ class Values:
         ``m`` (r,) the balance of power now, ``shift`` (r, F) the pressure on each front's value.
         The war during a truce depends only on its option, so it is computed per option and looked up.
         """
-        frac, const, per_rebuild = self.coefficients(space, rows, days, m, shift, window)
+        coef = self.coefficients(space, rows, days, m, shift, window)
+        return self.at(space, rows, pkgs, coef)
+
+    def at(
+        self,
+        space: OutcomeSpace,
+        rows: np.ndarray,
+        pkgs: np.ndarray | None,
+        coef: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ) -> np.ndarray:
+        """(r, C) value of packages ``pkgs`` (as in ``of``) from the per-option coefficients
+        ``coef`` of ``coefficients``: perm + frac * tied + const + per_rebuild * rebuild, each cell
+        looked up. Compiled (``package_values``), one world and package at a time; else the same
+        sums over gathered arrays."""
+        frac, const, per_rebuild = coef
+        if self.compiled:
+            shared = pkgs is None or pkgs.ndim == 1
+            cols = np.arange(space.n) if pkgs is None else pkgs
+            return package_values(
+                self.perm, self.tied, np.asarray(rows, dtype=np.int64),
+                np.asarray(cols[None, :] if shared else cols, dtype=np.int64), space.truce, space.rebuild,
+                frac, const, per_rebuild,
+            )  # fmt: skip
         if pkgs is None or pkgs.ndim == 1:  # the same packages (columns) in every world
             cols = np.arange(space.n) if pkgs is None else pkgs
             opt = space.truce[cols]
@@ -185,12 +247,92 @@ class Values:
         opt = space.truce[pkgs]
         cells = (rows[:, None], pkgs)
 
-        def at(x: np.ndarray) -> np.ndarray:
+        def take(x: np.ndarray) -> np.ndarray:
             return np.take_along_axis(x, opt, axis=1)
 
         return (
-            self.perm[cells] + at(frac) * self.tied[cells] + at(const) + at(per_rebuild) * space.rebuild[pkgs]
+            self.perm[cells]
+            + take(frac) * self.tied[cells]
+            + take(const)
+            + take(per_rebuild) * space.rebuild[pkgs]
         )
+
+
+@kernel
+def package_values(perm, tied, rows, pkgs, truce, rebuild, frac, const, per_rebuild):  # fmt: skip
+    """Kernel of ``Values.at``: (r, C) the value of package ``pkgs[k, c]`` (or ``pkgs[0, c]`` in
+    every world when ``pkgs`` has one row) in world ``rows[k]`` of the tables, added in the
+    readable path's order."""
+    n_rows, n_cols = rows.size, pkgs.shape[1]
+    out = np.empty((n_rows, n_cols))
+    shared = pkgs.shape[0] != n_rows
+    for k in range(n_rows):
+        r = rows[k]
+        line = 0 if shared else k
+        for c in range(n_cols):
+            p = pkgs[line, c]
+            o = truce[p]
+            out[k, c] = perm[r, p] + frac[k, o] * tied[r, p] + const[k, o] + per_rebuild[k, o] * rebuild[p]
+    return out
+
+
+def surpluses_at(
+    values: list[Values],
+    space: OutcomeSpace,
+    rows: np.ndarray,
+    pkgs: np.ndarray | None,
+    here: np.ndarray,
+    coefs: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+) -> np.ndarray:
+    """(r, n, C) each valuer's value of packages ``pkgs`` (as in ``Values.of``) less its value of
+    ``here`` (r,), what is in force, from its coefficients ``coefs``. Compiled, every valuer in one
+    call (``surplus_values``); else ``Values.at`` twice per valuer and the difference."""
+    tables = [v.perm for v in values] + [v.tied for v in values]
+    if Values.compiled and all(t.flags.c_contiguous and t.dtype == np.float64 for t in tables):
+        cols = np.arange(space.n) if pkgs is None else pkgs
+        return surplus_values(
+            tuple(v.perm for v in values), tuple(v.tied for v in values), np.asarray(rows, dtype=np.int64),
+            np.asarray(cols[None, :] if cols.ndim == 1 else cols, dtype=np.int64),
+            np.asarray(here, dtype=np.int64), space.truce, space.rebuild, coefs[0][0],
+            np.stack([c[1] for c in coefs], axis=1), np.stack([c[2] for c in coefs], axis=1),
+        )  # fmt: skip
+    here = here[:, None]
+    return np.stack(
+        [v.at(space, rows, pkgs, c) - v.at(space, rows, here, c) for v, c in zip(values, coefs, strict=True)],
+        axis=1,
+    )
+
+
+@kernel
+def surplus_values(perm, tied, rows, pkgs, here, truce, rebuild, frac, const, per_rebuild):  # fmt: skip
+    """Kernel of ``surpluses_at``: ``perm``, ``tied`` a tuple of each valuer's (R, P) tables,
+    ``const`` and ``per_rebuild`` (r, n, O); each value summed as ``package_values`` sums it, less
+    the value of ``here[k]`` summed the same way."""
+    n, n_rows, n_cols = len(perm), rows.size, pkgs.shape[1]
+    out = np.empty((n_rows, n, n_cols))
+    shared = pkgs.shape[0] != n_rows
+    for k in range(n_rows):
+        r, h = rows[k], here[k]
+        oh = truce[h]
+        line = 0 if shared else k
+        for i in range(n):
+            base = (
+                perm[i][r, h]
+                + frac[k, oh] * tied[i][r, h]
+                + const[k, i, oh]
+                + per_rebuild[k, i, oh] * rebuild[h]
+            )
+            for c in range(n_cols):
+                p = pkgs[line, c]
+                o = truce[p]
+                value = (
+                    perm[i][r, p]
+                    + frac[k, o] * tied[i][r, p]
+                    + const[k, i, o]
+                    + per_rebuild[k, i, o] * rebuild[p]
+                )
+                out[k, i, c] = value - base
+    return out
 
 
 def term_tables(
@@ -258,9 +400,49 @@ def term_sums(
             held[r, p] = b
 
 
+@kernel
+def coefficient_sums(
+    during, frac, left, ia, ib, g, h, la, lb, days, m, a_open, a_all, b_open, b_all, closes, status_quo, ww,
+):  # fmt: skip
+    """Kernel of ``Values.coefficients``: ``const`` and ``per_rebuild`` (r, O), cell by cell, with
+    the readable path's operations in its order. The path's exponentials (``ExpectedPath.of``) and the sums
+    over fronts (``a_open``, ``a_all``, ``b_open``, ``b_all``) come from NumPy, whose own routines
+    set their last bits."""
+    n_rows, n_opts = during.shape
+    const = np.empty((n_rows, n_opts))
+    per_rebuild = np.empty((n_rows, n_opts))
+    for k in range(n_rows):
+        mm = m[k]
+        for o in range(n_opts):
+            d = during[k, o]
+            if closes[o]:
+                balance_during = mm * d
+                at_end = mm
+            else:
+                balance_during = ia[k, o] * mm + ib[k, o]
+                at_end = g[k, o] * mm + h[k, o]
+            war = (
+                a_open[k, o] * d + b_open[o] * balance_during + a_all[k] * left[k, o]
+                + b_all * (la[k, o] * at_end + lb[k, o])
+            )  # fmt: skip
+            const[k, o] = (1.0 - frac[k, o]) * status_quo[k] + ww * war
+            per_rebuild[k, o] = (ww * (1.0 if closes[o] else 0.0)) * (
+                b_open[o] * 0.5 * d * d + b_all * la[k, o] * days[k, o]
+            )
+    return const, per_rebuild
+
+
 def warm_up() -> None:
-    """Compile (or load) this module's kernel on a tiny table."""
+    """Compile (or load) this module's kernels on a tiny table."""
     one = np.zeros((1, 1))
+    first = np.zeros(1, dtype=np.int64)
+    package_values(one, one, first, np.zeros((1, 1), dtype=np.int64), first, np.zeros(1), one, one, one)
+    row = np.zeros(1)
+    for n in range(1, 5):  # one valuer, and every party of a table of up to four
+        tables = (one,) * n
+        surplus_values(tables, tables, first, np.zeros((1, 1), dtype=np.int64), first, first, row, one,
+                       np.zeros((1, n, 1)), np.zeros((1, n, 1)))  # fmt: skip
+    coefficient_sums(*[one] * 10, row, one, row, row, 0.0, np.zeros(1, dtype=np.bool_), row, 1.0)
     term_sums(
         one, np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.bool_), np.zeros(1), one, one.copy()
     )
