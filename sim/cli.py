@@ -65,7 +65,8 @@ def _posterior_option(p: argparse.ArgumentParser) -> None:
         "--posterior",
         type=Path,
         metavar="FILE",
-        help="a posterior file of negsim calibrate: its calibrated assumptions replace the file's",
+        help="a posterior file of negsim calibrate: each world draws the calibrated assumptions from its "
+        "particles (by their weights)",
     )
 
 
@@ -149,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--observed", type=Path, help="observations file: rank the scenarios by forecast score")
     _log_floor_option(p)
+    _posterior_option(p)
     _add_run_options(p)
     p.set_defaults(func=cmd_compare)
 
@@ -463,6 +465,7 @@ def cmd_compare(args) -> int:
     check_floor(args.log_floor)  # before any work starts
 
     scenarios = load_scenarios(scenario_files(args.paths), args.replications, args.seed, root=args.root)
+    scenarios = [_calibrated(sc, args) for sc in scenarios]  # every scenario, before any work starts
     baseline = args.baseline  # a scenario's name is looked up among those compared
     if baseline is not None and (Path(baseline).exists() or Path(baseline).suffix):
         baseline = one_file(Path(baseline), "compare --baseline")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.scenario import Scenario
+from sim.scenario.posterior import particles_of
 from sim.threads import pin_threads
 
 CHUNK = 4096  # part of the reproducibility contract: changing it changes every number
@@ -94,6 +95,10 @@ def chunk_model(scenario: Scenario, seed: int, start: int, stop: int, trace: int
 def run_chunk(scenario: Scenario, seed: int, start: int, stop: int) -> ChunkResult:
     """Play worlds [start, stop) of a run; ``start`` must be a multiple of CHUNK."""
     pin_threads()
+    if particles_of(scenario) is not None:  # calibrated: worlds draw from the particles
+        from sim.experiments.mixture import run_mixture_chunk
+
+        return run_mixture_chunk(scenario, seed, start, stop)
     t0 = time.perf_counter()
     model = chunk_model(scenario, seed, start, stop).run()
     frame = model.datacollector.get_model_vars_dataframe()
@@ -146,6 +151,10 @@ def trace_model(scenario: Scenario, replication: int, seed: int | None = None):
     seed = scenario.seed if seed is None else seed
     if not 0 <= replication < scenario.replications:
         raise ValueError(f"replication must be in 0..{scenario.replications - 1}")
+    if particles_of(scenario) is not None:
+        from sim.experiments.mixture import trace_mixture
+
+        return trace_mixture(scenario, replication, seed)
     start = replication - replication % CHUNK
     return chunk_model(scenario, seed, start, replication + 1, trace=replication - start).run()
 
