@@ -132,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "json"], default="text", help="text (default) or json")
     p.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
     p.add_argument("--replications", "-n", type=int, help="size of the ensemble it belongs to")
+    _posterior_option(p)
     _root_option(p)
     p.set_defaults(func=cmd_trace)
 
@@ -442,6 +443,7 @@ def cmd_trace(args) -> int:
     from sim.api import find_world, load_scenarios, trace
 
     (sc,) = load_scenarios([one_file(args.file, "trace")], args.replications, args.seed, root=args.root)
+    sc = _calibrated(sc, args)
     j = find_world(sc, args.find) if args.find is not None else args.replication
     print(trace(sc, j, as_json=args.format == "json"))
     return 0
@@ -624,6 +626,8 @@ def cmd_update(args) -> int:
     with executor(args, sc.replications >= PARALLEL_FROM) as ex:
         result = update(sc, obs, args.as_of, executor=ex, **_filter_kwargs(args))
         result.command = f"negsim trace {args.file} -n {sc.replications} --seed {sc.seed}"
+        if args.posterior is not None:
+            result.command += f" --posterior {args.posterior}"  # the worlds of the calibrated run
         result.write(outdir)
     print(result.report())
     print(f"-> {outdir}/")

@@ -13,9 +13,9 @@ from test_model import two_sides
 from sim.analysis import calibration as K
 from sim.api import load_scenario
 from sim.errors import UserError
-from sim.experiments.chunks import compiled_space, run_chunk
-from sim.experiments.forks import Lineage, run_generation, world_draws
-from sim.experiments.mixture import particle_scenario, world_particles
+from sim.experiments.chunks import compiled_space
+from sim.experiments.forks import Lineage, run_generation
+from sim.experiments.mixture import particle_scenario, run_chunk, trace_model, world_draws, world_particles
 from sim.scenario import validate
 from sim.scenario.observations import Observations
 from sim.scenario.posterior import Posterior, particles_of
@@ -166,6 +166,9 @@ def test_each_world_plays_with_the_values_of_the_particle_it_draws():
         mine = mixed.history[np.isin(mixed.history["replication"], rows)]
         theirs = plain.history[np.isin(plain.history["replication"], rows)]
         assert np.array_equal(mine, theirs)
+    for j in (5, 37):  # a calibrated world is traced as it was played
+        traced = trace_model(sc, j)
+        assert traced.trace_row == j and np.array_equal(traced.class_by_day[j], mixed.class_by_day[j])
 
 
 def test_the_worlds_values_spread_as_the_weighted_particles():

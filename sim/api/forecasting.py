@@ -69,7 +69,8 @@ def score(
     if particles_of(sc) is None:
         path = np.concatenate([c.path for c in worlds.replay(sc, executor, measure_agreements=False)])
     else:  # calibrated: each world plays with the values of the particle it draws
-        from sim.experiments.forks import Lineage, run_generation
+        from sim.experiments.forks import Lineage
+        from sim.experiments.mixture import run_generation
 
         path = run_generation(sc, Lineage(sc.seed, sc.replications), executor)
     forecast = scoring.PathForecast(sc, compiled_space(sc), path)

@@ -94,11 +94,9 @@ def chunk_model(scenario: Scenario, seed: int, start: int, stop: int, trace: int
 
 def run_chunk(scenario: Scenario, seed: int, start: int, stop: int) -> ChunkResult:
     """Play worlds [start, stop) of a run; ``start`` must be a multiple of CHUNK."""
+    if particles_of(scenario) is not None:
+        raise ValueError("a calibrated scenario's chunks run through sim.experiments.mixture")
     pin_threads()
-    if particles_of(scenario) is not None:  # calibrated: worlds draw from the particles
-        from sim.experiments.mixture import run_mixture_chunk
-
-        return run_mixture_chunk(scenario, seed, start, stop)
     t0 = time.perf_counter()
     model = chunk_model(scenario, seed, start, stop).run()
     frame = model.datacollector.get_model_vars_dataframe()
@@ -152,24 +150,28 @@ def trace_model(scenario: Scenario, replication: int, seed: int | None = None):
     if not 0 <= replication < scenario.replications:
         raise ValueError(f"replication must be in 0..{scenario.replications - 1}")
     if particles_of(scenario) is not None:
-        from sim.experiments.mixture import trace_mixture
-
-        return trace_mixture(scenario, replication, seed)
+        raise ValueError("a calibrated scenario's worlds are traced through sim.experiments.mixture")
     start = replication - replication % CHUNK
     return chunk_model(scenario, seed, start, replication + 1, trace=replication - start).run()
 
 
 def launch(
-    scenario: Scenario, seed: int, replications: int, executor: Executor | None = None
+    scenario: Scenario,
+    seed: int,
+    replications: int,
+    executor: Executor | None = None,
+    runner: Callable[[Scenario, int, int, int], ChunkResult] | None = None,
 ) -> Iterator[ChunkResult]:
     """Start every chunk of a run now (on ``executor``); iterate their results in order.
 
     Without an executor the chunks are played in this process, one by one as they are read.
+    ``runner`` plays one chunk (default :func:`run_chunk`).
     """
+    runner = run_chunk if runner is None else runner
     bounds = chunk_bounds(replications)
     if executor is None:
-        return (run_chunk(scenario, seed, a, b) for a, b in bounds)
-    futures = [executor.submit(run_chunk, scenario, seed, a, b) for a, b in bounds]
+        return (runner(scenario, seed, a, b) for a, b in bounds)
+    futures = [executor.submit(runner, scenario, seed, a, b) for a, b in bounds]
     return _in_order(futures)
 
 

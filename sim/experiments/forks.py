@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -177,12 +178,10 @@ class ForkedModel(NegotiationModel):
 
 def run_forked_chunk(scenario: Scenario, lineage: Lineage, start: int, stop: int) -> tuple[np.ndarray, float]:
     """(worlds x days) package in force at each day's end in worlds [start, stop), and the seconds."""
+    if particles_of(scenario) is not None:
+        raise ValueError("a calibrated scenario's worlds run through sim.experiments.mixture")
     pin_threads()
     t0 = time.perf_counter()
-    if particles_of(scenario) is not None:
-        from sim.experiments.mixture import run_mixture_forked
-
-        return run_mixture_forked(scenario, lineage, start, stop), time.perf_counter() - t0
     model = ForkedModel(scenario, lineage, start, stop).run()
     path = np.stack(model.path, axis=1) if model.path else np.zeros((stop - start, 0), dtype=np.int64)
     del model
@@ -190,13 +189,17 @@ def run_forked_chunk(scenario: Scenario, lineage: Lineage, start: int, stop: int
     return path, time.perf_counter() - t0
 
 
-def run_generation(scenario: Scenario, lineage: Lineage, executor: Executor | None = None) -> np.ndarray:
-    """The package in force at the end of each day in every world of the lineage's current generation."""
+def run_generation(
+    scenario: Scenario, lineage: Lineage, executor: Executor | None = None, runner: Callable | None = None
+) -> np.ndarray:
+    """The package in force at the end of each day in every world of the lineage's current generation
+    (``runner`` plays one chunk: default :func:`run_forked_chunk`)."""
+    runner = run_forked_chunk if runner is None else runner
     bounds = chunk_bounds(lineage.worlds)
     if executor is None:
-        parts = [run_forked_chunk(scenario, lineage, a, b)[0] for a, b in bounds]
+        parts = [runner(scenario, lineage, a, b)[0] for a, b in bounds]
     else:
-        futures = [executor.submit(run_forked_chunk, scenario, lineage, a, b) for a, b in bounds]
+        futures = [executor.submit(runner, scenario, lineage, a, b) for a, b in bounds]
         parts = [f.result()[0] for f in futures]
     return np.concatenate(parts, axis=0)
 
@@ -205,11 +208,9 @@ def world_draws(scenario: Scenario, seed: int, worlds: int) -> dict[str, np.ndar
     """Each world's own draws of the uncertain quantities (made before the talks, so shared by every
     copy of the world): each party's opening margin, concession speed (beta), tolerance of the war's
     hurt and daily value of each front; each veto player's threshold."""
-    out: dict[str, list[np.ndarray]] = {}
     if particles_of(scenario) is not None:
-        from sim.experiments.mixture import mixture_draws
-
-        return mixture_draws(scenario, seed, worlds)
+        raise ValueError("a calibrated scenario's draws come from sim.experiments.mixture")
+    out: dict[str, list[np.ndarray]] = {}
     for a, b in chunk_bounds(worlds):
         model = ForkedModel(scenario, Lineage(seed, worlds), a, b)
         out = drawn(model, out)

@@ -14,20 +14,27 @@ chunk are played in groups, one group per particle drawn there, each group's wor
 they have in the whole chunk (``ForkedModel(rows=...)``). A group costs about as much as a small
 chunk, hence a calibrated run costs about (particles drawn per chunk) x that: measured in
 ``benchmarks/``.
+
+The runners here (:func:`launch`, :func:`run_generation`, :func:`world_draws`, :func:`trace_model`)
+take a calibrated scenario or a plain one; those of ``chunks`` and ``forks`` refuse a calibrated one.
 """
 
 from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Iterator
+from concurrent.futures import Executor
 from types import SimpleNamespace
 
 import numpy as np
 
+from sim.experiments import chunks, forks
 from sim.experiments.chunks import CHUNK, ChunkResult, _history
 from sim.experiments.forks import ForkedModel, Gathered, Lineage, drawn
 from sim.scenario import Scenario
 from sim.scenario.posterior import Particles, particles_of, with_particles
+from sim.threads import pin_threads
 
 PURPOSE = ("posterior", "particle")  # the stream of a world's particle, apart from the engine's
 
@@ -68,8 +75,11 @@ def groups(sc: Scenario, lineage: Lineage, rows: np.ndarray) -> list[tuple[Scena
     return [(particle_scenario(sc, parts, int(p)), np.flatnonzero(k == p)) for p in np.unique(k)]
 
 
-def run_mixture_chunk(sc: Scenario, seed: int, start: int, stop: int) -> ChunkResult:
-    """Worlds [start, stop) of a calibrated run, as ``run_chunk`` gives them."""
+def run_chunk(sc: Scenario, seed: int, start: int, stop: int) -> ChunkResult:
+    """Worlds [start, stop) of a run, calibrated or not, as ``chunks.run_chunk`` gives them."""
+    if particles_of(sc) is None:
+        return chunks.run_chunk(sc, seed, start, stop)
+    pin_threads()
     t0 = time.perf_counter()
     n = stop - start
     lineage = Lineage(seed, stop)
@@ -111,8 +121,13 @@ def run_mixture_chunk(sc: Scenario, seed: int, start: int, stop: int) -> ChunkRe
     )
 
 
-def run_mixture_forked(sc: Scenario, lineage: Lineage, start: int, stop: int) -> np.ndarray:
-    """(worlds x days) package in force at each day's end in worlds [start, stop) of a lineage."""
+def run_forked_chunk(sc: Scenario, lineage: Lineage, start: int, stop: int) -> tuple[np.ndarray, float]:
+    """(worlds x days) package in force at each day's end in worlds [start, stop) of a lineage, and
+    the seconds, as ``forks.run_forked_chunk`` gives them."""
+    if particles_of(sc) is None:
+        return forks.run_forked_chunk(sc, lineage, start, stop)
+    pin_threads()
+    t0 = time.perf_counter()
     rows = np.arange(start, stop)
     path = None
     for psc, pos in groups(sc, lineage, rows):
@@ -124,13 +139,15 @@ def run_mixture_forked(sc: Scenario, lineage: Lineage, start: int, stop: int) ->
         del model
         gc.collect(1)
     assert path is not None
-    return path
+    return path, time.perf_counter() - t0
 
 
-def mixture_draws(sc: Scenario, seed: int, worlds: int) -> dict[str, np.ndarray]:
-    """Each world's own draws (as ``world_draws``), and its values of the calibrated assumptions."""
+def world_draws(sc: Scenario, seed: int, worlds: int) -> dict[str, np.ndarray]:
+    """Each world's own draws (as ``forks.world_draws``) and, for a calibrated scenario, its values of
+    the calibrated assumptions (``calibrated.PATH``)."""
     parts = particles_of(sc)
-    assert parts is not None
+    if parts is None:
+        return forks.world_draws(sc, seed, worlds)
     lineage = Lineage(seed, worlds)
     cols: dict[str, np.ndarray] = {}
     for a in range(0, worlds, CHUNK):
@@ -147,10 +164,28 @@ def mixture_draws(sc: Scenario, seed: int, worlds: int) -> dict[str, np.ndarray]
     return cols
 
 
-def trace_mixture(sc: Scenario, replication: int, seed: int):
-    """World ``replication`` of a calibrated run, run with its transcript recorded."""
+def trace_model(sc: Scenario, replication: int, seed: int | None = None):
+    """World ``replication`` of a run, calibrated or not, run with its transcript recorded (as
+    ``chunks.trace_model``). Calibrated, the worlds before it in its chunk are played beside it with
+    its particle's values: each world is independent of the others, and only its row is read."""
+    seed = sc.seed if seed is None else seed
+    if particles_of(sc) is None:
+        return chunks.trace_model(sc, replication, seed)
+    if not 0 <= replication < sc.replications:
+        raise ValueError(f"replication must be in 0..{sc.replications - 1}")
     lineage = Lineage(seed, sc.replications)
-    rows = np.array([replication])
-    ((psc, _),) = groups(sc, lineage, rows)
+    ((psc, _),) = groups(sc, lineage, np.array([replication]))
     start = replication - replication % CHUNK
-    return ForkedModel(psc, lineage, start, replication + 1, trace=0, rows=rows).run()
+    return ForkedModel(psc, lineage, start, replication + 1, trace=replication - start).run()
+
+
+def launch(
+    sc: Scenario, seed: int, replications: int, executor: Executor | None = None
+) -> Iterator[ChunkResult]:
+    """``chunks.launch`` for a scenario calibrated or not."""
+    return chunks.launch(sc, seed, replications, executor, runner=run_chunk)
+
+
+def run_generation(sc: Scenario, lineage: Lineage, executor: Executor | None = None) -> np.ndarray:
+    """``forks.run_generation`` for a scenario calibrated or not."""
+    return forks.run_generation(sc, lineage, executor, runner=run_forked_chunk)
