@@ -92,6 +92,29 @@ def test_same_seed_same_posterior_for_one_and_two_workers(tmp_path):
     assert other.posterior.to_csv() != one.posterior.to_csv()
 
 
+def test_same_seed_same_posterior_on_a_dask_cluster(tmp_path):
+    """The Dask executor (``--executor dask-local``): the mapping sampler gets the cluster's map.
+    Its workers here are threads of this process, which share NumPy's global random state: the
+    sampler's lock keeps each particle's draws its own."""
+    distributed = pytest.importorskip("distributed")
+    sc = theory_limit()
+    obs = weekly_observations(sc)
+    params = K.parse_params(sc, [INFORMED])
+    local = K.calibrate(sc, obs, params, tmp_path / "a.db", population=8, generations=2, seed=5)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=2, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        ex = client.get_executor(pure=False)
+        dask = K.calibrate(
+            sc, obs, params, tmp_path / "b.db", population=8, generations=2, seed=5, map_=ex.map
+        )
+    assert local.posterior.to_csv() == dask.posterior.to_csv()
+    assert local.populations.to_csv() == dask.populations.to_csv()
+
+
 def test_only_assumptions_with_a_stated_uncertainty_or_range_are_calibrated():
     sc = theory_limit()
     raw = K.scenario_raw(sc)
