@@ -157,8 +157,11 @@ def test_a_posterior_of_means_and_sds_without_its_particles_is_refused(project, 
     for command in (["run", "-n", "5"], ["compare", "-n", "5"]):
         argv = [command[0], str(Path(BASE).resolve()), "--posterior", str(post), *command[1:]]
         line = one_line_error([*argv, "--out", str(project / "out")], capsys, names="posterior.toml")
-        assert "parameters.parties.russia.margin.mean.draws" in line
+        assert "parameters.parties.russia.margin.mean.draws: required field is missing" in line
     assert not (project / "out").exists()
+    post.write_text(POSTERIOR.replace("[0.02, 0.2, 0.4]", "[0.02, -5, 0.4]"))  # a margin below 0
+    line = one_line_error(["compare", str(Path(BASE).resolve()), "--posterior", str(post), "-n", "5"], capsys)
+    assert "particle 1 does not make a valid baseline" in line
 
 
 def test_a_bad_posterior_file_is_one_line(project, capsys):
