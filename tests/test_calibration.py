@@ -215,6 +215,21 @@ def test_the_worlds_values_spread_as_the_weighted_particles():
     assert np.mean(np.abs(drawn_margin - mean) < 0.05) < 0.2  # few near the mixture's mean
 
 
+def test_a_calibrated_job_is_budgeted_as_one_group_of_worlds_per_particle(monkeypatch):
+    from sim.experiments import budget
+
+    plain = load_scenario("scenarios/baseline.toml").model_copy(update={"replications": 4096})
+    calibrated = calibrated_baseline([0.02, 0.2, 0.4], [0.5, 0.3, 0.2], 4096)
+    many = calibrated_baseline(list(np.linspace(0.01, 0.4, 100)), [0.01] * 100, 4096)
+    # Three groups of 1,365 worlds cost about the chunk; a hundred groups of 41 cost a hundred floors.
+    assert budget.seconds(calibrated) == pytest.approx(budget.seconds(plain), rel=0.01)
+    assert budget.seconds(many) == pytest.approx(100 * budget.seconds(plain, budget.GROUP_FLOOR))
+    monkeypatch.setenv("NEGSIM_MAX_SECONDS", str(int(2 * budget.seconds(plain))))
+    budget.check_job([plain])
+    with pytest.raises(UserError, match="NEGSIM_MAX_SECONDS"):
+        budget.check_job([many])
+
+
 def test_a_calibrated_run_and_update_have_the_same_bytes_on_one_and_two_workers(tmp_path, monkeypatch):
     import multiprocessing
 
