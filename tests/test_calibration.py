@@ -18,7 +18,7 @@ from sim.experiments.forks import Lineage, run_generation
 from sim.experiments.mixture import particle_scenario, run_chunk, trace_model, world_draws, world_particles
 from sim.scenario import validate
 from sim.scenario.observations import Observations
-from sim.scenario.posterior import Posterior, particles_of
+from sim.scenario.posterior import Posterior, particles_of, with_particles
 
 TRUE_MARGIN = 0.3
 INFORMED = "parties.b.margin.mean=0.05:0.6"  # b's opening margin sets the week it gives way
@@ -213,6 +213,20 @@ def test_the_worlds_values_spread_as_the_weighted_particles():
     # Every world's margin sits within 4 sd of its own particle's value: the mixture's two modes.
     assert np.all(np.abs(drawn_margin - v) < 4 * sd)
     assert np.mean(np.abs(drawn_margin - mean) < 0.05) < 0.2  # few near the mixture's mean
+
+
+def test_a_calibrated_score_reads_the_calibrated_worlds():
+    """``score --posterior`` forecasts from the worlds a calibrated run plays, world for world."""
+    from sim.api import score
+    from sim.experiments.mixture import launch
+
+    sc = calibrated_baseline([0.02, 0.2, 0.4], [0.5, 0.3, 0.2], 50)
+    scored = score(sc, "scenarios/observed/example.toml")
+    (chunk,) = launch(sc, sc.seed, sc.replications)
+    space = compiled_space(sc)
+    assert np.array_equal(space.package_class[scored.forecast.path], chunk.class_by_day)
+    plain = score(with_particles(sc, None), "scenarios/observed/example.toml")
+    assert not np.array_equal(plain.forecast.path, scored.forecast.path)
 
 
 def test_a_calibrated_job_is_budgeted_as_one_group_of_worlds_per_particle(monkeypatch):
