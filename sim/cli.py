@@ -8,10 +8,12 @@ output is written. Heavy libraries are imported inside the commands, so ``--help
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 from typing import NoReturn
 
@@ -298,6 +300,17 @@ def _add_teaching(sub) -> None:
     p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: scenarios/)")
     p.add_argument("--out", type=Path, help="write Markdown here (and printable HTML beside it)")
     p.add_argument("--pdf", action="store_true", help="also print the HTML to PDF (needs --out and Chromium)")
+    p.add_argument(
+        "--key",
+        action="store_true",
+        help="the teacher's key with the model's verdicts and intervals (compares the scenarios first)",
+    )
+    p.add_argument("--replications", "-n", type=int, help="worlds per scenario for --key (default: file's)")
+    p.add_argument("--seed", type=int, help="random seed for --key (default: the scenario's)")
+    p.add_argument("--workers", type=int, help="worker processes for --key (default: all cores)")
+    p.add_argument(
+        "--executor", help="where --key's chunks run: local (default), dask-local, or dask://HOST:PORT"
+    )
     p.set_defaults(func=cmd_worksheet)
 
     p = sub.add_parser("debrief", help="the class's games against the simulated distribution: plots, handout")
@@ -317,7 +330,7 @@ def _add_teaching(sub) -> None:
     )
     p.set_defaults(func=cmd_debrief)
 
-    p = sub.add_parser("dashboard", help="the classroom dashboard (Mesa SolaraViz) on 127.0.0.1, offline")
+    p = sub.add_parser("dashboard", help="the classroom dashboard for a projector, on 127.0.0.1, offline")
     p.add_argument("file", type=Path, nargs="?", default=Path("baseline.toml"), help="default: the baseline")
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1: this laptop)")
@@ -738,7 +751,13 @@ def cmd_worksheet(args) -> int:
     if args.pdf and args.out is None:
         raise UserError("--pdf needs --out FILE.md (the PDF is printed from the HTML beside it)")
     _pdf_ready(args.pdf)
-    text = worksheet(scenario_files(args.paths))
+    if not args.key and (args.replications, args.seed, args.workers, args.executor) != (None,) * 4:
+        raise UserError("--replications, --seed, --workers and --executor go with --key")
+    t0 = time.perf_counter()
+    with executor(args, True) if args.key else contextlib.nullcontext() as ex:
+        text = worksheet(scenario_files(args.paths), args.key, args.replications, args.seed, ex)
+    if args.key:  # how long the key took, where it does not mix with the worksheet's text
+        print(f"key: the scenarios compared in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     if args.out is None:
         print(text, end="")
         return 0

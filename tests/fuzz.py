@@ -1833,6 +1833,11 @@ OPTION_LINES: list[tuple[list[str], str]] = [
     (["debrief", "taken.txt"], "reject"),
     (["debrief", "nowhere.jsonl", "taken.txt"], "reject"),
     (["worksheet", "--pdf"], "reject"),
+    (["worksheet", "--seed", "3"], "reject"),
+    (["worksheet", "--key", "-n", "0"], "reject"),
+    (["worksheet", "--key", "--workers", "0"], "reject"),
+    (["worksheet", "--key", "--executor", "frob"], "reject"),
+    (["worksheet", "--key", "nowhere.toml"], "reject"),
     (["class", "serve", FILE, "--tables", "0"], "reject"),
     (["class", "serve", FILE, "--tables", "100000"], "reject"),
     (["class", "serve", FILE, "--port", "0"], "reject"),
@@ -2374,6 +2379,47 @@ def browser_message(draw, issues: dict[str, list[str]], seats: list[str]) -> str
 def browser_messages(n: int, seed: int, issues: dict[str, list[str]], seats: list[str]) -> list[str]:
     """``n`` messages, reproducibly from ``seed``."""
     return _draw_many(browser_message(issues, seats), n, seed)
+
+
+@st.composite
+def dashboard_setting(draw, controls: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The settings a dashboard page may send on Reset: its controls' names with values in their
+    range, out of it, not finite, of the wrong type, or an option the issue lacks."""
+    settings: dict[str, Any] = {}
+    for name in draw(st.lists(st.sampled_from(list(controls)), min_size=1, max_size=4, unique=True)):
+        c = controls[name]
+        if c["type"] == "Select":
+            good = st.sampled_from(c["values"])
+            settings[name] = draw(st.one_of(good, good, st.sampled_from([*JUNK[:6], None, 3, ["none"]])))
+        else:
+            inside = st.floats(c["min"], c["max"])
+            wild = st.floats(allow_nan=True, allow_infinity=True)
+            settings[name] = draw(
+                st.one_of(inside, inside, wild, st.sampled_from([*JUNK[:4], None, True, 10**30]))
+            )
+    return settings
+
+
+def dashboard_settings(n: int, seed: int, controls: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """``n`` sets of dashboard settings, reproducibly from ``seed``."""
+    return _draw_many(dashboard_setting(controls), n, seed)
+
+
+def check_dashboard_settings(settings: list[dict[str, Any]], path: Path, worlds: int = 20) -> dict[str, int]:
+    """Build the dashboard's model with each set of settings: it must be built, or refused with a
+    one-line ValueError (which the page shows, keeping the ensemble it had). Counts of each."""
+    from sim.api import classroom
+
+    counts: Counter = Counter()
+    for one in settings:
+        try:
+            classroom(path, worlds, **one)
+            counts["built"] += 1
+        except ValueError as e:
+            why = str(e)
+            assert why and "\n" not in why and len(why) < 400, f"refusal not one line for {one!r}: {why!r}"
+            counts["refused"] += 1
+    return dict(counts)
 
 
 def check_browser_messages(messages: list[str], sc) -> dict[str, int]:

@@ -16,6 +16,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,6 +53,84 @@ def test_classroom_settings_mean_what_a_scenario_file_would():
     assert (runs[0].inforce != runs[2].inforce).any()
 
 
+# ---------------------------------------------------------------------------- what it offers
+
+
+def test_a_preset_per_worksheet_variant():
+    from sim.api import load_scenarios, worksheet
+    from sim.scenario import find_scenarios
+    from sim.teaching.classroom import presets
+
+    found = presets(BASELINE)
+    variants = [sc for sc in load_scenarios(find_scenarios([ROOT / "scenarios"])) if sc.expect]
+    assert found[0].name == "baseline" and found[0].reference == BASELINE.resolve()
+    assert [p.name for p in found[1:]] == [sc.name for sc in variants if sc.parent == "baseline"]
+    assert all(p.reference == BASELINE.resolve() for p in found[1:])
+    # Every question of the worksheet has its variant among the presets.
+    questions = worksheet([ROOT / "scenarios"]).split("# Teacher's key")[0].count("**Q")
+    assert sum(p.questions for p in found) == questions == sum(len(sc.expect) for sc in variants)
+
+
+def test_each_value_is_shown_with_its_unit():
+    from sim.api import dashboard_controls, load_scenario
+    from sim.teaching.classroom import shown
+
+    controls = dashboard_controls(load_scenario(BASELINE))
+    assert shown(controls["pressure_russia"], 0.002) == "0.0020 a day"
+    assert shown(controls["cost_of_war"], -0.0004) == "-0.0004 a day"
+    assert shown(controls["ratification_bar"], 0.1) == "+0.10 of a deal"
+    # The balance of power says whose way it leans, from the parties' own war values.
+    assert shown(controls["momentum"], 0.2) == "+0.20, Russia's way"
+    assert shown(controls["momentum"], -0.35) == "-0.35, Ukraine's way"
+    assert shown(controls["momentum"], 0.0) == "+0.00"
+
+
+def _small(replications=60):
+    from sim.api import classroom
+    from sim.teaching.classroom import reference, run_to
+
+    model = classroom(BASELINE, replications, pressure_russia=0.003)
+    run_to(model, 40)
+    return model, reference(str(BASELINE.resolve()), replications)
+
+
+def test_the_reference_is_on_both_plots_and_labels_stay_clear():
+    import sim.dashboard as dashboard
+
+    model, ref = _small()
+    assert model.time == 40
+    title, days, shares = ref
+    assert days[-1] == model.spec.calendar.horizon_days  # the reference is played to its horizon
+    fig = dashboard.day_by_day(model, ref)
+    ax = fig.axes[0]
+    dashed = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert len(dashed) == 1
+    assert dashed[0].get_ydata() == pytest.approx(100 * (1 - shares["no_agreement"]))
+    fig.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    assert legend.x0 >= ax.get_window_extent().x1  # beside the data, not on it
+    assert ax.xaxis.label.get_text().startswith("day")
+    assert "day 40 (22 Apr 2025)" in ax.get_title()
+
+    fig = dashboard.outcome_shares(model, ref)
+    ax = fig.axes[0]
+    marks = list(np.asarray(ax.collections[-1].get_offsets())[:, 0])
+    ids = model.space.class_order
+    assert marks == pytest.approx([100 * shares[c][40] for c in ids])
+    # Each percentage starts past its bar's interval, and the reference's marker is not under it.
+    ends = [seg[:, 0].max() for seg in ax.collections[0].get_segments()]
+    labels = [t for t in ax.texts if t.get_text().endswith("%")]
+    assert len(labels) == len(ids)
+    fig.canvas.draw()
+    to_data = ax.transData.inverted()
+    for text, end, mark in zip(labels, ends, marks, strict=True):
+        box = text.get_window_extent().transformed(to_data)
+        assert box.x0 > end and not box.x0 - 1 <= mark <= box.x1 + 1, (text.get_text(), end, mark)
+        if not end - 1 <= mark <= box.x1 + 1:  # no marker in the way: right beside its interval
+            assert box.x0 < end + 4, (text.get_text(), end, mark)
+    assert max(t.get_fontsize() for t in labels) >= 14 and ax.title.get_fontsize() >= 16
+
+
 # ---------------------------------------------------------------------------- headless
 
 
@@ -61,56 +140,127 @@ def _images(rc):
     return [bytes(i.value) for i in rc.find(w.Image).widgets]
 
 
-def test_dashboard_renders_headless_and_a_step_changes_the_plot():
+def _day(rc) -> str:
+    import ipyvuetify as v
+
+    return rc.find(v.Html, class_="negsim-day").widget.children[0]
+
+
+def _click(rc, name):
+    import ipyvuetify as v
+
+    rc.find(v.Btn, children=[name]).widget.click()
+
+
+def _texts(widget) -> list[str]:
+    """Every string in the widget tree (labels, children, items)."""
+    import ipywidgets as w
+
+    out, stack = [], [widget]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            out.append(node)
+        elif isinstance(node, w.Widget):
+            for name in ("label", "children", "items", "v_model", "description"):
+                value = getattr(node, name, None)
+                if isinstance(value, str):
+                    out.append(value)
+                elif isinstance(value, list | tuple):
+                    stack.extend(value)
+    return out
+
+
+def test_dashboard_shows_days_and_no_developer_controls():
+    import ipyvuetify as v
+
+    import sim.dashboard as dashboard
+
+    box, rc = solara.render(solara.AppLayout(children=[dashboard.Page()]), handle_error=False)
+    assert _day(rc) == "Day 0 of 182: 13 March 2025"
+    words = " ".join(_texts(box)).lower()
+    for developer in ("play interval", "render interval", "use threads", "page 0", "time:"):
+        assert developer not in words
+    assert not rc.find(v.Tab).widgets and not rc.find(v.Checkbox).widgets
+    # Each slider has its value with a unit beside it.
+    sliders = rc.find(v.Slider).widgets
+    values = [h.children[0] for h in rc.find(v.Html, class_="negsim-value").widgets]
+    assert len(values) == len(sliders) == 6
+    assert values[2] == "0.0000 a day" and values[3] == "+0.20, Russia's way"
+    before = _images(rc)
+    assert len(before) == 2
+    _click(rc, "Next day")
+    assert _day(rc) == "Day 1 of 182: 14 March 2025"
+    after = _images(rc)
+    assert after[0] != before[0] and after[1] != before[1]
+    _click(rc, "Next week")
+    assert _day(rc) == "Day 8 of 182: 21 March 2025"
+    _click(rc, "Run to day 182")
+    assert _day(rc) == "Day 182 of 182: 11 September 2025"
+    assert all(rc.find(v.Btn, children=[b]).widget.disabled for b in ("Next day", "Run to day 182"))
+
+    # A slider moved shows its new value at once; Reset builds the ensemble with it at day 0.
+    rc.find(v.Slider, label="Pressure on Russia").widget.v_model = 0.003
+    assert rc.find(v.Html, class_="negsim-value").widgets[2].children[0] == "0.0030 a day"
+    default = _images(rc)
+    _click(rc, "Reset")
+    assert _day(rc) == "Day 0 of 182: 13 March 2025"
+    _click(rc, "Run to day 182")
+    assert _images(rc)[1] != default[1]
+
+
+def test_a_variant_preset_loads_that_scenario_against_its_reference(monkeypatch):
+    import ipyvuetify as v
+
+    import sim.dashboard as dashboard
+    from sim.teaching.classroom import presets
+
+    monkeypatch.setattr(dashboard, "REPLICATIONS", 200)  # fewer worlds: only the plots are compared
+    box, rc = solara.render(solara.AppLayout(children=[dashboard.Page()]), handle_error=False)
+    select = rc.find(v.Select, label="Worksheet variant").widget
+    assert select.items == [p.title for p in presets(BASELINE)]
+    _click(rc, "Run to day 182")
+    baseline = _images(rc)
+    select.v_model = "Four parties: European arms suppliers"
+    assert _day(rc) == "Day 0 of 182: 13 March 2025"
+    words = " ".join(_texts(box))
+    assert "Four parties: European arms suppliers, 200 worlds" in words
+    assert "Compared with: Baseline: positions of 13 March 2025" in words
+    # The variant's own parties have their sliders.
+    assert "Pressure on European arms suppliers" in [s.label for s in rc.find(v.Slider).widgets]
+    _click(rc, "Run to day 182")
+    assert _images(rc)[1] != baseline[1]
+
+
+def test_settings_the_scenario_cannot_take_are_one_line_in_the_page():
     import ipyvuetify as v
 
     import sim.dashboard as dashboard
 
     _, rc = solara.render(solara.AppLayout(children=[dashboard.Page()]), handle_error=False)
-    labels = [s.label for s in rc.find(v.Slider).widgets]
-    for wanted in (
-        "Pressure on Russia",
-        "Pressure on Ukraine",
-        "Balance of power on day 0",
-        "Extra cost of war",
-    ):
-        assert wanted in labels
-    assert "Hardliners' bar" in labels
-    selects = [s.label for s in rc.find(v.Select).widgets]
-    assert "Opening: Halt of foreign weapons shipments to Kyiv" in selects
-    for button in ("Reset", "Step", "▶"):
-        rc.find(v.Btn, children=[button]).assert_single()
-    before = _images(rc)
-    assert len(before) == 2
-    rc.find(v.Btn, children=["Step"]).widget.click()
-    after = _images(rc)
-    assert after[0] != before[0] and after[1] != before[1]
-
-    # A slider moved, then Reset and the same steps: what is drawn differs from the default's.
-    def steps(n):
-        for _ in range(n):
-            rc.find(v.Btn, children=["Step"]).widget.click()
-        return _images(rc)
-
-    rc.find(v.Btn, children=["Reset"]).widget.click()
-    default = steps(10)
-    slider = rc.find(v.Slider, label="Pressure on Russia").widget
-    slider.v_model = 0.003
-    rc.find(v.Btn, children=["Reset"]).widget.click()
-    pressed = steps(10)
-    assert pressed[1] != default[1]
+    _click(rc, "Next week")
+    # A browser message can carry any value, not only the slider's range.
+    rc.find(v.Slider, label="Balance of power on day 0").widget.v_model = 500.0
+    _click(rc, "Reset")
+    shown = [a.children[0] for a in rc.find(v.Alert).widgets]
+    assert len(shown) == 1 and "\n" not in shown[0]
+    assert shown[0].endswith(
+        "baseline.toml: dynamics.momentum.initial: Input should be less than or equal to 100"
+    )
+    assert _day(rc).startswith("Day 7 of 182")  # the ensemble on the screen is kept
+    rc.find(v.Slider, label="Balance of power on day 0").widget.v_model = 0.5
+    _click(rc, "Reset")
+    assert not rc.find(v.Alert).widgets and _day(rc).startswith("Day 0 of 182")
 
 
 def test_each_session_has_its_own_model():
-    import ipyvuetify as v
-
     import sim.dashboard as dashboard
 
     _, one = solara.render(solara.AppLayout(children=[dashboard.Page()]), handle_error=False)
     _, two = solara.render(solara.AppLayout(children=[dashboard.Page()]), handle_error=False)
     start = _images(two)
-    one.find(v.Btn, children=["Step"]).widget.click()
-    assert _images(two) == start
+    _click(one, "Next day")
+    assert _images(two) == start and _day(two).startswith("Day 0 ")
 
 
 # ---------------------------------------------------------------------------- a real browser, offline
@@ -141,15 +291,26 @@ def _drawn(page) -> list[str]:
     return page.eval_on_selector_all("img", "els => els.filter(e => e.naturalWidth > 300).map(e => e.src)")
 
 
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
 def test_dashboard_in_a_real_browser_offline(tmp_path):
     missing = _missing()
     if missing:
         if REQUIRED:
             pytest.fail(missing)
         pytest.skip(missing)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     from sim.api import serve_dashboard
+    from sim.teaching.classroom import presets
 
     port = _free_port()
     server = serve_dashboard(BASELINE, port=port, replications=200, assets=ASSETS)
@@ -166,18 +327,8 @@ def test_dashboard_in_a_real_browser_offline(tmp_path):
                 assert server.poll() is None, "the dashboard server stopped"
                 time.sleep(0.5)
         with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=CHROMIUM,
-                args=[
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--no-first-run",
-                ],
-            )
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
             outside: list[str] = []
 
             def only_local(route):
@@ -191,13 +342,30 @@ def test_dashboard_in_a_real_browser_offline(tmp_path):
 
             page.route("**/*", only_local)
             page.goto(url, timeout=90_000)
-            page.get_by_role("button", name="Step").wait_for(timeout=90_000)
+            day = page.locator(".negsim-day")
+            day.wait_for(timeout=90_000)
             page.wait_for_function("document.querySelectorAll('img').length >= 2", timeout=60_000)
+            assert day.inner_text() == "Day 0 of 182: 13 March 2025"
+            words = page.inner_text("body").lower()
+            for developer in ("play interval", "render interval", "use threads", "page 0", "time:"):
+                assert developer not in words
+            assert page.get_by_role("tab").count() == 0
             first = _drawn(page)
-            assert len(first) >= 2, "the plots were not drawn"
+            assert len(first) == 2, "the plots were not drawn"
 
-            def click_and_wait(name, old):
-                page.get_by_role("button", name=name).click()
+            # A preset per worksheet variant, in the browser's own list.
+            page.get_by_label("Worksheet variant").click(force=True)
+            items = page.locator(".v-menu__content.menuable__content__active .v-list-item")
+            items.first.wait_for()
+            assert items.all_inner_texts() == [p.title for p in presets(BASELINE)]
+            page.keyboard.press("Escape")
+
+            def run_to_horizon(old):
+                page.get_by_role("button", name="Run to day 182").click()
+                page.wait_for_function(
+                    "() => document.querySelector('.negsim-day').innerText.startsWith('Day 182 of 182')",
+                    timeout=60_000,
+                )
                 page.wait_for_function(
                     "old => { const now = [...document.querySelectorAll('img')]"
                     ".filter(e => e.naturalWidth > 300).map(e => e.src);"
@@ -207,30 +375,56 @@ def test_dashboard_in_a_real_browser_offline(tmp_path):
                 )
                 return _drawn(page)
 
-            stepped = click_and_wait("Step", first)
-            assert stepped[0] != first[0] and stepped[1] != first[1]
+            default = run_to_horizon(first)
+            assert day.inner_text() == "Day 182 of 182: 11 September 2025"
+            expect(page.get_by_role("button", name="Next day")).to_be_disabled()
 
-            def nine_steps(after_reset):
-                drawn = click_and_wait("Step", after_reset)
-                for _ in range(8):
-                    drawn = click_and_wait("Step", drawn)
-                return drawn
+            def usable(page, size):
+                """No sideways scrolling; the plots at least half the window's width."""
+                assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+                widths = page.eval_on_selector_all(
+                    "img", "els => els.filter(e => e.naturalWidth > 300).map(e => e.clientWidth)"
+                )
+                assert len(widths) == 2 and min(widths) >= size[0] / 2, widths
+                page.screenshot(path=str(shots / f"horizon-{size[0]}x{size[1]}.png"))
 
-            default = nine_steps(click_and_wait("Reset", stepped))
-            # Move the pressure-on-Russia slider to its end, Reset, and play the same nine steps.
+            usable(page, (1280, 800))
+            # A second session on a smaller screen: its own model, at day 0, until run.
+            small = browser.new_page(viewport={"width": 1024, "height": 768})
+            small.route("**/*", only_local)
+            small.goto(url, timeout=90_000)
+            small.locator(".negsim-day").wait_for(timeout=90_000)
+            assert small.locator(".negsim-day").inner_text().startswith("Day 0 of 182")
+            small.get_by_role("button", name="Run to day 182").click()
+            small.wait_for_function(
+                "() => document.querySelector('.negsim-day').innerText.startsWith('Day 182 of 182')",
+                timeout=60_000,
+            )
+            small.wait_for_function(
+                "document.querySelectorAll('img').length >= 2 && [...document.querySelectorAll('img')]"
+                ".every(e => e.complete)",
+                timeout=60_000,
+            )
+            usable(small, (1024, 768))
+            small.close()
+
+            # Move the pressure-on-Russia slider to its end: its value shows beside it at once.
             slider = page.get_by_role("slider", name="Pressure on Russia")
             slider.focus()
             slider.press("End")
             page.wait_for_function(
-                "() => document.querySelector('[role=slider][aria-label=\"Pressure on Russia\"]')"
-                ".getAttribute('aria-valuenow') !== '0'"
+                "() => [...document.querySelectorAll('.negsim-value')]"
+                ".some(e => e.innerText === '0.0040 a day')"
             )
-            assert float(slider.get_attribute("aria-valuenow")) == pytest.approx(0.004)
-            pressed = nine_steps(click_and_wait("Reset", default))
-            page.screenshot(path=str(shots / "after-slider-and-steps.png"))
+            page.get_by_role("button", name="Reset").click()
+            page.wait_for_function(
+                "() => document.querySelector('.negsim-day').innerText.startsWith('Day 0 of')", timeout=60_000
+            )
+            pressed = run_to_horizon(_drawn(page))
+            page.screenshot(path=str(shots / "pressure-on-russia-1280x800.png"))
             assert pressed != default, "moving the slider changed nothing drawn"
             assert not outside, f"the page asked the network for {outside}"
-            print(f"dashboard screenshot: {shots / 'after-slider-and-steps.png'}")
+            print(f"dashboard screenshots: {shots}")
             browser.close()
     finally:
         server.terminate()

@@ -43,3 +43,13 @@ def test_browser_messages_are_taken_or_refused_in_one_line_and_refusals_store_no
     counts = fuzz.check_browser_messages(messages, sc)
     assert sum(counts.values()) == len(messages)
     assert counts.get("refused", 0) > 50 and counts.get("taken:ok", 0) > 3  # both ends are reached
+
+
+def test_dashboard_settings_build_the_model_or_are_refused_in_one_line():
+    from sim.api import dashboard_controls, load_scenario
+
+    path = fuzz.REPO / "scenarios" / "baseline.toml"
+    settings = fuzz.dashboard_settings(60, SEED, dashboard_controls(load_scenario(path)))
+    counts = fuzz.check_dashboard_settings(settings, path)
+    assert sum(counts.values()) == len(settings)
+    assert counts.get("built", 0) > 10 and counts.get("refused", 0) > 10  # both ends are reached

@@ -751,6 +751,7 @@ def _catalogue_cases(project: Path) -> dict[str, list]:
             "--dir",
             ROOT / "teaching" / "exercises",
         ],
+        "worksheet options without --key": ["worksheet", "-n", "30"],
         "answer off the exercise's grid": [
             "exercise",
             "check",

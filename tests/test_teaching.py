@@ -265,6 +265,15 @@ def test_worked_answer_passes_and_a_wrong_answer_fails(number, tmp_path):
         lo, hi = share.interval
         assert (hi - lo) / 2 <= ex.precision / 100, share
     assert f"precision ± {ex.precision:g} points" in right.text()
+    # The teacher's notes show the shares this very check weighed, the worked answer in bold.
+    from sim.teaching.notes import block, table
+
+    shown = block((ROOT / "teaching" / "teachers-notes.md").read_text(encoding="utf-8"), number)
+    assert shown == table(right), (
+        "regenerate: python -m sim.teaching.notes teaching/teachers-notes.md teaching/exercises"
+    )
+    bold = [line for line in shown.splitlines() if line.startswith("| **")]
+    assert len(bold) == (1 if ex.check.kind == "most" else len(right.marks))
 
 
 @pytest.mark.parametrize("number", sorted(WITHIN_NOISE))
@@ -352,6 +361,73 @@ def test_worksheet_lists_every_hypothesis_and_is_the_checked_in_copy():
     assert (ROOT / "teaching" / "prediction-worksheet.md").read_text() == text, (
         "run: negsim worksheet > teaching/prediction-worksheet.md"
     )
+
+
+def test_the_key_sets_each_verdict_beside_what_theory_expects():
+    from sim.experiments.hypotheses import Verdict
+    from sim.teaching.worksheet import worksheet
+
+    scenarios = [load_scenario(ROOT / "scenarios" / f) for f in ("baseline.toml", "hardliners.toml")]
+    first, second = scenarios[1].expect  # fewer_full_truces (down), more_humanitarian (up)
+
+    def verdict(xid, diff, lo, hi, word):
+        ex = scenarios[1].expect[xid]
+        return Verdict(
+            "hardliners",
+            xid,
+            "baseline",
+            ex.outcome,
+            ex.direction,
+            182,
+            0.3 + diff,
+            0.3,
+            diff,
+            lo,
+            hi,
+            word,
+            "",
+        )
+
+    # Given in the other order: each verdict goes to its own question.
+    text = worksheet(
+        scenarios,
+        [verdict(second, 0.02, -0.01, 0.05, "inconclusive"), verdict(first, -0.1, -0.12, -0.08, "held")],
+        "10 worlds",
+    )
+    key = text.split("# Teacher's key")[1]
+    q1, q2 = (line for line in key.splitlines() if re.match(r"\| Q\d", line))
+    assert q1.startswith(f"| Q1 | `hardliners` ({first}) | full ceasefire | less likely | **held** |")
+    assert "20.0% vs 30.0%: -10.0 [-12.0, -8.0] pts" in q1
+    assert (
+        f"({second})" in q2 and "| more likely | **inconclusive** |" in q2 and "+2.0 [-1.0, +5.0] pts" in q2
+    )
+    assert "(10 worlds)" in key
+    # A question whose comparison did not run says so; without verdicts the key points to --key.
+    assert "| not run |" in worksheet(scenarios, [verdict(first, -0.1, -0.12, -0.08, "held")], "")
+    plain = worksheet(scenarios).split("# Teacher's key")[1]
+    assert "Model says" not in plain and "negsim worksheet --key" in plain
+
+
+def test_worksheet_key_computes_the_verdicts_of_compare(tmp_path, capsys):
+    from sim.api import compare
+
+    stalemate = ROOT / "scenarios" / "hurting_stalemate.toml"
+    # The variant alone: the scenario it extends is compared too.
+    assert main(["worksheet", str(stalemate), "--key", "-n", "300", "--workers", "1"]) == 0
+    out, err = capsys.readouterr()
+    assert re.fullmatch(r"key: the scenarios compared in \d+\.\d s\n", err)
+    rows = [line for line in out.split("# Teacher's key")[1].splitlines() if re.match(r"\| Q\d", line)]
+    checks = compare([BASELINE, stalemate], replications=300).checks
+    assert len(rows) == len(checks) == 2
+    for row, v in zip(rows, checks, strict=True):
+        assert f"`{v.scenario}` ({v.hypothesis})" in row and f"**{v.verdict}**" in row
+        assert f"{100 * v.diff:+.1f} [{100 * v.lo:+.1f}, {100 * v.hi:+.1f}] pts" in row
+    # Closing the land front is worth most when it hurts both: a large effect, held at 300 worlds.
+    assert "| full ceasefire | more likely | **held** |" in rows[1]
+    assert "300 simulated worlds per scenario" in out
+    # The key's options without --key are a one-line error.
+    assert main(["worksheet", "-n", "300"]) == 2
+    assert "go with --key" in capsys.readouterr().err
 
 
 def test_teaching_documents_cover_the_concepts():

@@ -107,11 +107,35 @@ def check_exercise(
     return verdict
 
 
-def worksheet(paths: Iterable[str | os.PathLike] = ("scenarios",)) -> str:
-    """The prediction worksheet (Markdown) from the hypotheses of the scenarios under ``paths``."""
+def worksheet(
+    paths: Iterable[str | os.PathLike] = ("scenarios",),
+    key: bool = False,
+    replications: int | None = None,
+    seed: int | None = None,
+    executor=None,
+) -> str:
+    """The prediction worksheet (Markdown) from the hypotheses of the scenarios under ``paths``.
+
+    With ``key``, the teacher's key gives the model's verdict on each question beside what theory
+    expects: the scenarios are compared (as ``negsim compare`` does, with ``replications`` worlds
+    each, default the files'), each variant against the scenario it extends, which is run too when
+    it is not among ``paths``.
+    """
+    from sim.api.runs import compare, extends_of
     from sim.teaching.worksheet import worksheet as make
 
-    return make(load_scenarios(find_scenarios([Path(p) for p in paths])))
+    files = find_scenarios([Path(p) for p in paths])
+    scenarios = load_scenarios(files)
+    if not key:
+        return make(scenarios)
+    wanted = {Path(f).resolve() for f in files}
+    parents = [p for sc in scenarios if sc.expect and (p := extends_of(sc.path)) is not None]
+    extra = [p for p in dict.fromkeys(parents) if p not in wanted]
+    runs = compare([*extra, *files], replications, seed, executor)
+    counts = sorted({r.scenario.replications for r in runs.runs.values()})
+    seeds = sorted({r.scenario.seed for r in runs.runs.values()})
+    worlds = " or ".join(f"{n:,}" for n in counts) + " simulated worlds per scenario, seed "
+    return make(scenarios, runs.checks, worlds + " or ".join(map(str, seeds)))
 
 
 def debrief(
