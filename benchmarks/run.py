@@ -81,6 +81,7 @@ FULL = {
     "memory_sizes": [100_000, 1_000_000],
     "update_worlds": 2_000,
     "calibrate": {"population": 100, "generations": 6, "worlds": 20},
+    "posterior_run": {"worlds": 4_096, "particles": 100},
     "repeat": 5,
     "rate_replications": 4_096,
     "rate_scenarios": ["baseline", "europe", "packages:4"],
@@ -105,6 +106,7 @@ QUICK = {
     "memory_sizes": [5_000],  # more than one chunk of 4,096 worlds
     "update_worlds": 300,
     "calibrate": {"population": 8, "generations": 2, "worlds": 5},
+    "posterior_run": {"worlds": 300, "particles": 10},
     "repeat": 2,
     "rate_replications": 512,
     "rate_scenarios": ["baseline", "packages:4"],
@@ -302,10 +304,12 @@ def bench_forecast(cfg: dict, repeat: int, quick: bool) -> dict[str, dict]:
         log(f"calibrate: {c['population']} particles x {c['generations']} populations x {c['worlds']} worlds")
         base = load_scenario(BASELINE)
         params = K.parse_params(base, [])
+        cpu0 = time.process_time()  # the mapping sampler runs in this process: CPU time is its work
         with tempfile.TemporaryDirectory() as tmp:
             cal = K.calibrate(
                 base, obs, params, Path(tmp) / "h.db", c["population"], c["generations"], c["worlds"]
             )
+        cpu = time.process_time() - cpu0
         pops = cal.populations
         worlds = int(pops["samples"].sum()) * c["worlds"]
         eps = pops["epsilon"].to_numpy()
@@ -317,6 +321,8 @@ def bench_forecast(cfg: dict, repeat: int, quick: bool) -> dict[str, dict]:
             "calibrate: simulated worlds per second inside pyabc",
             simulated_worlds=worlds,
             abc_seconds=cal.seconds,
+            cpu_seconds=cpu,
+            worlds_per_cpu_second=worlds / cpu,
             **c,
         )
         out["calibrate_populations"] = measurement(
@@ -328,7 +334,50 @@ def bench_forecast(cfg: dict, repeat: int, quick: bool) -> dict[str, dict]:
         )
     except Exception as e:  # noqa: BLE001
         out["calibrate_rate"] = failed("calibrate", "worlds/s", None, e)
+    try:
+        out.update(bench_posterior_run(cfg["posterior_run"]))
+    except Exception as e:  # noqa: BLE001
+        out["posterior_run"] = failed("calibrated run", "worlds/CPU-s", None, e)
     return out
+
+
+def bench_posterior_run(c: dict) -> dict[str, dict]:
+    """A calibrated run (``--posterior``): each world draws one of P particles of the Russian margin
+    (a workload: P values spread as the file's prior, equal weights), so a chunk is played as one
+    group per particle drawn there; worlds per CPU-second beside the same run uncalibrated."""
+    import numpy as np
+
+    from sim.analysis import calibration as K
+    from sim.experiments.mixture import run_chunk
+    from sim.scenario import load_scenario
+    from sim.scenario.posterior import Posterior
+
+    sc = load_scenario(BASELINE).model_copy(update={"replications": c["worlds"]})
+    values = np.clip(np.random.default_rng(1).normal(0.1, 0.05, c["particles"]), 0.0, None)
+    entry = {"prior": "normal", "a": 0.1, "b": 0.05, "in_file": 0.1, "posterior_mean": 0.1}
+    entry |= {"posterior_sd": 0.05, "draws": [float(v) for v in values]}
+    doc = {"format": 1, "scenario": "baseline", "scenario_sha256": "", "observations": ""}
+    doc |= {"observation_ids": [], "worlds_per_particle": 1, "weights": [1 / c["particles"]] * c["particles"]}
+    post = Posterior.model_validate(doc | {"parameters": {"parties.russia.margin.mean": entry}})
+    calibrated = K.apply_posterior(sc, post)
+    log(f"calibrated run: {c['worlds']:,} worlds, {c['particles']} particles")
+    rates = {}
+    for name, s in (("plain", sc), ("calibrated", calibrated)):
+        run_chunk(s, s.seed, 0, min(64, s.replications))  # warm-up, untimed
+        t0 = time.process_time()
+        for a in range(0, s.replications, 4096):
+            run_chunk(s, s.seed, a, min(a + 4096, s.replications))
+        rates[name] = s.replications / (time.process_time() - t0)
+    return {
+        "posterior_run": measurement(
+            rates["calibrated"],
+            "worlds/CPU-s",
+            f"calibrated run ({c['particles']} particles), worlds per CPU-second",
+            plain=rates["plain"],
+            slowdown=rates["plain"] / rates["calibrated"],
+            **c,
+        )
+    }
 
 
 # ---------------------------------------------------------------------------- engine, fresh processes

@@ -67,7 +67,8 @@ def _posterior_option(p: argparse.ArgumentParser) -> None:
         "--posterior",
         type=Path,
         metavar="FILE",
-        help="a posterior file of negsim calibrate: its calibrated assumptions replace the file's",
+        help="a posterior file of negsim calibrate: each world draws the calibrated assumptions from its "
+        "particles (by their weights)",
     )
 
 
@@ -133,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "json"], default="text", help="text (default) or json")
     p.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
     p.add_argument("--replications", "-n", type=int, help="size of the ensemble it belongs to")
+    _posterior_option(p)
     _root_option(p)
     p.set_defaults(func=cmd_trace)
 
@@ -151,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--observed", type=Path, help="observations file: rank the scenarios by forecast score")
     _log_floor_option(p)
+    _posterior_option(p)
     _add_run_options(p)
     p.set_defaults(func=cmd_compare)
 
@@ -453,6 +456,7 @@ def cmd_trace(args) -> int:
     from sim.api import find_world, load_scenarios, trace
 
     (sc,) = load_scenarios([one_file(args.file, "trace")], args.replications, args.seed, root=args.root)
+    sc = _calibrated(sc, args)
     j = find_world(sc, args.find) if args.find is not None else args.replication
     print(trace(sc, j, as_json=args.format == "json"))
     return 0
@@ -476,6 +480,7 @@ def cmd_compare(args) -> int:
     check_floor(args.log_floor)  # before any work starts
 
     scenarios = load_scenarios(scenario_files(args.paths), args.replications, args.seed, root=args.root)
+    scenarios = [_calibrated(sc, args) for sc in scenarios]  # every scenario, before any work starts
     baseline = args.baseline  # a scenario's name is looked up among those compared
     if baseline is not None and (Path(baseline).exists() or Path(baseline).suffix):
         baseline = one_file(Path(baseline), "compare --baseline")
@@ -634,6 +639,8 @@ def cmd_update(args) -> int:
     with executor(args, sc.replications >= PARALLEL_FROM) as ex:
         result = update(sc, obs, args.as_of, executor=ex, **_filter_kwargs(args))
         result.command = f"negsim trace {args.file} -n {sc.replications} --seed {sc.seed}"
+        if args.posterior is not None:
+            result.command += f" --posterior {args.posterior}"  # the worlds of the calibrated run
         result.write(outdir)
     print(result.report())
     print(f"-> {outdir}/")

@@ -1299,7 +1299,7 @@ def observed_case():
     return build()
 
 
-# -- posterior files (negsim run/score/update/explain --posterior FILE, written by negsim calibrate)
+# -- posterior files (negsim run/compare/score/update/explain --posterior FILE, written by negsim calibrate)
 
 
 def posterior_tree(draw, tree: dict[str, Any]) -> dict[str, Any]:
@@ -1333,13 +1333,18 @@ def _posterior_fields(draw, data, tree, argv):
     data = copy.deepcopy(data)
     (name,) = data["parameters"]
     entry = data["parameters"][name]
-    choice = draw(st.sampled_from(["weights", "draws", "path", "sd", "prior", "format", "not-assumption"]))
+    choice = draw(
+        st.sampled_from(["weights", "draws", "no-draws", "path", "sd", "prior", "format", "not-assumption"])
+    )
     where = "weights"
     if choice == "weights":
         data["weights"] = [0.9] * len(data["weights"]) + [0.5]
     elif choice == "draws":
         entry["draws"] = [*entry["draws"], 0.1]
         where = "parameters"
+    elif choice == "no-draws":  # means and sds only, without the particles a calibrated run draws from
+        del entry["draws"]
+        where = f"parameters.{name}.draws"
     elif choice == "path":
         data["parameters"] = {"parties.nobody.margin.mean": entry}
         where = "parameters"
@@ -1365,9 +1370,9 @@ def posterior_case():
         files = _project(tree)
         post = posterior_tree(draw, tree)
         rel = "calibrated/posterior.toml"
-        command = draw(st.sampled_from(["run", "explain"]))
+        command = draw(st.sampled_from(["run", "compare", "explain"]))
         argv = [command, f"scenarios/{LEAF}", "--posterior", rel]
-        argv += ["-n", "5", "--out", "results"] if command == "run" else []
+        argv += ["-n", "5", "--out", "results"] if command != "explain" else []
         own = {"posterior-fields": _posterior_fields}
         return _input_case("posterior", draw, tree, files, rel, post, argv, own, valid_expect="either")
 
@@ -1788,6 +1793,8 @@ OPTION_LINES: list[tuple[list[str], str]] = [
     (["run", FILE, "--posterior", "scenarios", "-n", "3"], "reject"),
     (["run", FILE, "--posterior", "/dev/zero", "-n", "3"], "reject"),
     (["run", FILE, "--posterior", "taken.txt", "-n", "3"], "reject"),
+    (["compare", FILE, "--posterior", "nowhere.toml", "-n", "3"], "reject"),
+    (["compare", FILE, "--posterior", "observed/obs.toml", "-n", "3"], "reject"),
     (["explain", FILE, "--posterior", "observed/obs.toml"], "reject"),
     (["score", FILE, "--observed", "@@OBS@@", "--log-floor", "0", "-n", "3"], "reject"),
     (["score", FILE, "--observed", "@@OBS@@", "--log-floor", "1", "-n", "3"], "reject"),

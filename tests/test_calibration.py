@@ -11,12 +11,14 @@ import pytest
 from test_model import two_sides
 
 from sim.analysis import calibration as K
+from sim.api import load_scenario
 from sim.errors import UserError
 from sim.experiments.chunks import compiled_space
 from sim.experiments.forks import Lineage, run_generation
+from sim.experiments.mixture import particle_scenario, run_chunk, trace_model, world_draws, world_particles
 from sim.scenario import validate
 from sim.scenario.observations import Observations
-from sim.scenario.posterior import Posterior
+from sim.scenario.posterior import Posterior, particles_of, with_particles
 
 TRUE_MARGIN = 0.3
 INFORMED = "parties.b.margin.mean=0.05:0.6"  # b's opening margin sets the week it gives way
@@ -90,6 +92,29 @@ def test_same_seed_same_posterior_for_one_and_two_workers(tmp_path):
     assert other.posterior.to_csv() != one.posterior.to_csv()
 
 
+def test_same_seed_same_posterior_on_a_dask_cluster(tmp_path):
+    """The Dask executor (``--executor dask-local``): the mapping sampler gets the cluster's map.
+    Its workers here are threads of this process, which share NumPy's global random state: the
+    sampler's lock keeps each particle's draws its own."""
+    distributed = pytest.importorskip("distributed")
+    sc = theory_limit()
+    obs = weekly_observations(sc)
+    params = K.parse_params(sc, [INFORMED])
+    local = K.calibrate(sc, obs, params, tmp_path / "a.db", population=8, generations=2, seed=5)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=2, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        ex = client.get_executor(pure=False)
+        dask = K.calibrate(
+            sc, obs, params, tmp_path / "b.db", population=8, generations=2, seed=5, map_=ex.map
+        )
+    assert local.posterior.to_csv() == dask.posterior.to_csv()
+    assert local.populations.to_csv() == dask.populations.to_csv()
+
+
 def test_only_assumptions_with_a_stated_uncertainty_or_range_are_calibrated():
     sc = theory_limit()
     raw = K.scenario_raw(sc)
@@ -105,14 +130,141 @@ def test_only_assumptions_with_a_stated_uncertainty_or_range_are_calibrated():
     assert (p.prior, p.a, p.b) == ("uniform", 0.05, 0.6)
 
 
-def test_the_posterior_file_sets_the_means_and_widens_the_spread(recovered):
+def test_the_posterior_file_keeps_the_particles_a_calibrated_run_draws_from(recovered):
     table = K.prior_posterior(recovered)
     doc = K.posterior_document(recovered, table)
     cal = K.apply_posterior(recovered.scenario, Posterior.model_validate(doc))
-    b = cal.parties["b"].margin
-    row = table.set_index("parameter").loc["parties.b.margin.mean"]
-    assert b.mean == pytest.approx(row["posterior_mean"])
-    assert b.sd == pytest.approx(np.hypot(0.0, row["posterior_sd"]))
+    parts = particles_of(cal)
+    assert parts.paths == ("parties.b.margin.mean", "parties.a.concession.mean")
+    assert np.array_equal(np.asarray(parts.values), recovered.posterior[list(parts.paths)].to_numpy())
+    assert np.allclose(parts.weights, recovered.posterior["weight"])
+    # The file's own values stay as they were: only the worlds draw the calibrated ones.
+    assert cal.parties["b"].margin == recovered.scenario.parties["b"].margin
+
+
+# ---------------------------------------------------------------- a calibrated run is a mixture
+
+MARGIN = "parties.russia.margin.mean"
+
+
+def posterior_of(values: list[float], weights: list[float]) -> Posterior:
+    """A posterior file of the baseline's Russian margin with the given particles."""
+    entry = {"prior": "normal", "a": 0.1, "b": 0.05, "in_file": 0.1, "posterior_mean": 0.0}
+    entry |= {"posterior_sd": 0.0, "draws": values}
+    return Posterior.model_validate(
+        {
+            "format": 1,
+            "scenario": "baseline",
+            "scenario_sha256": "0" * 64,
+            "observations": "o.toml",
+            "observation_ids": ["a"],
+            "worlds_per_particle": 1,
+            "weights": weights,
+            "parameters": {MARGIN: entry},
+        }
+    )
+
+
+def calibrated_baseline(values, weights, replications: int):
+    sc = load_scenario("scenarios/baseline.toml").model_copy(update={"replications": replications})
+    return K.apply_posterior(sc, posterior_of(values, weights))
+
+
+def test_each_world_plays_with_the_values_of_the_particle_it_draws():
+    """World j of a calibrated run is world j of the run of its particle's scenario, number for
+    number (its other draws are the seed's, whichever worlds share its group)."""
+    sc = calibrated_baseline([0.02, 0.2, 0.4], [0.5, 0.3, 0.2], 60)
+    parts = particles_of(sc)
+    mixed = run_chunk(sc, sc.seed, 0, 60)
+    k = world_particles(parts, sc.seed, np.arange(60), 60)
+    assert set(k) == {0, 1, 2}
+    plains = [run_chunk(particle_scenario(sc, parts, p), sc.seed, 0, 60) for p in range(3)]
+    # The particles matter (else the test could not tell which particle a world played with).
+    assert not np.array_equal(plains[0].class_by_day, plains[2].class_by_day)
+    for p, plain in enumerate(plains):
+        rows = np.flatnonzero(k == p)
+        assert np.array_equal(mixed.class_by_day[rows], plain.class_by_day[rows])
+        assert np.array_equal(mixed.inforce[rows], plain.inforce[rows])
+        assert np.array_equal(mixed.first_day[rows], plain.first_day[rows], equal_nan=True)
+        mine = mixed.history[np.isin(mixed.history["replication"], rows)]
+        theirs = plain.history[np.isin(plain.history["replication"], rows)]
+        assert np.array_equal(mine, theirs)
+    for j in (5, 37):  # a calibrated world is traced as it was played
+        traced = trace_model(sc, j)
+        assert traced.trace_row == j and np.array_equal(traced.class_by_day[j], mixed.class_by_day[j])
+
+
+def test_the_worlds_values_spread_as_the_weighted_particles():
+    """Each world's calibrated value is a particle drawn by its weight, so over the worlds the values
+    have the particles' weighted mean and spread; the world's own draw around it keeps the file's sd
+    (total variance = sd^2 + the particles' variance), two modes where a widened normal has one."""
+    values, weights, worlds = [0.15, 0.45], [0.7, 0.3], 3000
+    sc = calibrated_baseline(values, weights, worlds)
+    d = world_draws(sc, sc.seed, worlds)
+    v = d[f"calibrated.{MARGIN}"]
+    mean = float(np.dot(weights, values))
+    var = float(np.dot(weights, (np.array(values) - mean) ** 2))
+    se = np.sqrt(0.3 * 0.7 / worlds)
+    assert abs(np.mean(v == 0.45) - 0.3) < 4 * se
+    assert abs(v.mean() - mean) < 4 * np.sqrt(var / worlds)
+    assert abs(v.std() / np.sqrt(var) - 1) < 0.05
+    drawn_margin, sd = d["russia.margin"], 0.05
+    assert abs(drawn_margin.var() / (sd**2 + var) - 1) < 0.1
+    # Every world's margin sits within 4 sd of its own particle's value: the mixture's two modes.
+    assert np.all(np.abs(drawn_margin - v) < 4 * sd)
+    assert np.mean(np.abs(drawn_margin - mean) < 0.05) < 0.2  # few near the mixture's mean
+
+
+def test_a_calibrated_score_reads_the_calibrated_worlds():
+    """``score --posterior`` forecasts from the worlds a calibrated run plays, world for world."""
+    from sim.api import score
+    from sim.experiments.mixture import launch
+
+    sc = calibrated_baseline([0.02, 0.2, 0.4], [0.5, 0.3, 0.2], 50)
+    scored = score(sc, "scenarios/observed/example.toml")
+    (chunk,) = launch(sc, sc.seed, sc.replications)
+    space = compiled_space(sc)
+    assert np.array_equal(space.package_class[scored.forecast.path], chunk.class_by_day)
+    plain = score(with_particles(sc, None), "scenarios/observed/example.toml")
+    assert not np.array_equal(plain.forecast.path, scored.forecast.path)
+
+
+def test_a_calibrated_job_is_budgeted_as_one_group_of_worlds_per_particle(monkeypatch):
+    from sim.experiments import budget
+
+    plain = load_scenario("scenarios/baseline.toml").model_copy(update={"replications": 4096})
+    calibrated = calibrated_baseline([0.02, 0.2, 0.4], [0.5, 0.3, 0.2], 4096)
+    many = calibrated_baseline(list(np.linspace(0.01, 0.4, 100)), [0.01] * 100, 4096)
+    # Three groups of 1,365 worlds cost about the chunk; a hundred groups of 41 cost a hundred floors.
+    assert budget.seconds(calibrated) == pytest.approx(budget.seconds(plain), rel=0.01)
+    assert budget.seconds(many) == pytest.approx(100 * budget.seconds(plain, budget.GROUP_FLOOR))
+    monkeypatch.setenv("NEGSIM_MAX_SECONDS", str(int(2 * budget.seconds(plain))))
+    budget.check_job([plain])
+    with pytest.raises(UserError, match="NEGSIM_MAX_SECONDS"):
+        budget.check_job([many])
+
+
+def test_a_calibrated_run_and_update_have_the_same_bytes_on_one_and_two_workers(tmp_path, monkeypatch):
+    import multiprocessing
+
+    from sim.api import run, update
+    from sim.experiments import chunks, forks, mixture
+
+    for module in (chunks, forks, mixture):
+        monkeypatch.setattr(module, "CHUNK", 32)  # several chunks, shared by the two workers
+    sc = calibrated_baseline([0.02, 0.2, 0.4], [0.5, 0.3, 0.2], 80)
+    obs = "scenarios/observed/example.toml"
+    a, b = tmp_path / "a", tmp_path / "b"
+    run(sc, out=a / "run")
+    update(sc, obs, "2025-05-01", ess_floor=0.9, out=a / "update")
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as ex:
+        run(sc, executor=ex, out=b / "run")
+        update(sc, obs, "2025-05-01", ess_floor=0.9, executor=ex, out=b / "update")
+    names = ["run/outcomes.csv", "run/history.csv", "run/curve.csv", "run/series.csv"]
+    names += ["update/steps.csv", "update/forecast.csv", "update/draws.csv"]
+    for name in names:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    assert "calibrated.parties.russia.margin.mean" in (a / "update/draws.csv").read_text()
 
 
 def test_the_predictive_check_forecasts_every_observation(recovered):

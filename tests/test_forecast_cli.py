@@ -3,6 +3,7 @@ determinism across workers, and one-line errors (exit 2) for every mistake."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -120,6 +121,47 @@ def test_calibrate_refuses_what_is_not_a_calibratable_assumption(project, capsys
     ]
     assert says in one_line_error([*args, "--out", str(project / "out")], capsys)
     assert not (project / "out").exists()
+
+
+POSTERIOR = (
+    'format = 1\nscenario = "baseline"\nscenario_sha256 = "x"\nobservations = "o"\nobservation_ids = ["a"]\n'
+    "worlds_per_particle = 1\nweights = [0.5, 0.3, 0.2]\n"
+    '[parameters."parties.russia.margin.mean"]\nprior = "normal"\na = 0.1\nb = 0.05\nin_file = 0.1\n'
+    "posterior_mean = 0.14\nposterior_sd = 0.13\ndraws = [0.02, 0.2, 0.4]\n"
+)
+
+
+def test_compare_gives_every_scenario_the_calibrated_assumptions(project, capsys):
+    post = project / "posterior.toml"
+    post.write_text(POSTERIOR)
+    base, other = str(Path(BASE).resolve()), str(Path("scenarios/hardliners.toml").resolve())
+    out = project / "results"
+    assert main(["compare", base, other, "--posterior", str(post), "-n", "40", "--out", str(out)]) == 0
+    assert "report.html" in capsys.readouterr().out
+    for name in ("baseline", "hardliners"):
+        manifest = json.loads((out / name / "manifest.json").read_text())
+        assert manifest["posterior"]["file"] == "posterior.toml" and manifest["posterior"]["particles"] == 3
+    # The calibrated baseline is the one run alone with the same posterior, world for world.
+    alone = project / "alone"
+    assert main(["run", base, "--posterior", str(post), "-n", "40", "--out", str(alone)]) == 0
+    calibrated = (out / "baseline" / "outcomes.csv").read_bytes()
+    assert (alone / "baseline" / "outcomes.csv").read_bytes() == calibrated
+    assert main(["run", base, "-n", "40", "--out", str(project / "plain")]) == 0
+    plain = (project / "plain" / "baseline" / "outcomes.csv").read_bytes()
+    assert plain != calibrated
+
+
+def test_a_posterior_of_means_and_sds_without_its_particles_is_refused(project, capsys):
+    post = project / "posterior.toml"
+    post.write_text(POSTERIOR.replace("draws = [0.02, 0.2, 0.4]\n", ""))
+    for command in (["run", "-n", "5"], ["compare", "-n", "5"]):
+        argv = [command[0], str(Path(BASE).resolve()), "--posterior", str(post), *command[1:]]
+        line = one_line_error([*argv, "--out", str(project / "out")], capsys, names="posterior.toml")
+        assert "parameters.parties.russia.margin.mean.draws: required field is missing" in line
+    assert not (project / "out").exists()
+    post.write_text(POSTERIOR.replace("[0.02, 0.2, 0.4]", "[0.02, -5, 0.4]"))  # a margin below 0
+    line = one_line_error(["compare", str(Path(BASE).resolve()), "--posterior", str(post), "-n", "5"], capsys)
+    assert "particle 1 does not make a valid baseline" in line
 
 
 def test_a_bad_posterior_file_is_one_line(project, capsys):

@@ -859,6 +859,24 @@ def _catalogue_cases(project: Path) -> dict[str, list]:
             "--posterior",
             text("posterior.toml", BAD_POSTERIOR),
         ],
+        "a posterior file without its particles (means and sds only)": [
+            "run",
+            "scenarios/ok.toml",
+            "--posterior",
+            text(
+                "means.toml",
+                BAD_POSTERIOR.replace("[0.5, 0.2]", "[0.5, 0.5]").replace("draws = [0.1, 0.1]\n", ""),
+            ),
+        ],
+        "a particle outside what the scenario allows": [
+            "compare",
+            "scenarios/ok.toml",
+            "--posterior",
+            text(
+                "neg.toml",
+                BAD_POSTERIOR.replace("[0.5, 0.2]", "[0.5, 0.5]").replace("[0.1, 0.1]", "[0.1, -5]"),
+            ),
+        ],
         "--tables, --port or --world out of range": ["class", "serve", "scenarios/ok.toml", "--tables", "0"],
         "--db is not a class server's database": [
             "class",

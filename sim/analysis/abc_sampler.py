@@ -3,17 +3,23 @@
 pyabc's ``MappingSampler`` reseeds each evaluation from the operating system's entropy; this one
 seeds evaluation i of sampling call c with a number derived from the run's seed, c and i, and
 gathers the results in the map's order, so the same seed gives the same populations whether the
-map runs in this process, on local worker processes or on a Dask cluster. This module imports
-pyabc (slow to import): import it only where a calibration runs.
+map runs in this process, on local worker processes or on a Dask cluster. pyabc draws from NumPy's
+global random state, one per process: where a map runs evaluations on threads of one process (a Dask
+worker with several threads, a LocalCluster without processes) a lock keeps each evaluation's draws
+its own, so threads take turns rather than share a stream. This module imports pyabc (slow to
+import): import it only where a calibration runs.
 """
 
 from __future__ import annotations
 
 import functools
 import random
+import threading
 
 import numpy as np
 from pyabc.sampler import MappingSampler
+
+_GLOBAL_STATE = threading.Lock()  # NumPy's and Python's global random state, per process
 
 
 class SeededMappingSampler(MappingSampler):
@@ -23,15 +29,16 @@ class SeededMappingSampler(MappingSampler):
 
     def map_function(self, simulate_one, seed):  # type: ignore[override]
         simulate_one = self.unpickle(simulate_one)
-        np.random.seed(seed)
-        random.seed(seed)
-        evaluations, sample = 0, self._create_empty_sample()
-        while True:
-            new = simulate_one()
-            evaluations += 1
-            sample.append(new)
-            if new.accepted:
-                return sample, evaluations
+        with _GLOBAL_STATE:
+            np.random.seed(seed)
+            random.seed(seed)
+            evaluations, sample = 0, self._create_empty_sample()
+            while True:
+                new = simulate_one()
+                evaluations += 1
+                sample.append(new)
+                if new.accepted:
+                    return sample, evaluations
 
     def sample_until_n_accepted(self, n, simulate_one, t, **kwargs):  # noqa: ARG002
         self.calls += 1

@@ -19,16 +19,15 @@ of shrinking tolerance.
   number of workers (their ``map`` keeps the order).
 - **History** in SQLite beside the results (pyabc's own), so a calibration can be inspected and resumed.
 
-The posterior file (TOML) lists, per parameter, the prior and the weighted posterior draws.
-:func:`apply_posterior` gives the calibrated scenario: each parameter at its posterior mean; for an
-uncertain value's mean the per-world spread becomes sqrt(sd^2 + posterior variance), the normal
-compound of both uncertainties, so a calibrated forecast carries the assumption's uncertainty left
-after the data as well as the worlds' own.
+The posterior file (TOML) lists, per parameter, the prior and the weighted posterior draws (the
+accepted particles). :func:`apply_posterior` gives the calibrated scenario: each world draws one
+particle by its weight and plays with its values (``sim.experiments.mixture``): the posterior
+predictive mixture, which carries the assumptions' uncertainty left after the data as well as the
+worlds' own.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import random
@@ -48,7 +47,7 @@ from sim.experiments.forks import Lineage, run_generation
 from sim.experiments.sweeps import build_point, lookup, numeric_kind, scenario_raw
 from sim.scenario import Scenario
 from sim.scenario.observations import Observations
-from sim.scenario.posterior import Posterior
+from sim.scenario.posterior import Posterior, particles, with_particles
 
 POSTERIOR_FORMAT = 1
 
@@ -388,24 +387,25 @@ def posterior_document(cal: Calibration, table: pd.DataFrame) -> dict[str, Any]:
 
 
 def apply_posterior(sc: Scenario, post: Posterior) -> Scenario:
-    """The calibrated scenario: each parameter at its posterior mean, and for an uncertain value's
-    mean its per-world sd widened to sqrt(sd^2 + posterior variance) (both uncertainties)."""
-    raw = copy.deepcopy(scenario_raw(sc))
+    """The calibrated scenario: each world draws a particle of the posterior by its weight and plays
+    with its values (``sim.experiments.mixture``), so a forecast carries the assumptions' uncertainty
+    left after the data (the spread of the particles) as well as the worlds' own (the file's sds).
+    Every particle is checked here, before any work: each path must be an assumption of ``sc`` and
+    each particle must make a valid scenario."""
+    from sim.experiments.mixture import particle_scenario
+
+    raw = scenario_raw(sc)
     file = show(Path(post.path).name or "posterior")
-    params, values = [], []
-    for path, entry in post.parameters.items():
+    for path in post.parameters:
         try:
             check_assumption(sc, raw, path)
         except UserError as e:
             raise UserError(f"{file}: parameters.{show(path)}: {e}") from None
-        params.append(SimpleNamespace(path=path))
-        values.append(entry.posterior_mean)
-        parent, _, leaf = path.rpartition(".")
-        node = lookup(raw, parent) if parent else raw
-        if leaf == "mean" and isinstance(node, dict) and "sd" in node:
-            params.append(SimpleNamespace(path=f"{parent}.sd"))
-            values.append(math.sqrt(float(node["sd"]) ** 2 + entry.posterior_sd**2))
-    try:
-        return build_point(sc, raw, params, values).scenario
-    except UserError as e:
-        raise UserError(f"{file}: the calibrated values do not make a valid {sc.name}: {e}") from None
+    parts = particles(post)
+    base = with_particles(sc, None)
+    for k in range(len(parts.weights)):
+        try:
+            particle_scenario(base, parts, k)
+        except UserError as e:
+            raise UserError(f"{file}: particle {k} does not make a valid {sc.name}: {e}") from None
+    return with_particles(sc, parts)

@@ -52,7 +52,8 @@ from sim.analysis.scoring import (
 from sim.engine.outcomes import STATUS_QUO
 from sim.errors import UserError
 from sim.experiments.chunks import compiled_space
-from sim.experiments.forks import Lineage, run_generation, world_draws
+from sim.experiments.forks import Lineage
+from sim.experiments.mixture import run_generation, world_draws
 from sim.scenario import Scenario
 from sim.scenario.observations import Observation, Observations, spread
 

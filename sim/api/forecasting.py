@@ -15,6 +15,7 @@ import pandas as pd
 from sim.api.runs import Comparison, _scenario
 from sim.experiments.chunks import compiled_space
 from sim.scenario import Scenario
+from sim.scenario.posterior import particles_of
 
 
 @dataclass
@@ -65,9 +66,13 @@ def score(
     floor = check_floor(log_floor)
     sc = _scenario(scenario, replications, seed)
     obs = load_observations(observed, [sc]) if isinstance(observed, str | os.PathLike) else observed
-    chunks = worlds.replay(sc, executor, measure_agreements=False)
+    if particles_of(sc) is None:
+        path = np.concatenate([c.path for c in worlds.replay(sc, executor, measure_agreements=False)])
+    else:  # calibrated: each world plays with the values of the particle it draws
+        from sim.experiments.forks import Lineage
+        from sim.experiments.mixture import run_generation
 
-    path = np.concatenate([c.path for c in chunks], axis=0)
+        path = run_generation(sc, Lineage(sc.seed, sc.replications), executor)
     forecast = scoring.PathForecast(sc, compiled_space(sc), path)
     result = Score(scoring.score(sc, obs, forecast, floor), forecast, obs)
     if out is not None:
@@ -204,7 +209,7 @@ def prequential(
 
 def with_posterior(scenario: Scenario, posterior: str | os.PathLike) -> Scenario:
     """The scenario with the calibrated assumptions of a posterior file (``negsim calibrate``): each
-    at its posterior mean, an uncertain value's spread widened by the posterior's."""
+    world draws one of the accepted particles by its weight and plays with its values."""
     from sim.analysis.calibration import apply_posterior
     from sim.scenario.posterior import load_posterior
 

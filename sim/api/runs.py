@@ -26,7 +26,8 @@ from sim.atomic import atomic_path, write_json
 from sim.engine.outcomes import check_negotiable
 from sim.errors import UserError, show
 from sim.experiments import budget, hypotheses, inert, sweeps
-from sim.experiments.chunks import ChunkResult, compiled_space, launch, trace_model
+from sim.experiments.chunks import ChunkResult, compiled_space
+from sim.experiments.mixture import launch, trace_model
 from sim.experiments.tally import Tally, history_frame, outcomes_frame, wilson
 from sim.outputs import folders, headline, narrative, report
 from sim.outputs.files import DIFFERENCE_INTERVALS, INTERVALS, append_csv, environment, write_csv

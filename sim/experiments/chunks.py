@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.scenario import Scenario
+from sim.scenario.posterior import particles_of
 from sim.threads import pin_threads
 
 CHUNK = 4096  # part of the reproducibility contract: changing it changes every number
@@ -96,6 +97,8 @@ def chunk_model(scenario: Scenario, seed: int, start: int, stop: int, trace: int
 
 def run_chunk(scenario: Scenario, seed: int, start: int, stop: int) -> ChunkResult:
     """Play worlds [start, stop) of a run; ``start`` must be a multiple of CHUNK."""
+    if particles_of(scenario) is not None:
+        raise ValueError("a calibrated scenario's chunks run through sim.experiments.mixture")
     pin_threads()
     t0 = time.perf_counter()
     model = chunk_model(scenario, seed, start, stop).run()
@@ -149,21 +152,29 @@ def trace_model(scenario: Scenario, replication: int, seed: int | None = None):
     seed = scenario.seed if seed is None else seed
     if not 0 <= replication < scenario.replications:
         raise ValueError(f"replication must be in 0..{scenario.replications - 1}")
+    if particles_of(scenario) is not None:
+        raise ValueError("a calibrated scenario's worlds are traced through sim.experiments.mixture")
     start = replication - replication % CHUNK
     return chunk_model(scenario, seed, start, replication + 1, trace=replication - start).run()
 
 
 def launch(
-    scenario: Scenario, seed: int, replications: int, executor: Executor | None = None
+    scenario: Scenario,
+    seed: int,
+    replications: int,
+    executor: Executor | None = None,
+    runner: Callable[[Scenario, int, int, int], ChunkResult] | None = None,
 ) -> Iterator[ChunkResult]:
     """Start every chunk of a run now (on ``executor``); iterate their results in order.
 
     Without an executor the chunks are played in this process, one by one as they are read.
+    ``runner`` plays one chunk (default :func:`run_chunk`).
     """
+    runner = run_chunk if runner is None else runner
     bounds = chunk_bounds(replications)
     if executor is None:
-        return (run_chunk(scenario, seed, a, b) for a, b in bounds)
-    futures = [executor.submit(run_chunk, scenario, seed, a, b) for a, b in bounds]
+        return (runner(scenario, seed, a, b) for a, b in bounds)
+    futures = [executor.submit(runner, scenario, seed, a, b) for a, b in bounds]
     return _in_order(futures)
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -37,6 +38,7 @@ import numpy as np
 from sim.engine.model import NegotiationModel
 from sim.experiments.chunks import CHUNK, chunk_bounds, chunk_seed, compiled_space
 from sim.scenario import Scenario
+from sim.scenario.posterior import particles_of
 from sim.threads import pin_threads
 
 
@@ -129,14 +131,25 @@ class ForkedModel(NegotiationModel):
     """The worlds [start, stop) of a lineage's current generation, recording what is in force after
     day (``path``, worlds x days). With no forks it is the run's own chunk, number for number."""
 
-    def __init__(self, scenario: Scenario, lineage: Lineage, start: int, stop: int, trace: int | None = None):
+    def __init__(
+        self,
+        scenario: Scenario,
+        lineage: Lineage,
+        start: int,
+        stop: int,
+        trace: int | None = None,
+        rows: np.ndarray | None = None,
+    ):
+        """``rows``: play only these worlds of the current generation (default: all of [start, stop));
+        each is the same world whichever others are played with it."""
         self.lineage = lineage
-        self._ancestors = [lineage.ancestors(k)[start:stop] for k in range(len(lineage.forks) + 1)]
+        idx = np.arange(start, stop) if rows is None else np.asarray(rows, dtype=np.int64)
+        self._ancestors = [lineage.ancestors(k)[idx] for k in range(len(lineage.forks) + 1)]
         self.path: list[np.ndarray] = []
         self._level = 0
         super().__init__(
             scenario,
-            replications=stop - start,
+            replications=idx.size,
             rng=np.random.default_rng(chunk_seed(lineage.seed, start // CHUNK)),
             space=compiled_space(scenario),
             trace=trace,
@@ -165,6 +178,8 @@ class ForkedModel(NegotiationModel):
 
 def run_forked_chunk(scenario: Scenario, lineage: Lineage, start: int, stop: int) -> tuple[np.ndarray, float]:
     """(worlds x days) package in force at each day's end in worlds [start, stop), and the seconds."""
+    if particles_of(scenario) is not None:
+        raise ValueError("a calibrated scenario's worlds run through sim.experiments.mixture")
     pin_threads()
     t0 = time.perf_counter()
     model = ForkedModel(scenario, lineage, start, stop).run()
@@ -174,13 +189,17 @@ def run_forked_chunk(scenario: Scenario, lineage: Lineage, start: int, stop: int
     return path, time.perf_counter() - t0
 
 
-def run_generation(scenario: Scenario, lineage: Lineage, executor: Executor | None = None) -> np.ndarray:
-    """The package in force at the end of each day in every world of the lineage's current generation."""
+def run_generation(
+    scenario: Scenario, lineage: Lineage, executor: Executor | None = None, runner: Callable | None = None
+) -> np.ndarray:
+    """The package in force at the end of each day in every world of the lineage's current generation
+    (``runner`` plays one chunk: default :func:`run_forked_chunk`)."""
+    runner = run_forked_chunk if runner is None else runner
     bounds = chunk_bounds(lineage.worlds)
     if executor is None:
-        parts = [run_forked_chunk(scenario, lineage, a, b)[0] for a, b in bounds]
+        parts = [runner(scenario, lineage, a, b)[0] for a, b in bounds]
     else:
-        futures = [executor.submit(run_forked_chunk, scenario, lineage, a, b) for a, b in bounds]
+        futures = [executor.submit(runner, scenario, lineage, a, b) for a, b in bounds]
         parts = [f.result()[0] for f in futures]
     return np.concatenate(parts, axis=0)
 
@@ -189,16 +208,24 @@ def world_draws(scenario: Scenario, seed: int, worlds: int) -> dict[str, np.ndar
     """Each world's own draws of the uncertain quantities (made before the talks, so shared by every
     copy of the world): each party's opening margin, concession speed (beta), tolerance of the war's
     hurt and daily value of each front; each veto player's threshold."""
+    if particles_of(scenario) is not None:
+        raise ValueError("a calibrated scenario's draws come from sim.experiments.mixture")
     out: dict[str, list[np.ndarray]] = {}
     for a, b in chunk_bounds(worlds):
         model = ForkedModel(scenario, Lineage(seed, worlds), a, b)
-        for p in model.parties:
-            out.setdefault(f"{p.pid}.margin", []).append(p.margin0)
-            out.setdefault(f"{p.pid}.concession", []).append(1.0 / p.inverse_beta)
-            out.setdefault(f"{p.pid}.tolerance", []).append(p.tolerance)
-            for f, front in enumerate(model.space.fronts):
-                if front in p.spec.war:
-                    out.setdefault(f"{p.pid}.war.{front}", []).append(p.values.war[:, f])
-        for v in model.vetoes:
-            out.setdefault(f"{v.party.pid}.veto.threshold", []).append(v.threshold)
+        out = drawn(model, out)
     return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def drawn(model: ForkedModel, out: dict[str, list[np.ndarray]]) -> dict[str, list[np.ndarray]]:
+    """``out`` with the model's worlds' own draws appended, quantity by quantity."""
+    for p in model.parties:
+        out.setdefault(f"{p.pid}.margin", []).append(p.margin0)
+        out.setdefault(f"{p.pid}.concession", []).append(1.0 / p.inverse_beta)
+        out.setdefault(f"{p.pid}.tolerance", []).append(p.tolerance)
+        for f, front in enumerate(model.space.fronts):
+            if front in p.spec.war:
+                out.setdefault(f"{p.pid}.war.{front}", []).append(p.values.war[:, f])
+    for v in model.vetoes:
+        out.setdefault(f"{v.party.pid}.veto.threshold", []).append(v.threshold)
+    return out

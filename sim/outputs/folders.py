@@ -24,6 +24,7 @@ from sim.errors import UserError, os_error_message, show
 from sim.experiments.executors import alive
 from sim.outputs import plots, report
 from sim.outputs.files import INTERVALS, environment, write_csv
+from sim.scenario.posterior import particles_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -192,6 +193,9 @@ def run_manifest(
         "intervals": INTERVALS,
         "executor": executor,
     }
+    parts = particles_of(sc)
+    if parts is not None:
+        out["posterior"] = parts.describe()
     if wall is not None:
         out["wall_seconds"] = round(wall, 3)
     if compute is not None:

@@ -1,7 +1,10 @@
 """Posterior files: what ``negsim calibrate`` learnt about a scenario's assumptions.
 
-TOML, written by ``calibrate`` and read by ``run``, ``score``, ``update`` and ``explain`` with
-``--posterior FILE``, checked as strictly as a scenario file (one-line errors naming the field)::
+TOML, written by ``calibrate`` and read by ``run``, ``compare``, ``score``, ``update`` and ``explain``
+with ``--posterior FILE``, checked as strictly as a scenario file (one-line errors naming the field).
+The file keeps the accepted particles (``draws`` and ``weights``): a calibrated run draws each world's
+values of the calibrated assumptions from them (:class:`Particles`); the means and sds are summaries
+for readers. A file without the particles (means and sds only) is refused::
 
     format = 1
     scenario = "baseline"
@@ -23,15 +26,17 @@ TOML, written by ``calibrate`` and read by ``run``, ``score``, ``update`` and ``
 
 from __future__ import annotations
 
+import hashlib
 import math
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
 from sim.errors import ScenarioError
 from sim.scenario.loading import read_toml, schema_error
-from sim.scenario.schema import Strict
+from sim.scenario.schema import Scenario, Strict
 
 FINITE = Field(ge=-1e12, le=1e12)
 
@@ -67,6 +72,39 @@ class Posterior(Strict):
         return self
 
 
+@dataclass(frozen=True)
+class Particles:
+    """A calibration's accepted particles: row k holds particle k's value of each of ``paths``, drawn
+    by a world with probability ``weights[k]``. ``source`` names the file for manifests."""
+
+    paths: tuple[str, ...]
+    values: tuple[tuple[float, ...], ...]
+    weights: tuple[float, ...]
+    source: str = ""
+
+    @property
+    def key(self) -> str:
+        """A digest of the particles (their content, not their file)."""
+        return hashlib.sha256(repr((self.paths, self.values, self.weights)).encode()).hexdigest()
+
+    def describe(self) -> dict[str, Any]:
+        """What a manifest records of a calibrated run."""
+        return {
+            "file": self.source,
+            "parameters": list(self.paths),
+            "particles": len(self.weights),
+            "particles_sha256": self.key,
+            "draw": "each world draws one particle by its weight (its own stream) and plays with its values",
+        }
+
+
+def particles(post: Posterior) -> Particles:
+    """The accepted particles of a posterior file."""
+    paths = tuple(post.parameters)
+    rows = tuple(zip(*(post.parameters[p].draws for p in paths), strict=True))
+    return Particles(paths, rows, tuple(post.weights), Path(post.path).name)
+
+
 def load_posterior(path: str | Path) -> Posterior:
     """Read and validate a posterior file; a mistake is one line naming the file and the field."""
     path = Path(path)
@@ -78,3 +116,15 @@ def load_posterior(path: str | Path) -> Posterior:
     except ValidationError as e:
         raise schema_error(path, e) from None
     return post.model_copy(update={"path": str(path)})
+
+
+def particles_of(sc: Scenario) -> Particles | None:
+    """The particles a calibrated scenario's worlds draw from (None: the file's own values)."""
+    return getattr(sc, "_particles", None)
+
+
+def with_particles(sc: Scenario, parts: Particles | None) -> Scenario:
+    """The scenario whose worlds each draw their values of the calibrated assumptions from ``parts``."""
+    out = sc.model_copy()
+    out._particles = parts
+    return out

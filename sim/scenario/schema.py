@@ -404,6 +404,9 @@ class Scenario(Strict):
     sha256: str = ""
     parent: str = ""
     _root: str | None = PrivateAttr(default=None)  # the project folder its seeds were read from
+    # a calibration's particles (sim.scenario.posterior.Particles): each world draws its values of
+    # the calibrated assumptions from them; set by --posterior, never by a file
+    _particles: Any = PrivateAttr(default=None)
 
     @property
     def n_packages(self) -> int:
