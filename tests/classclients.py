@@ -150,9 +150,11 @@ class Bot:
 
 
 def accept_all(bot: Bot, state: dict[str, Any], q: dict[str, Any]) -> dict[str, Any]:
-    """Take the model's draft, accept every text, extend every truce."""
+    """Take the model's draft, accept every text, table the model's counter, extend every truce."""
     if q["kind"] == "draft":
         return {"package": q["model_text"]}
+    if q["kind"] == "counter":
+        return {"package": q["model_counter"]}
     return {"answer": "extend" if q["kind"] == "extend" else "accept"}
 
 

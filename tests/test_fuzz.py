@@ -41,5 +41,7 @@ def test_browser_messages_are_taken_or_refused_in_one_line_and_refusals_store_no
     issues = {i: list(s.options) for i, s in sc.issues.items()}
     messages = fuzz.browser_messages(150, SEED, issues, list(sc.parties))
     counts = fuzz.check_browser_messages(messages, sc)
-    assert sum(counts.values()) == len(messages)
+    assert sum(v for k, v in counts.items() if not k.startswith("counter:")) == len(messages)
     assert counts.get("refused", 0) > 50 and counts.get("taken:ok", 0) > 3  # both ends are reached
+    # Russia refuses often enough to be asked its counter: some are tabled, some refused.
+    assert counts.get("counter:taken:ok", 0) >= 1 and counts.get("counter:refused", 0) >= 1, counts

@@ -187,7 +187,8 @@ class TableGame:
 
     def idle(self) -> bool:
         """Whether the engine waits for a person (or has finished): a consistent moment to look."""
-        return self.status not in ("playing", "paused") or bool(self.questions)
+        with self.cond:  # every seat asked has answered: the engine has yet to take the answers
+            return self.status not in ("playing", "paused") or len(self.answers) < len(self.questions)
 
     # ------------------------------------------------------------------ asking
 
@@ -330,7 +331,9 @@ class TableGame:
             demand = self._demand(q.pkg, issue, option)
             return {"accept": False, "issue": issue, "option": option, "demand": demand}
         if q.kind == "counter":
-            package = move.get("package")
+            if "package" not in move:
+                raise Refused("a counter names one option for each issue, or null to table none")
+            package = move["package"]
             if package is None:
                 return {"package": None}
             pkg = self._package(package, "a counter names")
@@ -614,6 +617,7 @@ class TableGame:
             changes.sort(key=lambda c: -c["value"])  # the change worth most to the seat first
         return {
             "text": space.describe(q.pkg),
+            "by": self.tabler() or "mediator",  # the mediator's text, or a party's counter
             "value": float(u[0] - u[1]),
             "nodeal": float(u[1]),
             "window": sc.valuation.window_days,
