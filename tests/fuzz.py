@@ -1842,6 +1842,8 @@ OPTION_LINES: list[tuple[list[str], str]] = [
     (["debrief", "nowhere.jsonl", "taken.txt"], "reject"),
     (["worksheet", "--pdf"], "reject"),
     (["class", "serve", FILE, "--tables", "0"], "reject"),
+    (["class", "serve", FILE, "--blind", "--tables", "0"], "reject"),
+    (["class", "serve", FILE, "--blind=yes"], "reject"),
     (["class", "serve", FILE, "--tables", "100000"], "reject"),
     (["class", "serve", FILE, "--port", "0"], "reject"),
     (["class", "serve", FILE, "--port", "70000"], "reject"),

@@ -210,6 +210,31 @@ def test_a_seats_counter_over_the_websocket_is_what_the_others_answer(sc, tmp_pa
         served.stop()
 
 
+def test_a_blind_class_and_a_pace_per_round(sc, tmp_path):
+    served = Served(sc, tmp_path / "class.sqlite", tables=2, blind=True)
+    try:
+        envoy = Bot(served, join(served, 1, "us"))
+        teacher = Teacher(served)
+        assert teacher.command(type="pace", table="all", seconds=120, per="week")["type"] == "refused"
+        assert teacher.command(type="pace", table=1, seconds=120, per="round")["type"] == "done"
+        teacher.command(type="start", table=1)
+        q = envoy.question()
+        envoy.send({"type": "preview", "package": q["model_text"]})
+        preview = envoy.next("preview")
+        assert "believed" not in q and "believed" not in preview and "value" in preview
+        assert envoy.state["public"]["per_round"] and envoy.state["public"]["pace"] == 120
+        assert [t["per_round"] for t in served.db.tables()] == [True, False]
+        envoy.close()
+        teacher.close()
+    finally:
+        served.stop()
+    served = Served(sc, tmp_path / "class.sqlite", tables=2)  # a restart keeps the table's pace
+    try:
+        assert served.server.games[1].per_round and served.server.games[1].pace == 120
+    finally:
+        served.stop()
+
+
 def test_the_console_refuses_without_the_teachers_token(sc, tmp_path):
     served = Served(sc, tmp_path / "class.sqlite", tables=1)
     try:

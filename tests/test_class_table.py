@@ -13,6 +13,7 @@ from sim.api import load_scenario, model_moves
 from sim.experiments.chunks import chunk_model
 from sim.scenario import with_overrides
 from sim.scenario.dates import when
+from sim.teaching.debrief import rounds
 from sim.teaching.play import parse_move
 from sim.teaching.table import Refused, TableGame
 
@@ -69,10 +70,11 @@ def script_answer(line: str) -> dict:
 
 
 def play_scripts(game, scripts, drafts, stop_after=None, until=lambda q: False):
-    """Answer every question from the scripts (the model's own moves) until the game ends, or
-    after ``stop_after`` answers, or until a question ``until`` picks (returned, unanswered). A script's refusal carries the counter its party tables (``refuse
-    ... table ...``), said at the table as the answer to the counter question; the script's next
-    answer, its party accepting its own counter, is not asked at the table (tabling is accepting)."""
+    """Answer every question from the scripts (the model's own moves) until the game ends, or after
+    ``stop_after`` answers, or until a question ``until`` picks (returned, unanswered). A script's
+    refusal carries the counter its party tables (``refuse ... table ...``), said at the table as
+    the answer to the counter question; the script's next answer, its party accepting its own
+    counter, is not asked at the table (tabling is accepting)."""
     n, tables, own = 0, {}, {}
 
     def drop_own_accept(seat, q):
@@ -403,7 +405,9 @@ def test_the_envoys_draft_wins_over_the_compiled_proposal(small):
 def refused_opening(sc, humans=SEATS, stored=None, refuser="russia"):
     """World 0 with people at ``humans``: the envoy tables the model's opening, ``refuser`` refuses it
     and the others accept; returns the game and the refuser's counter question."""
-    game = TableGame(sc, 0, frozenset(humans), store=(stored.append if stored is not None else lambda e: None))
+    game = TableGame(
+        sc, 0, frozenset(humans), store=(stored.append if stored is not None else lambda e: None)
+    )
     game.start()
     (q,) = wait_for_question(game)
     game.submit("us", {"question": q.id, "package": q.private["model_text"]})
@@ -432,6 +436,7 @@ def test_a_seats_counter_is_the_text_the_others_answer_and_is_banked_when_accept
     values = [c["value"] for c in p["candidates"]]
     assert values[: game.CANDIDATES] == sorted(values[: game.CANDIDATES], reverse=True)
     assert set(p) == {"text", "text_value", "model_counter", "model_value", "candidates", "allowed"}
+
     # Russia tables a text of its own, not the model's: it is what the others answer. (Of the texts
     # it may table, the one both home fronts are likeliest to let stand.)
     def ratified(pkg):
@@ -454,7 +459,10 @@ def test_a_seats_counter_is_the_text_the_others_answer_and_is_banked_when_accept
     item = next(i for i in game.public()["timeline"] if "counter" in i)
     assert item["counter"]["by"] == "russia" and item["counter"]["text"] == mine
     assert item["counter"]["answers"] == {"us": True, "ukraine": True}
-    assert "mine" not in str(game.private("ukraine"))
+    # The debrief's timeline shows the counter, who tabled it and the answers to it.
+    (row,) = [r for r in rounds(small, game.space, game.model.transcript) if "counter" in r["text"]]
+    assert row["text"].startswith(small.parties["russia"].label)
+    assert row["answers"] == "us yes; ukraine yes" and row["home"] == "ratified"
     game.end()
     game.wait(10)
 
@@ -535,3 +543,51 @@ def test_a_restart_replays_a_seats_counter(small):
     for g in (game, again):
         g.end()
         g.wait(10)
+
+
+def test_a_pace_per_round_gives_every_question_of_a_contact_one_deadline(small):
+    game = TableGame(small, 0, frozenset(SEATS), pace=60.0, per_round=True)
+    game.start()
+    (q,) = wait_for_question(game)
+    first = game.deadline
+    threading.Event().wait(0.05)
+    game.submit("us", {"question": q.id, "package": q.private["model_text"]})
+    qs = wait_for_question(game)
+    assert {q.kind for q in qs} == {"answer"} and game.deadline == first  # the round's clock runs on
+    assert game.public()["per_round"] and 0 < game.public()["deadline"] < 60
+    game.set_pace(60.0)  # per question: the answers get a deadline of their own
+    assert game.deadline > first
+    game.set_pace(60.0, per_round=True)
+    for q in qs:
+        game.submit(q.seat, {"question": q.id, "answer": "refuse"})
+    while True:  # counters, and the answers to them, are of the same round
+        (q, *_) = wait_for_question(game)
+        if q.contact != 1:
+            break
+        assert game.deadline == game.round[1]
+        for q in open_questions(game):
+            game.submit(
+                q.seat,
+                {"question": q.id, "answer": "refuse"}
+                if q.kind == "answer"
+                else {"question": q.id, "package": None},
+            )
+    assert q.kind == "draft" and game.round[0][0] == 2 and game.deadline > first  # a new round, a new clock
+    game.end()
+    game.wait(10)
+
+
+def test_a_blind_envoy_drafts_without_the_mediators_beliefs(small):
+    game = TableGame(small, 0, frozenset({"us"}), blind=True)
+    game.start()
+    (q,) = wait_for_question(game)
+    assert "believed" not in q.private and "value" in q.private
+    assert "believed" not in game.draft_preview("us", q.private["model_text"])
+    seeing = TableGame(small, 0, frozenset({"us"}))
+    seeing.start()
+    (q2,) = wait_for_question(seeing)
+    assert q2.private["believed"] and q2.private["value"] == q.private["value"]
+    for g in (game, seeing):
+        g.end()
+        g.wait(10)
+    assert game.results()[0]["blind"] and not seeing.results()[0]["blind"]

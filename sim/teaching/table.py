@@ -23,8 +23,10 @@ The table follows the engine's day clock: Mesa steps its world day by day, and t
 each contact of its world (an envoy's visit or call, at the world's own times) and at a truce's end,
 where the engine asks. A contact is numbered (the world's n-th) and shown with its day and date.
 
-The teacher sets the pace: every seat answers (the default), or a deadline in seconds after which
-the model answers for a seat that has not (stored as such, so a replay does the same). An event or
+The teacher sets the pace: every seat answers (the default), or a deadline in seconds, per question
+or per round (every question of one contact, or of one truce's end), after which the model answers
+for a seat that has not (stored as such, so a replay does the same). With ``blind`` the envoy drafts
+without seeing what the mediator believes of the others. An event or
 a lever pulled by the teacher acts at the next contact of the table's world, before its text, the
 contact's number being stored with it.
 """
@@ -93,6 +95,8 @@ class TableGame:
     changed: Callable[[], None] = lambda: None
     pace: float | None = None
     save: Callable[[list[dict[str, Any]]], None] | None = None  # the seats' records, as the game goes
+    per_round: bool = False  # the pace is a deadline for a whole round (a contact), not per question
+    blind: bool = False  # the envoy's page does not show what the mediator believes of the others
 
     def __post_init__(self) -> None:
         sc = self.sc
@@ -107,6 +111,7 @@ class TableGame:
         self.questions: dict[str, Question] = {}
         self.answers: dict[str, dict[str, Any] | None] = {}
         self.deadline: float | None = None
+        self.round: tuple[tuple[int, float], float] | None = None  # (contact, day) and its deadline
         self.next_id = 0
         self.started = 0  # the world's contact being played (0: before the first)
         self.status = "ready"  # ready, playing, paused, over, ended
@@ -225,7 +230,7 @@ class TableGame:
         if self.stop:
             raise Stopped
         self.questions, self.answers = missing, {}
-        self.deadline = None if self.pace is None else time.monotonic() + self.pace
+        self.deadline = self._deadline()
         self.changed()
         while len(self.answers) < len(self.questions):
             if self.stop:
@@ -241,6 +246,19 @@ class TableGame:
         self.questions, self.answers, self.deadline = {}, {}, None
         self.changed()
         return got
+
+    def _deadline(self, fresh: bool = False) -> float | None:
+        """When the model answers for the seats that have not: ``pace`` seconds after the question
+        was asked, or (``per_round``) after the first question of the round (the contact, or the
+        truce's end: one day of the world) was asked; ``fresh``: from now (a resume, a new pace)."""
+        if self.pace is None:
+            return None
+        if not self.per_round:
+            return time.monotonic() + self.pace
+        key = (self.started, self.now())
+        if fresh or self.round is None or self.round[0] != key:
+            self.round = (key, time.monotonic() + self.pace)
+        return self.round[1]
 
     def _model_answers(self) -> None:
         """Past the deadline the model answers for every seat that has not: stored as such."""
@@ -458,14 +476,14 @@ class TableGame:
                 raise Refused("the game is not running")
             self.status = "paused" if on else "playing"
             if not on and self.deadline is not None and self.pace is not None:
-                self.deadline = time.monotonic() + self.pace
+                self.deadline = self._deadline(fresh=True)
             self.cond.notify_all()
         self.changed()
 
-    def set_pace(self, seconds: float | None) -> None:
+    def set_pace(self, seconds: float | None, per_round: bool = False) -> None:
         with self.cond:
-            self.pace = seconds
-            self.deadline = None if seconds is None or not self.questions else time.monotonic() + seconds
+            self.pace, self.per_round, self.round = seconds, per_round, None
+            self.deadline = self._deadline(fresh=True) if self.questions else None
             self.cond.notify_all()
         self.changed()
 
@@ -551,6 +569,7 @@ class TableGame:
             "answered": sorted(self.answers),
             "humans": sorted(self.humans),
             "pace": self.pace,
+            "per_round": self.per_round,
             "deadline": None if self.deadline is None else max(self.deadline - time.monotonic(), 0.0),
             "timeline": self.timeline[-40:],
         }
@@ -679,12 +698,14 @@ class TableGame:
         own = self._own(pid, np.array([pkg, here]))
         est = self.model.mediator.estimate(rows, np.array([[pkg]]))[0, :, 0]
         ask = self.model.mediator.believed_margin(rows, self.model.clock[rows])[0]
-        believed = {
-            p.pid: float(est[i] - ask[i])
-            for i, p in enumerate(self.model.parties)
-            if p.pid != pid and p.required[pkg]
-        }
-        return {"value": float(own[0] - own[1]), "believed": believed, "why_not": self.why_not(pkg)}
+        out = {"value": float(own[0] - own[1]), "why_not": self.why_not(pkg)}
+        if not self.blind:
+            out["believed"] = {
+                p.pid: float(est[i] - ask[i])
+                for i, p in enumerate(self.model.parties)
+                if p.pid != pid and p.required[pkg]
+            }
+        return out
 
     def draft_preview(self, seat: str, package: Any) -> dict[str, Any]:
         """The preview of a draft (the envoy's) or a counter (a party's) the seat is editing: its
@@ -723,7 +744,7 @@ class TableGame:
                     "seed": sc.seed,
                     "world": self.world,
                     "party": pid,
-                    "blind": False,
+                    "blind": self.blind and pid == self.envoy,
                     "outcome": cid,
                     "in_force": space.describe(here),
                     "utility": mine,
