@@ -2361,7 +2361,7 @@ def browser_message(draw, issues: dict[str, list[str]], seats: list[str]) -> str
         "seat": draw(st.sampled_from(["@@SEAT@@"] * 4 + [*seats, "", None])),
         "question": draw(st.sampled_from(["@@Q@@"] * 3 + [-1, 10**6, "1", None, 1.5])),
     }
-    shape = draw(st.sampled_from(["answer"] * 4 + ["draft", "counter", "counter", "extend", "lever", "junk"]))
+    shape = draw(st.sampled_from(["answer"] * 4 + ["draft", "counter", "extend", "lever", "junk"]))
     if shape == "answer":
         msg["answer"] = draw(st.sampled_from(["accept", "refuse"] * 3 + ["extend", "lapse", *JUNK[:4]]))
         if draw(st.booleans()):
@@ -2373,6 +2373,8 @@ def browser_message(draw, issues: dict[str, list[str]], seats: list[str]) -> str
         msg["package"] = package if draw(st.integers(0, 4)) else draw(anything)
         if shape != "counter":
             msg["answer"] = "extend"
+        elif draw(st.integers(0, 2)) == 0:
+            msg["package"] = None  # table nothing
     elif shape == "lever":
         msg["lever"] = draw(st.sampled_from(["us_sanctions", "nope", *JUNK[:4]]))
     else:
@@ -2389,7 +2391,8 @@ def browser_messages(n: int, seed: int, issues: dict[str, list[str]], seats: lis
 
 def check_browser_messages(messages: list[str], sc) -> dict[str, int]:
     """Send each message to Russia's seat at table 1 of a running class (Russia and the envoy
-    seated; the envoy's drafts are the model's, so Russia is asked), ``@@SEAT@@`` and ``@@Q@@``
+    seated; the envoy's drafts are the model's, so Russia is asked; it refuses the first text, so
+    the first messages meet its counter question), ``@@SEAT@@`` and ``@@Q@@``
     standing for its seat and the open question; every message must be taken or refused in one
     line, and a refused one must store nothing. Counts of what happened (and, under ``counter:``,
     of the messages sent while Russia's open question was its counter)."""
@@ -2408,8 +2411,20 @@ def check_browser_messages(messages: list[str], sc) -> dict[str, int]:
         server.start(1)
         game = server.games[1]
         try:
+            _wait_for_russia(server, game)  # Russia refuses the first text: its counter is asked first
+            with game.cond:
+                q = game.questions["russia"]
+            game.submit("russia", {"question": q.id, "answer": "refuse"})
+            stuck = 0
             for text in messages:
                 _wait_for_russia(server, game)
+                with game.cond:
+                    q = game.questions.get("russia")
+                stuck = stuck + 1 if q is not None and q.kind == "counter" else 0
+                if stuck > 10:  # few generated messages fit a counter: then Russia tables none itself
+                    game.submit("russia", {"question": q.id, "package": None})
+                    _wait_for_russia(server, game)
+                    stuck = 0
                 before = db.count_moves()
                 with game.cond:
                     q = game.questions.get("russia")
