@@ -355,6 +355,9 @@ def _add_teaching(sub) -> None:
     s.add_argument(
         "--db", type=Path, default=DEFAULT_CLASS_DB, help=f"the class's database (default {DEFAULT_CLASS_DB})"
     )
+    s.add_argument(
+        "--blind", action="store_true", help="the envoy's page hides what the mediator believes of the others"
+    )
     s.set_defaults(func=cmd_class_serve)
     e = actions.add_parser("export", help="a class server's games as a JSON-lines class log")
     e.add_argument("db", type=Path, help=f"the class's database (e.g. {DEFAULT_CLASS_DB})")
@@ -790,7 +793,7 @@ def cmd_class_serve(args) -> int:
     from sim.api import serve_class
 
     args.file = one_file(args.file, "class serve")  # a bare name falls back to the installed scenarios
-    serve_class(args.file, args.db, args.tables, args.host, args.port, args.world)
+    serve_class(args.file, args.db, args.tables, args.host, args.port, args.world, blind=args.blind)
     return 0
 
 

@@ -32,10 +32,13 @@ class Served:
     """A class server on 127.0.0.1 in a thread; ``stop()`` ends it (tables are not ended: a
     restart on the same database resumes them)."""
 
-    def __init__(self, sc, db_path: Path, tables: int = 2, world: int = 0, port: int | None = None) -> None:
+    def __init__(
+        self, sc, db_path: Path, tables: int = 2, world: int = 0, port: int | None = None, blind: bool = False
+    ) -> None:
         self.port = port or free_port()
         self.db = ClassDB(db_path)
-        self.server = ClassServer(sc, self.db, tables, world, debrief_dir=db_path.parent / "debrief")
+        debrief = db_path.parent / "debrief"
+        self.server = ClassServer(sc, self.db, tables, world, debrief_dir=debrief, blind=blind)
         self.server.url = self.url = f"http://127.0.0.1:{self.port}"
         self.server.resume()
         config = uvicorn.Config(make_app(self.server), host="127.0.0.1", port=self.port, log_level="warning")
@@ -150,9 +153,11 @@ class Bot:
 
 
 def accept_all(bot: Bot, state: dict[str, Any], q: dict[str, Any]) -> dict[str, Any]:
-    """Take the model's draft, accept every text, extend every truce."""
+    """Take the model's draft, accept every text, table the model's counter, extend every truce."""
     if q["kind"] == "draft":
         return {"package": q["model_text"]}
+    if q["kind"] == "counter":
+        return {"package": q["model_counter"]}
     return {"answer": "extend" if q["kind"] == "extend" else "accept"}
 
 

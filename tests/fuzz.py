@@ -1854,6 +1854,8 @@ OPTION_LINES: list[tuple[list[str], str]] = [
     (["worksheet", "--key", "--executor", "frob"], "reject"),
     (["worksheet", "--key", "nowhere.toml"], "reject"),
     (["class", "serve", FILE, "--tables", "0"], "reject"),
+    (["class", "serve", FILE, "--blind", "--tables", "0"], "reject"),
+    (["class", "serve", FILE, "--blind=yes"], "reject"),
     (["class", "serve", FILE, "--tables", "100000"], "reject"),
     (["class", "serve", FILE, "--port", "0"], "reject"),
     (["class", "serve", FILE, "--port", "70000"], "reject"),
@@ -2371,17 +2373,20 @@ def browser_message(draw, issues: dict[str, list[str]], seats: list[str]) -> str
         "seat": draw(st.sampled_from(["@@SEAT@@"] * 4 + [*seats, "", None])),
         "question": draw(st.sampled_from(["@@Q@@"] * 3 + [-1, 10**6, "1", None, 1.5])),
     }
-    shape = draw(st.sampled_from(["answer"] * 4 + ["draft", "extend", "lever", "junk"]))
+    shape = draw(st.sampled_from(["answer"] * 4 + ["draft", "counter", "extend", "lever", "junk"]))
     if shape == "answer":
         msg["answer"] = draw(st.sampled_from(["accept", "refuse"] * 3 + ["extend", "lapse", *JUNK[:4]]))
         if draw(st.booleans()):
             msg["issue"], msg["option"] = draw(issue), draw(option)
-    elif shape in ("draft", "extend"):
+    elif shape in ("draft", "counter", "extend"):  # a counter: a package, or null for none
         package = {i: draw(st.sampled_from(opts)) for i, opts in issues.items()}
         if draw(st.booleans()):
             package[draw(issue)] = draw(option)
         msg["package"] = package if draw(st.integers(0, 4)) else draw(anything)
-        msg["answer"] = "extend"
+        if shape != "counter":
+            msg["answer"] = "extend"
+        elif draw(st.integers(0, 2)) == 0:
+            msg["package"] = None  # table nothing
     elif shape == "lever":
         msg["lever"] = draw(st.sampled_from(["us_sanctions", "nope", *JUNK[:4]]))
     else:
@@ -2439,9 +2444,11 @@ def check_dashboard_settings(settings: list[dict[str, Any]], path: Path, worlds:
 
 def check_browser_messages(messages: list[str], sc) -> dict[str, int]:
     """Send each message to Russia's seat at table 1 of a running class (Russia and the envoy
-    seated; the envoy's drafts are the model's, so Russia is asked), ``@@SEAT@@`` and ``@@Q@@``
+    seated; the envoy's drafts are the model's, so Russia is asked; it refuses the first text, so
+    the first messages meet its counter question), ``@@SEAT@@`` and ``@@Q@@``
     standing for its seat and the open question; every message must be taken or refused in one
-    line, and a refused one must store nothing. Counts of what happened."""
+    line, and a refused one must store nothing. Counts of what happened (and, under ``counter:``,
+    of the messages sent while Russia's open question was its counter)."""
     import tempfile
 
     from sim.teaching.classdb import ClassDB
@@ -2457,20 +2464,35 @@ def check_browser_messages(messages: list[str], sc) -> dict[str, int]:
         server.start(1)
         game = server.games[1]
         try:
+            _wait_for_russia(server, game)  # Russia refuses the first text: its counter is asked first
+            with game.cond:
+                q = game.questions["russia"]
+            game.submit("russia", {"question": q.id, "answer": "refuse"})
+            stuck = 0
             for text in messages:
                 _wait_for_russia(server, game)
+                with game.cond:
+                    q = game.questions.get("russia")
+                stuck = stuck + 1 if q is not None and q.kind == "counter" else 0
+                if stuck > 10:  # few generated messages fit a counter: then Russia tables none itself
+                    game.submit("russia", {"question": q.id, "package": None})
+                    _wait_for_russia(server, game)
+                    stuck = 0
                 before = db.count_moves()
                 with game.cond:
                     q = game.questions.get("russia")
                 text = text.replace('"@@SEAT@@"', '"russia"').replace('"@@Q@@"', str(q.id if q else -1))
                 try:
                     reply = _seat_move(server, 1, "russia", _message(text))
-                    counts["taken:" + reply["type"]] += 1
+                    what = "taken:" + reply["type"]
                 except Refused as e:
                     why = str(e)
                     assert why and "\n" not in why and len(why) < 300, f"refusal not one line: {why!r}"
                     assert db.count_moves() == before, f"refused but stored: {text[:200]!r}"
-                    counts["refused"] += 1
+                    what = "refused"
+                counts[what] += 1
+                if q is not None and q.kind == "counter":
+                    counts["counter:" + what] += 1
         finally:
             server.shutdown()
             db.close()
@@ -2488,6 +2510,8 @@ def _wait_for_russia(server, game, timeout: float = 30.0) -> None:
         for seat, q in open_.items():
             if q.kind == "draft":
                 game.submit(seat, {"question": q.id, "package": q.private["model_text"]})
+            elif q.kind == "counter":
+                game.submit(seat, {"question": q.id, "package": q.private["model_counter"]})
             elif q.kind == "answer":
                 game.submit(seat, {"question": q.id, "answer": "accept"})
             else:

@@ -2,11 +2,12 @@
 
 Three browser contexts take the envoy's, Moscow's and Kyiv's seats at table 1 and a fourth is the
 teacher's console; a fifth takes Kyiv's seat at table 2, whose two other seats are the model's. The
-envoy drafts a text, Moscow refuses it naming a change, Kyiv accepts; play goes on until a truce is
-banked; the teacher injects an event; Moscow's browser is closed mid-game and reopened on the same
-state; the server is restarted and both tables resume; the games are played to the end and the
-class's debrief lists every seat of both tables. Every seat's websocket frames are recorded, and
-none carries another party's numbers. Screenshots of each page, at 1280x800 and 1024x768, go to
+envoy drafts a text, Moscow refuses it and tables a counter of its own, Kyiv and the envoy accept
+Moscow's text; Moscow later refuses a text naming a change; play goes on until a truce is banked; the
+teacher injects an event; Moscow's browser is closed mid-game and reopened on the same state; the
+server is restarted and both tables resume; the games are played to the end and the class's debrief
+lists every seat of both tables. Every seat's websocket frames are recorded, and none carries another
+party's numbers. Screenshots of each page, at 1280x800 and 1024x768, go to
 ``$NEGSIM_ARTIFACTS/classserver/`` (``.ci/run``: results/), else to the test's temporary folder.
 """
 
@@ -92,7 +93,12 @@ class Seat:
         from playwright.sync_api import Error
 
         p = self.page
-        for sel, what in (("#table-it", "draft"), ("#accept", "accept"), ("#extend", "extend")):
+        for sel, what in (
+            ("#table-it", "draft"),
+            ("#no-counter", "no counter"),
+            ("#accept", "accept"),
+            ("#extend", "extend"),
+        ):
             button = p.locator(sel)
             try:  # the page may redraw between looking and clicking: then look again later
                 if button.count() and button.is_visible() and button.is_enabled(timeout=500):
@@ -155,6 +161,35 @@ def test_the_class_in_real_browsers(tmp_path):
             seats["russia"].shot(shots, "student-seat")
             assert "All for all" in seats["russia"].page.inner_text("#question").replace(
                 "all for all", "All for all"
+            )
+
+            # Moscow refuses the envoy's text and tables a counter of its own (its best candidate);
+            # Kyiv and the envoy are asked Moscow's text, and accept it.
+            moscow, kyiv = seats["russia"].page, seats["ukraine"].page
+            moscow.click("#refuse")
+            kyiv.click("#accept")
+            seats["us"].page.wait_for_selector("#accept")
+            seats["us"].page.click("#accept")
+            moscow.wait_for_selector("#table-counter")
+            moscow.click("[data-cand='0']")
+            moscow.wait_for_function(
+                "document.querySelector('#preview').textContent.includes('Value of this text')"
+            )
+            assert "believe" not in moscow.inner_text("#preview")  # its own value only
+            seats["russia"].shot(shots, "student-counter")
+            chosen = {i: moscow.locator(f"[data-issue={i}]").input_value() for i in sc.issues}
+            moscow.click("#table-counter")
+            kyiv.wait_for_selector("#question:has-text('its own text')")
+            assert sc.parties["russia"].label in kyiv.inner_text("#question")
+            seats["ukraine"].shot(shots, "student-answers-counter")
+            kyiv.click("#accept")
+            seats["us"].page.wait_for_selector("#question:has-text('its own text')")
+            seats["us"].page.click("#accept")
+            kyiv.wait_for_selector(".timeline .counter")
+            line = kyiv.inner_text(".timeline .counter")
+            assert "tables its own text" in line and "accepts" in line and "refuses" not in line
+            assert sc.issues["kursk"].label in line or any(
+                o.replace("_", " ") in line for o in chosen.values()
             )
 
             def play(until, refuse_first=True, limit=240.0):
@@ -223,13 +258,21 @@ def test_the_class_in_real_browsers(tmp_path):
         own[name] = set().union(
             *(numbers(f.get("private")) for f in frames),
             *(numbers(f) for f in frames if f["type"] == "preview"),
-        )
+        ) - set().union(*(numbers(f.get("public")) for f in frames))  # days: every seat's to see
         assert own[name], f"{name} saw no numbers of its own"
     for name, s in all_seats.items():
         seen = set().union(*(numbers(json.loads(f)) for f in s.frames if f.startswith("{")))
         for other in all_seats:
             if other != name and {name, other} != {"ukraine", "solo"}:  # the same party in one world
-                assert not own[other] & seen, f"{name}'s frames carry {other}'s numbers"
-    for name in ("envoy-drafting", "student-seat", "console", "debrief"):
+                leak = own[other] & seen
+                assert not leak, f"{name}'s frames carry {other}'s numbers: {sorted(leak)[:5]}"
+    for name in (
+        "envoy-drafting",
+        "student-seat",
+        "student-counter",
+        "student-answers-counter",
+        "console",
+        "debrief",
+    ):
         for size in SIZES:
             assert (shots / f"{name}-{size}.png").stat().st_size > 5_000

@@ -161,6 +161,80 @@ def test_bad_messages_are_refused_and_change_nothing(sc, tmp_path):
         served.stop()
 
 
+def test_a_seats_counter_over_the_websocket_is_what_the_others_answer(sc, tmp_path):
+    served = Served(sc, tmp_path / "class.sqlite", tables=1)
+    try:
+        bots = {p: Bot(served, join(served, 1, p, p)) for p in SEATS}
+        teacher = Teacher(served)
+        teacher.command(type="start", table=1)
+        q = bots["us"].question()
+        bots["us"].answered.add(q["id"])
+        bots["us"].send({"type": "move", "question": q["id"], "package": q["model_text"]})
+        bots["us"].next("ok")
+        for p, b in bots.items():
+            q = b.question()
+            b.answered.add(q["id"])
+            b.send({"type": "move", "question": q["id"], "answer": "refuse" if p == "ukraine" else "accept"})
+            b.next("ok")
+        kyiv = bots["ukraine"]
+        q = kyiv.question()
+        assert q["kind"] == "counter" and q["model_counter"] is not None
+        before = served.db.count_moves()
+        for package, why in [
+            ({**q["text"], "kursk": "surrender"}, "red lines"),
+            (q["text"], "the text you refused"),
+            ({"kursk": "safe_withdrawal"}, "one option for each issue"),
+        ]:
+            kyiv.send({"type": "move", "question": q["id"], "package": package})
+            assert why in kyiv.next("refused")["why"]
+        kyiv.send({"type": "move", "question": q["id"], "answer": "accept"})  # a counter is a package
+        assert "or null" in kyiv.next("refused")["why"]
+        kyiv.send({"type": "preview", "package": q["model_counter"]})
+        assert kyiv.next("preview")["value"] == pytest.approx(q["model_value"])
+        assert served.db.count_moves() == before
+        mine = q["candidates"][-1]["terms"]
+        kyiv.answered.add(q["id"])
+        kyiv.send({"type": "move", "question": q["id"], "package": mine})
+        kyiv.next("ok")
+        for p in ("us", "russia"):  # the others answer Kyiv's text, shown as Kyiv's
+            a = bots[p].question()
+            assert a["kind"] == "answer" and a["text"] == mine and a["by"] == "ukraine"
+            assert bots[p].state["public"]["text_by"] == "ukraine"
+        assert "counter" not in str(bots["us"].state["private"]) and mine != q["model_counter"]
+        stored = [m for m in served.db.moves(1) if m["kind"] == "counter"]
+        assert [m["payload"]["package"] for m in stored] == [mine]
+        for b in bots.values():
+            b.close()
+        teacher.close()
+    finally:
+        served.stop()
+
+
+def test_a_blind_class_and_a_pace_per_round(sc, tmp_path):
+    served = Served(sc, tmp_path / "class.sqlite", tables=2, blind=True)
+    try:
+        envoy = Bot(served, join(served, 1, "us"))
+        teacher = Teacher(served)
+        assert teacher.command(type="pace", table="all", seconds=120, per="week")["type"] == "refused"
+        assert teacher.command(type="pace", table=1, seconds=120, per="round")["type"] == "done"
+        teacher.command(type="start", table=1)
+        q = envoy.question()
+        envoy.send({"type": "preview", "package": q["model_text"]})
+        preview = envoy.next("preview")
+        assert "believed" not in q and "believed" not in preview and "value" in preview
+        assert envoy.state["public"]["per_round"] and envoy.state["public"]["pace"] == 120
+        assert [t["per_round"] for t in served.db.tables()] == [True, False]
+        envoy.close()
+        teacher.close()
+    finally:
+        served.stop()
+    served = Served(sc, tmp_path / "class.sqlite", tables=2)  # a restart keeps the table's pace
+    try:
+        assert served.server.games[1].per_round and served.server.games[1].pace == 120
+    finally:
+        served.stop()
+
+
 def test_the_console_refuses_without_the_teachers_token(sc, tmp_path):
     served = Served(sc, tmp_path / "class.sqlite", tables=1)
     try:

@@ -41,8 +41,11 @@ def test_browser_messages_are_taken_or_refused_in_one_line_and_refusals_store_no
     issues = {i: list(s.options) for i, s in sc.issues.items()}
     messages = fuzz.browser_messages(150, SEED, issues, list(sc.parties))
     counts = fuzz.check_browser_messages(messages, sc)
-    assert sum(counts.values()) == len(messages)
+    assert sum(v for k, v in counts.items() if not k.startswith("counter:")) == len(messages)
     assert counts.get("refused", 0) > 50 and counts.get("taken:ok", 0) > 3  # both ends are reached
+    # Russia's counter question met generated messages (counters, none, junk) before any other; a
+    # counter that fits is rare among them (tests/test_class_server.py tables one over the socket).
+    assert counts.get("counter:refused", 0) >= 5, counts
 
 
 def test_dashboard_settings_build_the_model_or_are_refused_in_one_line():

@@ -257,12 +257,14 @@ def serve_class(
     port: int = 8000,
     world: int = 0,
     say=print,
+    blind: bool = False,
 ) -> None:
     """Serve the class in the browser until Ctrl-C (``negsim class serve``): every move goes into
-    the SQLite database ``db``; a database that exists is resumed where it stood."""
+    the SQLite database ``db``; a database that exists is resumed where it stood. With ``blind``
+    the envoy's page hides what the mediator believes of the others."""
     from sim.teaching.classserver.app import serve
 
-    serve(load_scenario(scenario), Path(db), tables, host, port, world, say)
+    serve(load_scenario(scenario), Path(db), tables, host, port, world, say, blind)
 
 
 def export_class_log(db: str | os.PathLike, out: str | os.PathLike) -> int:

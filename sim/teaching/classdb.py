@@ -27,7 +27,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tables (
     id INTEGER PRIMARY KEY, status TEXT NOT NULL DEFAULT 'ready', humans TEXT NOT NULL DEFAULT '[]',
-    pace REAL, paused INTEGER NOT NULL DEFAULT 0);
+    pace REAL, paused INTEGER NOT NULL DEFAULT 0, per_round INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS seats (
     tbl INTEGER NOT NULL, seat TEXT NOT NULL, token TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
     joined TEXT NOT NULL, PRIMARY KEY (tbl, seat));
@@ -63,6 +63,9 @@ class ClassDB:
             self.con.execute("PRAGMA journal_mode=WAL")
             self.con.execute("PRAGMA synchronous=FULL")
             self.con.executescript(SCHEMA)
+            columns = {row[1] for row in self.con.execute("PRAGMA table_info(tables)")}
+            if "per_round" not in columns:  # a database of an earlier version: the pace was per question
+                self.con.execute("ALTER TABLE tables ADD COLUMN per_round INTEGER NOT NULL DEFAULT 0")
         except (sqlite3.Error, OSError) as e:
             raise UserError(f"{show(path, 200)}: cannot be used as the class's database ({e})") from None
         self.lock = threading.Lock()
@@ -90,15 +93,22 @@ class ClassDB:
                 self.con.execute("INSERT OR IGNORE INTO tables (id) VALUES (?)", (i,))
 
     def tables(self) -> list[dict[str, Any]]:
-        rows = self._run("SELECT id, status, humans, pace, paused FROM tables ORDER BY id")
+        rows = self._run("SELECT id, status, humans, pace, paused, per_round FROM tables ORDER BY id")
         return [
-            {"id": i, "status": s, "humans": json.loads(h), "pace": p, "paused": bool(z)}
-            for i, s, h, p, z in rows
+            {
+                "id": i,
+                "status": s,
+                "humans": json.loads(h),
+                "pace": p,
+                "paused": bool(z),
+                "per_round": bool(r),
+            }
+            for i, s, h, p, z, r in rows
         ]
 
     def set_table(self, tbl: int, **fields: Any) -> None:
         for key, value in fields.items():
-            assert key in ("status", "humans", "pace", "paused")
+            assert key in ("status", "humans", "pace", "paused", "per_round")
             if key == "humans":
                 value = json.dumps(sorted(value))
             self._run(f"UPDATE tables SET {key} = ? WHERE id = ?", (value, tbl))

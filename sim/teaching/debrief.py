@@ -328,6 +328,7 @@ def rounds(sc: Scenario, space, transcript: list[dict[str, Any]]) -> list[dict[s
         home = ""
         if e.get("deal"):
             home = "ratified" if e["ratified"] else "vetoed"
+        inforce = _label(sc, space.class_order[space.package_class[here]])
         rows.append(
             {
                 "day": when(sc, float(e["day"])),
@@ -335,11 +336,32 @@ def rounds(sc: Scenario, space, transcript: list[dict[str, Any]]) -> list[dict[s
                 "answers": answers,
                 "home": home,
                 "events": ", ".join(events),
-                "inforce": _label(sc, space.class_order[space.package_class[here]]),
+                "inforce": inforce,
             }
         )
+        if "counter" in e:  # the counter that stood after the text was refused, and its answers
+            rows.append(_counter_row(sc, space, e, inforce))
         before = here
     return rows
+
+
+def _counter_row(sc: Scenario, space, e: dict[str, Any], inforce: str) -> dict[str, str]:
+    c = e["counter"]
+    answers = "; ".join(
+        f"{r['party']} {'yes' if r['accepted'] else 'no'}"
+        for r in c["parties"]
+        if r["asked"] and r["party"] != c["by"]
+    )
+    home = ("ratified" if c["ratified"] else "vetoed") if c["deal"] else ""
+    text = f"{sc.parties[c['by']].label}'s counter: {_short(sc, space, c['proposal'])}"
+    return {
+        "day": when(sc, float(e["day"])),
+        "text": text,
+        "answers": answers,
+        "home": home,
+        "events": "",
+        "inforce": inforce,
+    }
 
 
 # ---------------------------------------------------------------------------- plots

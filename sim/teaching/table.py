@@ -3,7 +3,9 @@
 A table plays world ``j`` of the scenario's ensemble, as ``negsim play`` does, but with a person at
 any number of seats. A person at a party's seat takes that party's decisions where the engine asks
 for them (the ``Player`` of ``sim.engine.parties``): accept or refuse the text, the change a refusal
-names, extend or let lapse a truce at its end, when to use a lever the party holds. The person at
+names, the text it tables of its own after refusing (where its party may table counters, Rubinstein
+1982; ``sim.engine.counters``), extend or let lapse a truce at its end, when to use a lever the
+party holds. The person at
 the mediator's party's seat (the US envoy) also drafts the single negotiating text (Raiffa 1982)
 where the engine's mediator would (the ``Drafter`` of ``sim.engine.mediator``), shown the model's
 own text as a first draft. Every seat left empty is the model's own agent, so a table with nobody
@@ -21,8 +23,10 @@ The table follows the engine's day clock: Mesa steps its world day by day, and t
 each contact of its world (an envoy's visit or call, at the world's own times) and at a truce's end,
 where the engine asks. A contact is numbered (the world's n-th) and shown with its day and date.
 
-The teacher sets the pace: every seat answers (the default), or a deadline in seconds after which
-the model answers for a seat that has not (stored as such, so a replay does the same). An event or
+The teacher sets the pace: every seat answers (the default), or a deadline in seconds, per question
+or per round (every question of one contact, or of one truce's end), after which the model answers
+for a seat that has not (stored as such, so a replay does the same). With ``blind`` the envoy drafts
+without seeing what the mediator believes of the others. An event or
 a lever pulled by the teacher acts at the next contact of the table's world, before its text, the
 contact's number being stored with it.
 """
@@ -45,7 +49,7 @@ from sim.scenario.dates import when
 from sim.teaching.debrief import rounds
 from sim.teaching.play import check_world, class_name, ensemble_packages, utility
 
-ANSWERS = ("answer", "extend", "draft", "model")  # stored moves that answer a question
+ANSWERS = ("answer", "extend", "draft", "counter", "model")  # stored moves that answer a question
 SCHEDULED = ("inject", "lever")  # stored moves that act at the start of a contact
 
 
@@ -59,7 +63,8 @@ class Stopped(Exception):
 
 @dataclass
 class Question:
-    """What the engine asks one seat: ``kind`` draft / answer / extend, with the seat's own numbers."""
+    """What the engine asks one seat: ``kind`` draft / answer / counter / extend, with the seat's own
+    numbers (``pkg`` of a counter question: the text the seat refused)."""
 
     id: int
     seat: str
@@ -90,6 +95,8 @@ class TableGame:
     changed: Callable[[], None] = lambda: None
     pace: float | None = None
     save: Callable[[list[dict[str, Any]]], None] | None = None  # the seats' records, as the game goes
+    per_round: bool = False  # the pace is a deadline for a whole round (a contact), not per question
+    blind: bool = False  # the envoy's page does not show what the mediator believes of the others
 
     def __post_init__(self) -> None:
         sc = self.sc
@@ -104,6 +111,7 @@ class TableGame:
         self.questions: dict[str, Question] = {}
         self.answers: dict[str, dict[str, Any] | None] = {}
         self.deadline: float | None = None
+        self.round: tuple[tuple[int, float], float] | None = None  # (contact, day) and its deadline
         self.next_id = 0
         self.started = 0  # the world's contact being played (0: before the first)
         self.status = "ready"  # ready, playing, paused, over, ended
@@ -184,7 +192,8 @@ class TableGame:
 
     def idle(self) -> bool:
         """Whether the engine waits for a person (or has finished): a consistent moment to look."""
-        return self.status not in ("playing", "paused") or bool(self.questions)
+        with self.cond:  # every seat asked has answered: the engine has yet to take the answers
+            return self.status not in ("playing", "paused") or len(self.answers) < len(self.questions)
 
     # ------------------------------------------------------------------ asking
 
@@ -221,7 +230,7 @@ class TableGame:
         if self.stop:
             raise Stopped
         self.questions, self.answers = missing, {}
-        self.deadline = None if self.pace is None else time.monotonic() + self.pace
+        self.deadline = self._deadline()
         self.changed()
         while len(self.answers) < len(self.questions):
             if self.stop:
@@ -238,6 +247,19 @@ class TableGame:
         self.changed()
         return got
 
+    def _deadline(self, fresh: bool = False) -> float | None:
+        """When the model answers for the seats that have not: ``pace`` seconds after the question
+        was asked, or (``per_round``) after the first question of the round (the contact, or the
+        truce's end: one day of the world) was asked; ``fresh``: from now (a resume, a new pace)."""
+        if self.pace is None:
+            return None
+        if not self.per_round:
+            return time.monotonic() + self.pace
+        key = (self.started, self.now())
+        if fresh or self.round is None or self.round[0] != key:
+            self.round = (key, time.monotonic() + self.pace)
+        return self.round[1]
+
     def _model_answers(self) -> None:
         """Past the deadline the model answers for every seat that has not: stored as such."""
         for seat, q in self.questions.items():
@@ -251,10 +273,31 @@ class TableGame:
         """Every seated party whose consent the text needs answers it, all asked at once."""
         key = ("answer", self.now(), pkg)
         if self.batch is None or self.batch[0] != key:
-            seats = sorted(s for s in self.humans if self.model.party[s].required[pkg])
+            tabler = self.tabler()  # a party that tabled the text is not asked whether it accepts it
+            seats = sorted(s for s in self.humans if self.model.party[s].required[pkg] and s != tabler)
             qs = {s: self._question(s, "answer", pkg) for s in seats}
             self.batch = (key, self.ask(qs))
         return self.batch[1]
+
+    def counter_answers(self, text: int) -> dict[str, dict[str, Any] | None]:
+        """Every seated party that refused the text and may table counters says what it tables (a
+        package, or none), all asked at once once every answer to the text is in."""
+        key = ("counter", self.now(), text)
+        if self.batch is None or self.batch[0] != key:
+            seats = sorted(s for s in self.humans if self.counters(s))
+            qs = {s: self._question(s, "counter", text) for s in seats}
+            self.batch = (key, self.ask(qs))
+        return self.batch[1]
+
+    def counters(self, seat: str) -> bool:
+        """Whether the seat's party refused the text just answered and may table a text of its own."""
+        party = self.model.party[seat]
+        return party.beliefs is not None and bool(self.model.refused_last[seat][self.row])
+
+    def tabler(self) -> str | None:
+        """The party whose counter is on the table now (None: the mediator's text)."""
+        by = int(self.model.text_by[self.row])
+        return None if by < 0 else self.model.parties[by].pid
 
     def extend_answers(self, pkg: int, lapsed: int) -> dict[str, dict[str, Any] | None]:
         key = ("extend", self.now(), pkg)
@@ -292,7 +335,6 @@ class TableGame:
         self.changed()
 
     def _check(self, q: Question, move: dict[str, Any]) -> dict[str, Any]:
-        sc, space = self.sc, self.space
         if q.kind == "extend":
             if move.get("answer") not in ("extend", "lapse"):
                 raise Refused("answer extend or lapse")
@@ -306,17 +348,33 @@ class TableGame:
                 return {"accept": answer == "accept"}
             demand = self._demand(q.pkg, issue, option)
             return {"accept": False, "issue": issue, "option": option, "demand": demand}
+        if q.kind == "counter":
+            if "package" not in move:
+                raise Refused("a counter names one option for each issue, or null to table none")
+            package = move["package"]
+            if package is None:
+                return {"package": None}
+            pkg = self._package(package, "a counter names")
+            why = self.why_not_counter(q.seat, q.pkg, pkg)
+            if why:
+                raise Refused(why)
+            return {"package": dict(package)}
         package = move.get("package")
-        if not isinstance(package, dict) or set(package) != set(sc.issues):
-            raise Refused(f"a draft names one option for each issue: {', '.join(sc.issues)}")
-        for issue, option in package.items():
-            if option not in sc.issues[issue].options:
-                raise Refused(f"'{issue}' has no option '{str(option)[:40]}'")
-        pkg = space.index(package)
+        pkg = self._package(package, "a draft names")
         why = self.why_not(pkg)
         if why:
             raise Refused(why)
         return {"package": dict(package)}
+
+    def _package(self, package: Any, what: str) -> int:
+        """The index of a package from a browser: one known option for each issue, or Refused."""
+        sc = self.sc
+        if not isinstance(package, dict) or set(package) != set(sc.issues):
+            raise Refused(f"{what} one option for each issue: {', '.join(sc.issues)}")
+        for issue, option in package.items():
+            if not isinstance(option, str) or option not in sc.issues[issue].options:
+                raise Refused(f"'{issue}' has no option '{str(option)[:40]}'")
+        return self.space.index(package)
 
     def _demand(self, pkg: int, issue: Any, option: Any) -> int:
         sc, space = self.sc, self.space
@@ -343,6 +401,21 @@ class TableGame:
             return "a text keeps everything already in force"
         if pkg == here:
             return "that text is what is already in force; change something"
+        return None
+
+    def why_not_counter(self, seat: str, text: int, pkg: int) -> str | None:
+        """Why a seat's counter cannot be tabled (None if it can): as a draft, and neither across its
+        own red lines (nor anyone's), nor an option the levers still hold back, nor the refused text."""
+        if self.model.party[seat].red[pkg]:
+            return "that text crosses one of your own red lines"
+        why = self.why_not(pkg)
+        if why:
+            return why
+        locked = self.model.levers.locked(np.array([self.row]))
+        if locked is not None and locked[0, pkg]:
+            return "that option is not on offer yet"
+        if pkg == text:
+            return "that is the text you refused; change something or table nothing"
         return None
 
     def _lever(self, seat: str, lid: Any) -> None:
@@ -403,14 +476,14 @@ class TableGame:
                 raise Refused("the game is not running")
             self.status = "paused" if on else "playing"
             if not on and self.deadline is not None and self.pace is not None:
-                self.deadline = time.monotonic() + self.pace
+                self.deadline = self._deadline(fresh=True)
             self.cond.notify_all()
         self.changed()
 
-    def set_pace(self, seconds: float | None) -> None:
+    def set_pace(self, seconds: float | None, per_round: bool = False) -> None:
         with self.cond:
-            self.pace = seconds
-            self.deadline = None if seconds is None or not self.questions else time.monotonic() + seconds
+            self.pace, self.per_round, self.round = seconds, per_round, None
+            self.deadline = self._deadline(fresh=True) if self.questions else None
             self.cond.notify_all()
         self.changed()
 
@@ -452,6 +525,19 @@ class TableGame:
             if demands:  # heard by the mediator only: the envoy's seat sees them (``private``)
                 said = {p: list(self.space.describe_move(m)) for p, m in demands.items()}
                 self.demands.append({"contact": e["contact"], **self._at(e["day"]), "demands": said})
+        if "counter" in e:  # the counter that stood, who tabled it, and the answers to it
+            c = e["counter"]
+            item["counter"] = {
+                "by": c["by"],
+                "seat": c["by"] in self.humans,
+                "text": self.space.describe(int(c["proposal"])),
+                "answers": {
+                    r["party"]: r["accepted"] for r in c["parties"] if r["asked"] and r["party"] != c["by"]
+                },
+                "deal": c["deal"],
+                "ratified": c["ratified"],
+            }
+            item["tabled"] = sorted(e.get("counters", {}))  # every party that tabled one
         item["inforce"] = self.space.describe(int(e["inforce"]))
         self.timeline.append(item)
 
@@ -470,6 +556,7 @@ class TableGame:
         """What every seat and the console may see."""
         q = next(iter(self.questions.values()), None)
         text = self.space.describe(q.pkg) if q is not None and q.kind == "answer" else None
+        tabler = self.tabler() if text is not None else None
         return {
             "status": self.status,
             "contact": self.started,
@@ -477,10 +564,12 @@ class TableGame:
             "days": self.sc.days,
             "inforce": self.inforce(),
             "text": text,
+            "text_by": tabler or (None if text is None else "mediator"),
             "asked": sorted(self.questions),
             "answered": sorted(self.answers),
             "humans": sorted(self.humans),
             "pace": self.pace,
+            "per_round": self.per_round,
             "deadline": None if self.deadline is None else max(self.deadline - time.monotonic(), 0.0),
             "timeline": self.timeline[-40:],
         }
@@ -525,11 +614,13 @@ class TableGame:
         if q.kind == "draft":
             allowed = space.negotiable & space.extends(np.array([here]))[0]
             allowed[here] = False
-            options = {
-                issue: [o for k, o in enumerate(opts) if allowed[space.packages[:, i] == k].any()]
-                for i, (issue, opts) in enumerate(zip(space.issues, space.options, strict=True))
+            return {
+                "model_text": space.describe(q.pkg),
+                "allowed": self._options(allowed),
+                **self.preview(q.pkg, pid),
             }
-            return {"model_text": space.describe(q.pkg), "allowed": options, **self.preview(q.pkg, pid)}
+        if q.kind == "counter":
+            return self._counter_private(q)
         u = self._own(pid, np.array([q.pkg, here]))
         changes = []
         for m, (k, o) in enumerate(space.moves):
@@ -545,11 +636,57 @@ class TableGame:
             changes.sort(key=lambda c: -c["value"])  # the change worth most to the seat first
         return {
             "text": space.describe(q.pkg),
+            "by": self.tabler() or "mediator",  # the mediator's text, or a party's counter
             "value": float(u[0] - u[1]),
             "nodeal": float(u[1]),
             "window": sc.valuation.window_days,
             "red_line": bool(self.model.party[pid].red[q.pkg]),
             "changes": changes,
+        }
+
+    def _options(self, allowed: np.ndarray) -> dict[str, list[str]]:
+        """The options of each issue that some allowed package has."""
+        space = self.space
+        return {
+            issue: [o for k, o in enumerate(opts) if allowed[space.packages[:, i] == k].any()]
+            for i, (issue, opts) in enumerate(zip(space.issues, space.options, strict=True))
+        }
+
+    CANDIDATES = 8  # the counters worth most to the seat, listed on its page
+
+    def _counter_private(self, q: Question) -> dict[str, Any]:
+        """A counter question's numbers, the seat's own only: the text it refused, its party's own
+        counter (the model's, ``Party.counter``; None when it would table nothing), and the value
+        to its party of the counters it may table, the best first."""
+        space, pid, party = self.space, q.seat, self.model.party[q.seat]
+        rows = np.array([self.row])
+        player, party.player = party.player, None  # the model's own counter, as if nobody sat here
+        try:
+            best = int(party.counter(rows, np.array([q.pkg]), self.model.clock[rows])[0])
+        finally:
+            party.player = player
+        here = int(self.model.inforce[self.row])
+        allowed = space.negotiable & ~party.red & space.extends(np.array([here]))[0]  # why_not_counter
+        locked = self.model.levers.locked(rows)
+        if locked is not None:
+            allowed &= ~locked[0]
+        allowed[[here, q.pkg]] = False
+        cands = np.flatnonzero(allowed)
+        u = self._own(pid, np.concatenate([cands, [q.pkg, here]]))
+        gain = u[:-2] - u[-1]
+        top = [int(c) for c in cands[np.argsort(-gain, kind="stable")[: self.CANDIDATES]]]
+        value = dict(zip(cands.tolist(), gain.tolist(), strict=True))
+        if best not in value:  # none, or the very text the person refused (the model would accept it)
+            best = -1
+        if best >= 0 and best not in top:
+            top.append(best)
+        return {
+            "text": space.describe(q.pkg),
+            "text_value": float(u[-2] - u[-1]),
+            "model_counter": space.describe(best) if best >= 0 else None,
+            "model_value": float(value[best]) if best >= 0 else None,
+            "candidates": [{"terms": space.describe(c), "value": float(value[c])} for c in top],
+            "allowed": self._options(allowed),
         }
 
     def preview(self, pkg: int, pid: str | None = None) -> dict[str, Any]:
@@ -561,25 +698,29 @@ class TableGame:
         own = self._own(pid, np.array([pkg, here]))
         est = self.model.mediator.estimate(rows, np.array([[pkg]]))[0, :, 0]
         ask = self.model.mediator.believed_margin(rows, self.model.clock[rows])[0]
-        believed = {
-            p.pid: float(est[i] - ask[i])
-            for i, p in enumerate(self.model.parties)
-            if p.pid != pid and p.required[pkg]
-        }
-        return {"value": float(own[0] - own[1]), "believed": believed, "why_not": self.why_not(pkg)}
+        out = {"value": float(own[0] - own[1]), "why_not": self.why_not(pkg)}
+        if not self.blind:
+            out["believed"] = {
+                p.pid: float(est[i] - ask[i])
+                for i, p in enumerate(self.model.parties)
+                if p.pid != pid and p.required[pkg]
+            }
+        return out
 
     def draft_preview(self, seat: str, package: Any) -> dict[str, Any]:
-        """The envoy's preview of a draft it is editing (Refused for anyone else or a bad draft)."""
+        """The preview of a draft (the envoy's) or a counter (a party's) the seat is editing: its
+        value to the seat's own party (and, for the envoy, the mediator's beliefs); Refused for a
+        seat asked for neither, or a bad package."""
         with self.cond:
             q = self.questions.get(seat)
-            if q is None or q.kind != "draft" or seat in self.answers:
+            if q is None or q.kind not in ("draft", "counter") or seat in self.answers:
                 raise Refused("no draft is asked of your seat now")
-            if not isinstance(package, dict) or set(package) != set(self.sc.issues):
-                raise Refused("a draft names one option for each issue")
-            for issue, option in package.items():
-                if option not in self.sc.issues[issue].options:
-                    raise Refused(f"'{issue}' has no option '{str(option)[:40]}'")
-            return self.preview(self.space.index(package), seat)
+            pkg = self._package(package, f"a {q.kind} names")
+            if q.kind == "draft":
+                return self.preview(pkg, seat)
+            here = int(self.model.inforce[self.row])
+            own = self._own(seat, np.array([pkg, here]))
+            return {"value": float(own[0] - own[1]), "why_not": self.why_not_counter(seat, q.pkg, pkg)}
 
     # ------------------------------------------------------------------ results
 
@@ -603,7 +744,7 @@ class TableGame:
                     "seed": sc.seed,
                     "world": self.world,
                     "party": pid,
-                    "blind": False,
+                    "blind": self.blind and pid == self.envoy,
                     "outcome": cid,
                     "in_force": space.describe(here),
                     "utility": mine,
@@ -642,6 +783,10 @@ class _Seat:
         k = self.game._k(idx)
         if k is None or not party.required[pkg[k]]:
             return ok
+        if self.game.tabler() == self.pid:  # its own counter: tabling a text is accepting it
+            out = ok.copy()
+            out[k] = True
+            return out
         a = self.game.text_answers(int(pkg[k]))[self.pid]
         if a is None:  # the model answered for this seat
             self.game.said[self.pid] = None
@@ -672,10 +817,17 @@ class _Seat:
         return out
 
     def counter(self, party, idx, text, best):
-        # A seat that refuses does not draft its own text yet: the party's counter (Party.counter,
-        # the package it values most among those it believes the others would accept) is tabled
-        # for it, so a table where people make the model's moves still reaches the engine's outcome.
-        return best
+        """The seat's own text after its refusal (its party's counter, ``Party.counter``, is its
+        first draft and what the model tables for it past the deadline), or none."""
+        k = self.game._k(idx)
+        if k is None:
+            return best
+        a = self.game.counter_answers(int(text[k])).get(self.pid)
+        if a is None:
+            return best
+        out = best.copy()
+        out[k] = -1 if a["package"] is None else self.game.space.index(a["package"])
+        return out
 
     def levers(self, lever, idx, fire, allowed):
         k = self.game._k(idx)

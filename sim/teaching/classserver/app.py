@@ -52,10 +52,16 @@ class ClassServer:
     """The class: its scenario, database, tables and the browsers connected to them."""
 
     def __init__(
-        self, sc: Scenario, db: ClassDB, tables: int = 5, world: int = 0, debrief_dir: Path | None = None
+        self,
+        sc: Scenario,
+        db: ClassDB,
+        tables: int = 5,
+        world: int = 0,
+        debrief_dir: Path | None = None,
+        blind: bool = False,
     ) -> None:
         check_options(sc, tables, world)
-        self.sc, self.db, self.world = sc, db, world
+        self.sc, self.db, self.world, self.blind = sc, db, world, blind
         meta = db.meta()
         if meta and (meta.get("sha256") != sc.sha256 or int(meta.get("world", -1)) != world):
             raise UserError(
@@ -94,13 +100,16 @@ class ClassServer:
         """Rebuild every started table from its stored moves (after a restart)."""
         for t in self.db.tables():
             if t["status"] != "ready":
-                game = self._game(t["id"], frozenset(t["humans"]), t["pace"], self.db.moves(t["id"]))
+                humans, moves = frozenset(t["humans"]), self.db.moves(t["id"])
+                game = self._game(t["id"], humans, t["pace"], moves, t["per_round"])
                 game.start()
                 if t["paused"]:
                     with contextlib.suppress(Refused):  # a table whose replay ran to its end
                         game.pause(True)
 
-    def _game(self, tid: int, humans: frozenset[str], pace: float | None, stored=()) -> TableGame:
+    def _game(
+        self, tid: int, humans: frozenset[str], pace: float | None, stored=(), per_round: bool = False
+    ) -> TableGame:
         game = TableGame(
             self.sc,
             self.world,
@@ -110,6 +119,8 @@ class ClassServer:
             changed=lambda: self.notify(tid),
             pace=pace,
             save=lambda recs: self.db.save_results(tid, recs),
+            per_round=per_round,
+            blind=self.blind,
         )
         self.games[tid] = game
         return game
@@ -119,8 +130,8 @@ class ClassServer:
             if tid in self.games:
                 raise Refused(f"table {tid} has started already")
             humans = frozenset(self.db.seats().get(tid, {}))
-            pace = next((t["pace"] for t in self.db.tables() if t["id"] == tid), None)
-            game = self._game(tid, humans, pace)
+            row = next(t for t in self.db.tables() if t["id"] == tid)
+            game = self._game(tid, humans, row["pace"], per_round=row["per_round"])
             self.db.set_table(tid, status="started", humans=humans)
             game.start()
         self.notify(tid)
@@ -233,10 +244,11 @@ class ClassServer:
         every = msg.get("table") == "all"
         targets = self._targets(msg.get("table"))
         seconds = _pace(msg.get("seconds")) if kind == "pace" else None
+        per_round = _per(msg.get("per")) if kind == "pace" else False
         done = 0
         for tid in targets:
             try:
-                self._command(tid, kind, msg, seconds)
+                self._command(tid, kind, msg, seconds, per_round)
                 done += 1
             except Refused:
                 if not every:  # for every table, those it does not fit (not started, over) are skipped
@@ -244,12 +256,14 @@ class ClassServer:
             self.notify(tid)
         return f"{kind}: {done} table{'s' if done != 1 else ''}"
 
-    def _command(self, tid: int, kind: str, msg: dict[str, Any], seconds: float | None) -> None:
+    def _command(
+        self, tid: int, kind: str, msg: dict[str, Any], seconds: float | None, per_round: bool = False
+    ) -> None:
         if kind == "start":
             self.start(tid)
             return
         if kind == "pace":
-            self.db.set_table(tid, pace=seconds)
+            self.db.set_table(tid, pace=seconds, per_round=int(per_round))
         game = self.games.get(tid)
         if game is None:
             if kind != "pace":
@@ -262,7 +276,7 @@ class ClassServer:
         elif kind == "inject":
             game.inject(str(msg.get("what")))
         elif kind == "pace":
-            game.set_pace(seconds)
+            game.set_pace(seconds, per_round)
 
     def _targets(self, table: Any) -> list[int]:
         ids = self.table_ids()
@@ -295,6 +309,15 @@ def _pace(seconds: Any) -> float | None:
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or float(seconds) not in PACES:
         raise Refused(f"a pace is one of: all answered, {', '.join(f'{p:.0f} s' for p in PACES[1:])}")
     return float(seconds)
+
+
+def _per(per: Any) -> bool:
+    """A pace's deadline counts per question (the default) or per round (a contact's questions)."""
+    if per in (None, "question"):
+        return False
+    if per == "round":
+        return True
+    raise Refused("a pace is per question or per round")
 
 
 async def _send(ws: WebSocket, data: dict[str, Any]) -> None:
@@ -489,8 +512,10 @@ def serve(
     port: int = 8000,
     world: int = 0,
     say=print,
+    blind: bool = False,
 ) -> None:
-    """Serve the class until Ctrl-C; a database that exists is resumed."""
+    """Serve the class until Ctrl-C; a database that exists is resumed. With ``blind`` the envoy's
+    page hides what the mediator believes of the others."""
     import uvicorn
 
     from sim.teaching.table import cached_ensemble
@@ -501,14 +526,18 @@ def serve(
     if db_path.exists() and not is_database(db_path):
         raise UserError(f"--db {show(db_path, 200)} is not a class server's database (SQLite)")
     db = ClassDB(db_path)
-    server = ClassServer(sc, db, tables, world)
+    server = ClassServer(sc, db, tables, world, blind=blind)
     shown = lan_address() if host in ("0.0.0.0", "::") else host
     server.url = f"http://{shown}:{port}"
     cached_ensemble(sc)  # the model's results over every world, computed once before the first table
     server.resume()
     app = make_app(server)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", ws_max_size=MAX_MESSAGE)
-    say(f"class server for {sc.name}: {len(server.table_ids())} tables, world {world}, moves in {db_path}")
+    blindly = ", the envoy blind to the mediator's beliefs" if blind else ""
+    say(
+        f"class server for {sc.name}: {len(server.table_ids())} tables, world {world}{blindly}, "
+        f"moves in {db_path}"
+    )
     say(f"  students: {server.url}/   join code {server.code}")
     say(f"  teacher:  {server.url}/teacher?token={server.teacher_token}")
     try:

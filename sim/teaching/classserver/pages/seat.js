@@ -70,6 +70,15 @@ function item(e) {
     const heard = me === sc.envoy && state.private ? (state.private.demands || []).find((x) => x.contact === e.contact && x.day === e.day) : null;
     if (heard) for (const [pid, d] of Object.entries(heard.demands)) bits.push(`${esc(label(pid))} asks for ${esc(sc.issues[d[0]].label)}: ${esc(opt(d[0], d[1]))}.`);
   }
+  if (e.counter) {
+    const c = e.counter;
+    const ans = Object.entries(c.answers).map(([pid, yes]) => `${esc(label(pid))} ${yes ? "accepts" : "refuses"}`).join("; ");
+    const text = Object.entries(c.text).map(([i, o]) => `${esc(sc.issues[i].label)}: ${esc(opt(i, o))}`).join(" · ");
+    const home = c.deal ? (c.ratified ? "" : " Vetoed at home.") : "";
+    const also = (e.tabled || []).filter((p) => p !== c.by);
+    const rival = also.length ? ` (${also.map(label).map(esc).join(", ")} tabled one too; ${esc(label(c.by))}'s stands)` : "";
+    bits.splice(1, 0, `<span class="counter">${esc(label(c.by))} tables its own text${c.seat ? "" : " (the model)"}${rival}: ${text}. ${ans}.${home}</span>`);
+  }
   return `<li><b>${esc(e.date)}</b> ${bits.join(" ")}</li>`;
 }
 
@@ -86,13 +95,16 @@ function renderQuestion(p, q) {
     }
     return;
   }
-  if (lastQuestion === q.id && q.kind === "draft") return; // keep the draft being edited
+  if (lastQuestion === q.id && (q.kind === "draft" || q.kind === "counter")) return; // keep the text being edited
   lastQuestion = q.id;
   $("msg").textContent = "";
-  const deadline = p.deadline != null ? `<p class="muted">Answer within ${Math.round(p.deadline)} s, or the model answers for you.</p>` : "";
+  const deadline = p.deadline == null ? "" : p.per_round
+    ? `<p class="muted">This round ends in ${Math.round(p.deadline)} s; then the model answers for you.</p>`
+    : `<p class="muted">Answer within ${Math.round(p.deadline)} s, or the model answers for you.</p>`;
   if (q.kind === "answer") {
     const changes = q.changes.map((c, n) => `<option value="${n}">${esc(sc.issues[c.issue].label)}: ${esc(opt(c.issue, c.option))} (${c.value >= 0 ? "+" : ""}${c.value.toFixed(3)})</option>`).join("");
-    box.innerHTML = `<p>The text on the table, from the ${esc(sc.mediator)}:</p>${terms(q.text, null)}
+    const from = q.by && q.by !== "mediator" ? `${esc(label(q.by))} (its own text)` : `the ${esc(sc.mediator)}`;
+    box.innerHTML = `<p>The text on the table, from ${from}:</p>${terms(q.text, null)}
       <p>Your value of this text over what is in force: ${fmt(q.value)}<br>
       <span class="muted">Your no-deal value (what is in force, over the next ${q.window} days): ${fmt(q.nodeal)}</span></p>
       ${q.red_line ? '<p class="refused">This text crosses one of your red lines.</p>' : ""}
@@ -109,6 +121,22 @@ function renderQuestion(p, q) {
       <p><button class="go" id="extend">Extend</button><button class="no" id="lapse">Let it lapse</button></p>${deadline}`;
     $("extend").onclick = () => send({ type: "move", question: q.id, answer: "extend" });
     $("lapse").onclick = () => send({ type: "move", question: q.id, answer: "lapse" });
+  } else if (q.kind === "counter") {
+    draft = { ...(q.model_counter || q.text) };
+    const rows = Object.entries(sc.issues).map(([i, s]) => `<tr><th>${esc(s.label)}</th><td><select data-issue="${esc(i)}">${s.options.map((o) => `<option value="${esc(o)}" ${q.allowed[i].includes(o) ? "" : "disabled"}>${esc(opt(i, o))}</option>`).join("")}</select></td></tr>`).join("");
+    const cands = q.candidates.map((c, n) => `<li><button data-cand="${n}">Use</button> ${fmt(c.value)} ${Object.entries(c.terms).filter(([i, o]) => o !== q.text[i]).map(([i, o]) => `${esc(sc.issues[i].label)}: ${esc(opt(i, o))}`).join(" · ") || "(the text you refused)"}</li>`).join("");
+    const model = q.model_counter ? `Your side's own counter (the model's) is filled in: worth ${fmt(q.model_value)} to you.` : "The model would table nothing here.";
+    box.innerHTML = `<p>You refused the text (worth ${fmt(q.text_value)} to you). You may table a text of your own: the others then answer it, and if all accept it and it is ratified, it is in force.</p>
+      <p class="muted">${model}</p><table>${rows}</table><div id="preview"></div>
+      <p><button class="go" id="table-counter">Table this text</button><button id="no-counter">Table nothing</button></p>
+      <details open><summary>Texts you may table, by their value to you (changes from the refused text)</summary><ol class="cands">${cands}</ol></details>${deadline}`;
+    const fill = () => document.querySelectorAll("[data-issue]").forEach((s) => { s.value = draft[s.dataset.issue]; });
+    document.querySelectorAll("[data-issue]").forEach((s) => { s.onchange = () => { draft[s.dataset.issue] = s.value; send({ type: "preview", package: draft }); }; });
+    document.querySelectorAll("[data-cand]").forEach((b) => (b.onclick = () => { draft = { ...q.candidates[Number(b.dataset.cand)].terms }; fill(); send({ type: "preview", package: draft }); }));
+    fill();
+    $("table-counter").onclick = () => send({ type: "move", question: q.id, package: draft });
+    $("no-counter").onclick = () => send({ type: "move", question: q.id, package: null });
+    showPreview({ value: q.model_value != null ? q.model_value : q.text_value, why_not: q.model_counter ? null : "the text you refused: change something or table nothing" });
   } else if (q.kind === "draft") {
     draft = { ...q.model_text };
     const rows = Object.entries(sc.issues).map(([i, s]) => `<tr><th>${esc(s.label)}</th><td><select data-issue="${esc(i)}">${s.options.map((o) => `<option value="${esc(o)}" ${q.allowed[i].includes(o) ? "" : "disabled"}>${esc(opt(i, o))}</option>`).join("")}</select></td></tr>`).join("");
@@ -126,10 +154,10 @@ function showPreview(v) {
   const box = $("preview");
   if (!box) return;
   const others = Object.entries(v.believed || {}).map(([pid, x]) => `<tr><th>${esc(label(pid))}</th><td>${fmt(x)} ${x > 0 ? "(believed to accept)" : "(believed to refuse)"}</td></tr>`).join("");
-  box.innerHTML = `<p>Value of this draft to ${esc(label(me))} over what is in force: ${fmt(v.value)}</p>
-    <p class="muted">What you believe each side would gain over what it asks:</p><table>${others}</table>
+  const beliefs = v.believed ? `<p class="muted">What you believe each side would gain over what it asks:</p><table>${others}</table>` : "";
+  box.innerHTML = `<p>Value of this text to ${esc(label(me))} over what is in force: ${fmt(v.value)}</p>${beliefs}
     ${v.why_not ? `<p class="refused">${esc(v.why_not)}</p>` : ""}`;
   document.querySelectorAll("#question button").forEach((b) => (b.disabled = false));
-  if (v.why_not && $("table-it")) $("table-it").disabled = true;
+  for (const id of ["table-it", "table-counter"]) if (v.why_not && $(id)) $(id).disabled = true;
 }
 connect();

@@ -39,7 +39,7 @@ function render(m) {
     return `<section data-table="${t.id}"><h2>Table ${t.id} <span class="status ${p.status}">${p.status}</span></h2>
       ${p.day != null ? `<p>${esc(p.date)} of ${p.days} days, contact ${p.contact}</p>` : ""}
       <table>${seats}</table>
-      <p><b>Text on the table</b><br>${text}</p>
+      <p><b>Text on the table</b>${p.text_by && p.text_by !== "mediator" ? ` (${esc(label(p.text_by))}'s counter)` : ""}<br>${text}</p>
       <p><b>In force</b>: ${p.inforce ? esc(p.inforce.label) + (p.inforce.truce_ends ? ` (truce to ${esc(p.inforce.truce_ends.date)})` : "") : "-"}</p>
       ${p.error ? `<p class="refused">${esc(p.error)}</p>` : ""}
       <p>${p.status === "ready" ? `<button class="go" data-cmd="start">Start</button>` : ""}
@@ -53,6 +53,9 @@ function render(m) {
   });
 }
 document.querySelectorAll("[data-all]").forEach((b) => (b.onclick = () => send({ type: b.dataset.all, table: "all" })));
-$("pace").onchange = () => send({ type: "pace", table: "all", seconds: $("pace").value ? Number($("pace").value) : null });
+$("pace").onchange = () => {
+  const v = $("pace").value, round = v.startsWith("r");
+  send({ type: "pace", table: "all", seconds: v ? Number(round ? v.slice(1) : v) : null, per: round ? "round" : "question" });
+};
 $("debrief").onclick = () => { $("msg").textContent = "Making the debrief..."; send({ type: "debrief" }); };
 connect();
