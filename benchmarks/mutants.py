@@ -206,6 +206,110 @@ MUTANTS: list[Mutant] = [
 ]
 
 
+# Further mechanisms the issues' tests guard (counters, sticks, hurt, extensions, the deadline).
+EXTRA: list[Mutant] = [
+    Mutant(
+        "hurt_per_segment",
+        "the war's hurt is added once per segment, not per day",
+        "sim/engine/parties.py",
+        (("self.pain[idx] += days * hurt(", "self.pain[idx] += hurt("),),
+        tests(MODEL, CLOCK),
+    ),
+    Mutant(
+        "war_hurts_on_closed_fronts",
+        "the war hurts on every front, also those a truce closes",
+        "sim/engine/model.py",
+        (
+            (
+                "open_fronts = ~self.space.closes[inforce]",
+                "open_fronts = np.ones_like(self.space.closes[inforce])",
+            ),
+        ),
+        tests(MODEL, CLOCK),
+    ),
+    Mutant(
+        "rebuild_on_any_closed_front",
+        "the dynamics apply the rebuild during any truce, not only one that closes the land front",
+        "sim/engine/dynamics.py",
+        (("closed = self.space.closes[inforce, self.front]", "closed = self.space.truce[inforce] > 0"),),
+        tests(OUTLOOK, CLOCK),
+    ),
+    Mutant(
+        "truce_always_extended",
+        "a truce is extended at its end whatever the parties prefer",
+        "sim/engine/model.py",
+        (("keep &= ~p.required[pkg] | p.prefers(rows, pkg, lapsed, fresh=True)", "pass"),),
+        tests(MODEL, CLOCK, OUTLOOK),
+    ),
+    Mutant(
+        "truce_in_force_valued_fresh",
+        "the truce in force is valued as if it had its full duration left",
+        "sim/engine/model.py",
+        (("if not fresh:", "if False:"),),
+        tests(MODEL, OUTLOOK, CLOCK),
+    ),
+    Mutant(
+        "deadline_ignored",
+        "the mediator talks past a declared deadline",
+        "sim/engine/mediator.py",
+        (("stop |= day >= deadline", "pass"),),
+        tests(MODEL, CLOCK),
+    ),
+    Mutant(
+        "zeuthen_wrong_party_concedes",
+        "the counter of the party with the smaller risk limit stands",
+        "sim/engine/counters.py",
+        (("np.argmax(limit, axis=1), -1)", "np.argmin(limit, axis=1), -1)"),),
+        tests(COUNTERS),
+    ),
+    Mutant(
+        "counter_ignores_the_others",
+        "a counter is the party's best package, whatever it believes the others accept",
+        "sim/engine/parties.py",
+        (("allowed[:, cols] & mine & theirs", "allowed[:, cols] & mine"),),
+        tests(COUNTERS),
+    ),
+    Mutant(
+        "counter_the_party_would_refuse",
+        "a party may table a counter it would itself refuse",
+        "sim/engine/parties.py",
+        (("allowed[:, cols] & mine & theirs", "allowed[:, cols] & theirs"),),
+        tests(COUNTERS),
+    ),
+    Mutant(
+        "refusal_teaches_nothing",
+        "a refused text does not raise what the refusing party is believed to ask",
+        "sim/engine/beliefs.py",
+        (("raised = np.maximum(off, gap + self.step)", "raised = off"),),
+        tests(COUNTERS, MODEL),
+    ),
+    Mutant(
+        "stick_not_in_war_units",
+        "a stick lowers the daily war value by its strength, not its share of that value",
+        "sim/engine/dynamics.py",
+        (("return lv.strength * abs(daily_war_value(sc, lv.target))", "return lv.strength"),),
+        tests(MODEL),
+    ),
+    Mutant(
+        "stick_phase_in_ignored",
+        "a stick applies in full at once, whatever its phase-in days",
+        "sim/engine/dynamics.py",
+        (
+            ('if lv.kind != "stick" or lv.phase_in_days == 0 or', 'if lv.kind != "stick" or True or'),
+            ('if lv.kind == "stick" and lv.phase_in_days == 0:', 'if lv.kind == "stick":'),
+        ),
+        tests(MODEL),
+    ),
+    Mutant(
+        "carrot_tabled_before_offered",
+        "the mediator may table a carrot's packages before the lever fires",
+        "sim/engine/mediator.py",
+        (("ok &= ~locked", "pass"),),
+        tests(MODEL),
+    ),
+]
+
+
 class Stale(Exception):
     """A mutant's snippet no longer occurs exactly once: the code moved on, the mutant must too."""
 
@@ -278,22 +382,18 @@ def verdict(rc: int | None, output: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("names", nargs="*", help="mutants to run (default: all)")
+    ap.add_argument("--all", action="store_true", help="also the further mutants (EXTRA)")
     ap.add_argument("--list", action="store_true", help="list the mutants and their test files")
     ap.add_argument("--no-baseline", action="store_true", help="skip the run on the unpatched copy")
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds per pytest run")
     args = ap.parse_args(argv)
 
-    known = {m.name: m for m in MUTANTS}
+    known = {m.name: m for m in [*MUTANTS, *EXTRA]}
     unknown = [n for n in args.names if n not in known]
     if unknown:
         print(f"unknown mutant(s): {', '.join(unknown)}; --list shows them", file=sys.stderr)
         return 2
-    chosen = [known[n] for n in args.names] if args.names else MUTANTS
-    if args.list:
-        for m in chosen:
-            print(f"{m.name:32} {m.file:26} {', '.join(m.tests)}\n{'':32} {m.breaks}")
-        return 0
-
+    chosen = [known[n] for n in args.names] if args.names else MUTANTS + (EXTRA if args.all else [])
     stale = []
     for m in chosen:  # check every patch before spending time on tests
         try:
@@ -304,6 +404,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stale: {s}", file=sys.stderr)
     if stale:
         return 2
+
+    if args.list:
+        for m in chosen:
+            print(f"{m.name:32} {m.file:26} {', '.join(m.tests)}\n{'':32} {m.breaks}")
+        return 0
 
     with tempfile.TemporaryDirectory(prefix="negsim-mutants-") as tmp:
         scratch = Path(tmp)
