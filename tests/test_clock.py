@@ -3,7 +3,8 @@
 Each test names the mistake it catches: a rule counted in contacts instead of days, a truce that
 ends late, a violation probability per interval taken as daily, a balance moved by an Euler step or
 with its drift's sign flipped, an event whose shifts are not applied, draws that depend on other
-worlds, and an outcome that does not settle as contacts get frequent.
+worlds, an outcome that does not settle as contacts get frequent, hurt counted per segment, and talks
+that go on past a deadline.
 """
 
 from __future__ import annotations
@@ -122,6 +123,18 @@ def test_the_models_balance_follows_the_exact_path_whatever_the_contacts(make_sc
         assert np.abs(m - expected).max() < 1e-12
 
 
+@pytest.mark.parametrize("interval", [0.3, 7.0])
+def test_the_wars_hurt_counts_days_whatever_the_contacts(make_scenario, interval):
+    """Nothing can be agreed (b asks too much), so for 30 days the war runs on both fronts at a net
+    cost of 0.002 + 0.001 a day to each side: 0.09 of hurt, whether contacts come every 0.3 days
+    (several segments a day) or every 7. Hurt added per segment or per contact fails here."""
+    raw = talks(b_margin=10.0, interval=interval, horizon=30, replications=2)
+    model = run(make_scenario, raw, f"hurt{interval}")
+    assert model.held.min() > (90 if interval < 1 else 4)
+    for p in model.parties:
+        assert p.pain == pytest.approx(30 * 0.003, abs=1e-12)
+
+
 # ---------------------------------------------------------------- truces and violations in days
 
 
@@ -198,6 +211,19 @@ def test_the_mediator_gives_up_after_the_stated_days_whatever_the_contacts(make_
     raw = talks(b_margin=10.0, interval=interval, horizon=120, replications=2, give_up=84)
     model = run(make_scenario, raw, f"give_up{interval}")
     assert times(model, "gave_up") == {0: [84.0], 1: [84.0]}
+    assert not model.mediator.talking.any()
+
+
+def test_the_mediator_stops_at_the_first_contact_on_or_after_a_declared_deadline(make_scenario):
+    """b gains by the land war and values no term, so nothing can be agreed whatever it concedes;
+    with a deadline on day 40 and contacts every 7 days the mediator stops at the contact of day 42,
+    long before its give-up rule (84 days) would. A mediator that talks past the deadline fails."""
+    a = party_raw({"prisoners": 1.0}, VALUES, war={"land": -0.002, "energy": -0.001})
+    b = party_raw({"prisoners": 1.0}, {"prisoners": {"none": 0.0, "swap": 0.0}}, war={"land": 0.002})
+    raw = scenario_raw(TERMS, {"a": a, "b": b}, deadline=40, horizon=60, replications=2)
+    model = run(make_scenario, raw, "deadline_stop")
+    assert model.counts["banked"].sum() == 0
+    assert times(model, "gave_up") == {0: [42.0], 1: [42.0]}
     assert not model.mediator.talking.any()
 
 

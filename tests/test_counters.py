@@ -115,6 +115,17 @@ def test_a_party_tables_no_counter_it_would_itself_refuse(make_scenario):
     assert a.counter(np.array([0]), np.array([pkg(model, "partial", "t0")]), np.zeros(1))[0] == -1
 
 
+def test_a_party_never_tables_a_text_below_its_own_margin(make_scenario):
+    """a asks 0.5: of the table above it would accept only t2 packages (full t2 1.09, partial t2
+    1.03), which b is believed to refuse; the texts b is believed to accept (partial t0, full t0,
+    full t1) give a at most 0.39. So a tables nothing, where a counter chosen among what b accepts
+    alone would be full t1."""
+    model = NegotiationModel(make_scenario(domain(), "counter_own_margin"), replications=1, rng=1)
+    a = model.party["a"]
+    a.margin0[0] = 0.5
+    assert a.counter(np.array([0]), np.array([pkg(model, "partial", "t0")]), np.zeros(1))[0] == -1
+
+
 def test_zeuthen_the_party_with_the_smaller_risk_limit_concedes():
     """a's counter is worth 1.0 to a, b's 0.6: a's risk limit 0.4. b's own is worth 0.5 to b, a's
     0.1: b's risk limit 0.8. a concedes; b's counter stands. With b's own worth 0.15 to b, b's risk

@@ -144,6 +144,24 @@ def test_tied_terms_count_the_truces_share_of_the_window_and_permanent_ones_in_f
     assert v[0, 0] == pytest.approx(0.6 + 0.4 * 30 / 90, abs=1e-12)
 
 
+def test_a_term_added_to_the_truce_in_force_counts_for_the_days_it_has_left(make_scenario):
+    """Worked by hand: a full truce in force with 10 of its 30 days left. Adding the freeze (tied,
+    a's weight 0.4) does not restart the truce's clock, so the freeze holds for 10 days of the
+    90-day window: a's surplus of the extension is 0.4 * 10/90 (terms only: both packages are the
+    same truce, so the war's part cancels). The truce in force valued as if it had its whole
+    duration left would give 0.4 * 30/90."""
+    sc = make_scenario(domain(), "outlook_left")
+    model = NegotiationModel(sc, replications=1, rng=1)
+    space, a, rows = model.space, model.party["a"], np.array([0])
+    terms = Values(a.values.perm, a.values.tied, np.zeros_like(a.values.war), np.zeros(2))
+    here, ext = space.index({TRUCE: "full"}), space.index({TRUCE: "full", "freeze": "yes"})
+    model.inforce[:] = here
+    model.truces.end[:] = 10.0  # the clock is at day 0
+    assert model.surplus(terms, a, rows, np.array([[ext]]))[0, 0] == pytest.approx(0.4 * 10 / 90, abs=1e-12)
+    model.bank(rows, np.array([ext]))
+    assert model.truces.end[0] == 10.0  # banking the extension keeps the truce's own end
+
+
 def test_terms_tied_to_a_truce_end_when_it_lapses(make_scenario):
     raw = domain()
     raw["truce"]["violations"] = {"daily_probability": 0.2, "assumption": "test"}
