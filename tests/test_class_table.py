@@ -23,7 +23,16 @@ SEATS = ("us", "russia", "ukraine")
 
 @pytest.fixture(scope="module")
 def small():
-    """The baseline with 200 worlds: worlds 0..199 are those of the full ensemble."""
+    """The baseline with 200 worlds (worlds 0..199 are those of the full ensemble), its parties at one
+    table: a counter is answered at the contact it is tabled (``mediator.shuttle`` off; the shipped
+    baseline's envoy carries it to the next contact, see test_a_carried_counter_is_the_next_text)."""
+    sc = with_overrides(load_scenario(ROOT / "scenarios" / "baseline.toml"), 200, None)
+    return sc.model_copy(update={"mediator": sc.mediator.model_copy(update={"shuttle": None})})
+
+
+@pytest.fixture(scope="module")
+def shuttled():
+    """The baseline as shipped (200 worlds): the envoy carries a counter to the next contact."""
     return with_overrides(load_scenario(ROOT / "scenarios" / "baseline.toml"), 200, None)
 
 
@@ -597,3 +606,17 @@ def test_a_blind_envoy_drafts_without_the_mediators_beliefs(small):
         g.end()
         g.wait(10)
     assert game.results()[0]["blind"] and not seeing.results()[0]["blind"]
+
+
+@pytest.mark.parametrize("world", [0, 3])
+def test_people_making_the_models_moves_reach_the_engines_outcome_when_the_envoy_shuttles(shuttled, world):
+    """As the first test, on the baseline as shipped: a counter is the next contact's text."""
+    engine, scripts, drafts = model_scripts(shuttled, world)
+    game = TableGame(shuttled, world, frozenset(SEATS))
+    game.start()
+    play_scripts(game, scripts, drafts)
+    assert game.wait(30) and game.status == "over"
+    assert int(game.model.inforce[game.row]) == int(engine.inforce[world])
+    tabled = [e["proposal"] for e in game.model.transcript if "proposal" in e]
+    assert tabled == [e["proposal"] for e in engine.transcript if "proposal" in e]
+    assert any(e.get("carried") for e in engine.transcript)  # a counter was carried in this world
