@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from classclients import Served
-from test_class_server import numbers
+from test_class_server import numbers, one_table
 
 from sim.api import load_scenario
 from sim.scenario import with_overrides
@@ -129,7 +129,7 @@ def test_the_class_in_real_browsers(tmp_path):
         pytest.skip(missing)
     from playwright.sync_api import sync_playwright
 
-    sc = with_overrides(load_scenario(ROOT / "scenarios" / "baseline.toml"), 200, None)
+    sc = one_table(with_overrides(load_scenario(ROOT / "scenarios" / "baseline.toml"), 200, None))
     db = tmp_path / "class.sqlite"
     served = Served(sc, db, tables=2)
     port, code, token = served.port, served.server.code, served.token

@@ -28,8 +28,14 @@ SEATS = ("us", "russia", "ukraine")
 
 @pytest.fixture(scope="module")
 def sc():
-    """The baseline with 200 worlds (the debrief's distribution is over these)."""
-    return with_overrides(load_scenario(ROOT / "scenarios" / "baseline.toml"), 200, None)
+    """The baseline with 200 worlds (the debrief's distribution is over these), its parties at one
+    table: a counter is answered at the contact it is tabled (``mediator.shuttle`` off)."""
+    return one_table(with_overrides(load_scenario(ROOT / "scenarios" / "baseline.toml"), 200, None))
+
+
+def one_table(sc):
+    """The scenario with its parties at one table (no envoy carrying counters between contacts)."""
+    return sc.model_copy(update={"mediator": sc.mediator.model_copy(update={"shuttle": None})})
 
 
 def numbers(node, out=None) -> set[float]:
