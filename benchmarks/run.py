@@ -112,10 +112,10 @@ QUICK = {
     "rate_scenarios": ["baseline", "packages:4"],
     "rate_looped": 5,
     "growth": {
-        "replications": ("baseline", [256, 1_024]),
-        "parties": (["parties:0", "parties:3"], 256),
-        "packages": (["packages:2", "packages:4"], 256),
-        "horizon": (["horizon:91", "horizon:182"], 256),
+        "replications": ("baseline", [128, 512]),
+        "parties": (["parties:0", "parties:3"], 128),
+        "packages": (["packages:2", "packages:4"], 128),
+        "horizon": (["horizon:91", "horizon:182"], 128),
     },
     "profile_replications": 512,
 }

@@ -26,7 +26,9 @@ def quick_run(tmp_path_factory):
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=600,  # a loaded 2-core machine; about 2 minutes when idle
+        # every section at its smallest, each engine run in a fresh process: about 13 minutes on a
+        # 2-core machine busy with a test run, a few when idle (the engine with counter-proposals)
+        timeout=1800,
     )
     assert out.exists(), f"no JSON written (exit {proc.returncode}):\n{proc.stderr}"
     return proc, json.loads(out.read_text())
