@@ -37,8 +37,8 @@ def test_classroom_settings_mean_what_a_scenario_file_would():
     from sim.api import classroom, dashboard_controls
 
     base = classroom(BASELINE, 50)
-    pressed = classroom(BASELINE, 50, pressure_russia=0.002, ratification_bar=0.1, momentum=0.5)
-    assert pressed.spec.levers["classroom_pressure_russia"].strength == 0.002
+    pressed = classroom(BASELINE, 50, pressure_russia=0.3, ratification_bar=0.1, momentum=0.5)
+    assert pressed.spec.levers["classroom_pressure_russia"].strength == 0.3
     assert pressed.spec.dynamics.momentum.initial == 0.5
     assert pressed.spec.parties["russia"].veto.threshold.mean == pytest.approx(0.1)
     controls = dashboard_controls(base.spec)
@@ -50,7 +50,7 @@ def test_classroom_settings_mean_what_a_scenario_file_would():
     odd = classroom(BASELINE, 20, opening_scope="none", opening_freeze="yes")
     assert odd.spec.opening.package["freeze"] == "no" and odd.notes
     # The same settings give the same worlds; pressure on Russia changes them.
-    runs = [classroom(BASELINE, 200, **kw).run() for kw in ({}, {}, {"pressure_russia": 0.002})]
+    runs = [classroom(BASELINE, 200, **kw).run() for kw in ({}, {}, {"pressure_russia": 0.5})]
     assert (runs[0].inforce == runs[1].inforce).all()
     assert (runs[0].inforce != runs[2].inforce).any()
 
@@ -78,7 +78,7 @@ def test_each_value_is_shown_with_its_unit():
     from sim.teaching.classroom import shown
 
     controls = dashboard_controls(load_scenario(BASELINE))
-    assert shown(controls["pressure_russia"], 0.002) == "0.0020 a day"
+    assert shown(controls["pressure_russia"], 0.3) == "0.30 of its daily war value"
     assert shown(controls["cost_of_war"], -0.0004) == "-0.0004 a day"
     assert shown(controls["ratification_bar"], 0.1) == "+0.10 of a deal"
     # The balance of power says whose way it leans, from the parties' own war values.
@@ -91,7 +91,7 @@ def _small(replications=60):
     from sim.api import classroom
     from sim.teaching.classroom import reference, run_to
 
-    model = classroom(BASELINE, replications, pressure_russia=0.003)
+    model = classroom(BASELINE, replications, pressure_russia=0.5)
     run_to(model, 40)
     return model, reference(str(BASELINE.resolve()), replications)
 
@@ -188,7 +188,7 @@ def test_dashboard_shows_days_and_no_developer_controls():
     sliders = rc.find(v.Slider).widgets
     values = [h.children[0] for h in rc.find(v.Html, class_="negsim-value").widgets]
     assert len(values) == len(sliders) == 6
-    assert values[2] == "0.0000 a day" and values[3] == "+0.20, Russia's way"
+    assert values[2] == "0.00 of its daily war value" and values[3] == "+0.20, Russia's way"
     before = _images(rc)
     assert len(before) == 2
     _click(rc, "Next day")
@@ -202,8 +202,8 @@ def test_dashboard_shows_days_and_no_developer_controls():
     assert all(rc.find(v.Btn, children=[b]).widget.disabled for b in ("Next day", "Run to day 182"))
 
     # A slider moved shows its new value at once; Reset builds the ensemble with it at day 0.
-    rc.find(v.Slider, label="Pressure on Russia").widget.v_model = 0.003
-    assert rc.find(v.Html, class_="negsim-value").widgets[2].children[0] == "0.0030 a day"
+    rc.find(v.Slider, label="Pressure on Russia").widget.v_model = 0.5
+    assert rc.find(v.Html, class_="negsim-value").widgets[2].children[0] == "0.50 of its daily war value"
     default = _images(rc)
     _click(rc, "Reset")
     assert _day(rc) == "Day 0 of 182: 13 March 2025"
@@ -406,7 +406,7 @@ def test_dashboard_in_a_real_browser_offline(tmp_path):
             slider.press("End")
             page.wait_for_function(
                 "() => [...document.querySelectorAll('.negsim-value')]"
-                ".some(e => e.innerText === '0.0040 a day')"
+                ".some(e => e.innerText === '1.00 of its daily war value')"
             )
             page.get_by_role("button", name="Reset").click()
             page.wait_for_function(

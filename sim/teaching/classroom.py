@@ -126,14 +126,15 @@ def controls(sc: Scenario) -> dict[str, dict[str, Any]]:
     """Mesa ``model_params`` for the dashboard of scenario ``sc``: sliders and the opening text."""
     params: dict[str, dict[str, Any]] = {}
     for pid, p in sc.parties.items():
+        # a stick in the war's units: a share of the target's daily value of the war (Lever)
         params[f"pressure_{pid}"] = {
             "type": "SliderFloat",
             "label": f"Pressure on {p.label}",
             "value": 0.0,
             "min": 0.0,
-            "max": 0.004,
-            "step": 0.0002,
-            "unit": "a day",
+            "max": 1.0,
+            "step": 0.05,
+            "unit": "of its daily war value",
         }
     params["momentum"] = {
         "type": "SliderFloat",
