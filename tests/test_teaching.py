@@ -232,7 +232,7 @@ WITHIN_NOISE = {
     1: 0.4,  # 57.0% [53.0, 60.9], and one step below (0.35: 48.7 to 56.6) it can be at or below 50%
     # 3: none: at 600 worlds 0.15 is clearly below half (43.3% [39.4, 47.3]), 0.25 clearly above at 0.20
     4: "valuation.window_days",  # a 20.5-point swing against 23.0
-    5: 120,  # 41.2% [37.3, 45.1] against 45.0% [41.1, 49.0]
+    # 5: none: at 600 worlds 90 days (52.8% [48.8, 56.8]) is clearly above 120 (46.8%) and 60 (39.3%)
     6: 8.0,  # within 5 points of +4.8
 }
 
