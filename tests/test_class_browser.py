@@ -23,18 +23,11 @@ from test_class_server import numbers
 
 from sim.api import load_scenario
 from sim.scenario import with_overrides
+from sim.teaching.pdf import ARGS  # the flags the PDFs are printed with: one headless setup
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 REQUIRED = os.environ.get("NEGSIM_REQUIRE_BROWSER") == "1"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SIZES = {"1280x800": {"width": 1280, "height": 800}, "1024x768": {"width": 1024, "height": 768}}
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sim.teaching.pdf import ARGS  # the flags the PDFs are printed with: one headless setup
+
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 CHROMIUM = "/usr/bin/chromium"
@@ -289,16 +291,6 @@ def _missing() -> str | None:
 def _drawn(page) -> list[str]:
     """The plots as drawn in the page (their image sources)."""
     return page.eval_on_selector_all("img", "els => els.filter(e => e.naturalWidth > 300).map(e => e.src)")
-
-
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def test_dashboard_in_a_real_browser_offline(tmp_path):
