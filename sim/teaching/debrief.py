@@ -232,7 +232,7 @@ def debrief(sc: Scenario, games: list[dict[str, Any]]) -> Debrief:
     if other:
         g = other[0]
         raise UserError(
-            f"a game of '{show(g['scenario'])}' (sha256 {show(str(g.get('sha256'))[:12])}) "
+            f"{_where(g)}a game of '{show(g['scenario'])}' (sha256 {show(str(g.get('sha256'))[:12])}) "
             f"is not of {sc.name} "
             f"(sha256 {sc.sha256[:12]}): the scenario file changed, or the log mixes scenarios"
         )
