@@ -169,7 +169,11 @@ def outcome_row(outcomes_csv: Path, j: int) -> dict[str, str]:
 def history_of(outcomes_csv: Path, j: int) -> list[str]:
     history = pd.read_csv(outcomes_csv.parent / "history.csv")
     mine = history[history["replication"] == j]
-    return [f"day {d:g} {e}" for d, e in zip(mine["day"], mine["event"], strict=True)]
+    by = mine["tabled_by"]
+    return [
+        f"day {d:g} {e}" + (f" (tabled by {t})" if e == "banked" else "")
+        for d, e, t in zip(mine["day"], mine["event"], by, strict=True)
+    ]
 
 
 def days_told(out: str) -> list[tuple[float, str]]:
@@ -338,7 +342,14 @@ def test_summary_keeps_classes_and_the_total_apart_and_differs_from_the_referenc
     assert (other["diff_lo"] <= other["diff"] + 1e-6).all() and (
         other["diff"] <= other["diff_hi"] + 1e-6
     ).all()
-    assert other.loc["any_agreement", "diff_hi"] < 0  # shorter talks and harder ratifiers: fewer deals
+    # the interval is Newcomb's for variant minus reference (a swapped order gives (-hi, -lo) instead)
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    for cid in other.index:
+        v, r = other.loc[cid], base.loc[cid]
+        counts = (v["count"], v["n"], r["count"], r["n"])
+        lo, hi = confint_proportions_2indep(*counts, method="newcomb", compare="diff")
+        assert (v["diff_lo"], v["diff_hi"]) == pytest.approx((lo, hi), abs=2e-6), cid
 
 
 def test_compare_checks_the_variants_hypothesis_against_its_parent(compared):

@@ -189,6 +189,9 @@ def _explain_party(sc: Scenario, pid: str) -> list[str]:
     out += _with_cite(
         sc, f"Concession exponent: {_uncertain(p.concession)} ({_pace(p.concession.mean)})", p.concession
     )
+    if p.counters is not None:
+        tables = "tables texts of its own when it refuses" if p.counters.tables else "tables no texts"
+        out += _with_cite(sc, f"Counter-proposals: {tables}", p.counters)
     if p.veto is not None:
         v = p.veto
         weights = ", ".join(f"{k} {w:.2f}" for k, w in v.weights.items() if w)
@@ -223,6 +226,13 @@ def _explain_table(sc: Scenario) -> list[str]:
         if x
     )
     out += _with_cite(sc, f"Gives up after {rule}", gu)
+    if m.shuttle is not None:
+        how = (
+            "shuttles: a counter one party tables is what the others answer at the next contact"
+            if m.shuttle.carries
+            else "one table: a counter is answered at the contact it is tabled"
+        )
+        out += _with_cite(sc, f"Counter-proposals: the mediator {how}", m.shuttle)
     if sc.opening is not None:
         out += _with_cite(sc, f"Opening text: {_package(sc.opening.package)}", sc.opening)
     mo = sc.dynamics.momentum
