@@ -63,7 +63,10 @@ def test_first_in_force_equals_what_the_per_world_histories_give(baseline, run):
     pkgs = np.array([space.index({i: r[i] for i in space.issues}) for _, r in h.iterrows()], dtype=np.int64)
     after = np.where(h["event"].isin(["lapsed", "violated"]), space.lapse[pkgs], pkgs)
     h["now"] = [space.class_order[c] for c in space.package_class[after]]
-    h = h.groupby(["replication", "day"], sort=False).tail(1)  # events of a world are in order
+    # what is in force is recorded at the end of each day (time d closes day d, which began after
+    # d - 1): events of a world are in order, and its last event of a day sets that day's state
+    h["day"] = np.ceil(h["day"]).astype(int)
+    h = h.groupby(["replication", "day"], sort=False).tail(1)
     n = int(run.first["n"].iloc[0])
     for outcome, part in run.first.groupby("outcome"):
         hits = h[h["now"] != "no_agreement"] if outcome == "any_agreement" else h[h["now"] == outcome]
