@@ -533,7 +533,7 @@ def test_a_child_can_add_a_table_and_a_grandchild_inherits_both(project):
         project,
         'title = "Child"\nsummary = "Adds a lever."\n\n'
         '[levers.relief]\nlabel = "Relief"\nholder = "a"\ntarget = "b"\nkind = "carrot"\n'
-        'strength = 0.1\nassumption = "test"\n',
+        'strength = 1\noption = { arms = "yes" }\nassumption = "test"\n',
     )
     grandchild = project / "scenarios" / "grandchild.toml"
     grandchild.write_text(
