@@ -230,13 +230,25 @@ def test_a_blind_class_and_a_pace_per_round(sc, tmp_path):
         assert "believed" not in q and "believed" not in preview and "value" in preview
         assert envoy.state["public"]["per_round"] and envoy.state["public"]["pace"] == 120
         assert [t["per_round"] for t in served.db.tables()] == [True, False]
+        console = served.server.console_view()
+        assert [t["pace"] for t in console["tables"]] == [
+            {"seconds": 120, "per_round": True},
+            {"seconds": None, "per_round": False},
+        ]
+        assert console["blind"]
         envoy.close()
         teacher.close()
     finally:
         served.stop()
-    served = Served(sc, tmp_path / "class.sqlite", tables=2)  # a restart keeps the table's pace
+    served = Served(sc, tmp_path / "class.sqlite", tables=2)  # a restart keeps the pace and blindness
     try:
         assert served.server.games[1].per_round and served.server.games[1].pace == 120
+        assert served.server.blind and served.server.games[1].blind
+        envoy, teacher = Bot(served, join(served, 2, "us")), Teacher(served)
+        teacher.command(type="start", table=2)
+        assert "believed" not in envoy.question()
+        envoy.close()
+        teacher.close()
     finally:
         served.stop()
 

@@ -61,7 +61,7 @@ class ClassServer:
         blind: bool = False,
     ) -> None:
         check_options(sc, tables, world)
-        self.sc, self.db, self.world, self.blind = sc, db, world, blind
+        self.sc, self.db, self.world = sc, db, world
         meta = db.meta()
         if meta and (meta.get("sha256") != sc.sha256 or int(meta.get("world", -1)) != world):
             raise UserError(
@@ -77,8 +77,12 @@ class ClassServer:
                 teacher=secrets.token_urlsafe(18),
                 code=f"{secrets.randbelow(10**6):06d}",
             )
+        if "blind" not in meta:  # chosen when the class is made (older databases: at their restart)
+            db.set_meta(blind="1" if blind else "0")
         db.ensure_tables(tables)
         meta = db.meta()
+        # A class keeps what its envoys were shown: a restart does not lift or impose blindness.
+        self.blind = meta["blind"] == "1"
         self.teacher_token, self.code = meta["teacher"], meta["code"]
         self.debrief_dir = debrief_dir or db.path.with_name(db.path.stem + "-debrief")
         self.games: dict[int, TableGame] = {}
@@ -186,9 +190,11 @@ class ClassServer:
                 with game.cond:
                     public = game.public()
                     public["error"] = game.error
-            tables.append({"id": t["id"], "seats": seats.get(t["id"], {}), "public": public})
+            pace = {"seconds": t["pace"], "per_round": bool(t["per_round"])}
+            tables.append({"id": t["id"], "seats": seats.get(t["id"], {}), "public": public, "pace": pace})
         return {
             "type": "console",
+            "blind": self.blind,
             "tables": tables,
             "debrief": self.debrief_url,
             "moves": self.db.count_moves(),
@@ -533,7 +539,9 @@ def serve(
     server.resume()
     app = make_app(server)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", ws_max_size=MAX_MESSAGE)
-    blindly = ", the envoy blind to the mediator's beliefs" if blind else ""
+    blindly = ", the envoy blind to the mediator's beliefs" if server.blind else ""
+    if server.blind != blind:
+        blindly += " (as the class was made; --blind at a restart changes nothing)"
     say(
         f"class server for {sc.name}: {len(server.table_ids())} tables, world {world}{blindly}, "
         f"moves in {db_path}"

@@ -23,6 +23,11 @@ function connect() {
   ws.onclose = () => { $("msg").textContent = "Connection lost; reconnecting..."; setTimeout(connect, 1500); };
 }
 
+function paceText(pace) {
+  if (!pace || pace.seconds == null) return "all answered";
+  return `${Math.round(pace.seconds)} s a ${pace.per_round ? "round (one deadline for a contact's questions)" : "question"}`;
+}
+
 function render(m) {
   $("moves").textContent = `${m.moves} moves stored`;
   $("debrief-link").innerHTML = m.debrief ? `<a href="${esc(m.debrief)}" target="_blank">the debrief</a>` : "";
@@ -38,6 +43,7 @@ function render(m) {
     const text = p.text ? Object.entries(p.text).map(([i, o]) => `${esc(sc.issues[i].label)}: ${esc(o.replaceAll("_", " "))}`).join("<br>") : '<span class="muted">none open</span>';
     return `<section data-table="${t.id}"><h2>Table ${t.id} <span class="status ${p.status}">${p.status}</span></h2>
       ${p.day != null ? `<p>${esc(p.date)} of ${p.days} days, contact ${p.contact}</p>` : ""}
+      <p class="pace">Pace: ${paceText(t.pace)}${m.blind ? "; the envoy is blind to the mediator's beliefs" : ""}</p>
       <table>${seats}</table>
       <p><b>Text on the table</b>${p.text_by && p.text_by !== "mediator" ? ` (${esc(label(p.text_by))}'s counter)` : ""}<br>${text}</p>
       <p><b>In force</b>: ${p.inforce ? esc(p.inforce.label) + (p.inforce.truce_ends ? ` (truce to ${esc(p.inforce.truce_ends.date)})` : "") : "-"}</p>
