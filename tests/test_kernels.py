@@ -4,9 +4,10 @@
   array path (``Mediator.propose_arrays``: candidates, estimates on the union of columns,
   ``nash_choice``) pick the same text in every world and round of every bundled scenario, and on
   synthetic tables full of ties (the tie-breaks: larger total surplus, then the lower index).
-* ``term_sums`` (each package's terms summed on the fly) equals the readable path (whole tables
-  added issue by issue) bit for bit, on the bundled tables and on random ones: both start at 0 and
-  add the issues in the scenario's order. The engine used to take a matrix product of weighted
+* ``term_value`` (a package's terms summed on the fly, as every kernel sums them; ``term_sums``
+  fills whole tables with it) equals the readable path (whole tables added issue by issue) bit for
+  bit, on the bundled tables and on random ones: both start at 0 and add the issues in the
+  scenario's order. The engine used to take a matrix product of weighted
   option values and option indicators: on the bundled tables it gives the same bits (checked here,
   so the change of order changed no output), but on random tables its last bits sometimes differ
   (BLAS chooses its own order of additions), so the reference now sums in the kernel's order.
@@ -43,7 +44,7 @@ from sim.engine.counters import best_for_self
 from sim.engine.mediator import Mediator, nash_choice, nash_pick
 from sim.engine.model import NegotiationModel
 from sim.engine.parties import Party, counter_pick, draw_option_values, draw_weights
-from sim.engine.valuation import Values, term_tables
+from sim.engine.valuation import Values, term_tables, weigh
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = sorted((ROOT / "scenarios").glob("*.toml"))
@@ -94,6 +95,12 @@ def test_the_whole_run_is_the_same_on_either_path(name, monkeypatch):
     assert bits(fast.gain) == bits(slow.gain)
 
 
+def one_term_per_package(n_pkgs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Term columns that give package p the weighted value in column p (one permanent term issue
+    with an option per package): any table of values per package, summed as 0 + value."""
+    return np.arange(n_pkgs, dtype=np.int64)[:, None], np.zeros(1, dtype=np.bool_)
+
+
 def reference_pick(packages, negotiable, required, inforce, text, reach, surplus):
     """The array path's rule on a bare table: Mediator.candidates, then nash_choice."""
     allowed = negotiable[None, :] & (packages[None, :, :] >= packages[inforce][:, None, :]).all(axis=2)
@@ -124,8 +131,8 @@ def test_the_kernel_breaks_ties_as_nash_choice_does(seed):
     rows = np.arange(r)
     got = nash_pick(
         rows, inforce, text, reach, packages, sizes.astype(np.int64), strides, negotiable, required, truce,
-        np.zeros(n_pkgs),
-        perm, np.zeros_like(perm), np.zeros((r, 1)), zeros, zeros, np.zeros((r, n)), margin,
+        np.zeros(n_pkgs), perm, np.zeros((n, n_pkgs)), *one_term_per_package(n_pkgs),
+        np.zeros((r, 1)), zeros, zeros, np.zeros((r, n)), margin,
     )  # fmt: skip
     here = perm[:, rows, inforce]  # (n, r)
     surplus = (perm - here[:, :, None]).transpose(1, 0, 2) - margin[:, :, None]  # (r, n, P)
@@ -189,8 +196,8 @@ def test_the_counter_kernel_breaks_ties_as_best_for_self_does(seed):
     zeros = np.zeros((r, n, 1))
     got = counter_pick(
         rows, inforce, me, packages, negotiable, locked, red, required, np.zeros(n_pkgs, dtype=np.int64),
-        np.zeros(n_pkgs), tuple(perm), tuple(np.zeros_like(perm)), np.zeros((r, 1)), zeros, zeros,
-        margin, believed,
+        np.zeros(n_pkgs), tuple(perm), tuple(np.zeros((n, n_pkgs))), *one_term_per_package(n_pkgs),
+        np.zeros((r, 1)), zeros, zeros, margin, believed,
     )  # fmt: skip
     surplus = (perm - perm[:, rows, inforce][:, :, None]).transpose(1, 0, 2)  # (r, n, P)
     want = reference_counter(
@@ -203,16 +210,34 @@ def test_the_counter_kernel_breaks_ties_as_best_for_self_does(seed):
 # ---------------------------------------------------------------------------- values of packages
 
 
-@pytest.mark.parametrize("seed", range(8))
-def test_package_values_equal_the_readable_gathers(seed, monkeypatch):
+def random_space(rng, P: int, n_opts: int):
+    """An outcome space's arrays the valuation reads: P packages over k term issues of 2-4 options
+    (some tied to the truce), each package's truce option and rebuild rate."""
     from types import SimpleNamespace
 
+    sizes = rng.integers(2, 5, size=int(rng.integers(1, 5)))
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    columns = np.ascontiguousarray(np.stack([rng.integers(0, n, size=P) for n in sizes], axis=1) + offsets)
+    return SimpleNamespace(
+        n=P,
+        truce=rng.integers(0, n_opts, size=P).astype(np.int64),
+        rebuild=rng.normal(0, 0.01, size=P),
+        term_columns=columns.astype(np.int64),
+        tied_terms=rng.random(sizes.size) < 0.4,
+    )
+
+
+def random_values(rng, space, R: int) -> Values:
+    J = int(space.term_columns.max()) + 1
+    return Values(rng.normal(size=(R, J)), rng.normal(size=space.n), np.zeros((R, 1)), np.zeros(1))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_package_values_equal_the_readable_gathers(seed, monkeypatch):
     rng = np.random.default_rng(seed)
     R, P, n_opts, r = 50, int(rng.integers(5, 40)), int(rng.integers(1, 4)), 17
-    space = SimpleNamespace(
-        n=P, truce=rng.integers(0, n_opts, size=P).astype(np.int64), rebuild=rng.normal(0, 0.01, size=P)
-    )
-    values = Values(rng.normal(size=(R, P)), rng.normal(size=(R, P)), np.zeros((R, 1)), np.zeros(1))
+    space = random_space(rng, P, n_opts)
+    values = random_values(rng, space, R)
     rows = np.sort(rng.choice(R, size=r, replace=False))
     shape = (r, n_opts)
     coef = (rng.uniform(size=shape), rng.normal(0, 9, size=shape), rng.normal(0, 3, size=shape))
@@ -242,7 +267,7 @@ def test_coefficient_sums_equal_the_readable_coefficients(path, monkeypatch):
     m, shift = rng.normal(0, 0.3, size=40), rng.normal(0, 0.02, size=(40, n_fronts))
     got, want = [], []
     for party in model.parties:
-        v = Values(party.values.perm, party.values.tied, rng.normal(0, 0.05, size=(60, n_fronts)),
+        v = Values(party.values.weighted, party.values.inter, rng.normal(0, 0.05, size=(60, n_fronts)),
                    party.values.slope, float(rng.uniform(0.2, 1.0)))  # fmt: skip
         got.append(v.coefficients(space, rows, days, m, shift, model.window))
         monkeypatch.setattr(Values, "compiled", False)
@@ -255,19 +280,12 @@ def test_coefficient_sums_equal_the_readable_coefficients(path, monkeypatch):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_every_valuers_surplus_in_one_call_equals_the_readable_differences(seed, monkeypatch):
-    from types import SimpleNamespace
-
     from sim.engine.valuation import surpluses_at
 
     rng = np.random.default_rng(seed)
     R, P, n_opts, r, n = 30, int(rng.integers(5, 40)), int(rng.integers(1, 4)), 11, int(rng.integers(1, 5))
-    space = SimpleNamespace(
-        n=P, truce=rng.integers(0, n_opts, size=P).astype(np.int64), rebuild=rng.normal(0, 0.01, size=P)
-    )
-    values = [
-        Values(rng.normal(size=(R, P)), rng.normal(size=(R, P)), np.zeros((R, 1)), np.zeros(1))
-        for _ in range(n)
-    ]
+    space = random_space(rng, P, n_opts)
+    values = [random_values(rng, space, R) for _ in range(n)]
     rows = np.sort(rng.choice(R, size=r, replace=False))
     here = rng.integers(0, P, size=r)
     frac = rng.uniform(size=(r, n_opts))
@@ -301,12 +319,17 @@ def test_term_sums_equal_the_readable_sums_and_the_matrix_product_on_the_bundled
             for i in terms
         ]
         inter = space.interaction_vector(spec)
-        fast = term_tables(space, weights, values, inter, compiled=True)
-        slow = term_tables(space, weights, values, inter, compiled=False)
+        fast = term_tables(space, weigh(weights, values), inter, compiled=True)
+        slow = term_tables(space, weigh(weights, values), inter, compiled=False)
         product = matrix_product(space, weights, values, inter)
         for a, b, c in zip(fast, slow, product, strict=True):
             assert bits(a) == bits(b) == bits(c), party.pid
-        assert bits(party.values.perm) == bits(term_tables_of(model, party, compiled=False)[0])
+        # the party's own drawn values: the kernels' sums are the readable tables
+        own = party.values
+        for a, b in zip(
+            own.tables(space, np.arange(500)), term_tables(space, own.weighted, own.inter), strict=True
+        ):
+            assert bits(a) == bits(b), party.pid
 
 
 def matrix_product(space, weights, values, interactions):
@@ -317,20 +340,6 @@ def matrix_product(space, weights, values, interactions):
     ind = np.array([space.packages[:, k] == o for k, o in rows], dtype=np.float64)
     tied = np.array([space.tied[k] for k, _ in rows])
     return weighted @ (ind * ~tied[:, None]) + interactions, weighted @ (ind * tied[:, None])
-
-
-def term_tables_of(model, party, compiled):
-    """The party's own drawn tables, rebuilt from the same streams on either path."""
-    from sim.engine import parties
-
-    space = model.space
-    saved = parties.term_tables
-    parties.term_tables = lambda *a, **kw: saved(*a, **kw, compiled=compiled)
-    try:
-        v = parties.draw_values(space, party.spec, model.stream, ("party", party.pid), model.replications)
-    finally:
-        parties.term_tables = saved
-    return v.perm, v.tied
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -348,8 +357,8 @@ def test_term_sums_equal_the_readable_sums_on_random_tables(seed, make_scenario)
     weights = rng.dirichlet(np.ones(len(space.term_ks)), size=R) * rng.uniform(0.1, 10)
     values = [rng.normal(0, 3, size=(R, len(space.options[k]))) for k in space.term_ks]
     inter = rng.normal(0, 1, size=space.n)
-    fast = term_tables(space, weights, values, inter, compiled=True)
-    slow = term_tables(space, weights, values, inter, compiled=False)
+    fast = term_tables(space, weigh(weights, values), inter, compiled=True)
+    slow = term_tables(space, weigh(weights, values), inter, compiled=False)
     assert bits(fast[0]) == bits(slow[0])
     assert bits(fast[1]) == bits(slow[1])
 

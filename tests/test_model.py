@@ -458,9 +458,9 @@ def test_a_leaders_call_reveals_true_values_to_the_mediator(make_scenario):
     model = play(make_scenario, raw, "call")
     b, est = model.party["b"], model.mediator.est[1]
     assert model.mediator.informed.all()
-    assert np.array_equal(est.perm, b.values.perm) and np.array_equal(est.war, b.values.war)
+    assert np.array_equal(est.weighted, b.values.weighted) and np.array_equal(est.war, b.values.war)
     quiet = play(make_scenario, learning_talks(), "quiet")
-    assert not np.array_equal(quiet.mediator.est[1].perm, quiet.party["b"].values.perm)
+    assert not np.array_equal(quiet.mediator.est[1].weighted, quiet.party["b"].values.weighted)
 
 
 def test_two_refused_openings_lead_to_different_outcomes_because_the_text_is_revised_from_the_table(

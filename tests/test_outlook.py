@@ -75,7 +75,7 @@ def war_only(space: OutcomeSpace) -> Values:
     """A valuer of the war alone (no terms), with the daily values and slopes of ``simulated``."""
     a = np.array([[WAR[f] for f in space.fronts]])
     b = np.array([SLOPE[f] for f in space.fronts])
-    return Values(np.zeros((1, space.n)), np.zeros((1, space.n)), a, b)
+    return Values(np.zeros((1, int(space.term_columns.max()) + 1)), np.zeros(space.n), a, b)
 
 
 @pytest.mark.parametrize("scope", TRUCE_OPTIONS)
@@ -137,7 +137,7 @@ def test_tied_terms_count_the_truces_share_of_the_window_and_permanent_ones_in_f
     sc = make_scenario(domain(), "outlook_terms")
     model = NegotiationModel(sc, replications=1, rng=1)
     a = model.party["a"]
-    terms = Values(a.values.perm, a.values.tied, np.zeros_like(a.values.war), np.zeros(2))
+    terms = Values(a.values.weighted, a.values.inter, np.zeros_like(a.values.war), np.zeros(2))
     pkg = model.space.index({TRUCE: "full", "freeze": "yes", "prisoners": "swap"})
     days = np.array([[0.0, 30.0, 30.0]])
     v = terms.of(model.space, np.array([0]), np.array([pkg]), days, np.array([0.2]), np.zeros((1, 2)), 90)
@@ -153,7 +153,7 @@ def test_a_term_added_to_the_truce_in_force_counts_for_the_days_it_has_left(make
     sc = make_scenario(domain(), "outlook_left")
     model = NegotiationModel(sc, replications=1, rng=1)
     space, a, rows = model.space, model.party["a"], np.array([0])
-    terms = Values(a.values.perm, a.values.tied, np.zeros_like(a.values.war), np.zeros(2))
+    terms = Values(a.values.weighted, a.values.inter, np.zeros_like(a.values.war), np.zeros(2))
     here, ext = space.index({TRUCE: "full"}), space.index({TRUCE: "full", "freeze": "yes"})
     model.inforce[:] = here
     model.truces.end[:] = 10.0  # the clock is at day 0

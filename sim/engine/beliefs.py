@@ -58,8 +58,7 @@ class Beliefs:
         for est, party in zip(self.est, self.parties, strict=True):
             if est is party.values:
                 continue
-            est.perm[rows] = party.values.perm[rows]
-            est.tied[rows] = party.values.tied[rows]
+            est.weighted[rows] = party.values.weighted[rows]
             est.war[rows] = party.values.war[rows]
         self.informed[rows] = True
 

@@ -58,7 +58,7 @@ def kernel(fn: Callable) -> Callable:
         if compiled is None:
             for name in fn.__code__.co_names:  # the kernels it calls, compiled, so numba can type them
                 called = fn.__globals__.get(name)
-                if getattr(called, "compile", None) is not None and hasattr(called, "py_func"):
+                if getattr(called, "is_kernel", False):  # (a compiled one is typed by numba as it is)
                     fn.__globals__[name] = called.compile()
             compiled = numba().njit(cache=True, nogil=True)(fn)
         return compiled
@@ -67,6 +67,7 @@ def kernel(fn: Callable) -> Callable:
     def call(*args: Any) -> Any:
         return (compiled or compile_())(*args)
 
+    call.is_kernel = True  # type: ignore[attr-defined]
     call.py_func = fn  # type: ignore[attr-defined]
     call.compile = compile_  # type: ignore[attr-defined]
     return call

@@ -18,7 +18,7 @@ from sim.engine.beliefs import Beliefs
 from sim.engine.jit import kernel
 from sim.engine.outcomes import STATUS_QUO
 from sim.engine.parties import draw_values
-from sim.engine.valuation import ExpectedPath, term_tables
+from sim.engine.valuation import ExpectedPath, term_value, weigh
 from sim.scenario import schema as S
 
 
@@ -51,16 +51,14 @@ class Mediator(mesa.Agent):
         space, R = model.space, model.replications
         sc = model.spec
         self.parties = model.parties
-        # The estimates of every party side by side (n, R, P), for the compiled proposal; each
+        # The estimates of every party side by side (n, R, J), for the compiled proposal; each
         # party's Values holds a view of its own slice, so a revision of one is a revision of both.
-        self.perm_hat = np.empty((len(self.parties), R, space.n))
-        self.tied_hat = np.empty((len(self.parties), R, space.n))
+        self.weighted_hat = np.empty((len(self.parties), R, space.term_columns.max(initial=-1) + 1))
         est = [
-            draw_values(
-                space, p.spec, model.stream, ("mediator", p.pid), R, out=(self.perm_hat[i], self.tied_hat[i])
-            )
+            draw_values(space, p.spec, model.stream, ("mediator", p.pid), R, out=self.weighted_hat[i])
             for i, p in enumerate(self.parties)
         ]
+        self.inter_hat = np.stack([v.inter for v in est])
         self.beliefs = Beliefs(model, ("mediator",), spec.learning_step, spec.informed, est=est)
         self.weights_hat = None  # per-world salience estimates, kept only when listening
         self.required = np.array([p.required for p in self.parties])  # (n, P)
@@ -163,8 +161,10 @@ class Mediator(mesa.Agent):
             self.required,
             space.truce,
             space.rebuild,
-            self.perm_hat,
-            self.tied_hat,
+            self.weighted_hat,
+            self.inter_hat,
+            space.term_columns,
+            space.tied_terms,
             coef[0][0],
             np.stack([c[1] for c in coef], axis=1),
             np.stack([c[2] for c in coef], axis=1),
@@ -227,11 +227,7 @@ class Mediator(mesa.Agent):
             )
             for k in space.term_ks
         ]
-        perm, tied = term_tables(
-            space, self.weights_hat[rows, i], values, space.interaction_vector(party.spec)
-        )
-        self.est[i].perm[rows] = perm
-        self.est[i].tied[rows] = tied
+        self.est[i].weighted[rows] = weigh(self.weights_hat[rows, i], values)
 
     def answered(self, idx: np.ndarray, banked: np.ndarray, day: np.ndarray) -> None:
         """After the answers at a contact (times day): note progress, and give up by the rule in days."""
@@ -288,7 +284,7 @@ def nash_choice(surplus: np.ndarray, required: np.ndarray, allowed: np.ndarray) 
 @kernel
 def nash_pick(
     rows, inforce, text, reach, packages, sizes, strides, negotiable, required, truce, rebuild,
-    perm, tied, frac, const, per_rebuild, bonus, margin,
+    weighted, inter, columns, tied, frac, const, per_rebuild, bonus, margin,
 ):  # fmt: skip
     """Kernel of ``Mediator.propose``: for each world k (``rows[k]`` of the tables), the package
     ``nash_choice`` picks, among that world's own candidates only.
@@ -297,13 +293,14 @@ def nash_pick(
     ``inforce[k]`` or raise it, other than it; with ``reach >= 0``, those within ``reach`` issue
     changes of ``text[k]`` if there are any (for a reach up to 2 they are enumerated from the text,
     ``sizes`` and ``strides`` (K,) giving each issue's options and place in the package index).
-    A party's estimated surplus is its value (``perm``, ``tied`` (n, R, P) and the per-option
+    A party's estimated surplus is its value (its terms from ``weighted`` (n, R, J) and ``inter``
+    (n, P), summed per package by ``term_value`` over ``columns`` and ``tied``; the per-option
     ``frac`` (r, O), ``const`` and ``per_rebuild`` (r, n, O), see ``Values.coefficients``) over
     what is in force, plus ``bonus`` (r, n), less the believed ``margin`` (r, n): the same
     operations in the same order as the array path. Ties go as in ``nash_choice``: the larger total
     surplus, then the lower index.
     """
-    n, n_pkgs, n_issues = perm.shape[0], packages.shape[0], packages.shape[1]
+    n, n_pkgs, n_issues = weighted.shape[0], packages.shape[0], packages.shape[1]
     out = np.full(rows.size, -1, dtype=np.int64)
     here_value = np.empty(n)
     cand = np.empty(n_pkgs, dtype=np.int64)
@@ -340,12 +337,8 @@ def nash_pick(
             count = _scan(packages, negotiable, here, tabled, n_issues, cand)
         o = truce[here]
         for i in range(n):
-            here_value[i] = (
-                perm[i, row, here]
-                + frac[k, o] * tied[i, row, here]
-                + const[k, i, o]
-                + per_rebuild[k, i, o] * rebuild[here]
-            )
+            perm, held = term_value(weighted[i], inter[i], columns, tied, row, here)
+            here_value[i] = perm + frac[k, o] * held + const[k, i, o] + per_rebuild[k, i, o] * rebuild[here]
         best_ok, nash_ok, total_ok = -1, -np.inf, -np.inf  # among texts all are believed to accept
         best_any, short_any, total_any = -1, -np.inf, -np.inf  # among all: least total shortfall
         for c in range(count):
@@ -354,12 +347,8 @@ def nash_pick(
             feasible = True
             nash, shortfall, total = 1.0, 0.0, 0.0
             for i in range(n):
-                value = (
-                    perm[i, row, p]
-                    + frac[k, o] * tied[i, row, p]
-                    + const[k, i, o]
-                    + per_rebuild[k, i, o] * rebuild[p]
-                )
+                perm, held = term_value(weighted[i], inter[i], columns, tied, row, p)
+                value = perm + frac[k, o] * held + const[k, i, o] + per_rebuild[k, i, o] * rebuild[p]
                 s = ((value - here_value[i]) + bonus[k, i] * 1.0) - margin[k, i]
                 if required[i, p]:
                     feasible = feasible and s > 0
@@ -410,6 +399,7 @@ def warm_up() -> None:
     one = np.zeros(1, dtype=np.int64)
     nash_pick(
         one, one, one, -1, np.zeros((1, 1), dtype=np.int64), one + 1, one + 1, np.zeros(1, dtype=np.bool_),
-        np.zeros((1, 1), dtype=np.bool_), one, np.zeros(1), np.zeros((1, 1, 1)), np.zeros((1, 1, 1)),
+        np.zeros((1, 1), dtype=np.bool_), one, np.zeros(1), np.zeros((1, 1, 1)), np.zeros((1, 1)),
+        np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.bool_),
         np.zeros((1, 1)), np.zeros((1, 1, 1)), np.zeros((1, 1, 1)), np.zeros((1, 1)), np.zeros((1, 1)),
     )  # fmt: skip

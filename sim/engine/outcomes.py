@@ -166,6 +166,11 @@ class OutcomeSpace:
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
         return np.ascontiguousarray(self.packages[:, self.term_ks].astype(np.int64) + offsets)
 
+    @cached_property
+    def tied_terms(self) -> np.ndarray:
+        """(k,) bool: which term issues (in ``term_ks`` order) are tied to the truce."""
+        return np.ascontiguousarray(self.tied[self.term_ks])
+
     def extends(self, inforce: np.ndarray) -> np.ndarray:
         """(r, P) bool: packages that keep every option banked in ``inforce`` (r,) or raise it."""
         banked = self.packages[inforce]

@@ -16,7 +16,7 @@ import numpy as np
 from sim.engine.counters import best_for_self
 from sim.engine.jit import kernel
 from sim.engine.outcomes import OutcomeSpace
-from sim.engine.valuation import ExpectedPath, Values, term_tables
+from sim.engine.valuation import ExpectedPath, Values, term_value, weigh
 from sim.scenario import schema as S
 
 Stream = Callable[..., np.random.Generator]
@@ -68,10 +68,10 @@ def draw_values(
     stream: Stream,
     who: tuple[str, ...],
     n: int,
-    out: tuple[np.ndarray, np.ndarray] | None = None,
+    out: np.ndarray | None = None,
 ) -> Values:
-    """A party's term tables and daily war values in n worlds, from the streams of ``who``
-    (the tables written into ``out``, two (n, P) arrays, when given)."""
+    """A party's weighted option values and daily war values in n worlds, from the streams of
+    ``who`` (the weighted values written into ``out``, an (n, J) array, when given)."""
     sc = space.scenario
     u = sc.uncertainty
     terms = [space.issues[k] for k in space.term_ks]
@@ -88,7 +88,10 @@ def draw_values(
         )
         for i in terms
     ]
-    perm, tied = term_tables(space, weights, values, space.interaction_vector(spec), out=out)
+    weighted = weigh(weights, values)
+    if out is not None:
+        out[:] = weighted
+        weighted = out
     war = np.zeros((n, len(space.fronts)))
     slope = np.zeros(len(space.fronts))
     for f, front in enumerate(space.fronts):
@@ -96,7 +99,7 @@ def draw_values(
             fv = spec.war[front]
             war[:, f] = draw(stream(*who, "war", front), fv, n, u.exact)
             slope[f] = fv.momentum
-    return Values(perm, tied, war, slope)
+    return Values(weighted, space.interaction_vector(spec), war, slope)
 
 
 def hurt(daily: np.ndarray, open_fronts: np.ndarray) -> np.ndarray:
@@ -221,8 +224,10 @@ class Party(mesa.Agent):
             others,
             space.truce,
             space.rebuild,
-            tuple(est.perm for est in beliefs.est),
-            tuple(est.tied for est in beliefs.est),
+            tuple(est.weighted for est in beliefs.est),
+            tuple(est.inter for est in beliefs.est),
+            space.term_columns,
+            space.tied_terms,
             coef[0][0],
             np.stack([c[1] for c in coef], axis=1),
             np.stack([c[2] for c in coef], axis=1),
@@ -291,7 +296,9 @@ class VetoPlayer(mesa.Agent):
         )
         values = draw_values(space, own, stream, ("veto", party.pid), n)
         # The war is the party's own: the same daily values in each world, counted by war_weight.
-        self.values = Values(values.perm, values.tied, party.values.war, party.values.slope, spec.war_weight)
+        self.values = Values(
+            values.weighted, values.inter, party.values.war, party.values.slope, spec.war_weight
+        )
         self.threshold = draw(stream("veto", party.pid, "threshold"), spec.threshold, n, sc.uncertainty.exact)
 
     def probability(self, idx: np.ndarray, pkg: np.ndarray) -> np.ndarray:
@@ -307,7 +314,7 @@ class VetoPlayer(mesa.Agent):
 @kernel
 def counter_pick(
     rows, inforce, me, packages, negotiable, locked, red, required, truce, rebuild,
-    perm, tied, frac, const, per_rebuild, margin, believed_margin,
+    weighted, inter, columns, tied, frac, const, per_rebuild, margin, believed_margin,
 ):  # fmt: skip
     """Kernel of ``Party.counter`` for party ``me``: in each world k (``rows[k]`` of the tables),
     the package with the largest own surplus among that world's negotiable extensions of
@@ -316,12 +323,13 @@ def counter_pick(
     whose consent it needs would accept (estimated surplus above ``believed_margin[k, i]``); the
     lower index on a tie, -1 if none.
 
-    ``perm``, ``tied``: a tuple of each party's (R, P) tables as the party believes them (its own
-    the true ones); ``frac`` (r, O), ``const`` and ``per_rebuild`` (r, n, O) their per-option
-    coefficients (``Values.coefficients``). A surplus is the value less the value of what is in
-    force, both summed as ``Values.at`` sums them, so the bits are the array path's.
+    ``weighted``, ``inter``: a tuple of each party's weighted option values and interactions as
+    the party believes them (its own the true ones), summed per package by ``term_value`` over
+    ``columns`` and ``tied``; ``frac`` (r, O), ``const`` and ``per_rebuild`` (r, n, O) their
+    per-option coefficients (``Values.coefficients``). A surplus is the value less the value of
+    what is in force, both summed as ``Values.at`` sums them, so the bits are the array path's.
     """
-    n, n_pkgs, n_issues = len(perm), packages.shape[0], packages.shape[1]
+    n, n_pkgs, n_issues = len(weighted), packages.shape[0], packages.shape[1]
     out = np.full(rows.size, -1, dtype=np.int64)
     here_value = np.empty(n)
     has_locks = locked.shape[0] > 0
@@ -329,10 +337,8 @@ def counter_pick(
         row, here = rows[k], inforce[k]
         o = truce[here]
         for i in range(n):
-            here_value[i] = (
-                perm[i][row, here] + frac[k, o] * tied[i][row, here] + const[k, i, o]
-                + per_rebuild[k, i, o] * rebuild[here]
-            )  # fmt: skip
+            perm, held = term_value(weighted[i], inter[i], columns, tied, row, here)
+            here_value[i] = perm + frac[k, o] * held + const[k, i, o] + per_rebuild[k, i, o] * rebuild[here]
         best, best_own = -1, 0.0
         for p in range(n_pkgs):
             if p == here or not negotiable[p] or red[p] or (has_locks and locked[k, p]):
@@ -343,20 +349,20 @@ def counter_pick(
             if not keeps:
                 continue
             o = truce[p]
+            perm, held = term_value(weighted[me], inter[me], columns, tied, row, p)
             own = (
-                perm[me][row, p] + frac[k, o] * tied[me][row, p] + const[k, me, o]
-                + per_rebuild[k, me, o] * rebuild[p]
-            ) - here_value[me]  # fmt: skip
+                perm + frac[k, o] * held + const[k, me, o] + per_rebuild[k, me, o] * rebuild[p]
+            ) - here_value[me]
             if not (own >= margin[k] and own > 0) or (best >= 0 and not own > best_own):
                 continue
             theirs = True
             for i in range(n):
                 if i == me or not required[i, p]:
                     continue
+                perm, held = term_value(weighted[i], inter[i], columns, tied, row, p)
                 s = (
-                    perm[i][row, p] + frac[k, o] * tied[i][row, p] + const[k, i, o]
-                    + per_rebuild[k, i, o] * rebuild[p]
-                ) - here_value[i]  # fmt: skip
+                    perm + frac[k, o] * held + const[k, i, o] + per_rebuild[k, i, o] * rebuild[p]
+                ) - here_value[i]
                 if not (s - believed_margin[k, i] > 0):
                     theirs = False
                     break
@@ -371,10 +377,11 @@ def warm_up() -> None:
     parties (numba compiles one version per number of parties)."""
     one = np.zeros(1, dtype=np.int64)
     no = np.zeros(1, dtype=np.bool_)
+    cols = np.zeros((1, 1), dtype=np.int64)
     for n in range(1, 5):
-        table = (np.zeros((1, 1)),) * n
         counter_pick(
-            one, one, 0, np.zeros((1, 1), dtype=np.int64), no, np.zeros((0, 0), dtype=np.bool_), no,
-            np.zeros((n, 1), dtype=np.bool_), one, np.zeros(1), table, table, np.zeros((1, 1)),
-            np.zeros((1, n, 1)), np.zeros((1, n, 1)), np.zeros(1), np.zeros((1, n)),
+            one, one, 0, cols, no, np.zeros((0, 0), dtype=np.bool_), no,
+            np.zeros((n, 1), dtype=np.bool_), one, np.zeros(1), (np.zeros((1, 1)),) * n,
+            (np.zeros(1),) * n, cols, no, np.zeros((1, 1)), np.zeros((1, n, 1)), np.zeros((1, n, 1)),
+            np.zeros(1), np.zeros((1, n)),
         )  # fmt: skip

@@ -125,18 +125,38 @@ class ExpectedPath:
 class Values:
     """One valuer's parameters over worlds.
 
-    perm (R, P): weighted value of the permanent terms, interaction terms included.
-    tied (R, P): weighted value of the terms tied to the truce (held only while it lasts).
+    weighted (R, J): each term option's value times its issue's salience weight, the term issues'
+    options laid end to end (``OutcomeSpace.term_columns`` names a package's column on each).
+    inter (P,): the interaction terms each package triggers (they count as permanent).
     war (R, F): daily value of fighting on each front at a balance of 0.
     slope (F,): how each front's daily value moves per unit of the balance.
     war_weight: how much of the war's part counts (a veto player may count less).
+
+    A package's terms are summed when asked, a few options per package (``term_value``), never held
+    as (R, P) tables: a valuer costs R x J numbers, not 2 x R x P.
     """
 
-    perm: np.ndarray
-    tied: np.ndarray
+    weighted: np.ndarray
+    inter: np.ndarray
     war: np.ndarray
     slope: np.ndarray
     war_weight: float = 1.0
+
+    def tables(self, space: OutcomeSpace, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(r, P) permanent and tied term values of every package in worlds ``rows``: the readable
+        reference for what the kernels sum one package at a time."""
+        return term_tables(space, self.weighted[rows], self.inter, compiled=False)
+
+    def terms_of(self, space: OutcomeSpace, rows: np.ndarray, pkg: int) -> tuple[np.ndarray, np.ndarray]:
+        """(r,) permanent and tied term values of package ``pkg`` in worlds ``rows``, summed from 0 in
+        the order of the term issues, as ``term_value`` sums them."""
+        perm, tied = np.zeros(rows.size), np.zeros(rows.size)
+        for i, col in enumerate(space.term_columns[pkg]):
+            if space.tied_terms[i]:
+                tied += self.weighted[rows, col]
+            else:
+                perm += self.weighted[rows, col]
+        return perm + self.inter[pkg], tied
 
     def daily(self, rows: np.ndarray, m: np.ndarray, shift: np.ndarray) -> np.ndarray:
         """(r, F) daily value of fighting on each front now."""
@@ -168,7 +188,7 @@ class Values:
         b_open = space.open_by_option @ self.slope  # (O,) slope of the fronts a truce leaves open
         b_all = self.slope.sum()
         a_open, a_all = a @ space.open_by_option.T, a.sum(axis=1)
-        status_quo = self.tied[rows, STATUS_QUO]
+        status_quo = self.terms_of(space, rows, STATUS_QUO)[1]
         ww = self.war_weight
         if self.compiled:
             const, per_rebuild = coefficient_sums(
@@ -229,40 +249,57 @@ class Values:
             shared = pkgs is None or pkgs.ndim == 1
             cols = np.arange(space.n) if pkgs is None else pkgs
             return package_values(
-                self.perm, self.tied, np.asarray(rows, dtype=np.int64),
-                np.asarray(cols[None, :] if shared else cols, dtype=np.int64), space.truce, space.rebuild,
-                frac, const, per_rebuild,
+                self.weighted, self.inter, space.term_columns, space.tied_terms,
+                np.asarray(rows, dtype=np.int64),
+                np.asarray(cols[None, :] if shared else cols, dtype=np.int64),
+                space.truce, space.rebuild, frac, const, per_rebuild,
             )  # fmt: skip
+        perm, tied = self.tables(space, rows)
         if pkgs is None or pkgs.ndim == 1:  # the same packages (columns) in every world
             cols = np.arange(space.n) if pkgs is None else pkgs
             opt = space.truce[cols]
-            at = np.ix_(rows, cols)
             return (
-                self.perm[at]
-                + frac[:, opt] * self.tied[at]
+                perm[:, cols]
+                + frac[:, opt] * tied[:, cols]
                 + const[:, opt]
                 + per_rebuild[:, opt] * space.rebuild[cols]
             )
-        # Different packages in each world: gather only the cells asked for, not whole rows.
+        # Different packages in each world: gather the cells asked for.
         opt = space.truce[pkgs]
-        cells = (rows[:, None], pkgs)
 
         def take(x: np.ndarray) -> np.ndarray:
             return np.take_along_axis(x, opt, axis=1)
 
         return (
-            self.perm[cells]
-            + take(frac) * self.tied[cells]
+            np.take_along_axis(perm, pkgs, axis=1)
+            + take(frac) * np.take_along_axis(tied, pkgs, axis=1)
             + take(const)
             + take(per_rebuild) * space.rebuild[pkgs]
         )
 
 
 @kernel
-def package_values(perm, tied, rows, pkgs, truce, rebuild, frac, const, per_rebuild):  # fmt: skip
+def term_value(weighted, inter, columns, tied, r, p):  # fmt: skip
+    """The permanent and tied term values of package ``p`` in world ``r``: its option's weighted
+    value on each term issue (``columns[p]``), summed from 0 in the scenario's order of issues, the
+    interactions added to the permanent part (the order ``term_tables`` fixes)."""
+    a = 0.0
+    b = 0.0
+    for i in range(columns.shape[1]):
+        if tied[i]:
+            b += weighted[r, columns[p, i]]
+        else:
+            a += weighted[r, columns[p, i]]
+    return a + inter[p], b
+
+
+@kernel
+def package_values(
+    weighted, inter, columns, tied, rows, pkgs, truce, rebuild, frac, const, per_rebuild,
+):  # fmt: skip
     """Kernel of ``Values.at``: (r, C) the value of package ``pkgs[k, c]`` (or ``pkgs[0, c]`` in
-    every world when ``pkgs`` has one row) in world ``rows[k]`` of the tables, added in the
-    readable path's order."""
+    every world when ``pkgs`` has one row) in world ``rows[k]``, its terms summed on the fly
+    (``term_value``) and added in the readable path's order."""
     n_rows, n_cols = rows.size, pkgs.shape[1]
     out = np.empty((n_rows, n_cols))
     shared = pkgs.shape[0] != n_rows
@@ -272,7 +309,8 @@ def package_values(perm, tied, rows, pkgs, truce, rebuild, frac, const, per_rebu
         for c in range(n_cols):
             p = pkgs[line, c]
             o = truce[p]
-            out[k, c] = perm[r, p] + frac[k, o] * tied[r, p] + const[k, o] + per_rebuild[k, o] * rebuild[p]
+            perm, held = term_value(weighted, inter, columns, tied, r, p)
+            out[k, c] = perm + frac[k, o] * held + const[k, o] + per_rebuild[k, o] * rebuild[p]
     return out
 
 
@@ -287,11 +325,12 @@ def surpluses_at(
     """(r, n, C) each valuer's value of packages ``pkgs`` (as in ``Values.of``) less its value of
     ``here`` (r,), what is in force, from its coefficients ``coefs``. Compiled, every valuer in one
     call (``surplus_values``); else ``Values.at`` twice per valuer and the difference."""
-    tables = [v.perm for v in values] + [v.tied for v in values]
+    tables = [v.weighted for v in values] + [v.inter for v in values]
     if Values.compiled and all(t.flags.c_contiguous and t.dtype == np.float64 for t in tables):
         cols = np.arange(space.n) if pkgs is None else pkgs
         return surplus_values(
-            tuple(v.perm for v in values), tuple(v.tied for v in values), np.asarray(rows, dtype=np.int64),
+            tuple(v.weighted for v in values), tuple(v.inter for v in values), space.term_columns,
+            space.tied_terms, np.asarray(rows, dtype=np.int64),
             np.asarray(cols[None, :] if cols.ndim == 1 else cols, dtype=np.int64),
             np.asarray(here, dtype=np.int64), space.truce, space.rebuild, coefs[0][0],
             np.stack([c[1] for c in coefs], axis=1), np.stack([c[2] for c in coefs], axis=1),
@@ -304,11 +343,13 @@ def surpluses_at(
 
 
 @kernel
-def surplus_values(perm, tied, rows, pkgs, here, truce, rebuild, frac, const, per_rebuild):  # fmt: skip
-    """Kernel of ``surpluses_at``: ``perm``, ``tied`` a tuple of each valuer's (R, P) tables,
-    ``const`` and ``per_rebuild`` (r, n, O); each value summed as ``package_values`` sums it, less
-    the value of ``here[k]`` summed the same way."""
-    n, n_rows, n_cols = len(perm), rows.size, pkgs.shape[1]
+def surplus_values(
+    weighted, inter, columns, tied, rows, pkgs, here, truce, rebuild, frac, const, per_rebuild,
+):  # fmt: skip
+    """Kernel of ``surpluses_at``: ``weighted``, ``inter`` a tuple of each valuer's weighted option
+    values and interactions, ``const`` and ``per_rebuild`` (r, n, O); each value summed as
+    ``package_values`` sums it, less the value of ``here[k]`` summed the same way."""
+    n, n_rows, n_cols = len(weighted), rows.size, pkgs.shape[1]
     out = np.empty((n_rows, n, n_cols))
     shared = pkgs.shape[0] != n_rows
     for k in range(n_rows):
@@ -316,48 +357,38 @@ def surplus_values(perm, tied, rows, pkgs, here, truce, rebuild, frac, const, pe
         oh = truce[h]
         line = 0 if shared else k
         for i in range(n):
-            base = (
-                perm[i][r, h]
-                + frac[k, oh] * tied[i][r, h]
-                + const[k, i, oh]
-                + per_rebuild[k, i, oh] * rebuild[h]
-            )
+            perm, held = term_value(weighted[i], inter[i], columns, tied, r, h)
+            base = perm + frac[k, oh] * held + const[k, i, oh] + per_rebuild[k, i, oh] * rebuild[h]
             for c in range(n_cols):
                 p = pkgs[line, c]
                 o = truce[p]
-                value = (
-                    perm[i][r, p]
-                    + frac[k, o] * tied[i][r, p]
-                    + const[k, i, o]
-                    + per_rebuild[k, i, o] * rebuild[p]
-                )
+                perm, held = term_value(weighted[i], inter[i], columns, tied, r, p)
+                value = perm + frac[k, o] * held + const[k, i, o] + per_rebuild[k, i, o] * rebuild[p]
                 out[k, i, c] = value - base
     return out
 
 
-def term_tables(
-    space: OutcomeSpace,
-    weights: np.ndarray,
-    values: list[np.ndarray],
-    interactions: np.ndarray,
-    compiled: bool = True,
-    out: tuple[np.ndarray, np.ndarray] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(R, P) permanent and tied term values from weights (R, k) and option values per term issue.
+def weigh(weights: np.ndarray, values: list[np.ndarray]) -> np.ndarray:
+    """(R, J) each term option's value times its issue's weight: ``weights`` (R, k), ``values[i]``
+    (R, options of the i-th term issue), laid end to end in the order of ``term_columns``."""
+    return np.concatenate([weights[:, i : i + 1] * v for i, v in enumerate(values)], axis=1)
 
-    ``values[i]`` is (R, options of the i-th term issue); ``interactions`` (P,) counts as permanent.
-    A package's term value is the weighted value of its option on each term issue (an additive
-    multi-attribute value, Raiffa 1982), summed from 0 in the scenario's order of issues: compiled,
-    one world and package at a time (``term_sums``); else issue by issue over whole tables. The
-    order is fixed on purpose: a matrix product over option indicators leaves it to the BLAS
-    library (blocking, several accumulators), and on some tables its last bits differ.
-    ``out``: two (R, P) arrays to write the tables into (and return), instead of new ones.
+
+def term_tables(
+    space: OutcomeSpace, weighted: np.ndarray, interactions: np.ndarray, compiled: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """(R, P) permanent and tied term values from weighted option values (R, J; ``weigh``).
+
+    ``interactions`` (P,) counts as permanent. A package's term value is the weighted value of its
+    option on each term issue (an additive multi-attribute value, Raiffa 1982), summed from 0 in
+    the scenario's order of issues: compiled, one world and package at a time (``term_sums``); else
+    issue by issue over whole tables. The order is fixed on purpose: a matrix product over option
+    indicators leaves it to the BLAS library (blocking, several accumulators), and on some tables
+    its last bits differ. The engine holds no such tables (``term_value`` sums a package when it
+    is asked); they are the readable reference and what analyses of whole spaces read.
     """
-    weighted = np.concatenate([weights[:, i : i + 1] * v for i, v in enumerate(values)], axis=1)
-    columns, tied = space.term_columns, space.tied[space.term_ks]
-    perm, held = (
-        out if out is not None else (np.empty((len(weighted), space.n)), np.empty((len(weighted), space.n)))
-    )
+    columns, tied = space.term_columns, space.tied_terms
+    perm, held = np.empty((len(weighted), space.n)), np.empty((len(weighted), space.n))
     if compiled:
         term_sums(weighted, columns, tied, interactions, perm, held)
         return perm, held
@@ -384,20 +415,11 @@ def term_sums(
 ) -> None:
     """Kernel of ``term_tables``: ``weighted`` (R, J) weighted option values, ``columns`` (P, k)
     the column of each package's option on each term issue, ``tied`` (k,) the issues tied to the
-    truce; writes ``perm`` and ``held`` (R, P). Each sum starts at 0 and adds the issues in order,
-    as the readable path does."""
+    truce; writes ``perm`` and ``held`` (R, P), each cell as ``term_value`` sums it."""
     n_worlds, n_pkgs = weighted.shape[0], columns.shape[0]
     for r in range(n_worlds):
         for p in range(n_pkgs):
-            a = 0.0
-            b = 0.0
-            for i in range(columns.shape[1]):
-                if tied[i]:
-                    b += weighted[r, columns[p, i]]
-                else:
-                    a += weighted[r, columns[p, i]]
-            perm[r, p] = a + interactions[p]
-            held[r, p] = b
+            perm[r, p], held[r, p] = term_value(weighted, interactions, columns, tied, r, p)
 
 
 @kernel
@@ -436,11 +458,11 @@ def warm_up() -> None:
     """Compile (or load) this module's kernels on a tiny table."""
     one = np.zeros((1, 1))
     first = np.zeros(1, dtype=np.int64)
-    package_values(one, one, first, np.zeros((1, 1), dtype=np.int64), first, np.zeros(1), one, one, one)
+    cols, no = np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.bool_)
     row = np.zeros(1)
+    package_values(one, row, cols, no, first, cols, first, row, one, one, one)
     for n in range(1, 5):  # one valuer, and every party of a table of up to four
-        tables = (one,) * n
-        surplus_values(tables, tables, first, np.zeros((1, 1), dtype=np.int64), first, first, row, one,
+        surplus_values((one,) * n, (row,) * n, cols, no, first, cols, first, first, row, one,
                        np.zeros((1, n, 1)), np.zeros((1, n, 1)))  # fmt: skip
     coefficient_sums(*[one] * 10, row, one, row, row, 0.0, np.zeros(1, dtype=np.bool_), row, 1.0)
     term_sums(
