@@ -162,15 +162,16 @@ MUTANTS: list[Mutant] = [
         "sim/engine/model.py",
         (
             (
-                "return self.value(values, party, idx, pkgs) - self.value(values, party, idx, here)",
-                "cols = np.arange(self.space.n) if pkgs is None else pkgs\n"
-                "        paid = sum(\n"
-                "            lv.strength * (self.levers.uses[j, idx] > 0)[:, None] * (cols != here)\n"
-                "            for j, lv in enumerate(self.levers.specs)\n"
-                '            if lv.kind == "carrot" and self.levers.targets[j] is party\n'
-                "        )\n"
-                "        return self.value(values, party, idx, pkgs)"
-                " - self.value(values, party, idx, here) + paid",
+                "return surpluses_at(values, self.space, idx, pkgs, self.inforce[idx], coefs)",
+                "out = surpluses_at(values, self.space, idx, pkgs, self.inforce[idx], coefs)\n"
+                "        cols = np.arange(self.space.n) if pkgs is None else pkgs\n"
+                "        changed = cols != self.inforce[idx][:, None]\n"
+                "        for j, lv in enumerate(self.levers.specs):\n"
+                "            for i, party in enumerate(parties):\n"
+                '                if lv.kind == "carrot" and self.levers.targets[j] is party:\n'
+                "                    fired = (self.levers.uses[j, idx] > 0)[:, None]\n"
+                "                    out[:, i] += lv.strength * fired * changed\n"
+                "        return out",
             ),
         ),
         tests(MODEL, COUNTERS),
@@ -179,7 +180,10 @@ MUTANTS: list[Mutant] = [
         "war_valued_at_todays_balance",
         "the war after a truce (and at the status quo) is valued at the balance it starts from, held",
         "sim/engine/valuation.py",
-        (("+ b_all * (la * at_end + lb)", "+ b_all * at_end * left"),),
+        (
+            ("+ b_all * (la * at_end + path.lb)", "+ b_all * at_end * left"),
+            ("+ b_all * (la[k, o] * at_end + lb[k, o])", "+ b_all * at_end * left[k, o]"),
+        ),
         tests(OUTLOOK),
     ),
     Mutant(
