@@ -16,11 +16,16 @@ The estimates are upper bounds measured on the engine, so they refuse the absurd
 large. Time: a world-round costs about 2 µs plus 0.1 µs per package of the outcome space. Memory
 follows what the engine holds for a chunk of R worlds (R = the chunk size, or fewer replications):
 
-* the value tables: for every party its own permanent and tied term values, the mediator's
-  estimate of both, each veto player's own, and the estimates of the others held by each of the c
-  parties that may table counters (float64, (R, P) each): 16 R P (2 n + v + c (n - 1)) bytes for
-  n parties and v veto players; this is nearly all of it;
-* per world, the class in force at the end of each of the T days and the answers at each contact;
+* the valuers' parameters: for every party its own weighted option values and daily war values,
+  the mediator's estimate of them, each veto player's own, and the estimates of the others held by
+  each of the c parties that may table counters (float64, (R, J + F) each, J term options and F
+  fronts): 8 R (J + F) (2 n + v + c (n - 1)) bytes for n parties and v veto players (no table over
+  the P packages is held: a package's terms are summed when read);
+* per world, the class in force at the end of each of the T days, the answers at each contact, each
+  party's state (hurt, margins, beliefs) and a demand's values over the M moves;
+* where a scenario has carrots, the mediator proposes on its readable path (the kernel knows no
+  offered carrots), which evaluates every valuer on a block of up to a chunk of worlds over the
+  union of their candidates: up to (r, n, P) float64 arrays at once;
 * per package, the outcome space's tables (the neighbours of each package by each of its M moves).
 
 ``analyze`` checks its own size as well: its Pareto test compares every package with every other
@@ -40,10 +45,12 @@ from sim.scenario.posterior import particles_of
 SECONDS_PER_WORLD_ROUND = 2e-6
 SECONDS_PER_WORLD_ROUND_PACKAGE = 1e-7
 GROUP_FLOOR = 256  # a group of a calibrated chunk costs at least as much as this many worlds
-BYTES_PER_TABLE_CELL = 16  # a world's permanent and tied value of one package (two float64)
+BYTES_PER_VALUER_NUMBER = 8  # a world's weighted value of one term option, or daily value of a front
 BYTES_PER_WORLD_DAY = 2  # the class in force at the end of each day (int16), per world
 BYTES_PER_WORLD_CONTACT = 32  # a contact's answers and events, per world
-BYTES_PER_WORLD_MOVE = 64  # a demand: every neighbour's index and value, and the arrays around them
+BYTES_PER_WORLD_PARTY = 256  # a party's per-world state: hurt, margin, shift, beliefs' offsets
+BYTES_PER_WORLD_MOVE = 8  # a demand: the value of each neighbour, per party
+BYTES_PER_CARROT_CELL = 24  # the readable proposal: estimate, surplus and shortfall of a package
 BYTES_PER_PACKAGE_MOVE = 8  # the outcome space's neighbour table
 BASE_MB = 250  # the libraries a process loads (NumPy, pandas, Mesa, numba)
 SLACK = 1.25  # temporaries of a round beside the tables
@@ -79,9 +86,9 @@ def _seconds(sc: Scenario, n: float) -> float:
     return n * (sc.expected_contacts * per + sc.days * SECONDS_PER_WORLD_ROUND)
 
 
-def tables(sc: Scenario) -> int:
-    """(R, P) value tables a model holds: each party's own and the mediator's estimate of it, each
-    veto player's own, and each countering party's estimates of the others (its beliefs)."""
+def valuers(sc: Scenario) -> int:
+    """Valuers a model holds per world: each party's own values and the mediator's estimate of
+    them, each veto player's own, and each countering party's estimates of the others (its beliefs)."""
     n = len(sc.parties)
     vetoes = sum(1 for p in sc.parties.values() if p.veto is not None)
     believers = sum(1 for p in sc.parties.values() if p.tables_counters)
@@ -92,10 +99,14 @@ def chunk_mb(sc: Scenario, worlds: int | None = None) -> float:
     """Estimated peak memory of playing one chunk of ``worlds`` worlds (default: a full chunk, or
     the scenario's replications if fewer), above the libraries."""
     r = min(sc.replications, CHUNK) if worlds is None else worlds
-    p, moves = sc.n_packages, sum(len(i.options) for i in sc.issues.values())
-    per_world = BYTES_PER_TABLE_CELL * p * tables(sc) + BYTES_PER_WORLD_DAY * sc.days
-    per_world += BYTES_PER_WORLD_CONTACT * sc.expected_contacts
-    per_world += BYTES_PER_WORLD_MOVE * moves * len(sc.parties)
+    p, moves, n = sc.n_packages, sum(len(i.options) for i in sc.issues.values()), len(sc.parties)
+    terms = sum(len(sc.issues[i].options) for i in sc.issues if i != sc.truce.issue)
+    fronts = len({f for party in sc.parties.values() for f in party.war})
+    per_world = BYTES_PER_VALUER_NUMBER * (terms + fronts) * valuers(sc) + BYTES_PER_WORLD_DAY * sc.days
+    per_world += BYTES_PER_WORLD_CONTACT * sc.expected_contacts + BYTES_PER_WORLD_PARTY * n
+    per_world += BYTES_PER_WORLD_MOVE * moves * n
+    if any(lv.kind == "carrot" for lv in sc.levers.values()):
+        per_world += BYTES_PER_CARROT_CELL * n * p
     return SLACK * (r * per_world + p * moves * BYTES_PER_PACKAGE_MOVE) / 2**20
 
 
