@@ -298,6 +298,7 @@ def test_simulation_based_calibration_ranks_are_uniform(tmp_path):
         below, ties = int(np.sum(draws < true)), int(np.sum(draws == true))
         ranks.append(below + int(rng.integers(0, ties + 1)))
     counts = np.bincount(np.asarray(ranks) * 5 // (L + 1), minlength=5)
+    print(f"SBC rank bins {counts.tolist()}, chi-square p = {stats.chisquare(counts).pvalue:.3f}")
     assert stats.chisquare(counts).pvalue > 0.01, counts
 
 
