@@ -18,7 +18,7 @@ from sim.engine.beliefs import Beliefs
 from sim.engine.jit import kernel
 from sim.engine.outcomes import STATUS_QUO
 from sim.engine.parties import draw_values
-from sim.engine.valuation import ExpectedPath, term_value, weigh
+from sim.engine.valuation import term_value, weigh
 from sim.scenario import schema as S
 
 
@@ -143,13 +143,6 @@ class Mediator(mesa.Agent):
         if not self.compiled or self.model.levers.carrots:  # the kernel knows no offered carrots
             return self.propose_arrays(idx, day)
         model, space = self.model, self.model.space
-        days = model.truce_days(idx)
-        m = model.battlefield.momentum[idx]
-        path = ExpectedPath.of(space, days, m, model.window)  # the same for every valuer
-        coef = [
-            est.coefficients(space, idx, days, m, p.shift[idx], model.window, path)
-            for est, p in zip(self.est, self.parties, strict=True)
-        ]
         return nash_pick(
             idx,
             model.inforce[idx],
@@ -165,9 +158,7 @@ class Mediator(mesa.Agent):
             self.inter_hat,
             space.term_columns,
             space.tied_terms,
-            coef[0][0],
-            np.stack([c[1] for c in coef], axis=1),
-            np.stack([c[2] for c in coef], axis=1),
+            *model.stacked_coefficients(self.est, idx),
             np.zeros((idx.size, len(self.parties))),  # no bonus: a carrot is an option, in the terms
             self.believed_margin(idx, day),
         )

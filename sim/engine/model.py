@@ -170,13 +170,29 @@ class NegotiationModel(mesa.Model):
     ) -> np.ndarray:
         """(r, n, C) ``surplus`` of each valuer (with the pressure on its party), at one moment: the
         expected path of the balance is the same for all of them, so it is computed once."""
+        return surpluses_at(
+            values, self.space, idx, pkgs, self.inforce[idx], self.coefficients(values, parties, idx)
+        )
+
+    def coefficients(
+        self, values: list[Values], parties: list[Party], idx: np.ndarray
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Each valuer's per-option coefficients (``Values.coefficients``) in worlds idx now, on the
+        expected path of the balance they share (computed once)."""
         m = self.battlefield.momentum[idx]
         path = ExpectedPath.of(self.space, self.truce_days(idx), m, self.window)
-        coefs = [
+        return [
             v.coefficients(self.space, idx, path.days, m, party.shift[idx], self.window, path)
             for v, party in zip(values, parties, strict=True)
         ]
-        return surpluses_at(values, self.space, idx, pkgs, self.inforce[idx], coefs)
+
+    def stacked_coefficients(
+        self, values: list[Values], idx: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``coefficients`` of one valuer per party, as the kernels take them: the share of the
+        window (r, O), and the constants and rebuild values stacked by party (r, n, O)."""
+        coef = self.coefficients(values, self.parties, idx)
+        return coef[0][0], np.stack([c[1] for c in coef], axis=1), np.stack([c[2] for c in coef], axis=1)
 
     # ------------------------------------------------------------------ one day
 

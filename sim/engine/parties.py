@@ -16,7 +16,7 @@ import numpy as np
 from sim.engine.counters import best_for_self
 from sim.engine.jit import kernel
 from sim.engine.outcomes import OutcomeSpace
-from sim.engine.valuation import ExpectedPath, Values, term_value, weigh
+from sim.engine.valuation import Values, term_value, weigh
 from sim.scenario import schema as S
 
 Stream = Callable[..., np.random.Generator]
@@ -204,13 +204,6 @@ class Party(mesa.Agent):
     def counter_compiled(self, idx: np.ndarray, day: np.ndarray) -> np.ndarray:
         model, space, beliefs = self.model, self.model.space, self.beliefs
         me = model.index[self.pid]
-        days = model.truce_days(idx)
-        m = model.battlefield.momentum[idx]
-        path = ExpectedPath.of(space, days, m, model.window)  # the same for every valuer
-        coef = [
-            est.coefficients(space, idx, days, m, p.shift[idx], model.window, path)
-            for est, p in zip(beliefs.est, model.parties, strict=True)
-        ]
         others = space.memo("required:parties", lambda: np.array([p.required for p in model.parties]))
         locked = model.levers.locked(idx)
         return counter_pick(
@@ -228,9 +221,7 @@ class Party(mesa.Agent):
             tuple(est.inter for est in beliefs.est),
             space.term_columns,
             space.tied_terms,
-            coef[0][0],
-            np.stack([c[1] for c in coef], axis=1),
-            np.stack([c[2] for c in coef], axis=1),
+            *model.stacked_coefficients(beliefs.est, idx),
             self.margin(idx, day),
             beliefs.believed_margin(idx, day),
         )
