@@ -170,9 +170,8 @@ class NegotiationModel(mesa.Model):
     ) -> np.ndarray:
         """(r, n, C) ``surplus`` of each valuer (with the pressure on its party), at one moment: the
         expected path of the balance is the same for all of them, so it is computed once."""
-        return surpluses_at(
-            values, self.space, idx, pkgs, self.inforce[idx], self.coefficients(values, parties, idx)
-        )
+        coefs = self.coefficients(values, parties, idx)
+        return surpluses_at(values, self.space, idx, pkgs, self.inforce[idx], coefs)
 
     def coefficients(
         self, values: list[Values], parties: list[Party], idx: np.ndarray
