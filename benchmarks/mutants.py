@@ -153,7 +153,13 @@ MUTANTS: list[Mutant] = [
         "rebuild_valued_for_every_scope",
         "parties value the rebuild during any truce, not only one that closes the land front",
         "sim/engine/valuation.py",
-        (("per_rebuild = ww * closes * (", "per_rebuild = ww * ("),),
+        (
+            ("per_rebuild = ww * closes * (", "per_rebuild = ww * ("),
+            (
+                "per_rebuild[k, o] = (ww * (1.0 if closes[o] else 0.0)) * (",
+                "per_rebuild[k, o] = (ww * 1.0) * (",
+            ),
+        ),
         tests(OUTLOOK),
     ),
     Mutant(
@@ -270,14 +276,23 @@ EXTRA: list[Mutant] = [
         "counter_ignores_the_others",
         "a counter is the party's best package, whatever it believes the others accept",
         "sim/engine/parties.py",
-        (("allowed[:, cols] & mine & theirs", "allowed[:, cols] & mine"),),
+        (
+            ("allowed[:, cols] & mine & theirs", "allowed[:, cols] & mine"),
+            ("if not (s - believed_margin[k, i] > 0):", "if False:"),
+        ),
         tests(COUNTERS),
     ),
     Mutant(
         "counter_the_party_would_refuse",
         "a party may table a counter it would itself refuse",
         "sim/engine/parties.py",
-        (("allowed[:, cols] & mine & theirs", "allowed[:, cols] & theirs"),),
+        (
+            ("allowed[:, cols] & mine & theirs", "allowed[:, cols] & theirs"),
+            (
+                "if not (own >= margin[k] and own > 0) or (best >= 0 and not own > best_own):",
+                "if best >= 0 and not own > best_own:",
+            ),
+        ),
         tests(COUNTERS),
     ),
     Mutant(
