@@ -75,7 +75,7 @@ def war_only(space: OutcomeSpace) -> Values:
     """A valuer of the war alone (no terms), with the daily values and slopes of ``simulated``."""
     a = np.array([[WAR[f] for f in space.fronts]])
     b = np.array([SLOPE[f] for f in space.fronts])
-    return Values(np.zeros((1, int(space.term_columns.max()) + 1)), np.zeros(space.n), a, b)
+    return Values(np.zeros((1, space.term_options)), np.zeros(space.n), a, b)
 
 
 @pytest.mark.parametrize("scope", TRUCE_OPTIONS)
@@ -142,6 +142,19 @@ def test_tied_terms_count_the_truces_share_of_the_window_and_permanent_ones_in_f
     days = np.array([[0.0, 30.0, 30.0]])
     v = terms.of(model.space, np.array([0]), np.array([pkg]), days, np.array([0.2]), np.zeros((1, 2)), 90)
     assert v[0, 0] == pytest.approx(0.6 + 0.4 * 30 / 90, abs=1e-12)
+
+
+def test_the_status_quos_option_of_a_tied_issue_counts_for_the_rest_of_the_window(make_scenario):
+    """Worked by hand: freeze weighted 0.2 at "no" (the status quo) and 0.4 at "yes", prisoners 0.6
+    at "swap"; a 30-day truce in a 90-day window holding both: 0.6 + 0.4 * 30/90 + 0.2 * 60/90."""
+    sc = make_scenario(domain(), "outlook_status_quo")
+    space = NegotiationModel(sc, replications=1, rng=1).space
+    assert space.term_columns.shape[1] == 2 and space.term_options == 4  # freeze no/yes, prisoners none/swap
+    terms = Values(np.array([[0.2, 0.4, 0.0, 0.6]]), np.zeros(space.n), np.zeros((1, 2)), np.zeros(2))
+    pkg = space.index({TRUCE: "full", "freeze": "yes", "prisoners": "swap"})
+    days = np.array([[0.0, 30.0, 30.0]])
+    v = terms.of(space, np.array([0]), np.array([pkg]), days, np.array([0.2]), np.zeros((1, 2)), 90)
+    assert v[0, 0] == pytest.approx(0.6 + 0.4 * 30 / 90 + 0.2 * 60 / 90, abs=1e-12)
 
 
 def test_a_term_added_to_the_truce_in_force_counts_for_the_days_it_has_left(make_scenario):

@@ -53,7 +53,7 @@ class Mediator(mesa.Agent):
         self.parties = model.parties
         # The estimates of every party side by side (n, R, J), for the compiled proposal; each
         # party's Values holds a view of its own slice, so a revision of one is a revision of both.
-        self.weighted_hat = np.empty((len(self.parties), R, space.term_columns.max(initial=-1) + 1))
+        self.weighted_hat = np.empty((len(self.parties), R, space.term_options))
         est = [
             draw_values(space, p.spec, model.stream, ("mediator", p.pid), R, out=self.weighted_hat[i])
             for i, p in enumerate(self.parties)

@@ -167,6 +167,11 @@ class OutcomeSpace:
         return np.ascontiguousarray(self.packages[:, self.term_ks].astype(np.int64) + offsets)
 
     @cached_property
+    def term_options(self) -> int:
+        """J: the term issues' options laid end to end (the columns of ``term_columns``)."""
+        return sum(len(self.options[k]) for k in self.term_ks)
+
+    @cached_property
     def tied_terms(self) -> np.ndarray:
         """(k,) bool: which term issues (in ``term_ks`` order) are tied to the truce."""
         return np.ascontiguousarray(self.tied[self.term_ks])
