@@ -546,3 +546,33 @@ def test_debrief_of_several_logs_with_timelines(small, tmp_path, capsys):
     assert main(["debrief", str(a), str(b)]) == 2
     err = capsys.readouterr().err
     assert "laptop-b.jsonl, line 3" in err and err.count("\n") == 1
+
+
+def test_debrief_names_a_counter_the_envoy_carried(small, tmp_path):
+    """In the baseline the envoy shuttles: a refused text's counter is put to the others at the next
+    contact. The timeline says whose counter each such text is, as the game itself did."""
+    from sim.api import debrief
+    from sim.teaching.debrief import replay
+
+    assert small.mediator.shuttles
+    moves = model_moves(small, "russia", 0)
+    log = tmp_path / "class.jsonl"
+    out: list[str] = []
+    play(small, "russia", 0, moves=moves, log=log, write=out.append)
+    model, _ = replay(small, "russia", 0, moves)
+    tablers = [e["by"] for e in model.transcript if "proposal" in e]
+    assert {"russia", "ukraine"} <= set(tablers)  # both sides' counters were carried in this world
+    scen = tmp_path / "scen"
+    scen.mkdir()
+    (scen / "baseline.toml").write_text(BASELINE.read_text())
+    shutil.copytree(ROOT / "seeds", scen / "seeds")
+    (d,) = debrief(log, [scen / "baseline.toml"])
+    texts = [r["text"] for r in d.timelines[0] if r["text"]]
+    assert len(texts) == len(tablers)
+    for by, text in zip(tablers, texts, strict=True):
+        if by in small.parties:
+            assert text.startswith(f"{small.parties[by].label}'s counter: "), (by, text)
+        else:
+            assert "counter" not in text, (by, text)
+    # the game told the player the same
+    assert sum("(its own text)" in line for line in out) == sum(b in small.parties for b in tablers)

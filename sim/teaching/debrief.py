@@ -313,8 +313,10 @@ def _recorded(rows: Any) -> list[dict[str, str]]:
 def rounds(sc: Scenario, space, transcript: list[dict[str, Any]]) -> list[dict[str, str]]:
     """The moments of a game's transcript (contacts, truce ends, events) where something happened:
     text, answers, ratification or veto, lapses and events, and what was in force after each (the
-    transcript records it with each moment: a day may hold several moments, or none)."""
-    rows, before = [], -1
+    transcript records it with each moment: a day may hold several moments, or none). A party's
+    counter is named as such with who tabled it, whether it was put at once (one table) or carried
+    by a shuttling envoy to the next contact."""
+    rows, before, carried = [], -1, None
     for e in transcript:
         here = int(e["inforce"])
         events = [k for k in e.get("happened", []) if k in ("lapsed", "violated", "extended", "gave_up")]
@@ -329,10 +331,17 @@ def rounds(sc: Scenario, space, transcript: list[dict[str, Any]]) -> list[dict[s
         if e.get("deal"):
             home = "ratified" if e["ratified"] else "vetoed"
         inforce = _label(sc, space.class_order[space.package_class[here]])
+        text = _short(sc, space, e["proposal"]) if "proposal" in e else ""
+        if "proposal" in e:
+            # A counter the envoy carried from the last contact, put as it was tabled (an envoy at
+            # the class server may draft another text instead: that one is the envoy's).
+            if carried is not None and carried["proposal"] == e["proposal"] and carried["by"] in sc.parties:
+                text = f"{sc.parties[carried['by']].label}'s counter: {text}"
+            carried = e.get("carried")
         rows.append(
             {
                 "day": when(sc, float(e["day"])),
-                "text": _short(sc, space, e["proposal"]) if "proposal" in e else "",
+                "text": text,
                 "answers": answers,
                 "home": home,
                 "events": ", ".join(events),
