@@ -576,3 +576,36 @@ def test_debrief_names_a_counter_the_envoy_carried(small, tmp_path):
             assert "counter" not in text, (by, text)
     # the game told the player the same
     assert sum("(its own text)" in line for line in out) == sum(b in small.parties for b in tablers)
+
+
+def test_debrief_outcome_plot_keeps_every_label_whole_and_apart(small, tmp_path):
+    """The class names under the bars (long ones: "Humanitarian only (prisoners or Kursk, no
+    truce)"), the title and the legend all lie inside the figure, and no two of them meet."""
+    from sim.api import debrief
+    from sim.teaching.debrief import _pyplot, outcomes_figure
+
+    log = tmp_path / "class.jsonl"
+    play(small, "russia", 0, moves=["refuse"] * 60, log=log, write=_quiet)
+    scen = tmp_path / "scen"
+    scen.mkdir()
+    (scen / "baseline.toml").write_text(BASELINE.read_text())
+    shutil.copytree(ROOT / "seeds", scen / "seeds")
+    (d,) = debrief(log, [scen / "baseline.toml"])
+    plt = _pyplot()
+    fig = outcomes_figure(d, plt)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    (ax,) = fig.axes
+    page = fig.bbox
+    boxes = {t.get_text(): t.get_window_extent(renderer) for t in ax.get_xticklabels()}
+    assert len(boxes) == len(d.model_share)
+    boxes["title"] = ax.title.get_window_extent(renderer)
+    boxes["legend"] = ax.get_legend().get_window_extent(renderer)
+    boxes["y label"] = ax.yaxis.label.get_window_extent(renderer)
+    for name, box in boxes.items():
+        assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1, name
+    names = list(boxes)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            assert not boxes[a].overlaps(boxes[b]), (a, b)
+    plt.close(fig)

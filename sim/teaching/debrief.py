@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import html
+import textwrap
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -431,11 +432,23 @@ def _histogram(d: Debrief, pd: PartyDebrief, path: Path) -> Path:
 
 
 def _outcomes(d: Debrief, path: Path) -> Path:
+    plt = _pyplot()
+    fig = outcomes_figure(d, plt)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
+def outcomes_figure(d: Debrief, plt=None):
     """Each outcome class's share among the tables (hatched) and the model's worlds (plain), in the
-    class's Okabe-Ito colour and hatch, as on every other outcome plot."""
+    class's Okabe-Ito colour and hatch, as on every other outcome plot. The class names are wrapped
+    under their bars and the legend sits above the plot: no text leaves the figure or meets another."""
+    from matplotlib.patches import Patch
+
     from sim.outputs.plots import class_colours, class_hatches
 
-    plt = _pyplot()
+    plt = plt or _pyplot()
     ids = list(d.model_share)
     colours, hatches = class_colours(ids), class_hatches(ids)
     x = np.arange(len(ids))
@@ -449,7 +462,6 @@ def _outcomes(d: Debrief, path: Path) -> Path:
             hatch=(hatches[c] or "") + "xx",
             edgecolor="#222222",
             linewidth=0.5,
-            label="the class's games (cross-hatched)" if i == 0 else None,
         )
         ax.bar(
             x[i] + 0.2,
@@ -459,15 +471,17 @@ def _outcomes(d: Debrief, path: Path) -> Path:
             hatch=hatches[c],
             edgecolor="#222222",
             linewidth=0.5,
-            label="the model's worlds" if i == 0 else None,
         )
-    names = [_label(d.scenario, c) for c in ids]
-    ax.set_xticks(x, names, fontsize=8, rotation=20, ha="right")
+    names = [textwrap.fill(_label(d.scenario, c), 18) for c in ids]
+    ax.set_xticks(x, names, fontsize=8)
     ax.set_ylabel("% of games / worlds", fontsize=9)
-    ax.set_title("Outcome in force on the last day", fontsize=10)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    ax.set_title("Outcome in force on the last day", fontsize=10, pad=26)
+    # The legend's keys in neutral grey: colour and hatch name the outcome, the cross-hatch the class.
+    grey = {"facecolor": "#DDDDDD", "edgecolor": "#222222"}
+    keys = [
+        Patch(**grey, hatch="xx", label="the class's games (cross-hatched)"),
+        Patch(**grey, label="the model's worlds"),
+    ]
+    ax.legend(handles=keys, fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return path
+    return fig
