@@ -8,7 +8,7 @@ cannot afford room for. What it shows:
 - the day and its date in large type, with the horizon;
 - a preset per worksheet variant (each file beside the scenario that extends it and states a
   hypothesis), so the class can see each question's variant against the scenario it changes;
-- the sliders, each with its value and unit beside it; Reset builds the ensemble with them;
+- the sliders, each with its value and unit shown with it; Reset builds the ensemble with them;
 - Next day, Next week, and Run to the horizon in one click (the ensemble steps a day at a time);
 - two plots drawn for a projector (large text, the legend beside the data, percentages clear of
   the error bars), each with the reference scenario (the file the variant extends, no slider
@@ -44,7 +44,7 @@ CSS = """
 .negsim-day { font-size: 30px; font-weight: 600; line-height: 1.2; }
 .negsim-sub { font-size: 18px; color: #444; }
 .negsim-control-label { font-size: 17px; font-weight: 500; }
-.negsim-value { font-size: 17px; font-weight: 600; white-space: nowrap; min-width: 7.5em; text-align: right; }
+.negsim-value { font-size: 17px; font-weight: 600; white-space: nowrap; }
 .negsim-control .v-label { display: none; }
 .negsim-control .v-input__slot { margin-bottom: 0; }
 .v-btn { font-size: 16px !important; }
@@ -174,19 +174,21 @@ def Control(name: str, control: dict[str, Any], value: Any, on_value) -> None:
     if control["type"] == "Select":
         solara.Select(control["label"], value=value, values=control["values"], on_value=on_value)
         return
+    # The label and the value with its unit above the slider (on two lines where the sidebar is
+    # narrow), the slider the sidebar's full width below: a value beside it would squeeze it to
+    # nothing at 1024 pixels.
     with solara.Column(gap="0px", classes=["negsim-control"]):
-        solara.Text(control["label"], classes=["negsim-control-label"])
-        with solara.Row(gap="8px", style={"align-items": "center"}):
-            with solara.Column(style={"flex": "1 1 auto"}):
-                solara.SliderFloat(
-                    control["label"],
-                    value=value,
-                    min=control["min"],
-                    max=control["max"],
-                    step=control["step"],
-                    on_value=on_value,
-                )
+        with solara.Row(gap="0px 8px", style={"flex-wrap": "wrap", "justify-content": "space-between"}):
+            solara.Text(control["label"], classes=["negsim-control-label"])
             solara.Text(cr.shown(control, value), classes=["negsim-value"])
+        solara.SliderFloat(
+            control["label"],
+            value=value,
+            min=control["min"],
+            max=control["max"],
+            step=control["step"],
+            on_value=on_value,
+        )
 
 
 @solara.component

@@ -378,6 +378,12 @@ def test_dashboard_in_a_real_browser_offline(tmp_path):
                     "img", "els => els.filter(e => e.naturalWidth > 300).map(e => e.clientWidth)"
                 )
                 assert len(widths) == 2 and min(widths) >= size[0] / 2, widths
+                # Every slider can be dragged: its track spans most of the sidebar, whatever the
+                # length of the value and unit shown with it.
+                tracks = page.eval_on_selector_all(
+                    ".negsim-control .v-slider", "els => els.map(e => e.getBoundingClientRect().width)"
+                )
+                assert len(tracks) >= 6 and min(tracks) >= 200, tracks
                 page.screenshot(path=str(shots / f"horizon-{size[0]}x{size[1]}.png"))
 
             usable(page, (1280, 800))
