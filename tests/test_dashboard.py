@@ -339,7 +339,14 @@ def test_dashboard_in_a_real_browser_offline(tmp_path):
             page.wait_for_function("document.querySelectorAll('img').length >= 2", timeout=60_000)
             assert day.inner_text() == "Day 0 of 182: 13 March 2025"
             words = page.inner_text("body").lower()
-            for developer in ("play interval", "render interval", "use threads", "page 0", "time:"):
+            for developer in (
+                "play interval",
+                "render interval",
+                "use threads",
+                "page 0",
+                "time:",
+                "runs on",
+            ):
                 assert developer not in words
             assert page.get_by_role("tab").count() == 0
             first = _drawn(page)

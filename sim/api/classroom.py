@@ -215,6 +215,7 @@ def dashboard_env(
         "NEGSIM_DASHBOARD_SCENARIO": str(Path(scenario).resolve()),
         "NEGSIM_DASHBOARD_REPLICATIONS": str(replications),
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false",
+        "SOLARA_THEME_SHOW_BANNER": "false",  # the library's advertisement, a corner of the projector
         "MPLBACKEND": "Agg",
     }
     if assets.is_dir():
