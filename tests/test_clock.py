@@ -328,3 +328,15 @@ def test_the_calendar_and_its_durations_are_checked(tmp_path, path, value, says)
     with pytest.raises(ScenarioError, match=r".*") as err:
         validate(raw, tmp_path / "bad.toml")
     assert says in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_moment_is_told_as_a_day_to_a_tenth_and_a_date_to_the_minute():
+    """What play, the class server and the debrief print for a moment of the model's clock."""
+    from types import SimpleNamespace
+
+    from sim.scenario.dates import when
+
+    sc = SimpleNamespace(calendar=SimpleNamespace(start="2025-03-13"))
+    assert when(sc, 6.63139) == "day 6.6 (2025-03-19 15:09)"  # 0.63139 days = 15 h 09 min
+    assert when(sc, 0) == "day 0.0 (2025-03-13 00:00)"
+    assert when(sc, 182) == "day 182.0 (2025-09-11 00:00)"

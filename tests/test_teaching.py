@@ -339,6 +339,7 @@ def test_an_exercise_must_state_enough_worlds_for_its_precision(tmp_path):
     ("number", "answer", "says"),
     [
         (1, "0.33", "multiple of the grid step 0.05"),
+        (1, "-0.05", "answer is 0 or more"),
         (1, '"a lot"', "answer is a number"),
         (3, "0.12", "multiple of the grid step 0.05"),
         (5, "45", "one of 30, 60, 90, 120, 180"),

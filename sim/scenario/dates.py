@@ -25,5 +25,6 @@ def dates(start: str, days: np.ndarray) -> list[str]:
 
 
 def when(sc, day: float) -> str:
-    """A time as the model tells it: ``day 3.25 (2025-03-16 06:00)``."""
-    return f"day {day:g} ({moment_of(sc.calendar.start, day)})"
+    """A time as the model tells it: ``day 3.3 (2025-03-16 07:12)``: the day to a tenth for reading,
+    the date and time to the minute for the record."""
+    return f"day {day:.1f} ({moment_of(sc.calendar.start, day)})"

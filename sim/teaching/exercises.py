@@ -337,7 +337,11 @@ def _threshold(ex: Exercise, answer: Any) -> Verdict:
     assert c.parameter is not None and c.step is not None
     x = _number(answer)
     steps = x / c.step
-    if abs(steps - round(steps)) > 1e-6 or x < 0:
+    if x < 0:
+        raise UserError(
+            f"this exercise's answer is 0 or more, a multiple of the grid step {_fmt(c.step)}, not {x!r}"
+        )
+    if abs(steps - round(steps)) > 1e-6:
         raise UserError(f"this exercise's answer is a multiple of the grid step {_fmt(c.step)}, not {x!r}")
     below = round((round(steps) - 1) * c.step, 12)
     at = measure(ex, {c.parameter: x}, f"{c.parameter} = {_fmt(x)}")

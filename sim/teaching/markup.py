@@ -16,6 +16,8 @@ body { font-family: Georgia, 'DejaVu Serif', serif; max-width: 46em; margin: 2em
        line-height: 1.35; color: #111; }
 h1 { font-size: 1.5em; border-bottom: 2px solid #333; } h2 { font-size: 1.2em; margin-top: 1.2em; }
 h3 { font-size: 1.05em; }
+h1, h2, h3 { break-after: avoid; page-break-after: avoid; }  /* a heading stays with its text */
+tr, li { break-inside: avoid; }
 table { border-collapse: collapse; margin: 0.6em 0; } td, th { border: 1px solid #999; padding: 0.2em 0.5em; }
 th { background: #eee; } code { font-family: 'DejaVu Sans Mono', monospace; font-size: 0.9em; }
 li { margin: 0.15em 0; } li li { color: #444; font-size: 0.92em; }
