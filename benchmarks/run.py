@@ -270,7 +270,8 @@ OBSERVED = "scenarios/observed/spring_2025.toml"
 def bench_forecast(cfg: dict, repeat: int, quick: bool) -> dict[str, dict]:
     """update: worlds weighed per second (the particle filter's weighing, simulation excluded) and
     the whole update of the bundled example; calibrate: simulated worlds per second inside pyabc and
-    the populations until the temperature reaches 1 (the exact posterior; pyabc tempers the reports' likelihood)."""
+    the populations until the temperature reaches 1 (the exact posterior: pyabc tempers the reports'
+    likelihood down to it)."""
     import numpy as np
 
     from sim.analysis import calibration as K
