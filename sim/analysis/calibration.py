@@ -333,13 +333,15 @@ def calibrate(
     np.random.seed(seed % 2**32)
     random.seed(seed)
     if method == "reports":
-        from pyabc.acceptor import pdf_norm_from_kernel
-
         sizes = [len(asked(sc, o).categories) for _, o in _items(obs)]
         scheme = {
             "distance_function": reports_kernel(sizes, reporting_error),
             "eps": pyabc.Temperature(),
-            "acceptor": pyabc.StochasticAcceptor(pdf_norm_method=pdf_norm_from_kernel),
+            # Normalised by the largest likelihood found so far, not the largest possible (every
+            # report right: with one report wrong in every world that would keep 1 particle in 50);
+            # a particle above the norm is weighted up, which keeps the posterior exact (rejection
+            # control, Liu 2001, as pyabc's acceptor implements it).
+            "acceptor": pyabc.StochasticAcceptor(),
         }
     else:
         scheme = {"distance_function": MeanBrier(len(obs.observations))}
