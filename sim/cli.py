@@ -249,6 +249,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--population", type=int, default=100, help="particles per population (default 100)")
     p.add_argument("--generations", type=int, default=4, help="populations (default 4)")
     p.add_argument("--worlds", type=int, default=20, help="worlds simulated per particle (default 20)")
+    p.add_argument(
+        "--method",
+        choices=["reports", "brier"],
+        default="reports",
+        help="reports (default): exact, each particle kept with the probability of the reports under "
+        "their reporting error; brier: a shrinking tolerance on the forecast's mean Brier score",
+    )
+    p.add_argument(
+        "--reporting-error",
+        type=float,
+        metavar="E",
+        help="how often a report names the wrong category, above 0 and below 1, for --method reports "
+        "(default: the observations file's reporting_error, else 0.05)",
+    )
     p.add_argument("--fresh", action="store_true", help="start over instead of resuming the history")
     _add_run_options(p)
     p.set_defaults(func=cmd_calibrate, replications=None)
@@ -661,6 +675,9 @@ def cmd_calibrate(args) -> int:
     for name in ("population", "generations", "worlds"):
         if getattr(args, name) < (2 if name == "population" else 1):
             raise UserError(f"--{name} must be at least {2 if name == 'population' else 1}")
+    e = args.reporting_error
+    if e is not None and not (math.isfinite(e) and 0 < e < 1):
+        raise UserError(f"--reporting-error must be above 0 and below 1 (got {e:g})")
     outdir = args.out / sc.name / "calibrate"
     with executor(args, False) as ex:
         result = calibrate(
@@ -674,6 +691,8 @@ def cmd_calibrate(args) -> int:
             out=outdir,
             fresh=args.fresh,
             command=args.command_line,
+            method=args.method,
+            reporting_error=args.reporting_error,
         )
     print(result.report())
     print(f"in {result.manifest['seconds']:.1f} s -> {outdir}/ (pyabc history: {outdir}/history.db)")

@@ -135,7 +135,9 @@ def test_update_and_calibrate_measured(quick_run):
         assert key in ms, key
         assert is_positive(ms[key]["value"]), (key, ms[key])
     assert ms["calibrate_rate"]["simulated_worlds"] > 0
-    assert len(ms["calibrate_populations"]["epsilons"]) == data["parameters"]["calibrate"]["generations"]
+    temps = ms["calibrate_populations"]["temperatures"]
+    assert 1 <= len(temps) <= data["parameters"]["calibrate"]["generations"]
+    assert temps[-1] == 1.0 and temps == sorted(temps, reverse=True)  # tempered down to the exact posterior
 
 
 def test_engine_rates_growth_compile_and_chunk_memory(quick_run):

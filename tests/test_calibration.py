@@ -275,38 +275,95 @@ def test_the_predictive_check_forecasts_every_observation(recovered):
     assert ppc["p_observed_posterior"].mean() > 0.8
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="known: the ABC posterior at the distance's noise floor is over-dispersed; the ranks bunch "
-    "in the middle (100 replicates, 4 populations: bins [10, 26, 33, 22, 9]; 8 populations, 50 "
-    "replicates: [3, 10, 16, 16, 5]). Exact inference needs a stochastic acceptor with the reports' "
-    "likelihood (Wilkinson 2013), not a smaller tolerance.",
-)
-def test_simulation_based_calibration_ranks_are_uniform(tmp_path):
-    """Talts et al. (2018), "Validating Bayesian inference algorithms with simulation-based
-    calibration": draw the margin from its prior, generate the weekly reports with it, calibrate, and
-    rank the true value among L posterior draws. If the posterior is right, the ranks are uniform on
-    0..L. Stated test: chi-square goodness of fit over 5 equal bins of ranks, 100 replicates,
-    rejected at the 1% level."""
-    from scipy import stats
+def reported(sc, obs: Observations, error: float, rng: np.random.Generator) -> Observations:
+    """The reports as the reporting-error model says they are made: each names the category in
+    force with probability 1 - error, else one of the other K - 1 at random."""
+    from sim.analysis.scoring import asked
 
-    replicates, L = 100, 19
+    doc = obs.model_dump(by_alias=True)
+    for oid, o in sorted(obs.observations.items()):
+        if rng.random() < error:
+            others = [c for c in asked(sc, o).categories if c != doc["observations"][oid]["class"]]
+            doc["observations"][oid]["class"] = others[rng.integers(len(others))]
+    return Observations.model_validate(doc, by_alias=True)
+
+
+def sbc_ranks(method: str, replicates: int, tmp_path, error: float = 0.05, L: int = 19) -> np.ndarray:
+    """Talts et al. (2018): draw the margin from its prior, generate the weekly reports with it (with
+    the reporting error the method assumes), calibrate, and rank the true value among L posterior
+    draws (ties broken at random). If the posterior is right, the ranks are uniform on 0..L."""
     rng = np.random.default_rng(2018)
     ranks = []
     for r in range(replicates):
         true = float(rng.uniform(0.05, 0.6))
         sc = theory_limit(true)
         obs = weekly_observations(sc)
+        if method == "reports":
+            obs = reported(sc, obs, error, rng)
         params = K.parse_params(sc, [INFORMED])
-        cal = K.calibrate(sc, obs, params, tmp_path / f"{r}.db", population=30, generations=4, seed=r + 1)
+        cal = K.calibrate(
+            sc, obs, params, tmp_path / f"{method}{r}.db", population=30, generations=4, seed=r + 1,
+            method=method, reporting_error=error,
+        )  # fmt: skip
         w = cal.posterior["weight"].to_numpy()
         draws = rng.choice(cal.posterior["parties.b.margin.mean"].to_numpy(), size=L, p=w)
         below, ties = int(np.sum(draws < true)), int(np.sum(draws == true))
         ranks.append(below + int(rng.integers(0, ties + 1)))
-    counts = np.bincount(np.asarray(ranks) * 5 // (L + 1), minlength=5)
-    print(f"SBC rank bins {counts.tolist()}, chi-square p = {stats.chisquare(counts).pvalue:.3f}")
-    assert stats.chisquare(counts).pvalue > 0.01, counts
+    return np.asarray(ranks)
+
+
+def rank_bins(ranks: np.ndarray, L: int = 19) -> tuple[list[int], float]:
+    """Counts over 5 equal bins of the ranks 0..L and the chi-square goodness-of-fit p-value."""
+    from scipy import stats
+
+    counts = np.bincount(ranks * 5 // (L + 1), minlength=5)
+    return counts.tolist(), float(stats.chisquare(counts).pvalue)
+
+
+@pytest.mark.slow
+def test_simulation_based_calibration_ranks_are_uniform(tmp_path):
+    """The exact method (stochastic acceptance with the reports' likelihood) passes simulation-based
+    calibration. Stated test: chi-square goodness of fit over 5 equal bins of the ranks of 100
+    replicates, rejected at the 1% level."""
+    counts, p = rank_bins(sbc_ranks("reports", 100, tmp_path))
+    print(f"SBC (reports) rank bins {counts}, chi-square p = {p:.3f}")
+    assert p > 0.01, counts
+
+
+@pytest.mark.slow
+def test_simulation_based_calibration_finds_the_distance_method_over_dispersed(tmp_path):
+    """The ``brier`` method at the distance's noise floor accepts worlds one report off, so its
+    posterior is wider than the truth and the true value's ranks bunch in the middle (100 replicates:
+    the middle three bins hold far more than their 60%)."""
+    counts, p = rank_bins(sbc_ranks("brier", 100, tmp_path))
+    print(f"SBC (brier) rank bins {counts}, chi-square p = {p:.3f}")
+    assert p < 0.01 and counts[0] + counts[4] < 25, counts
+
+
+def test_the_reports_kernel_is_the_likelihood_update_weighs_worlds_with():
+    """The exact method's kernel, for one world, is log of ``conditioning.likelihood`` of that world;
+    for several it is the log of their mean (an unbiased estimate); its maximum is every report right."""
+    from sim.analysis.conditioning import likelihood
+
+    sc = theory_limit()
+    obs = reported(sc, weekly_observations(sc), 0.3, np.random.default_rng(1))
+    x0 = K.observed_stats(sc, obs)
+    sizes = [4] * len(obs.observations)
+    kernel = K.reports_kernel(sizes, 0.05)
+    assert kernel.pdf_max == pytest.approx(len(sizes) * np.log(0.95))
+    assert kernel({"codes": x0["codes"][None, :]}, x0) == pytest.approx(kernel.pdf_max)
+    worlds = [theory_limit(m) for m in (0.1, 0.3, 0.5)]
+    paths = [run_generation(w, Lineage(w.seed, 1)) for w in worlds]
+    liks = [likelihood(w, p, obs.observations.values(), 0.05)[0] for w, p in zip(worlds, paths, strict=True)]
+    codes = []
+    for w, p, lik in zip(worlds, paths, liks, strict=True):
+        view = K.Weighted(w, p, np.ones(1))
+        c = np.array([[view.codes(K.asked(w, o))[0] for _, o in K._items(obs)]])
+        assert kernel({"codes": c}, x0) == pytest.approx(np.log(lik))
+        codes.append(c[0])
+    assert len(set(liks)) == 3  # the three worlds differ, so the mean below is a real mixture
+    assert kernel({"codes": np.stack(codes)}, x0) == pytest.approx(np.log(np.mean(liks)))
+    assert kernel({"codes": np.full((1, len(sizes)), -1)}, x0) == -np.inf  # a refused parameter set
 
 
 def test_a_calibration_resumes_from_its_history(tmp_path):

@@ -108,6 +108,8 @@ def test_a_bad_observations_file_names_the_file_and_field(project, capsys):
         (["parties.russia.war.land.momentum"], "states no uncertainty"),
         (["truce.days=10:40"], "whole numbers"),
         (["nope.x"], "no field"),
+        (["parties.russia.margin.mean", "--reporting-error", "0"], "--reporting-error must be above 0"),
+        (["parties.russia.margin.mean", "--reporting-error", "nan"], "--reporting-error must be above 0"),
     ],
 )
 def test_calibrate_refuses_what_is_not_a_calibratable_assumption(project, capsys, params, says):
@@ -121,6 +123,24 @@ def test_calibrate_refuses_what_is_not_a_calibratable_assumption(project, capsys
     ]
     assert says in one_line_error([*args, "--out", str(project / "out")], capsys)
     assert not (project / "out").exists()
+
+
+def test_a_history_is_resumed_only_under_the_acceptance_it_was_made_with(project, capsys):
+    """A history made with the Brier tolerance (or another reporting error) is not continued by the
+    exact method: the populations would mix two posteriors."""
+    import json
+
+    folder = project / "out" / "baseline" / "calibrate"
+    folder.mkdir(parents=True)
+    (folder / "history.db").write_bytes(b"kept")
+    (folder / "manifest.json").write_text(json.dumps({"method": "reports", "reporting_error": 0.1}))
+    args = ["calibrate", str(Path(BASE).resolve()), "--observed", str(project / "obs.toml")]
+    args += ["--out", str(project / "out")]
+    line = one_line_error(args, capsys)
+    assert "made with --method reports (reporting error 0.1)" in line and "--fresh" in line
+    (folder / "manifest.json").write_text(json.dumps({"command": "made before the exact method"}))
+    assert "made with --method brier" in one_line_error([*args, "--reporting-error", "0.1"], capsys)
+    assert (folder / "history.db").read_bytes() == b"kept"
 
 
 POSTERIOR = (

@@ -10,10 +10,22 @@ of shrinking tolerance.
   sit in a block marked ``assumption``: only an assumed number may be revised by data. The prior of
   an uncertain value's ``mean`` is normal with its stated ``sd``; any other field needs an allowed
   range (``PATH=LO:HI``, a uniform prior).
-- **Distance**: the mean Brier score (Brier 1950) over the observations of the forecast made by
-  ``worlds`` simulated worlds with the particle's values. With one world per particle the forecast is
-  that world's history and the distance is twice the share of observations it gets wrong: rejection
-  ABC on the observations themselves.
+- **Acceptance**, two methods:
+
+  - ``reports`` (the default): exact inference under the reports' own error model. The likelihood of
+    the reports in one simulated world is the one ``update`` weighs worlds with (a report is right
+    with probability 1 - e, names each other category with e / (K - 1)); a particle's likelihood is
+    its mean over the particle's ``worlds`` worlds, an unbiased estimate. pyabc's stochastic acceptor
+    keeps a particle with probability likelihood / its maximum (Wilkinson 2013, "Approximate Bayesian
+    computation (ABC) gives exact results under the assumption of model error", SAGMB 12(2)),
+    tempered over the populations and exact in the last, at temperature 1 (Klinger et al. 2018's
+    ``Temperature``); with an unbiased estimate of the likelihood the accepted particles still follow
+    the exact posterior (the pseudo-marginal argument, Andrieu & Roberts 2009, Ann. Stat. 37(2)).
+  - ``brier``: a distance, the mean Brier score (Brier 1950) over the observations of the forecast
+    made by ``worlds`` simulated worlds, under a shrinking tolerance. With one world per particle the
+    distance is twice the share of observations the world gets wrong: rejection ABC on the
+    observations themselves, approximate at any tolerance above 0 (its posterior is wider than the
+    exact one: the simulation-based calibration test shows it).
 - **Deterministic**: pyabc's mapping sampler, given one seed per particle evaluation (derived from the
   run's seed, the population and the place in it), so the same seed gives the same posterior for any
   number of workers (their ``map`` keeps the order).
@@ -39,8 +51,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import logsumexp
 
-from sim.analysis.conditioning import forecast
+from sim.analysis.conditioning import DEFAULT_ERROR, Weighted, forecast
 from sim.analysis.scoring import asked
 from sim.errors import UserError, show
 from sim.experiments.forks import Lineage, run_generation
@@ -169,8 +182,19 @@ def _items(obs: Observations):
     return sorted(obs.observations.items(), key=lambda kv: (kv[1].date, kv[0]))
 
 
+def observed_codes(sc: Scenario, obs: Observations) -> np.ndarray:
+    """(n,) the category each observation reports, in date order."""
+    return np.array([asked(sc, o).observed for _, o in _items(obs)], dtype=np.int64)
+
+
+def observed_stats(sc: Scenario, obs: Observations) -> dict[str, np.ndarray]:
+    """What pyabc compares a simulation with: the reports as one-hot forecasts and as categories."""
+    return {"p": observed_vector(sc, obs), "codes": observed_codes(sc, obs)}
+
+
 class ScenarioModel:
-    """pyabc's model: parameter values -> the forecast of every observation by ``worlds`` worlds."""
+    """pyabc's model: parameter values -> ``worlds`` simulated worlds' answers to every observation's
+    question (``codes``, worlds x observations) and their forecast of it (``p``, concatenated)."""
 
     def __init__(self, sc: Scenario, params: Sequence[Param], obs: Observations, worlds: int) -> None:
         self.sc, self.params, self.obs, self.worlds = sc, list(params), obs, worlds
@@ -180,11 +204,19 @@ class ScenarioModel:
         values = [float(pars[p.path]) for p in self.params]
         try:
             sc = with_values(self.sc, self.params, values, replications=self.worlds, seed=seed)
-        except UserError:
-            return {"p": np.full(observed_vector(self.sc, self.obs).size, np.nan)}  # outside the schema
+        except UserError:  # outside the schema: no world, infinitely far, never accepted
+            n = len(self.obs.observations)
+            return {
+                "p": np.full(observed_vector(self.sc, self.obs).size, np.nan),
+                "codes": np.full((1, n), -1),
+            }
         path = run_generation(sc, Lineage(seed, self.worlds))
-        w = np.full(self.worlds, 1.0 / self.worlds)
-        return {"p": np.concatenate([forecast(sc, path, w, asked(sc, o)) for _, o in _items(self.obs)])}
+        view = Weighted(sc, path, np.full(self.worlds, 1.0 / self.worlds))
+        qs = [asked(sc, o) for _, o in _items(self.obs)]
+        return {
+            "p": np.concatenate([view.answer(a) for a in qs]),
+            "codes": np.stack([view.codes(a) for a in qs], axis=1),
+        }
 
 
 class MeanBrier:
@@ -197,6 +229,37 @@ class MeanBrier:
     def __call__(self, x: dict, x0: dict) -> float:
         d = float(np.sum((x["p"] - x0["p"]) ** 2)) / self.n_obs
         return d if math.isfinite(d) else math.inf
+
+
+def reports_kernel(sizes: Sequence[int], error: float):
+    """The reports' likelihood as a pyabc stochastic kernel (log scale): see :class:`ReportsKernel`."""
+    from pyabc.distance import StochasticKernel
+    from pyabc.distance.kernel import SCALE_LOG
+
+    class ReportsKernel(StochasticKernel):
+        """log of the mean over a particle's worlds of the probability of every report in that world:
+        right with probability 1 - e, each of the other K - 1 categories with e / (K - 1), reports
+        independent given the world (``sim.analysis.conditioning.likelihood``, which ``update``
+        weighs worlds with). Its maximum, every report right, is what the acceptor divides by."""
+
+        def __init__(self) -> None:
+            k = np.asarray(sizes, dtype=float)
+            self.right, self.wrong = math.log1p(-error), np.log(error / (k - 1))
+            super().__init__(ret_scale=SCALE_LOG, keys=["codes"], pdf_max=len(k) * self.right)
+
+        def __call__(self, x: dict, x_0: dict, t: int | None = None, par: dict | None = None) -> float:
+            codes = np.asarray(x["codes"])
+            if codes.min() < 0:
+                return -math.inf  # a parameter set the schema refuses
+            per_world = np.where(codes == np.asarray(x_0["codes"])[None, :], self.right, self.wrong).sum(
+                axis=1
+            )
+            return float(logsumexp(per_world) - math.log(len(per_world)))
+
+    return ReportsKernel()
+
+
+METHODS = ("reports", "brier")
 
 
 def quiet_pyabc() -> None:
@@ -223,10 +286,12 @@ class Calibration:
     params: list[Param]
     observations: Observations
     posterior: pd.DataFrame  # one row per particle: the parameters and its weight
-    populations: pd.DataFrame  # t, epsilon, particles, samples
+    populations: pd.DataFrame  # t, epsilon (the temperature, for ``reports``), particles, samples
     database: str
     worlds: int
     seconds: float = 0.0
+    method: str = "reports"
+    reporting_error: float = DEFAULT_ERROR
 
 
 def calibrate(
@@ -240,9 +305,12 @@ def calibrate(
     seed: int | None = None,
     map_=map,
     fresh: bool = True,
+    method: str = "reports",
+    reporting_error: float = DEFAULT_ERROR,
 ) -> Calibration:
     """ABC-SMC over ``params``: ``generations`` populations of ``population`` particles, each
-    simulating ``worlds`` worlds; the history in SQLite at ``database`` (resumed unless ``fresh``)."""
+    simulating ``worlds`` worlds; the history in SQLite at ``database`` (resumed unless ``fresh``).
+    ``method``: ``reports`` (exact under the reporting error ``reporting_error``) or ``brier``."""
     import time
 
     import pyabc
@@ -255,17 +323,30 @@ def calibrate(
         raise UserError(
             "a calibration needs a population of 2 or more, 1 or more generations, 1 or more worlds"
         )
+    if method not in METHODS:
+        raise UserError(f"the calibration method must be one of {', '.join(METHODS)} (got {show(method)})")
+    if not 0.0 < reporting_error < 1.0:
+        raise UserError(f"the reporting error must be above 0 and below 1 (got {reporting_error:g})")
     prior = pyabc.Distribution(**{p.path: p.rv() for p in params})
     model = ScenarioModel(sc, params, obs, worlds)
-    observed = {"p": observed_vector(sc, obs)}
+    observed = observed_stats(sc, obs)
     np.random.seed(seed % 2**32)
     random.seed(seed)
+    if method == "reports":
+        sizes = [len(asked(sc, o).categories) for _, o in _items(obs)]
+        scheme = {
+            "distance_function": reports_kernel(sizes, reporting_error),
+            "eps": pyabc.Temperature(),
+            # Normalised by the largest likelihood found so far, not the largest possible (every
+            # report right: with one report wrong in every world that would keep 1 particle in 50);
+            # a particle above the norm is weighted up, which keeps the posterior exact (rejection
+            # control, Liu 2001, as pyabc's acceptor implements it).
+            "acceptor": pyabc.StochasticAcceptor(),
+        }
+    else:
+        scheme = {"distance_function": MeanBrier(len(obs.observations))}
     abc = pyabc.ABCSMC(
-        model,
-        prior,
-        MeanBrier(len(obs.observations)),
-        population_size=population,
-        sampler=SeededMappingSampler(seed, map_),
+        model, prior, population_size=population, sampler=SeededMappingSampler(seed, map_), **scheme
     )
     db = f"sqlite:///{Path(database).resolve()}"
     t0 = time.perf_counter()
@@ -277,7 +358,8 @@ def calibrate(
         abc.new(db, observed)
         done = 0
     if generations > done:
-        history = abc.run(max_nr_populations=generations - done, minimum_epsilon=0.0)
+        stop = {"minimum_epsilon": 0.0} if method == "brier" else {}  # a temperature ends at 1 itself
+        history = abc.run(max_nr_populations=generations - done, **stop)
     else:
         history = abc.history
     seconds = time.perf_counter() - t0
@@ -286,7 +368,9 @@ def calibrate(
     post["weight"] = np.asarray(w) / np.sum(w)
     pops = history.get_all_populations()
     pops = pops[pops["t"] >= 0][["t", "epsilon", "particles", "samples"]].reset_index(drop=True)
-    return Calibration(sc, list(params), obs, post, pops, str(database), worlds, seconds)
+    return Calibration(
+        sc, list(params), obs, post, pops, str(database), worlds, seconds, method, reporting_error
+    )
 
 
 # ---------------------------------------------------------------- what the data constrained

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from sim.api.runs import Comparison, _scenario
+from sim.errors import UserError, show
 from sim.experiments.chunks import compiled_space
 from sim.scenario import Scenario
 from sim.scenario.posterior import particles_of
@@ -249,11 +250,15 @@ def calibrate(
     out: str | os.PathLike | None = None,
     fresh: bool = False,
     command: str | None = None,
+    method: str = "reports",
+    reporting_error: float | None = None,
 ) -> Calibrated:
     """ABC-SMC through pyabc over the scenario's assumptions ``params`` (dotted paths; ``PATH=LO:HI``
     for a range; default: each party's margin and concession), ``worlds`` simulated worlds per
     particle; the history in SQLite under ``out`` (resumed unless ``fresh``), the posterior file and
-    tables beside it. Deterministic for a seed whatever the executor."""
+    tables beside it. Deterministic for a seed whatever the executor. ``method``: ``reports`` (exact
+    under the reporting error: the argument, else the observations file's, else 0.05) or ``brier``
+    (a tolerance on the mean Brier score)."""
     import platform
     import tempfile
     import time
@@ -266,6 +271,9 @@ def calibrate(
     obs = load_observations(observed, [sc]) if isinstance(observed, str | os.PathLike) else observed
     plist = K.parse_params(sc, list(params))
     folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="negsim-abc-"))
+    error = _settings(obs, reporting_error, None, None).reporting_error
+    if not fresh:
+        _same_acceptance(folder, method, error)
     folder.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     cal = K.calibrate(
@@ -279,6 +287,8 @@ def calibrate(
         seed=sc.seed,
         map_=executor.map if executor is not None else map,
         fresh=fresh,
+        method=method,
+        reporting_error=error,
     )
     table = K.prior_posterior(cal)
     ppc = K.predictive_check(cal, worlds=check_worlds)
@@ -292,6 +302,8 @@ def calibrate(
         "population": population,
         "generations": generations,
         "worlds_per_particle": worlds,
+        "method": method,
+        "reporting_error": cal.reporting_error if method == "reports" else None,
         "sampler": "pyabc MappingSampler with one seed per particle evaluation (deterministic)",
         "executor": _executor_name(executor),
         "history": "history.db",
@@ -306,6 +318,28 @@ def calibrate(
     if out is not None:
         result.write(folder)
     return result
+
+
+def _same_acceptance(folder: Path, method: str, error: float) -> None:
+    """A history is resumed only under the acceptance it was made with (its manifest says which;
+    histories from before the exact method were made with the Brier tolerance)."""
+    import json
+
+    manifest = folder / "manifest.json"
+    if not (folder / "history.db").exists() or not manifest.exists():
+        return
+    try:
+        made = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        return  # unreadable: pyabc's own load says what is wrong with the history
+    then = (made.get("method", "brier"), made.get("reporting_error"))
+    now = (method, error if method == "reports" else None)
+    if then != now:
+        was = then[0] + (f" (reporting error {then[1]:g})" if then[1] is not None else "")
+        raise UserError(
+            f"{show(folder / 'history.db')} was made with --method {was}: resume it with the same "
+            "method, or start over with --fresh"
+        )
 
 
 def _version(dist: str) -> str:

@@ -74,7 +74,7 @@ def format_calibration(cal, table, ppc) -> str:
             f"{len(cal.observations.observations)} observations by ABC-SMC (pyabc): "
             f"{len(pops)} populations of {len(cal.posterior)} particles, "
             f"{int(pops['samples'].sum()):,} simulated parameter sets "
-            f"x {cal.worlds} world(s), final tolerance (mean Brier) {pops['epsilon'].iloc[-1]:.3f}",
+            f"x {cal.worlds} world(s), {_acceptance(cal)}",
             "",
             "prior vs posterior (sd_ratio near 1: the observations leave it alone):",
             text_table(table[cols], "{:.4g}"),
@@ -83,6 +83,16 @@ def format_calibration(cal, table, ppc) -> str:
             text_table(ppc[["date", "kind", "observed", "p_observed_file", "p_observed_posterior"]]),
         ]
     )
+
+
+def _acceptance(cal) -> str:
+    last = cal.populations["epsilon"].iloc[-1]
+    if cal.method == "reports":
+        return (
+            f"exact: the reports' likelihood (reporting error {cal.reporting_error:g}), "
+            f"final temperature {last:.3g}"
+        )
+    return f"approximate: final tolerance (mean Brier) {last:.3f}"
 
 
 def calibration_figure(cal, table):
