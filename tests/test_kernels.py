@@ -23,6 +23,10 @@
 * ``coefficient_sums`` (a valuer's per-option constants, cell by cell) equals the readable
   ``Values.coefficients`` bit for bit on random balances, pressures and truce lengths; the path's
   exponentials stay NumPy's (numba's ``expm1`` differs from NumPy's in the last bit on this CPU).
+* ``hurt_sums`` (the war's hurt added to a party's or a believer's pain, one world at a time)
+  equals the readable ``pain[idx] += days * hurt(daily)`` bit for bit on random wars, pressures
+  and open fronts, for 1 to 7 fronts (NumPy sums fewer than 8 terms in order, as the kernel does;
+  from 8 fronts on the engine keeps NumPy's pairwise sums).
 * A whole run on the compiled paths and on the readable ones is the same to the last bit.
 * numba is imported only when a kernel runs, never by ``import sim.cli``; compiled code is cached
   on disk, and a read-only install keeps its cache in the user's cache folder.
@@ -43,7 +47,15 @@ from sim.engine import jit
 from sim.engine.counters import best_for_self
 from sim.engine.mediator import Mediator, nash_choice, nash_pick
 from sim.engine.model import NegotiationModel
-from sim.engine.parties import Party, counter_pick, draw_option_values, draw_weights
+from sim.engine.parties import (
+    IN_ORDER,
+    Party,
+    counter_pick,
+    draw_option_values,
+    draw_weights,
+    hurt,
+    hurt_sums,
+)
 from sim.engine.valuation import Values, term_tables, weigh
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -276,6 +288,23 @@ def test_coefficient_sums_equal_the_readable_coefficients(path, monkeypatch):
     for a, b in zip(got, want, strict=True):
         for x, y in zip(a, b, strict=True):
             assert x.shape == y.shape and bits(x) == bits(y)
+
+
+@pytest.mark.parametrize("n_fronts", range(1, IN_ORDER))
+def test_hurt_sums_equal_the_readable_hurt(n_fronts):
+    """Wars over six orders of magnitude, so the order of the sums shows in the last bits."""
+    rng = np.random.default_rng(n_fronts)
+    R, r, F = 300, 200, n_fronts
+    war = rng.normal(0, 0.01, size=(R, F)) * 10.0 ** rng.integers(-3, 3, size=(R, F))
+    values = Values(np.zeros((R, 1)), np.zeros(1), war, rng.normal(0, 0.01, size=F))
+    shift = rng.normal(0, 0.003, size=(R, F))
+    idx = np.sort(rng.choice(R, size=r, replace=False))
+    days, m, open_fronts = rng.uniform(0, 2, size=r), rng.normal(0, 0.5, size=r), rng.random((r, F)) < 0.6
+    fast = rng.uniform(0, 1, size=(R, 3))
+    slow = fast.copy()
+    hurt_sums(fast, 1, war, values.slope, shift, idx, days, m, open_fronts)
+    slow[idx, 1] += days * hurt(values.daily(idx, m, shift[idx]), open_fronts)
+    assert bits(fast) == bits(slow)
 
 
 @pytest.mark.parametrize("seed", range(6))

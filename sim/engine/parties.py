@@ -107,6 +107,45 @@ def hurt(daily: np.ndarray, open_fronts: np.ndarray) -> np.ndarray:
     return np.maximum(-(open_fronts * daily).sum(axis=1), 0.0)
 
 
+IN_ORDER = 8  # NumPy sums fewer terms than this from 0 in order (from 8 on, pairwise)
+
+
+def feel_hurt(
+    pain: np.ndarray,
+    col: int,
+    values: Values,
+    shift: np.ndarray,
+    idx: np.ndarray,
+    days: np.ndarray,
+    m: np.ndarray,
+    open_fronts: np.ndarray,
+) -> bool:
+    """``pain[idx, col] += days * hurt(values.daily(idx, m, shift[idx]), open_fronts)`` by the kernel
+    (``hurt_sums``: no (r, F) copies), where it sums the fronts in NumPy's order; False where it
+    does not (8 fronts or more, or the readable path asked for): the caller adds by NumPy."""
+    if not Party.compiled or values.slope.size >= IN_ORDER:
+        return False
+    hurt_sums(pain, col, values.war, values.slope, shift, idx, days, m, open_fronts)
+    return True
+
+
+@kernel
+def hurt_sums(pain, col, war, slope, shift, rows, days, m, open_fronts):  # fmt: skip
+    """Kernel of ``feel_war``: ``pain[rows[k], col] += days[k] * hurt`` of the daily values
+    (war + shift) + m * slope on the open fronts of world ``rows[k]``, with ``daily`` and
+    ``hurt``'s operations in their order (the fronts summed from 0, fewer than ``IN_ORDER``)."""
+    for k in range(rows.size):
+        r = rows[k]
+        s = 0.0
+        for f in range(slope.size):
+            daily = war[r, f] + shift[r, f] + m[k] * slope[f]
+            s += (1.0 if open_fronts[k, f] else 0.0) * daily
+        h = -s
+        if h < 0.0:  # np.maximum(-s, 0.0); a zero's sign is lost in the sum below
+            h = 0.0
+        pain[r, col] += days[k] * h
+
+
 def resource_progress(pain: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
     """How much of its tolerance for the war's hurt a party has used up, in [0, 1)."""
     return 1.0 - np.exp(-pain / tolerance)
@@ -166,7 +205,8 @@ class Party(mesa.Agent):
     def feel_war(self, idx: np.ndarray, days: np.ndarray, m: np.ndarray, open_fronts: np.ndarray) -> None:
         """Add the hurt of ``days`` (r,) of the war on the open fronts (r, F), where as a whole it costs
         the party more than it yields; a party gaining by the war feels none."""
-        self.pain[idx] += days * hurt(self.values.daily(idx, m, self.shift[idx]), open_fronts)
+        if not feel_hurt(self.pain[:, None], 0, self.values, self.shift, idx, days, m, open_fronts):
+            self.pain[idx] += days * hurt(self.values.daily(idx, m, self.shift[idx]), open_fronts)
 
     def respond(self, idx: np.ndarray, pkg: np.ndarray, surplus: np.ndarray, day: np.ndarray) -> np.ndarray:
         """Accept where the text beats what is in force by the margin and crosses no red line."""
@@ -364,8 +404,12 @@ def counter_pick(
 
 
 def warm_up() -> None:
-    """Compile (or load) this module's kernel on a one-package table, for tables of up to four
+    """Compile (or load) this module's kernels on a one-package table, for tables of up to four
     parties (numba compiles one version per number of parties)."""
+    world, one_front = np.zeros(1, dtype=np.int64), np.zeros((1, 1))
+    for pain in (np.zeros(1)[:, None], np.zeros((1, 2))):  # a party's pain, a believer's
+        hurt_sums(pain, 0, one_front, np.zeros(1), one_front, world, np.zeros(1), np.zeros(1),
+                  np.zeros((1, 1), dtype=np.bool_))  # fmt: skip
     one = np.zeros(1, dtype=np.int64)
     no = np.zeros(1, dtype=np.bool_)
     cols = np.zeros((1, 1), dtype=np.int64)
