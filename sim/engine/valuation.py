@@ -188,14 +188,15 @@ class Values:
         b_open = space.open_by_option @ self.slope  # (O,) slope of the fronts a truce leaves open
         b_all = self.slope.sum()
         a_open, a_all = a @ space.open_by_option.T, a.sum(axis=1)
-        status_quo = self.terms_of(space, rows, STATUS_QUO)[1]
         ww = self.war_weight
-        if self.compiled:
+        if self.compiled:  # the status quo's tied terms summed in the kernel, as terms_of sums them
             const, per_rebuild = coefficient_sums(
                 path.during, path.frac, path.left, path.ia, path.ib, path.g, path.h, path.la, path.lb,
-                path.days, m, a_open, a_all, b_open, float(b_all), closes, status_quo, float(ww),
+                path.days, m, a_open, a_all, b_open, float(b_all), closes, self.weighted, self.inter,
+                space.term_columns, space.tied_terms, np.asarray(rows, dtype=np.int64), float(ww),
             )  # fmt: skip
             return path.frac, const, per_rebuild
+        status_quo = self.terms_of(space, rows, STATUS_QUO)[1]
         during, frac, left, la, mm = path.during, path.frac, path.left, path.la, m[:, None]
         balance_during = np.where(closes, mm * during, path.ia * mm + path.ib)  # without the rebuild
         at_end = np.where(closes, mm, path.g * mm + path.h)
@@ -424,17 +425,20 @@ def term_sums(
 
 @kernel
 def coefficient_sums(
-    during, frac, left, ia, ib, g, h, la, lb, days, m, a_open, a_all, b_open, b_all, closes, status_quo, ww,
+    during, frac, left, ia, ib, g, h, la, lb, days, m, a_open, a_all, b_open, b_all, closes,
+    weighted, inter, columns, tied, rows, ww,
 ):  # fmt: skip
     """Kernel of ``Values.coefficients``: ``const`` and ``per_rebuild`` (r, O), cell by cell, with
     the readable path's operations in its order. The path's exponentials (``ExpectedPath.of``) and the sums
     over fronts (``a_open``, ``a_all``, ``b_open``, ``b_all``) come from NumPy, whose own routines
-    set their last bits."""
+    set their last bits; the status quo's tied terms in world ``rows[k]`` are summed here
+    (``term_value``, from 0 in the order of the issues, as ``Values.terms_of`` sums them)."""
     n_rows, n_opts = during.shape
     const = np.empty((n_rows, n_opts))
     per_rebuild = np.empty((n_rows, n_opts))
     for k in range(n_rows):
         mm = m[k]
+        status_quo = term_value(weighted, inter, columns, tied, rows[k], STATUS_QUO)[1]
         for o in range(n_opts):
             d = during[k, o]
             if closes[o]:
@@ -447,7 +451,7 @@ def coefficient_sums(
                 a_open[k, o] * d + b_open[o] * balance_during + a_all[k] * left[k, o]
                 + b_all * (la[k, o] * at_end + lb[k, o])
             )  # fmt: skip
-            const[k, o] = (1.0 - frac[k, o]) * status_quo[k] + ww * war
+            const[k, o] = (1.0 - frac[k, o]) * status_quo + ww * war
             per_rebuild[k, o] = (ww * (1.0 if closes[o] else 0.0)) * (
                 b_open[o] * 0.5 * d * d + b_all * la[k, o] * days[k, o]
             )
@@ -464,7 +468,7 @@ def warm_up() -> None:
     for n in range(1, 5):  # one valuer, and every party of a table of up to four
         surplus_values((one,) * n, (row,) * n, cols, no, first, cols, first, first, row, one,
                        np.zeros((1, n, 1)), np.zeros((1, n, 1)))  # fmt: skip
-    coefficient_sums(*[one] * 10, row, one, row, row, 0.0, np.zeros(1, dtype=np.bool_), row, 1.0)
+    coefficient_sums(*[one] * 10, row, one, row, row, 0.0, no, one, row, cols, no, first, 1.0)
     term_sums(
         one, np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.bool_), np.zeros(1), one, one.copy()
     )
