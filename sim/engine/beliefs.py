@@ -71,14 +71,17 @@ class Beliefs:
     def believed_margin(self, idx: np.ndarray, day: np.ndarray) -> np.ndarray:
         """(r, n) what each party is believed to ask above what is in force, at times day (r,)."""
         out = np.empty((idx.size, len(self.parties)))
+        pain, offset, informed = self.pain_hat[idx], self.offset[idx], self.informed[idx]
+        deadline = self.model.spec.calendar.deadline_day
         for i, party in enumerate(self.parties):
-            progress = resource_progress(self.pain_hat[idx, i], self.mean_tolerance[i])
-            deadline = self.model.spec.calendar.deadline_day
+            progress = resource_progress(pain[:, i], self.mean_tolerance[i])
             if deadline is not None:
                 progress = 1.0 - (1.0 - progress) * (1.0 - np.minimum(day / deadline, 1.0))
             public = self.mean_margin[i] * (1.0 - concession(progress, self.mean_inverse_beta[i]))
-            true = party.margin(idx, day)
-            out[:, i] = np.where(self.informed[idx], true, public + self.offset[idx, i])
+            if not informed.any():  # the true margins only where a leaders' call revealed them
+                out[:, i] = public + offset[:, i]
+                continue
+            out[:, i] = np.where(informed, party.margin(idx, day), public + offset[:, i])
         return out
 
     def estimate(self, idx: np.ndarray, pkgs: np.ndarray | None) -> np.ndarray:
