@@ -18,6 +18,8 @@
   the array path (``Party.counter_arrays``: estimates on the union of the worlds' extensions,
   ``best_for_self``) table the same package in every world of every bundled scenario, and on
   coarse synthetic tables full of ties (the lower index wins).
+* ``every_coefficient`` (``coefficient_sums`` of every valuer at one moment, one call) equals
+  each valuer's readable ``Values.coefficients`` bit for bit.
 * ``surplus_values`` (every valuer's surplus at one moment, one call) equals the readable
   differences of ``Values.at`` bit for bit on random tables.
 * ``coefficient_sums`` (a valuer's per-option constants, cell by cell) equals the readable
@@ -56,7 +58,7 @@ from sim.engine.parties import (
     hurt,
     hurt_sums,
 )
-from sim.engine.valuation import Values, term_tables, weigh
+from sim.engine.valuation import ExpectedPath, Values, coefficients_of, term_tables, weigh
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = sorted((ROOT / "scenarios").glob("*.toml"))
@@ -307,6 +309,32 @@ def test_hurt_sums_equal_the_readable_hurt(n_fronts):
     assert bits(fast) == bits(slow)
 
 
+@pytest.mark.parametrize("path", BUNDLED[:6], ids=lambda p: p.stem)
+def test_every_valuers_coefficients_in_one_call_equal_each_valuers_readable_ones(path, monkeypatch):
+    """``coefficients_of`` (one kernel call for every valuer) against ``Values.coefficients`` of
+    each valuer on the readable path, on random balances, pressures, war values and truce lengths."""
+    sc = load_scenario(path)
+    model = NegotiationModel(sc, replications=60, rng=2)
+    space, rng = model.space, np.random.default_rng(len(path.stem))
+    rows = np.sort(rng.choice(60, size=40, replace=False))
+    n_opts, n_fronts = len(space.options[space.truce_k]), len(space.fronts)
+    days = rng.choice([0.0, 0.5, 7.0, 30.0, model.window, 3.0 * model.window], size=(40, n_opts))
+    m = rng.normal(0, 0.3, size=40)
+    path_ = ExpectedPath.of(space, days, m, model.window)
+    war = [rng.normal(0, 0.05, size=(60, n_fronts)) for _ in model.parties]
+    values = [
+        Values(p.values.weighted, p.values.inter, w, p.values.slope, float(rng.uniform(0.2, 1.0)))
+        for p, w in zip(model.parties, war, strict=True)
+    ]
+    shifts = [rng.normal(0, 0.02, size=(40, n_fronts)) for _ in values]
+    frac, const, per_rebuild = coefficients_of(values, shifts, space, rows, m, path_, model.window)
+    monkeypatch.setattr(Values, "compiled", False)
+    for i, (v, shift) in enumerate(zip(values, shifts, strict=True)):
+        want = v.coefficients(space, rows, days, m, shift, model.window)
+        for x, y in zip((frac, const[:, i], per_rebuild[:, i]), want, strict=True):
+            assert x.shape == y.shape and bits(x) == bits(y)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_every_valuers_surplus_in_one_call_equals_the_readable_differences(seed, monkeypatch):
     from sim.engine.valuation import surpluses_at
@@ -318,7 +346,7 @@ def test_every_valuers_surplus_in_one_call_equals_the_readable_differences(seed,
     rows = np.sort(rng.choice(R, size=r, replace=False))
     here = rng.integers(0, P, size=r)
     frac = rng.uniform(size=(r, n_opts))
-    coefs = [(frac, rng.normal(0, 9, size=(r, n_opts)), rng.normal(0, 3, size=(r, n_opts))) for _ in range(n)]
+    coefs = (frac, rng.normal(0, 9, size=(r, n, n_opts)), rng.normal(0, 3, size=(r, n, n_opts)))
     asked = [None, rng.integers(0, P, size=5), rng.integers(0, P, size=(r, 7))]
     fast = [surpluses_at(values, space, rows, pkgs, here, coefs) for pkgs in asked]
     monkeypatch.setattr(Values, "compiled", False)

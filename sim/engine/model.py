@@ -54,7 +54,7 @@ from sim.engine.dynamics import Battlefield, Events, Levers, Truces
 from sim.engine.mediator import Mediator
 from sim.engine.outcomes import STATUS_QUO, OutcomeSpace
 from sim.engine.parties import Party, VetoPlayer
-from sim.engine.valuation import ExpectedPath, Values, surpluses_at
+from sim.engine.valuation import ExpectedPath, Values, coefficients_of, surpluses_at
 from sim.scenario.schema import Scenario
 
 EVENTS = ("banked", "extended", "lapsed", "violated", "vetoed", "gave_up")
@@ -170,28 +170,19 @@ class NegotiationModel(mesa.Model):
     ) -> np.ndarray:
         """(r, n, C) ``surplus`` of each valuer (with the pressure on its party), at one moment: the
         expected path of the balance is the same for all of them, so it is computed once."""
-        coefs = self.coefficients(values, parties, idx)
+        coefs = self.stacked_coefficients(values, idx, parties)
         return surpluses_at(values, self.space, idx, pkgs, self.inforce[idx], coefs)
 
-    def coefficients(
-        self, values: list[Values], parties: list[Party], idx: np.ndarray
-    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Each valuer's per-option coefficients (``Values.coefficients``) in worlds idx now, on the
-        expected path of the balance they share (computed once)."""
+    def stacked_coefficients(
+        self, values: list[Values], idx: np.ndarray, parties: list[Party] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``coefficients`` of each valuer (under the pressure on its party; by default one valuer
+        per party), as the kernels take them: the share of the window (r, O), and the constants and
+        rebuild values stacked by valuer (r, n, O), on the expected path they share (computed once)."""
         m = self.battlefield.momentum[idx]
         path = ExpectedPath.of(self.space, self.truce_days(idx), m, self.window)
-        return [
-            v.coefficients(self.space, idx, path.days, m, party.shift[idx], self.window, path)
-            for v, party in zip(values, parties, strict=True)
-        ]
-
-    def stacked_coefficients(
-        self, values: list[Values], idx: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``coefficients`` of one valuer per party, as the kernels take them: the share of the
-        window (r, O), and the constants and rebuild values stacked by party (r, n, O)."""
-        coef = self.coefficients(values, self.parties, idx)
-        return coef[0][0], np.stack([c[1] for c in coef], axis=1), np.stack([c[2] for c in coef], axis=1)
+        shifts = [party.shift[idx] for party in (self.parties if parties is None else parties)]
+        return coefficients_of(values, shifts, self.space, idx, m, path, self.window)
 
     # ------------------------------------------------------------------ one day
 

@@ -190,10 +190,12 @@ class Values:
         a_open, a_all = a @ space.open_by_option.T, a.sum(axis=1)
         ww = self.war_weight
         if self.compiled:  # the status quo's tied terms summed in the kernel, as terms_of sums them
-            const, per_rebuild = coefficient_sums(
+            const, per_rebuild = np.empty(path.days.shape), np.empty(path.days.shape)
+            coefficient_sums(
                 path.during, path.frac, path.left, path.ia, path.ib, path.g, path.h, path.la, path.lb,
                 path.days, m, a_open, a_all, b_open, float(b_all), closes, self.weighted, self.inter,
                 space.term_columns, space.tied_terms, np.asarray(rows, dtype=np.int64), float(ww),
+                const, per_rebuild,
             )  # fmt: skip
             return path.frac, const, per_rebuild
         status_quo = self.terms_of(space, rows, STATUS_QUO)[1]
@@ -321,11 +323,12 @@ def surpluses_at(
     rows: np.ndarray,
     pkgs: np.ndarray | None,
     here: np.ndarray,
-    coefs: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    coefs: tuple[np.ndarray, np.ndarray, np.ndarray],
 ) -> np.ndarray:
     """(r, n, C) each valuer's value of packages ``pkgs`` (as in ``Values.of``) less its value of
-    ``here`` (r,), what is in force, from its coefficients ``coefs``. Compiled, every valuer in one
-    call (``surplus_values``); else ``Values.at`` twice per valuer and the difference."""
+    ``here`` (r,), what is in force, from the coefficients ``coefs`` stacked by valuer
+    (``coefficients_of``: frac (r, O), const and per_rebuild (r, n, O)). Compiled, every valuer in
+    one call (``surplus_values``); else ``Values.at`` twice per valuer and the difference."""
     tables = [v.weighted for v in values] + [v.inter for v in values]
     if Values.compiled and all(t.flags.c_contiguous and t.dtype == np.float64 for t in tables):
         cols = np.arange(space.n) if pkgs is None else pkgs
@@ -333,12 +336,12 @@ def surpluses_at(
             tuple(v.weighted for v in values), tuple(v.inter for v in values), space.term_columns,
             space.tied_terms, np.asarray(rows, dtype=np.int64),
             np.asarray(cols[None, :] if cols.ndim == 1 else cols, dtype=np.int64),
-            np.asarray(here, dtype=np.int64), space.truce, space.rebuild, coefs[0][0],
-            np.stack([c[1] for c in coefs], axis=1), np.stack([c[2] for c in coefs], axis=1),
+            np.asarray(here, dtype=np.int64), space.truce, space.rebuild, *coefs,
         )  # fmt: skip
-    here = here[:, None]
+    here, (frac, const, per_rebuild) = here[:, None], coefs
+    each = [(frac, const[:, i], per_rebuild[:, i]) for i in range(len(values))]
     return np.stack(
-        [v.at(space, rows, pkgs, c) - v.at(space, rows, here, c) for v, c in zip(values, coefs, strict=True)],
+        [v.at(space, rows, pkgs, c) - v.at(space, rows, here, c) for v, c in zip(values, each, strict=True)],
         axis=1,
     )
 
@@ -423,19 +426,74 @@ def term_sums(
             perm[r, p], held[r, p] = term_value(weighted, interactions, columns, tied, r, p)
 
 
+def coefficients_of(
+    values: list[Values],
+    shifts: list[np.ndarray],
+    space: OutcomeSpace,
+    rows: np.ndarray,
+    m: np.ndarray,
+    path: ExpectedPath,
+    window: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every valuer's ``Values.coefficients`` at one moment, stacked as the kernels take them: the
+    share of the window (r, O), the constants and rebuild values (r, n, O). ``shifts[i]``: the
+    pressure on valuer i's party in worlds ``rows``.
+
+    Compiled, one kernel call for every valuer (``every_coefficient``); the sums over fronts are
+    NumPy's, the same expressions as in ``Values.coefficients``. Else each valuer's own
+    ``coefficients``, stacked."""
+    tables = [v.weighted for v in values] + [v.inter for v in values]
+    if not (Values.compiled and all(t.flags.c_contiguous and t.dtype == np.float64 for t in tables)):
+        pairs = zip(values, shifts, strict=True)
+        coefs = [v.coefficients(space, rows, path.days, m, s, window, path) for v, s in pairs]
+        return coefs[0][0], np.stack([c[1] for c in coefs], axis=1), np.stack([c[2] for c in coefs], axis=1)
+    n, n_opts = len(values), path.days.shape[1]
+    a_open, a_all = np.empty((n, rows.size, n_opts)), np.empty((n, rows.size))
+    b_open, b_all = np.empty((n, n_opts)), np.empty(n)
+    for i, (v, shift) in enumerate(zip(values, shifts, strict=True)):
+        a = v.war[rows] + shift  # as Values.coefficients sums them over fronts
+        a_open[i], a_all[i] = a @ space.open_by_option.T, a.sum(axis=1)
+        b_open[i], b_all[i] = space.open_by_option @ v.slope, v.slope.sum()
+    const, per_rebuild = every_coefficient(
+        path.during, path.frac, path.left, path.ia, path.ib, path.g, path.h, path.la, path.lb, path.days,
+        m, a_open, a_all, b_open, b_all, space.closes_momentum_by_option, tuple(v.weighted for v in values),
+        tuple(v.inter for v in values), space.term_columns, space.tied_terms,
+        np.asarray(rows, dtype=np.int64), np.array([float(v.war_weight) for v in values]),
+    )  # fmt: skip
+    return path.frac, const, per_rebuild
+
+
 @kernel
-def coefficient_sums(
+def every_coefficient(
     during, frac, left, ia, ib, g, h, la, lb, days, m, a_open, a_all, b_open, b_all, closes,
     weighted, inter, columns, tied, rows, ww,
 ):  # fmt: skip
-    """Kernel of ``Values.coefficients``: ``const`` and ``per_rebuild`` (r, O), cell by cell, with
-    the readable path's operations in its order. The path's exponentials (``ExpectedPath.of``) and the sums
-    over fronts (``a_open``, ``a_all``, ``b_open``, ``b_all``) come from NumPy, whose own routines
-    set their last bits; the status quo's tied terms in world ``rows[k]`` are summed here
-    (``term_value``, from 0 in the order of the issues, as ``Values.terms_of`` sums them)."""
+    """Kernel of ``coefficients_of``: ``coefficient_sums`` of valuer i (``weighted[i]``, the sums
+    over fronts ``a_open[i]``, ``a_all[i]``, ``b_open[i]``, ``b_all[i]``, its war weight ``ww[i]``)
+    into ``const[:, i]`` and ``per_rebuild[:, i]`` (r, n, O)."""
     n_rows, n_opts = during.shape
-    const = np.empty((n_rows, n_opts))
-    per_rebuild = np.empty((n_rows, n_opts))
+    const = np.empty((n_rows, len(weighted), n_opts))
+    per_rebuild = np.empty((n_rows, len(weighted), n_opts))
+    for i in range(len(weighted)):
+        coefficient_sums(
+            during, frac, left, ia, ib, g, h, la, lb, days, m, a_open[i], a_all[i], b_open[i], b_all[i],
+            closes, weighted[i], inter[i], columns, tied, rows, ww[i], const[:, i], per_rebuild[:, i],
+        )  # fmt: skip
+    return const, per_rebuild
+
+
+@kernel
+def coefficient_sums(
+    during, frac, left, ia, ib, g, h, la, lb, days, m, a_open, a_all, b_open, b_all, closes,
+    weighted, inter, columns, tied, rows, ww, const, per_rebuild,
+):  # fmt: skip
+    """Kernel of ``Values.coefficients``: writes ``const`` and ``per_rebuild`` (r, O), cell by cell,
+    with the readable path's operations in its order. The path's exponentials
+    (``ExpectedPath.of``) and the sums over fronts (``a_open``, ``a_all``, ``b_open``, ``b_all``)
+    come from NumPy, whose own routines set their last bits; the status quo's tied terms in world
+    ``rows[k]`` are summed here (``term_value``, from 0 in the order of the issues, as
+    ``Values.terms_of`` sums them)."""
+    n_rows, n_opts = during.shape
     for k in range(n_rows):
         mm = m[k]
         status_quo = term_value(weighted, inter, columns, tied, rows[k], STATUS_QUO)[1]
@@ -455,7 +513,6 @@ def coefficient_sums(
             per_rebuild[k, o] = (ww * (1.0 if closes[o] else 0.0)) * (
                 b_open[o] * 0.5 * d * d + b_all * la[k, o] * days[k, o]
             )
-    return const, per_rebuild
 
 
 def warm_up() -> None:
@@ -468,7 +525,10 @@ def warm_up() -> None:
     for n in range(1, 5):  # one valuer, and every party of a table of up to four
         surplus_values((one,) * n, (row,) * n, cols, no, first, cols, first, first, row, one,
                        np.zeros((1, n, 1)), np.zeros((1, n, 1)))  # fmt: skip
-    coefficient_sums(*[one] * 10, row, one, row, row, 0.0, no, one, row, cols, no, first, 1.0)
+    coefficient_sums(*[one] * 10, row, one, row, row, 0.0, no, one, row, cols, no, first, 1.0, one, one)
+    for n in range(1, 5):
+        every_coefficient(*[one] * 10, row, np.zeros((n, 1, 1)), np.zeros((n, 1)), np.zeros((n, 1)),
+                          np.zeros(n), no, (one,) * n, (row,) * n, cols, no, first, np.ones(n))  # fmt: skip
     term_sums(
         one, np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.bool_), np.zeros(1), one, one.copy()
     )
