@@ -128,6 +128,7 @@ class NegotiationModel(mesa.Model):
         self.trace_row = trace
         self.transcript: list[dict[str, Any]] = []
         self._entry: dict[str, Any] = {}
+        self._day_end: dict[str, np.ndarray] = {}  # what the day's reporters share
         self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
         self.running = T > 0
 
@@ -214,6 +215,7 @@ class NegotiationModel(mesa.Model):
         self.advance(day, everyone, np.full(self.replications, float(day)))
         self._close_entry()
         self.class_by_day[:, day - 1] = self.space.package_class[self.inforce]
+        self._day_end = {}
         self.datacollector.collect(self)
         self.running = day < self.spec.days
 
@@ -528,10 +530,16 @@ class NegotiationModel(mesa.Model):
         for i, p in enumerate(self.parties):
             everyone = np.arange(self.replications)
             out[f"margin_{p.pid}"] = lambda m, p=p, e=everyone: float(np.mean(p.margin(e, m.clock)))
-            out[f"believed_{p.pid}"] = lambda m, i=i, e=everyone: float(
-                np.mean(m.mediator.believed_margin(e, m.clock)[:, i])
-            )
+            out[f"believed_{p.pid}"] = lambda m, i=i: float(np.mean(m.believed_at_day_end()[:, i]))
         return out
+
+    def believed_at_day_end(self) -> np.ndarray:
+        """(R, n) the mediator's believed margins of every party at the day's end: computed once for
+        the n reporters of the day (each reads its party's column)."""
+        if "believed" not in self._day_end:
+            everyone = np.arange(self.replications)
+            self._day_end["believed"] = self.mediator.believed_margin(everyone, self.clock)
+        return self._day_end["believed"]
 
     # ------------------------------------------------------------------ transcript of one world
 
