@@ -38,7 +38,7 @@ tied terms end with it (``OutcomeSpace.lapse``), so they never count beyond it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -141,6 +141,7 @@ class Values:
     war: np.ndarray
     slope: np.ndarray
     war_weight: float = 1.0
+    _slopes: tuple = field(default=(), init=False, repr=False, compare=False)  # see ``slopes``
 
     def tables(self, space: OutcomeSpace, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(r, P) permanent and tied term values of every package in worlds ``rows``: the readable
@@ -157,6 +158,14 @@ class Values:
             else:
                 perm += self.weighted[rows, col]
         return perm + self.inter[pkg], tied
+
+    def slopes(self, space: OutcomeSpace) -> tuple[np.ndarray, float]:
+        """(O,) the slope of the fronts each truce option leaves open, and the slope of every front:
+        ``Values.coefficients``'s ``b_open`` and ``b_all``, by the same NumPy expressions, kept
+        since the slopes never change (asked again for another outcome space)."""
+        if not self._slopes or self._slopes[0] is not space:
+            self._slopes = (space, space.open_by_option @ self.slope, float(self.slope.sum()))
+        return self._slopes[1], self._slopes[2]
 
     def daily(self, rows: np.ndarray, m: np.ndarray, shift: np.ndarray) -> np.ndarray:
         """(r, F) daily value of fighting on each front now."""
@@ -453,7 +462,7 @@ def coefficients_of(
     for i, (v, shift) in enumerate(zip(values, shifts, strict=True)):
         a = v.war[rows] + shift  # as Values.coefficients sums them over fronts
         a_open[i], a_all[i] = a @ space.open_by_option.T, a.sum(axis=1)
-        b_open[i], b_all[i] = space.open_by_option @ v.slope, v.slope.sum()
+        b_open[i], b_all[i] = v.slopes(space)
     const, per_rebuild = every_coefficient(
         path.during, path.frac, path.left, path.ia, path.ib, path.g, path.h, path.la, path.lb, path.days,
         m, a_open, a_all, b_open, b_all, space.closes_momentum_by_option, tuple(v.weighted for v in values),
