@@ -54,7 +54,7 @@ from sim.engine.dynamics import Battlefield, Events, Levers, Truces
 from sim.engine.mediator import Mediator
 from sim.engine.outcomes import STATUS_QUO, OutcomeSpace
 from sim.engine.parties import Party, VetoPlayer
-from sim.engine.valuation import ExpectedPath, Values, coefficients_of, surpluses_at
+from sim.engine.valuation import ExpectedPath, Values, coefficients_of, surpluses_at, truce_lengths
 from sim.scenario.schema import Scenario
 
 EVENTS = ("banked", "extended", "lapsed", "violated", "vetoed", "gave_up")
@@ -144,6 +144,11 @@ class NegotiationModel(mesa.Model):
         """(r, O) how long a truce of each option would run from now: what is left of the truce in
         force for its own option (unless ``fresh``), the full duration for another, 0 for none."""
         n_options = len(self.space.options[self.space.truce_k])
+        if Values.compiled:  # the same rule, world by world
+            return truce_lengths(
+                np.asarray(idx, dtype=np.int64), self.inforce, self.space.truce, self.truces.end, self.clock,
+                n_options, float(self.spec.truce.days), fresh,
+            )  # fmt: skip
         days = np.full((idx.size, n_options), float(self.spec.truce.days))
         days[:, 0] = 0.0
         if not fresh:

@@ -115,10 +115,37 @@ class ExpectedPath:
         during = np.minimum(days, window)
         left = np.maximum(window - days, 0.0)
         outlook = Outlook.of(space)
+        k = outlook.reversion
+        if Values.compiled and k != 0:  # the exponentials NumPy's, as below; the rest in one call
+            sums = path_sums(
+                during, days, left, np.expm1(-k * during), np.expm1(-k * days), np.expm1(-k * left),
+                float(window), outlook.drift, k,
+            )  # fmt: skip
+            return cls(days, during, sums[0], left, *sums[1:])
         ia, ib = outlook.integral(during)
         g, h = outlook.end(days)
         la, lb = outlook.integral(left)
         return cls(days, during, during / window, left, ia, ib, g, h, la, lb)
+
+
+@kernel
+def path_sums(during, days, left, e_during, e_days, e_left, window, drift, k):  # fmt: skip
+    """Kernel of ``ExpectedPath.of`` at a reversion k != 0: ``frac``, ``ia``, ``ib``, ``g``,
+    ``h``, ``la``, ``lb`` (7, r, O) cell by cell, with ``Outlook.integral`` and ``Outlook.end``'s
+    operations in their order, from NumPy's ``expm1(-k t)`` of each time (``e_during``,
+    ``e_days``, ``e_left``: numba's expm1 differs from NumPy's in the last bit)."""
+    out = np.empty((7, during.shape[0], during.shape[1]))
+    c = drift / k
+    for r in range(during.shape[0]):
+        for o in range(during.shape[1]):
+            out[0, r, o] = during[r, o] / window
+            a = -e_during[r, o] / k
+            out[1, r, o], out[2, r, o] = a, c * (during[r, o] - a)
+            grown = -e_days[r, o]
+            out[3, r, o], out[4, r, o] = 1.0 - grown, c * grown
+            a = -e_left[r, o] / k
+            out[5, r, o], out[6, r, o] = a, c * (left[r, o] - a)
+    return out
 
 
 @dataclass
@@ -524,6 +551,25 @@ def coefficient_sums(
             )
 
 
+@kernel
+def truce_lengths(idx, inforce, truce, end, clock, n_options, full, fresh):  # fmt: skip
+    """Kernel of ``NegotiationModel.truce_days``: (r, O) how long a truce of each option would run
+    from now in world ``idx[k]``: 0 for none, ``full`` days for another option than the one in
+    force, what is left of the truce in force (``end - clock``, at least 0) for its own option
+    (unless ``fresh``)."""
+    out = np.empty((idx.size, n_options))
+    for k in range(idx.size):
+        r = idx[k]
+        out[k, 0] = 0.0
+        for o in range(1, n_options):
+            out[k, o] = full
+        current = truce[inforce[r]]
+        if not fresh and current > 0:
+            left = end[r] - clock[r]
+            out[k, current] = left if left >= 0.0 else 0.0
+    return out
+
+
 def warm_up() -> None:
     """Compile (or load) this module's kernels on a tiny table."""
     one = np.zeros((1, 1))
@@ -535,6 +581,8 @@ def warm_up() -> None:
         surplus_values((one,) * n, (row,) * n, cols, no, first, cols, first, first, row, one,
                        np.zeros((1, n, 1)), np.zeros((1, n, 1)))  # fmt: skip
     coefficient_sums(*[one] * 10, row, one, row, row, 0.0, no, one, row, cols, no, first, 1.0, one, one)
+    path_sums(*[one] * 6, 1.0, 0.0, 1.0)
+    truce_lengths(first, first, first, row, row, 1, 1.0, False)
     for n in range(1, 5):
         every_coefficient(*[one] * 10, row, np.zeros((n, 1, 1)), np.zeros((n, 1)), np.zeros((n, 1)),
                           np.zeros(n), no, (one,) * n, (row,) * n, cols, no, first, np.ones(n))  # fmt: skip
