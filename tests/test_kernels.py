@@ -23,6 +23,9 @@
 * ``truce_lengths`` (how long a truce of each option would run, world by world) and
   ``path_sums`` (the expected path's integrals from NumPy's exponentials) equal the readable
   ``truce_days`` and ``ExpectedPath.of`` bit for bit.
+* ``extensions`` (a world's extensions of what is in force, counted up on the grid of options
+  instead of scanning every package, as ``counter_pick`` now reads them) are the packages a scan
+  keeps, in the same order.
 * ``surplus_values`` (every valuer's surplus at one moment, one call) equals the readable
   differences of ``Values.at`` bit for bit on random tables.
 * ``coefficient_sums`` (a valuer's per-option constants, cell by cell) equals the readable
@@ -58,6 +61,7 @@ from sim.engine.parties import (
     counter_pick,
     draw_option_values,
     draw_weights,
+    extensions,
     hurt,
     hurt_sums,
 )
@@ -222,6 +226,21 @@ def test_the_counter_kernel_breaks_ties_as_best_for_self_does(seed):
     )
     np.testing.assert_array_equal(got, want)
     assert (got >= 0).any()
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_extensions_counted_up_are_those_a_scan_of_every_package_keeps(seed):
+    """``extensions`` against a scan of the whole grid: the same packages in the same order."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 5, size=rng.integers(1, 6))
+    packages = np.indices(sizes).reshape(len(sizes), -1).T.astype(np.int64)
+    negotiable = rng.random(len(packages)) < 0.8
+    cand, digit = np.empty(len(packages), dtype=np.int64), np.empty(len(sizes), dtype=np.int64)
+    for here in range(len(packages)):
+        keeps = (packages >= packages[here]).all(axis=1) & negotiable
+        keeps[here] = False
+        count = extensions(packages, negotiable, here, digit, cand)
+        np.testing.assert_array_equal(cand[:count], np.flatnonzero(keeps))
 
 
 # ---------------------------------------------------------------------------- values of packages

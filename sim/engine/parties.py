@@ -364,6 +364,7 @@ def counter_pick(
     out = np.full(rows.size, -1, dtype=np.int64)
     here_value = np.empty(n)
     has_locks = locked.shape[0] > 0
+    cand, digit = np.empty(n_pkgs, dtype=np.int64), np.empty(n_issues, dtype=np.int64)
     for k in range(rows.size):
         row, here = rows[k], inforce[k]
         o = truce[here]
@@ -371,13 +372,9 @@ def counter_pick(
             perm, held = term_value(weighted[i], inter[i], columns, tied, row, here)
             here_value[i] = perm + frac[k, o] * held + const[k, i, o] + per_rebuild[k, i, o] * rebuild[here]
         best, best_own = -1, 0.0
-        for p in range(n_pkgs):
-            if p == here or not negotiable[p] or red[p] or (has_locks and locked[k, p]):
-                continue
-            keeps = True
-            for j in range(n_issues):  # nothing banked is dropped
-                keeps = keeps and packages[p, j] >= packages[here, j]
-            if not keeps:
+        for c in range(extensions(packages, negotiable, here, digit, cand)):  # nothing banked is dropped
+            p = cand[c]
+            if red[p] or (has_locks and locked[k, p]):
                 continue
             o = truce[p]
             perm, held = term_value(weighted[me], inter[me], columns, tied, row, p)
@@ -401,6 +398,35 @@ def counter_pick(
                 best, best_own = p, own
         out[k] = best
     return out
+
+
+@kernel
+def extensions(packages, negotiable, here, digit, cand):  # fmt: skip
+    """Into ``cand``: every negotiable package other than ``here`` that keeps each option of
+    ``here`` or raises it, in increasing index; their count (``digit`` (K,): scratch).
+
+    ``packages`` is the row-major grid of every issue's options (``OutcomeSpace``: the last issue
+    fastest, the last package every issue's last option), so the extensions are counted up issue
+    by issue from here's options, the last issue fastest, which is the order of the index: the
+    packages a scan of all would keep, in the same order, without visiting the others."""
+    n_issues, last = packages.shape[1], packages.shape[0] - 1
+    for j in range(n_issues):
+        digit[j] = packages[here, j]
+    p, count = here, 0
+    while True:
+        if p != here and negotiable[p]:
+            cand[count] = p
+            count += 1
+        j, stride = n_issues - 1, 1
+        while j >= 0 and digit[j] == packages[last, j]:  # carry: back to here's option
+            p -= (digit[j] - packages[here, j]) * stride
+            digit[j] = packages[here, j]
+            stride *= packages[last, j] + 1
+            j -= 1
+        if j < 0:
+            return count
+        digit[j] += 1
+        p += stride
 
 
 def warm_up() -> None:
