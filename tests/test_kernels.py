@@ -18,7 +18,8 @@
   the array path (``Party.counter_arrays``: estimates on the union of the worlds' extensions,
   ``best_for_self``) table the same package in every world of every bundled scenario, and on
   coarse synthetic tables full of ties (the lower index wins).
-* ``every_coefficient`` (``coefficient_sums`` of every valuer at one moment, one call) equals
+* ``every_coefficient`` (``coefficient_sums`` of every valuer at one moment, one call, the row
+  sums over fewer than 8 fronts added in NumPy's order) equals
   each valuer's readable ``Values.coefficients`` bit for bit.
 * ``truce_lengths`` (how long a truce of each option would run, world by world) and
   ``path_sums`` (the expected path's integrals from NumPy's exponentials) equal the readable

@@ -16,7 +16,7 @@ import numpy as np
 from sim.engine.counters import best_for_self
 from sim.engine.jit import kernel
 from sim.engine.outcomes import OutcomeSpace
-from sim.engine.valuation import Values, term_value, weigh
+from sim.engine.valuation import IN_ORDER, Values, term_value, weigh
 from sim.scenario import schema as S
 
 Stream = Callable[..., np.random.Generator]
@@ -105,9 +105,6 @@ def draw_values(
 def hurt(daily: np.ndarray, open_fronts: np.ndarray) -> np.ndarray:
     """(r,) how much a day of the war on the open fronts costs a party beyond what it yields."""
     return np.maximum(-(open_fronts * daily).sum(axis=1), 0.0)
-
-
-IN_ORDER = 8  # NumPy sums fewer terms than this from 0 in order (from 8 on, pairwise)
 
 
 def feel_hurt(

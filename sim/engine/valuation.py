@@ -45,6 +45,8 @@ import numpy as np
 from sim.engine.jit import kernel
 from sim.engine.outcomes import STATUS_QUO, OutcomeSpace
 
+IN_ORDER = 8  # NumPy sums fewer terms than this from 0 in order (from 8 on, pairwise)
+
 
 @dataclass(frozen=True)
 class Outlook:
@@ -476,7 +478,8 @@ def coefficients_of(
     pressure on valuer i's party in worlds ``rows``.
 
     Compiled, one kernel call for every valuer (``every_coefficient``); the sums over fronts are
-    NumPy's, the same expressions as in ``Values.coefficients``. Else each valuer's own
+    NumPy's, the same expressions as in ``Values.coefficients``, but for the row sums of fewer than
+    ``IN_ORDER`` fronts, which the kernel adds in NumPy's order. Else each valuer's own
     ``coefficients``, stacked."""
     tables = [v.weighted for v in values] + [v.inter for v in values]
     if not (Values.compiled and all(t.flags.c_contiguous and t.dtype == np.float64 for t in tables)):
@@ -484,30 +487,40 @@ def coefficients_of(
         coefs = [v.coefficients(space, rows, path.days, m, s, window, path) for v, s in pairs]
         return coefs[0][0], np.stack([c[1] for c in coefs], axis=1), np.stack([c[2] for c in coefs], axis=1)
     n, n_opts = len(values), path.days.shape[1]
-    a_open, a_all = np.empty((n, rows.size, n_opts)), np.empty((n, rows.size))
+    a_open, a = np.empty((n, rows.size, n_opts)), []
     b_open, b_all = np.empty((n, n_opts)), np.empty(n)
     for i, (v, shift) in enumerate(zip(values, shifts, strict=True)):
-        a = v.war[rows] + shift  # as Values.coefficients sums them over fronts
-        a_open[i], a_all[i] = a @ space.open_by_option.T, a.sum(axis=1)
-        b_open[i], b_all[i] = v.slopes(space)
+        a.append(v.war[rows] + shift)  # as Values.coefficients sums them over fronts
+        a_open[i], (b_open[i], b_all[i]) = a[-1] @ space.open_by_option.T, v.slopes(space)
+    in_order = len(space.fronts) < IN_ORDER
+    a_all = np.empty((n, rows.size)) if in_order else np.stack([x.sum(axis=1) for x in a])
     const, per_rebuild = every_coefficient(
         path.during, path.frac, path.left, path.ia, path.ib, path.g, path.h, path.la, path.lb, path.days,
-        m, a_open, a_all, b_open, b_all, space.closes_momentum_by_option, tuple(v.weighted for v in values),
-        tuple(v.inter for v in values), space.term_columns, space.tied_terms,
-        np.asarray(rows, dtype=np.int64), np.array([float(v.war_weight) for v in values]),
+        m, a_open, tuple(a), in_order, a_all, b_open, b_all, space.closes_momentum_by_option,
+        tuple(v.weighted for v in values), tuple(v.inter for v in values), space.term_columns,
+        space.tied_terms, np.asarray(rows, dtype=np.int64), np.array([float(v.war_weight) for v in values]),
     )  # fmt: skip
     return path.frac, const, per_rebuild
 
 
 @kernel
 def every_coefficient(
-    during, frac, left, ia, ib, g, h, la, lb, days, m, a_open, a_all, b_open, b_all, closes,
-    weighted, inter, columns, tied, rows, ww,
+    during, frac, left, ia, ib, g, h, la, lb, days, m, a_open, a, in_order, a_all, b_open, b_all,
+    closes, weighted, inter, columns, tied, rows, ww,
 ):  # fmt: skip
     """Kernel of ``coefficients_of``: ``coefficient_sums`` of valuer i (``weighted[i]``, the sums
     over fronts ``a_open[i]``, ``a_all[i]``, ``b_open[i]``, ``b_all[i]``, its war weight ``ww[i]``)
-    into ``const[:, i]`` and ``per_rebuild[:, i]`` (r, n, O)."""
+    into ``const[:, i]`` and ``per_rebuild[:, i]`` (r, n, O). With ``in_order``, ``a_all[i]`` is
+    filled first: each row of ``a[i]`` (r, F) summed from 0 front by front, as NumPy sums fewer than
+    ``IN_ORDER`` terms (``a[i].sum(axis=1)``)."""
     n_rows, n_opts = during.shape
+    if in_order:
+        for i in range(len(a)):
+            for k in range(n_rows):
+                s = 0.0
+                for f in range(a[i].shape[1]):
+                    s += a[i][k, f]
+                a_all[i, k] = s
     const = np.empty((n_rows, len(weighted), n_opts))
     per_rebuild = np.empty((n_rows, len(weighted), n_opts))
     for i in range(len(weighted)):
@@ -584,8 +597,9 @@ def warm_up() -> None:
     path_sums(*[one] * 6, 1.0, 0.0, 1.0)
     truce_lengths(first, first, first, row, row, 1, 1.0, False)
     for n in range(1, 5):
-        every_coefficient(*[one] * 10, row, np.zeros((n, 1, 1)), np.zeros((n, 1)), np.zeros((n, 1)),
-                          np.zeros(n), no, (one,) * n, (row,) * n, cols, no, first, np.ones(n))  # fmt: skip
+        every_coefficient(*[one] * 10, row, np.zeros((n, 1, 1)), (one,) * n, True, np.zeros((n, 1)),
+                          np.zeros((n, 1)), np.zeros(n), no, (one,) * n, (row,) * n, cols, no, first,
+                          np.ones(n))  # fmt: skip
     term_sums(
         one, np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.bool_), np.zeros(1), one, one.copy()
     )
