@@ -19,7 +19,8 @@
   ``best_for_self``) table the same package in every world of every bundled scenario, and on
   coarse synthetic tables full of ties (the lower index wins).
 * ``every_coefficient`` (``coefficient_sums`` of every valuer at one moment, one call, the row
-  sums over fewer than 8 fronts added in NumPy's order) equals
+  sums over fewer than 8 fronts added in NumPy's order, the daily values gathered by
+  ``daily_at_zero``) equals
   each valuer's readable ``Values.coefficients`` bit for bit.
 * ``truce_lengths`` (how long a truce of each option would run, world by world) and
   ``path_sums`` (the expected path's integrals from NumPy's exponentials) equal the readable
@@ -349,11 +350,11 @@ def test_every_valuers_coefficients_in_one_call_equal_each_valuers_readable_ones
         Values(p.values.weighted, p.values.inter, w, p.values.slope, float(rng.uniform(0.2, 1.0)))
         for p, w in zip(model.parties, war, strict=True)
     ]
-    shifts = [rng.normal(0, 0.02, size=(40, n_fronts)) for _ in values]
+    shifts = [rng.normal(0, 0.02, size=(60, n_fronts)) for _ in values]
     frac, const, per_rebuild = coefficients_of(values, shifts, space, rows, m, path_, model.window)
     monkeypatch.setattr(Values, "compiled", False)
     for i, (v, shift) in enumerate(zip(values, shifts, strict=True)):
-        want = v.coefficients(space, rows, days, m, shift, model.window)
+        want = v.coefficients(space, rows, days, m, shift[rows], model.window)
         for x, y in zip((frac, const[:, i], per_rebuild[:, i]), want, strict=True):
             assert x.shape == y.shape and bits(x) == bits(y)
 

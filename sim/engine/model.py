@@ -187,7 +187,7 @@ class NegotiationModel(mesa.Model):
         rebuild values stacked by valuer (r, n, O), on the expected path they share (computed once)."""
         m = self.battlefield.momentum[idx]
         path = ExpectedPath.of(self.space, self.truce_days(idx), m, self.window)
-        shifts = [party.shift[idx] for party in (self.parties if parties is None else parties)]
+        shifts = [party.shift for party in (self.parties if parties is None else parties)]
         return coefficients_of(values, shifts, self.space, idx, m, path, self.window)
 
     # ------------------------------------------------------------------ one day

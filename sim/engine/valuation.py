@@ -474,53 +474,66 @@ def coefficients_of(
     window: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every valuer's ``Values.coefficients`` at one moment, stacked as the kernels take them: the
-    share of the window (r, O), the constants and rebuild values (r, n, O). ``shifts[i]``: the
-    pressure on valuer i's party in worlds ``rows``.
+    share of the window (r, O), the constants and rebuild values (r, n, O). ``shifts[i]`` (R, F):
+    the pressure on valuer i's party in every world.
 
-    Compiled, one kernel call for every valuer (``every_coefficient``); the sums over fronts are
-    NumPy's, the same expressions as in ``Values.coefficients``, but for the row sums of fewer than
-    ``IN_ORDER`` fronts, which the kernel adds in NumPy's order. Else each valuer's own
-    ``coefficients``, stacked."""
-    tables = [v.weighted for v in values] + [v.inter for v in values]
+    Compiled, the daily values at a balance of 0 of every valuer in one call (``daily_at_zero``),
+    their sums over fronts NumPy's matrix products as in ``Values.coefficients`` (the row sums of
+    fewer than ``IN_ORDER`` fronts added by the kernel in NumPy's order), then one kernel call for
+    every valuer's coefficients (``every_coefficient``). Else each valuer's own ``coefficients``,
+    stacked."""
+    tables = [v.weighted for v in values] + [v.inter for v in values] + [v.war for v in values] + shifts
     if not (Values.compiled and all(t.flags.c_contiguous and t.dtype == np.float64 for t in tables)):
         pairs = zip(values, shifts, strict=True)
-        coefs = [v.coefficients(space, rows, path.days, m, s, window, path) for v, s in pairs]
+        coefs = [v.coefficients(space, rows, path.days, m, s[rows], window, path) for v, s in pairs]
         return coefs[0][0], np.stack([c[1] for c in coefs], axis=1), np.stack([c[2] for c in coefs], axis=1)
-    n, n_opts = len(values), path.days.shape[1]
-    a_open, a = np.empty((n, rows.size, n_opts)), []
-    b_open, b_all = np.empty((n, n_opts)), np.empty(n)
-    for i, (v, shift) in enumerate(zip(values, shifts, strict=True)):
-        a.append(v.war[rows] + shift)  # as Values.coefficients sums them over fronts
-        a_open[i], (b_open[i], b_all[i]) = a[-1] @ space.open_by_option.T, v.slopes(space)
+    n, n_opts, rows = len(values), path.days.shape[1], np.asarray(rows, dtype=np.int64)
     in_order = len(space.fronts) < IN_ORDER
-    a_all = np.empty((n, rows.size)) if in_order else np.stack([x.sum(axis=1) for x in a])
+    a, a_all = daily_at_zero(tuple(v.war for v in values), tuple(shifts), rows, in_order)
+    a_open, b_open, b_all = np.empty((n, rows.size, n_opts)), np.empty((n, n_opts)), np.empty(n)
+    for i, v in enumerate(values):
+        a_open[i], (b_open[i], b_all[i]) = a[i] @ space.open_by_option.T, v.slopes(space)
+        if not in_order:
+            a_all[i] = a[i].sum(axis=1)
     const, per_rebuild = every_coefficient(
         path.during, path.frac, path.left, path.ia, path.ib, path.g, path.h, path.la, path.lb, path.days,
-        m, a_open, tuple(a), in_order, a_all, b_open, b_all, space.closes_momentum_by_option,
-        tuple(v.weighted for v in values), tuple(v.inter for v in values), space.term_columns,
-        space.tied_terms, np.asarray(rows, dtype=np.int64), np.array([float(v.war_weight) for v in values]),
+        m, a_open, a_all, b_open, b_all, space.closes_momentum_by_option, tuple(v.weighted for v in values),
+        tuple(v.inter for v in values), space.term_columns, space.tied_terms, rows,
+        np.array([float(v.war_weight) for v in values]),
     )  # fmt: skip
     return path.frac, const, per_rebuild
 
 
 @kernel
+def daily_at_zero(war, shift, rows, in_order):  # fmt: skip
+    """Kernel of ``coefficients_of``: ``a`` (n, r, F), valuer i's daily value of each front at a
+    balance of 0 in world ``rows[k]`` (``war[i]`` + ``shift[i]``: ``Values.coefficients``'s
+    ``a``, one addition a cell), and with ``in_order`` its sums over fronts ``a_all`` (n, r), each
+    row added from 0 front by front as NumPy sums fewer than ``IN_ORDER`` terms
+    (``a.sum(axis=1)``); without, ``a_all`` is left to the caller."""
+    n, n_fronts = len(war), war[0].shape[1]
+    a = np.empty((n, rows.size, n_fronts))
+    a_all = np.empty((n, rows.size))
+    for i in range(n):
+        for k in range(rows.size):
+            r = rows[k]
+            s = 0.0
+            for f in range(n_fronts):
+                a[i, k, f] = war[i][r, f] + shift[i][r, f]
+                s += a[i, k, f]
+            a_all[i, k] = s
+    return a, a_all
+
+
+@kernel
 def every_coefficient(
-    during, frac, left, ia, ib, g, h, la, lb, days, m, a_open, a, in_order, a_all, b_open, b_all,
-    closes, weighted, inter, columns, tied, rows, ww,
+    during, frac, left, ia, ib, g, h, la, lb, days, m, a_open, a_all, b_open, b_all, closes,
+    weighted, inter, columns, tied, rows, ww,
 ):  # fmt: skip
     """Kernel of ``coefficients_of``: ``coefficient_sums`` of valuer i (``weighted[i]``, the sums
     over fronts ``a_open[i]``, ``a_all[i]``, ``b_open[i]``, ``b_all[i]``, its war weight ``ww[i]``)
-    into ``const[:, i]`` and ``per_rebuild[:, i]`` (r, n, O). With ``in_order``, ``a_all[i]`` is
-    filled first: each row of ``a[i]`` (r, F) summed from 0 front by front, as NumPy sums fewer than
-    ``IN_ORDER`` terms (``a[i].sum(axis=1)``)."""
+    into ``const[:, i]`` and ``per_rebuild[:, i]`` (r, n, O)."""
     n_rows, n_opts = during.shape
-    if in_order:
-        for i in range(len(a)):
-            for k in range(n_rows):
-                s = 0.0
-                for f in range(a[i].shape[1]):
-                    s += a[i][k, f]
-                a_all[i, k] = s
     const = np.empty((n_rows, len(weighted), n_opts))
     per_rebuild = np.empty((n_rows, len(weighted), n_opts))
     for i in range(len(weighted)):
@@ -597,9 +610,9 @@ def warm_up() -> None:
     path_sums(*[one] * 6, 1.0, 0.0, 1.0)
     truce_lengths(first, first, first, row, row, 1, 1.0, False)
     for n in range(1, 5):
-        every_coefficient(*[one] * 10, row, np.zeros((n, 1, 1)), (one,) * n, True, np.zeros((n, 1)),
-                          np.zeros((n, 1)), np.zeros(n), no, (one,) * n, (row,) * n, cols, no, first,
-                          np.ones(n))  # fmt: skip
+        every_coefficient(*[one] * 10, row, np.zeros((n, 1, 1)), np.zeros((n, 1)), np.zeros((n, 1)),
+                          np.zeros(n), no, (one,) * n, (row,) * n, cols, no, first, np.ones(n))  # fmt: skip
+        daily_at_zero((one,) * n, (one,) * n, first, True)
     term_sums(
         one, np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.bool_), np.zeros(1), one, one.copy()
     )
