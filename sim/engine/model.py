@@ -161,10 +161,12 @@ class NegotiationModel(mesa.Model):
     def value(
         self, values: Values, party: Party, idx: np.ndarray, pkgs: np.ndarray | None, fresh: bool = False
     ) -> np.ndarray:
-        """(r, C) value of packages (r, C; None: all) for a valuer, under the pressure on its party."""
+        """(r, C) value of packages (r, C; None: all) for a valuer, under the pressure on its party
+        (``Values.of``, its coefficients from ``coefficients_of`` as every valuer's are)."""
         m = self.battlefield.momentum[idx]
-        days = self.truce_days(idx, fresh)
-        return values.of(self.space, idx, pkgs, days, m, party.shift[idx], self.window)
+        path = ExpectedPath.of(self.space, self.truce_days(idx, fresh), m, self.window)
+        frac, const, per = coefficients_of([values], [party.shift], self.space, idx, m, path, self.window)
+        return values.at(self.space, idx, pkgs, (frac, const[:, 0], per[:, 0]))
 
     def surplus(self, values: Values, party: Party, idx: np.ndarray, pkgs: np.ndarray | None) -> np.ndarray:
         """(r, C) value of packages (r, C; (C,) in every world; None: all) over what is in force (a
