@@ -222,7 +222,10 @@ EXTRA: list[Mutant] = [
         "hurt_per_segment",
         "the war's hurt is added once per segment, not per day",
         "sim/engine/parties.py",
-        (("self.pain[idx] += days * hurt(", "self.pain[idx] += hurt("),),
+        (
+            ("self.pain[idx] += days * hurt(", "self.pain[idx] += hurt("),
+            ("pain[r, col] += days[k] * h", "pain[r, col] += h"),
+        ),
         tests(MODEL, CLOCK),
     ),
     Mutant(

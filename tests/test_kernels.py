@@ -18,11 +18,25 @@
   the array path (``Party.counter_arrays``: estimates on the union of the worlds' extensions,
   ``best_for_self``) table the same package in every world of every bundled scenario, and on
   coarse synthetic tables full of ties (the lower index wins).
+* ``every_coefficient`` (``coefficient_sums`` of every valuer at one moment, one call, the row
+  sums over fewer than 8 fronts added in NumPy's order, the daily values gathered by
+  ``daily_at_zero``) equals
+  each valuer's readable ``Values.coefficients`` bit for bit.
+* ``truce_lengths`` (how long a truce of each option would run, world by world) and
+  ``path_sums`` (the expected path's integrals from NumPy's exponentials) equal the readable
+  ``truce_days`` and ``ExpectedPath.of`` bit for bit.
+* ``extensions`` (a world's extensions of what is in force, counted up on the grid of options
+  instead of scanning every package, as ``counter_pick`` now reads them) are the packages a scan
+  keeps, in the same order.
 * ``surplus_values`` (every valuer's surplus at one moment, one call) equals the readable
   differences of ``Values.at`` bit for bit on random tables.
 * ``coefficient_sums`` (a valuer's per-option constants, cell by cell) equals the readable
   ``Values.coefficients`` bit for bit on random balances, pressures and truce lengths; the path's
   exponentials stay NumPy's (numba's ``expm1`` differs from NumPy's in the last bit on this CPU).
+* ``hurt_sums`` (the war's hurt added to a party's or a believer's pain, one world at a time)
+  equals the readable ``pain[idx] += days * hurt(daily)`` bit for bit on random wars, pressures
+  and open fronts, for 1 to 7 fronts (NumPy sums fewer than 8 terms in order, as the kernel does;
+  from 8 fronts on the engine keeps NumPy's pairwise sums).
 * A whole run on the compiled paths and on the readable ones is the same to the last bit.
 * numba is imported only when a kernel runs, never by ``import sim.cli``; compiled code is cached
   on disk, and a read-only install keeps its cache in the user's cache folder.
@@ -43,8 +57,17 @@ from sim.engine import jit
 from sim.engine.counters import best_for_self
 from sim.engine.mediator import Mediator, nash_choice, nash_pick
 from sim.engine.model import NegotiationModel
-from sim.engine.parties import Party, counter_pick, draw_option_values, draw_weights
-from sim.engine.valuation import Values, term_tables, weigh
+from sim.engine.parties import (
+    IN_ORDER,
+    Party,
+    counter_pick,
+    draw_option_values,
+    draw_weights,
+    extensions,
+    hurt,
+    hurt_sums,
+)
+from sim.engine.valuation import ExpectedPath, Values, coefficients_of, term_tables, weigh
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = sorted((ROOT / "scenarios").glob("*.toml"))
@@ -207,6 +230,21 @@ def test_the_counter_kernel_breaks_ties_as_best_for_self_does(seed):
     assert (got >= 0).any()
 
 
+@pytest.mark.parametrize("seed", range(12))
+def test_the_extensions_counted_up_are_those_a_scan_of_every_package_keeps(seed):
+    """``extensions`` against a scan of the whole grid: the same packages in the same order."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(1, 5, size=rng.integers(1, 6))
+    packages = np.indices(sizes).reshape(len(sizes), -1).T.astype(np.int64)
+    negotiable = rng.random(len(packages)) < 0.8
+    cand, digit = np.empty(len(packages), dtype=np.int64), np.empty(len(sizes), dtype=np.int64)
+    for here in range(len(packages)):
+        keeps = (packages >= packages[here]).all(axis=1) & negotiable
+        keeps[here] = False
+        count = extensions(packages, negotiable, here, digit, cand)
+        np.testing.assert_array_equal(cand[:count], np.flatnonzero(keeps))
+
+
 # ---------------------------------------------------------------------------- values of packages
 
 
@@ -278,6 +316,73 @@ def test_coefficient_sums_equal_the_readable_coefficients(path, monkeypatch):
             assert x.shape == y.shape and bits(x) == bits(y)
 
 
+@pytest.mark.parametrize("n_fronts", range(1, IN_ORDER))
+def test_hurt_sums_equal_the_readable_hurt(n_fronts):
+    """Wars over six orders of magnitude, so the order of the sums shows in the last bits."""
+    rng = np.random.default_rng(n_fronts)
+    R, r, F = 300, 200, n_fronts
+    war = rng.normal(0, 0.01, size=(R, F)) * 10.0 ** rng.integers(-3, 3, size=(R, F))
+    values = Values(np.zeros((R, 1)), np.zeros(1), war, rng.normal(0, 0.01, size=F))
+    shift = rng.normal(0, 0.003, size=(R, F))
+    idx = np.sort(rng.choice(R, size=r, replace=False))
+    days, m, open_fronts = rng.uniform(0, 2, size=r), rng.normal(0, 0.5, size=r), rng.random((r, F)) < 0.6
+    fast = rng.uniform(0, 1, size=(R, 3))
+    slow = fast.copy()
+    hurt_sums(fast, 1, war, values.slope, shift, idx, days, m, open_fronts)
+    slow[idx, 1] += days * hurt(values.daily(idx, m, shift[idx]), open_fronts)
+    assert bits(fast) == bits(slow)
+
+
+@pytest.mark.parametrize("path", BUNDLED[:6], ids=lambda p: p.stem)
+def test_every_valuers_coefficients_in_one_call_equal_each_valuers_readable_ones(path, monkeypatch):
+    """``coefficients_of`` (one kernel call for every valuer) against ``Values.coefficients`` of
+    each valuer on the readable path, on random balances, pressures, war values and truce lengths."""
+    sc = load_scenario(path)
+    model = NegotiationModel(sc, replications=60, rng=2)
+    space, rng = model.space, np.random.default_rng(len(path.stem))
+    rows = np.sort(rng.choice(60, size=40, replace=False))
+    n_opts, n_fronts = len(space.options[space.truce_k]), len(space.fronts)
+    days = rng.choice([0.0, 0.5, 7.0, 30.0, model.window, 3.0 * model.window], size=(40, n_opts))
+    m = rng.normal(0, 0.3, size=40)
+    path_ = ExpectedPath.of(space, days, m, model.window)
+    war = [rng.normal(0, 0.05, size=(60, n_fronts)) for _ in model.parties]
+    values = [
+        Values(p.values.weighted, p.values.inter, w, p.values.slope, float(rng.uniform(0.2, 1.0)))
+        for p, w in zip(model.parties, war, strict=True)
+    ]
+    shifts = [rng.normal(0, 0.02, size=(60, n_fronts)) for _ in values]
+    frac, const, per_rebuild = coefficients_of(values, shifts, space, rows, m, path_, model.window)
+    monkeypatch.setattr(Values, "compiled", False)
+    for i, (v, shift) in enumerate(zip(values, shifts, strict=True)):
+        want = v.coefficients(space, rows, days, m, shift[rows], model.window)
+        for x, y in zip((frac, const[:, i], per_rebuild[:, i]), want, strict=True):
+            assert x.shape == y.shape and bits(x) == bits(y)
+
+
+# the baseline's and kursk_momentum's balance reverts (the kernel's case); europe's does not
+@pytest.mark.parametrize("name", ["baseline", "kursk_momentum", "europe"])
+def test_the_truce_lengths_and_the_expected_path_equal_the_readable_ones(name, monkeypatch):
+    """``truce_lengths`` and ``path_sums`` against ``truce_days`` and ``ExpectedPath.of`` on the
+    readable path, with random truces in force, their ends (past, near, far) and the clock."""
+    sc = load_scenario(ROOT / "scenarios" / f"{name}.toml")
+    model = NegotiationModel(sc, replications=60, rng=2)
+    space, rng = model.space, np.random.default_rng(len(name))
+    model.inforce[:] = rng.integers(0, space.n, size=60)
+    model.clock[:] = rng.uniform(0, 100, size=60)
+    model.truces.end[:] = model.clock + rng.choice([-3.0, 0.0, 0.25, 12.5, 40.0, np.inf], size=60)
+    rows = np.sort(rng.choice(60, size=40, replace=False))
+    fast = [model.truce_days(rows, fresh) for fresh in (False, True)]
+    paths = [ExpectedPath.of(space, days, None, model.window) for days in fast]
+    monkeypatch.setattr(Values, "compiled", False)
+    slow = [model.truce_days(rows, fresh) for fresh in (False, True)]
+    for a, b in zip(fast, slow, strict=True):
+        assert bits(a) == bits(b)
+    for got, days in zip(paths, slow, strict=True):
+        want = ExpectedPath.of(space, days, None, model.window)
+        for name in ("days", "during", "frac", "left", "ia", "ib", "g", "h", "la", "lb"):
+            assert bits(getattr(got, name)) == bits(getattr(want, name)), name
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_every_valuers_surplus_in_one_call_equals_the_readable_differences(seed, monkeypatch):
     from sim.engine.valuation import surpluses_at
@@ -289,7 +394,7 @@ def test_every_valuers_surplus_in_one_call_equals_the_readable_differences(seed,
     rows = np.sort(rng.choice(R, size=r, replace=False))
     here = rng.integers(0, P, size=r)
     frac = rng.uniform(size=(r, n_opts))
-    coefs = [(frac, rng.normal(0, 9, size=(r, n_opts)), rng.normal(0, 3, size=(r, n_opts))) for _ in range(n)]
+    coefs = (frac, rng.normal(0, 9, size=(r, n, n_opts)), rng.normal(0, 3, size=(r, n, n_opts)))
     asked = [None, rng.integers(0, P, size=5), rng.integers(0, P, size=(r, 7))]
     fast = [surpluses_at(values, space, rows, pkgs, here, coefs) for pkgs in asked]
     monkeypatch.setattr(Values, "compiled", False)

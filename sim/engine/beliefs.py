@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.engine.parties import concession, draw_values, hurt, resource_progress
+from sim.engine.parties import concession, draw_values, feel_hurt, hurt, resource_progress
 from sim.engine.valuation import Values
 
 
@@ -65,19 +65,23 @@ class Beliefs:
     def feel_war(self, idx: np.ndarray, days: np.ndarray, m: np.ndarray, open_fronts: np.ndarray) -> None:
         """Track the hurt each party is believed to take (public: the fronts, the balance, pressure)."""
         for i, (est, party) in enumerate(zip(self.est, self.parties, strict=True)):
-            self.pain_hat[idx, i] += days * hurt(est.daily(idx, m, party.shift[idx]), open_fronts)
+            if not feel_hurt(self.pain_hat, i, est, party.shift, idx, days, m, open_fronts):
+                self.pain_hat[idx, i] += days * hurt(est.daily(idx, m, party.shift[idx]), open_fronts)
 
     def believed_margin(self, idx: np.ndarray, day: np.ndarray) -> np.ndarray:
         """(r, n) what each party is believed to ask above what is in force, at times day (r,)."""
         out = np.empty((idx.size, len(self.parties)))
+        pain, offset, informed = self.pain_hat[idx], self.offset[idx], self.informed[idx]
+        deadline = self.model.spec.calendar.deadline_day
         for i, party in enumerate(self.parties):
-            progress = resource_progress(self.pain_hat[idx, i], self.mean_tolerance[i])
-            deadline = self.model.spec.calendar.deadline_day
+            progress = resource_progress(pain[:, i], self.mean_tolerance[i])
             if deadline is not None:
                 progress = 1.0 - (1.0 - progress) * (1.0 - np.minimum(day / deadline, 1.0))
             public = self.mean_margin[i] * (1.0 - concession(progress, self.mean_inverse_beta[i]))
-            true = party.margin(idx, day)
-            out[:, i] = np.where(self.informed[idx], true, public + self.offset[idx, i])
+            if not informed.any():  # the true margins only where a leaders' call revealed them
+                out[:, i] = public + offset[:, i]
+                continue
+            out[:, i] = np.where(informed, party.margin(idx, day), public + offset[:, i])
         return out
 
     def estimate(self, idx: np.ndarray, pkgs: np.ndarray | None) -> np.ndarray:

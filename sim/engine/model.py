@@ -54,7 +54,7 @@ from sim.engine.dynamics import Battlefield, Events, Levers, Truces
 from sim.engine.mediator import Mediator
 from sim.engine.outcomes import STATUS_QUO, OutcomeSpace
 from sim.engine.parties import Party, VetoPlayer
-from sim.engine.valuation import ExpectedPath, Values, surpluses_at
+from sim.engine.valuation import ExpectedPath, Values, coefficients_of, surpluses_at, truce_lengths
 from sim.scenario.schema import Scenario
 
 EVENTS = ("banked", "extended", "lapsed", "violated", "vetoed", "gave_up")
@@ -128,6 +128,7 @@ class NegotiationModel(mesa.Model):
         self.trace_row = trace
         self.transcript: list[dict[str, Any]] = []
         self._entry: dict[str, Any] = {}
+        self._day_end: dict[str, np.ndarray] = {}  # what the day's reporters share
         self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
         self.running = T > 0
 
@@ -143,6 +144,11 @@ class NegotiationModel(mesa.Model):
         """(r, O) how long a truce of each option would run from now: what is left of the truce in
         force for its own option (unless ``fresh``), the full duration for another, 0 for none."""
         n_options = len(self.space.options[self.space.truce_k])
+        if Values.compiled:  # the same rule, world by world
+            return truce_lengths(
+                np.asarray(idx, dtype=np.int64), self.inforce, self.space.truce, self.truces.end, self.clock,
+                n_options, float(self.spec.truce.days), fresh,
+            )  # fmt: skip
         days = np.full((idx.size, n_options), float(self.spec.truce.days))
         days[:, 0] = 0.0
         if not fresh:
@@ -155,10 +161,12 @@ class NegotiationModel(mesa.Model):
     def value(
         self, values: Values, party: Party, idx: np.ndarray, pkgs: np.ndarray | None, fresh: bool = False
     ) -> np.ndarray:
-        """(r, C) value of packages (r, C; None: all) for a valuer, under the pressure on its party."""
+        """(r, C) value of packages (r, C; None: all) for a valuer, under the pressure on its party
+        (``Values.of``, its coefficients from ``coefficients_of`` as every valuer's are)."""
         m = self.battlefield.momentum[idx]
-        days = self.truce_days(idx, fresh)
-        return values.of(self.space, idx, pkgs, days, m, party.shift[idx], self.window)
+        path = ExpectedPath.of(self.space, self.truce_days(idx, fresh), m, self.window)
+        frac, const, per = coefficients_of([values], [party.shift], self.space, idx, m, path, self.window)
+        return values.at(self.space, idx, pkgs, (frac, const[:, 0], per[:, 0]))
 
     def surplus(self, values: Values, party: Party, idx: np.ndarray, pkgs: np.ndarray | None) -> np.ndarray:
         """(r, C) value of packages (r, C; (C,) in every world; None: all) over what is in force (a
@@ -170,28 +178,19 @@ class NegotiationModel(mesa.Model):
     ) -> np.ndarray:
         """(r, n, C) ``surplus`` of each valuer (with the pressure on its party), at one moment: the
         expected path of the balance is the same for all of them, so it is computed once."""
-        coefs = self.coefficients(values, parties, idx)
+        coefs = self.stacked_coefficients(values, idx, parties)
         return surpluses_at(values, self.space, idx, pkgs, self.inforce[idx], coefs)
 
-    def coefficients(
-        self, values: list[Values], parties: list[Party], idx: np.ndarray
-    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Each valuer's per-option coefficients (``Values.coefficients``) in worlds idx now, on the
-        expected path of the balance they share (computed once)."""
+    def stacked_coefficients(
+        self, values: list[Values], idx: np.ndarray, parties: list[Party] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``coefficients`` of each valuer (under the pressure on its party; by default one valuer
+        per party), as the kernels take them: the share of the window (r, O), and the constants and
+        rebuild values stacked by valuer (r, n, O), on the expected path they share (computed once)."""
         m = self.battlefield.momentum[idx]
         path = ExpectedPath.of(self.space, self.truce_days(idx), m, self.window)
-        return [
-            v.coefficients(self.space, idx, path.days, m, party.shift[idx], self.window, path)
-            for v, party in zip(values, parties, strict=True)
-        ]
-
-    def stacked_coefficients(
-        self, values: list[Values], idx: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``coefficients`` of one valuer per party, as the kernels take them: the share of the
-        window (r, O), and the constants and rebuild values stacked by party (r, n, O)."""
-        coef = self.coefficients(values, self.parties, idx)
-        return coef[0][0], np.stack([c[1] for c in coef], axis=1), np.stack([c[2] for c in coef], axis=1)
+        shifts = [party.shift for party in (self.parties if parties is None else parties)]
+        return coefficients_of(values, shifts, self.space, idx, m, path, self.window)
 
     # ------------------------------------------------------------------ one day
 
@@ -223,6 +222,7 @@ class NegotiationModel(mesa.Model):
         self.advance(day, everyone, np.full(self.replications, float(day)))
         self._close_entry()
         self.class_by_day[:, day - 1] = self.space.package_class[self.inforce]
+        self._day_end = {}
         self.datacollector.collect(self)
         self.running = day < self.spec.days
 
@@ -537,10 +537,16 @@ class NegotiationModel(mesa.Model):
         for i, p in enumerate(self.parties):
             everyone = np.arange(self.replications)
             out[f"margin_{p.pid}"] = lambda m, p=p, e=everyone: float(np.mean(p.margin(e, m.clock)))
-            out[f"believed_{p.pid}"] = lambda m, i=i, e=everyone: float(
-                np.mean(m.mediator.believed_margin(e, m.clock)[:, i])
-            )
+            out[f"believed_{p.pid}"] = lambda m, i=i: float(np.mean(m.believed_at_day_end()[:, i]))
         return out
+
+    def believed_at_day_end(self) -> np.ndarray:
+        """(R, n) the mediator's believed margins of every party at the day's end: computed once for
+        the n reporters of the day (each reads its party's column)."""
+        if "believed" not in self._day_end:
+            everyone = np.arange(self.replications)
+            self._day_end["believed"] = self.mediator.believed_margin(everyone, self.clock)
+        return self._day_end["believed"]
 
     # ------------------------------------------------------------------ transcript of one world
 

@@ -16,7 +16,7 @@ import numpy as np
 from sim.engine.counters import best_for_self
 from sim.engine.jit import kernel
 from sim.engine.outcomes import OutcomeSpace
-from sim.engine.valuation import Values, term_value, weigh
+from sim.engine.valuation import IN_ORDER, Values, term_value, weigh
 from sim.scenario import schema as S
 
 Stream = Callable[..., np.random.Generator]
@@ -107,6 +107,42 @@ def hurt(daily: np.ndarray, open_fronts: np.ndarray) -> np.ndarray:
     return np.maximum(-(open_fronts * daily).sum(axis=1), 0.0)
 
 
+def feel_hurt(
+    pain: np.ndarray,
+    col: int,
+    values: Values,
+    shift: np.ndarray,
+    idx: np.ndarray,
+    days: np.ndarray,
+    m: np.ndarray,
+    open_fronts: np.ndarray,
+) -> bool:
+    """``pain[idx, col] += days * hurt(values.daily(idx, m, shift[idx]), open_fronts)`` by the kernel
+    (``hurt_sums``: no (r, F) copies), where it sums the fronts in NumPy's order; False where it
+    does not (8 fronts or more, or the readable path asked for): the caller adds by NumPy."""
+    if not Party.compiled or values.slope.size >= IN_ORDER:
+        return False
+    hurt_sums(pain, col, values.war, values.slope, shift, idx, days, m, open_fronts)
+    return True
+
+
+@kernel
+def hurt_sums(pain, col, war, slope, shift, rows, days, m, open_fronts):  # fmt: skip
+    """Kernel of ``feel_war``: ``pain[rows[k], col] += days[k] * hurt`` of the daily values
+    (war + shift) + m * slope on the open fronts of world ``rows[k]``, with ``daily`` and
+    ``hurt``'s operations in their order (the fronts summed from 0, fewer than ``IN_ORDER``)."""
+    for k in range(rows.size):
+        r = rows[k]
+        s = 0.0
+        for f in range(slope.size):
+            daily = war[r, f] + shift[r, f] + m[k] * slope[f]
+            s += (1.0 if open_fronts[k, f] else 0.0) * daily
+        h = -s
+        if h < 0.0:  # np.maximum(-s, 0.0); a zero's sign is lost in the sum below
+            h = 0.0
+        pain[r, col] += days[k] * h
+
+
 def resource_progress(pain: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
     """How much of its tolerance for the war's hurt a party has used up, in [0, 1)."""
     return 1.0 - np.exp(-pain / tolerance)
@@ -166,7 +202,8 @@ class Party(mesa.Agent):
     def feel_war(self, idx: np.ndarray, days: np.ndarray, m: np.ndarray, open_fronts: np.ndarray) -> None:
         """Add the hurt of ``days`` (r,) of the war on the open fronts (r, F), where as a whole it costs
         the party more than it yields; a party gaining by the war feels none."""
-        self.pain[idx] += days * hurt(self.values.daily(idx, m, self.shift[idx]), open_fronts)
+        if not feel_hurt(self.pain[:, None], 0, self.values, self.shift, idx, days, m, open_fronts):
+            self.pain[idx] += days * hurt(self.values.daily(idx, m, self.shift[idx]), open_fronts)
 
     def respond(self, idx: np.ndarray, pkg: np.ndarray, surplus: np.ndarray, day: np.ndarray) -> np.ndarray:
         """Accept where the text beats what is in force by the margin and crosses no red line."""
@@ -324,6 +361,7 @@ def counter_pick(
     out = np.full(rows.size, -1, dtype=np.int64)
     here_value = np.empty(n)
     has_locks = locked.shape[0] > 0
+    cand, digit = np.empty(n_pkgs, dtype=np.int64), np.empty(n_issues, dtype=np.int64)
     for k in range(rows.size):
         row, here = rows[k], inforce[k]
         o = truce[here]
@@ -331,13 +369,9 @@ def counter_pick(
             perm, held = term_value(weighted[i], inter[i], columns, tied, row, here)
             here_value[i] = perm + frac[k, o] * held + const[k, i, o] + per_rebuild[k, i, o] * rebuild[here]
         best, best_own = -1, 0.0
-        for p in range(n_pkgs):
-            if p == here or not negotiable[p] or red[p] or (has_locks and locked[k, p]):
-                continue
-            keeps = True
-            for j in range(n_issues):  # nothing banked is dropped
-                keeps = keeps and packages[p, j] >= packages[here, j]
-            if not keeps:
+        for c in range(extensions(packages, negotiable, here, digit, cand)):  # nothing banked is dropped
+            p = cand[c]
+            if red[p] or (has_locks and locked[k, p]):
                 continue
             o = truce[p]
             perm, held = term_value(weighted[me], inter[me], columns, tied, row, p)
@@ -363,9 +397,42 @@ def counter_pick(
     return out
 
 
+@kernel
+def extensions(packages, negotiable, here, digit, cand):  # fmt: skip
+    """Into ``cand``: every negotiable package other than ``here`` that keeps each option of
+    ``here`` or raises it, in increasing index; their count (``digit`` (K,): scratch).
+
+    ``packages`` is the row-major grid of every issue's options (``OutcomeSpace``: the last issue
+    fastest, the last package every issue's last option), so the extensions are counted up issue
+    by issue from here's options, the last issue fastest, which is the order of the index: the
+    packages a scan of all would keep, in the same order, without visiting the others."""
+    n_issues, last = packages.shape[1], packages.shape[0] - 1
+    for j in range(n_issues):
+        digit[j] = packages[here, j]
+    p, count = here, 0
+    while True:
+        if p != here and negotiable[p]:
+            cand[count] = p
+            count += 1
+        j, stride = n_issues - 1, 1
+        while j >= 0 and digit[j] == packages[last, j]:  # carry: back to here's option
+            p -= (digit[j] - packages[here, j]) * stride
+            digit[j] = packages[here, j]
+            stride *= packages[last, j] + 1
+            j -= 1
+        if j < 0:
+            return count
+        digit[j] += 1
+        p += stride
+
+
 def warm_up() -> None:
-    """Compile (or load) this module's kernel on a one-package table, for tables of up to four
+    """Compile (or load) this module's kernels on a one-package table, for tables of up to four
     parties (numba compiles one version per number of parties)."""
+    world, one_front = np.zeros(1, dtype=np.int64), np.zeros((1, 1))
+    for pain in (np.zeros(1)[:, None], np.zeros((1, 2))):  # a party's pain, a believer's
+        hurt_sums(pain, 0, one_front, np.zeros(1), one_front, world, np.zeros(1), np.zeros(1),
+                  np.zeros((1, 1), dtype=np.bool_))  # fmt: skip
     one = np.zeros(1, dtype=np.int64)
     no = np.zeros(1, dtype=np.bool_)
     cols = np.zeros((1, 1), dtype=np.int64)

@@ -38,12 +38,14 @@ tied terms end with it (``OutcomeSpace.lapse``), so they never count beyond it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from sim.engine.jit import kernel
 from sim.engine.outcomes import STATUS_QUO, OutcomeSpace
+
+IN_ORDER = 8  # NumPy sums fewer terms than this from 0 in order (from 8 on, pairwise)
 
 
 @dataclass(frozen=True)
@@ -115,10 +117,37 @@ class ExpectedPath:
         during = np.minimum(days, window)
         left = np.maximum(window - days, 0.0)
         outlook = Outlook.of(space)
+        k = outlook.reversion
+        if Values.compiled and k != 0:  # the exponentials NumPy's, as below; the rest in one call
+            sums = path_sums(
+                during, days, left, np.expm1(-k * during), np.expm1(-k * days), np.expm1(-k * left),
+                float(window), outlook.drift, k,
+            )  # fmt: skip
+            return cls(days, during, sums[0], left, *sums[1:])
         ia, ib = outlook.integral(during)
         g, h = outlook.end(days)
         la, lb = outlook.integral(left)
         return cls(days, during, during / window, left, ia, ib, g, h, la, lb)
+
+
+@kernel
+def path_sums(during, days, left, e_during, e_days, e_left, window, drift, k):  # fmt: skip
+    """Kernel of ``ExpectedPath.of`` at a reversion k != 0: ``frac``, ``ia``, ``ib``, ``g``,
+    ``h``, ``la``, ``lb`` (7, r, O) cell by cell, with ``Outlook.integral`` and ``Outlook.end``'s
+    operations in their order, from NumPy's ``expm1(-k t)`` of each time (``e_during``,
+    ``e_days``, ``e_left``: numba's expm1 differs from NumPy's in the last bit)."""
+    out = np.empty((7, during.shape[0], during.shape[1]))
+    c = drift / k
+    for r in range(during.shape[0]):
+        for o in range(during.shape[1]):
+            out[0, r, o] = during[r, o] / window
+            a = -e_during[r, o] / k
+            out[1, r, o], out[2, r, o] = a, c * (during[r, o] - a)
+            grown = -e_days[r, o]
+            out[3, r, o], out[4, r, o] = 1.0 - grown, c * grown
+            a = -e_left[r, o] / k
+            out[5, r, o], out[6, r, o] = a, c * (left[r, o] - a)
+    return out
 
 
 @dataclass
@@ -141,6 +170,7 @@ class Values:
     war: np.ndarray
     slope: np.ndarray
     war_weight: float = 1.0
+    _slopes: tuple = field(default=(), init=False, repr=False, compare=False)  # see ``slopes``
 
     def tables(self, space: OutcomeSpace, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(r, P) permanent and tied term values of every package in worlds ``rows``: the readable
@@ -157,6 +187,14 @@ class Values:
             else:
                 perm += self.weighted[rows, col]
         return perm + self.inter[pkg], tied
+
+    def slopes(self, space: OutcomeSpace) -> tuple[np.ndarray, float]:
+        """(O,) the slope of the fronts each truce option leaves open, and the slope of every front:
+        ``Values.coefficients``'s ``b_open`` and ``b_all``, by the same NumPy expressions, kept
+        since the slopes never change (asked again for another outcome space)."""
+        if not self._slopes or self._slopes[0] is not space:
+            self._slopes = (space, space.open_by_option @ self.slope, float(self.slope.sum()))
+        return self._slopes[1], self._slopes[2]
 
     def daily(self, rows: np.ndarray, m: np.ndarray, shift: np.ndarray) -> np.ndarray:
         """(r, F) daily value of fighting on each front now."""
@@ -188,14 +226,17 @@ class Values:
         b_open = space.open_by_option @ self.slope  # (O,) slope of the fronts a truce leaves open
         b_all = self.slope.sum()
         a_open, a_all = a @ space.open_by_option.T, a.sum(axis=1)
-        status_quo = self.terms_of(space, rows, STATUS_QUO)[1]
         ww = self.war_weight
-        if self.compiled:
-            const, per_rebuild = coefficient_sums(
+        if self.compiled:  # the status quo's tied terms summed in the kernel, as terms_of sums them
+            const, per_rebuild = np.empty(path.days.shape), np.empty(path.days.shape)
+            coefficient_sums(
                 path.during, path.frac, path.left, path.ia, path.ib, path.g, path.h, path.la, path.lb,
-                path.days, m, a_open, a_all, b_open, float(b_all), closes, status_quo, float(ww),
+                path.days, m, a_open, a_all, b_open, float(b_all), closes, self.weighted, self.inter,
+                space.term_columns, space.tied_terms, np.asarray(rows, dtype=np.int64), float(ww),
+                const, per_rebuild,
             )  # fmt: skip
             return path.frac, const, per_rebuild
+        status_quo = self.terms_of(space, rows, STATUS_QUO)[1]
         during, frac, left, la, mm = path.during, path.frac, path.left, path.la, m[:, None]
         balance_during = np.where(closes, mm * during, path.ia * mm + path.ib)  # without the rebuild
         at_end = np.where(closes, mm, path.g * mm + path.h)
@@ -320,11 +361,12 @@ def surpluses_at(
     rows: np.ndarray,
     pkgs: np.ndarray | None,
     here: np.ndarray,
-    coefs: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    coefs: tuple[np.ndarray, np.ndarray, np.ndarray],
 ) -> np.ndarray:
     """(r, n, C) each valuer's value of packages ``pkgs`` (as in ``Values.of``) less its value of
-    ``here`` (r,), what is in force, from its coefficients ``coefs``. Compiled, every valuer in one
-    call (``surplus_values``); else ``Values.at`` twice per valuer and the difference."""
+    ``here`` (r,), what is in force, from the coefficients ``coefs`` stacked by valuer
+    (``coefficients_of``: frac (r, O), const and per_rebuild (r, n, O)). Compiled, every valuer in
+    one call (``surplus_values``); else ``Values.at`` twice per valuer and the difference."""
     tables = [v.weighted for v in values] + [v.inter for v in values]
     if Values.compiled and all(t.flags.c_contiguous and t.dtype == np.float64 for t in tables):
         cols = np.arange(space.n) if pkgs is None else pkgs
@@ -332,12 +374,12 @@ def surpluses_at(
             tuple(v.weighted for v in values), tuple(v.inter for v in values), space.term_columns,
             space.tied_terms, np.asarray(rows, dtype=np.int64),
             np.asarray(cols[None, :] if cols.ndim == 1 else cols, dtype=np.int64),
-            np.asarray(here, dtype=np.int64), space.truce, space.rebuild, coefs[0][0],
-            np.stack([c[1] for c in coefs], axis=1), np.stack([c[2] for c in coefs], axis=1),
+            np.asarray(here, dtype=np.int64), space.truce, space.rebuild, *coefs,
         )  # fmt: skip
-    here = here[:, None]
+    here, (frac, const, per_rebuild) = here[:, None], coefs
+    each = [(frac, const[:, i], per_rebuild[:, i]) for i in range(len(values))]
     return np.stack(
-        [v.at(space, rows, pkgs, c) - v.at(space, rows, here, c) for v, c in zip(values, coefs, strict=True)],
+        [v.at(space, rows, pkgs, c) - v.at(space, rows, here, c) for v, c in zip(values, each, strict=True)],
         axis=1,
     )
 
@@ -422,19 +464,101 @@ def term_sums(
             perm[r, p], held[r, p] = term_value(weighted, interactions, columns, tied, r, p)
 
 
+def coefficients_of(
+    values: list[Values],
+    shifts: list[np.ndarray],
+    space: OutcomeSpace,
+    rows: np.ndarray,
+    m: np.ndarray,
+    path: ExpectedPath,
+    window: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every valuer's ``Values.coefficients`` at one moment, stacked as the kernels take them: the
+    share of the window (r, O), the constants and rebuild values (r, n, O). ``shifts[i]`` (R, F):
+    the pressure on valuer i's party in every world.
+
+    Compiled, the daily values at a balance of 0 of every valuer in one call (``daily_at_zero``),
+    their sums over fronts NumPy's matrix products as in ``Values.coefficients`` (the row sums of
+    fewer than ``IN_ORDER`` fronts added by the kernel in NumPy's order), then one kernel call for
+    every valuer's coefficients (``every_coefficient``). Else each valuer's own ``coefficients``,
+    stacked."""
+    tables = [v.weighted for v in values] + [v.inter for v in values] + [v.war for v in values] + shifts
+    if not (Values.compiled and all(t.flags.c_contiguous and t.dtype == np.float64 for t in tables)):
+        pairs = zip(values, shifts, strict=True)
+        coefs = [v.coefficients(space, rows, path.days, m, s[rows], window, path) for v, s in pairs]
+        return coefs[0][0], np.stack([c[1] for c in coefs], axis=1), np.stack([c[2] for c in coefs], axis=1)
+    n, n_opts, rows = len(values), path.days.shape[1], np.asarray(rows, dtype=np.int64)
+    in_order = len(space.fronts) < IN_ORDER
+    a, a_all = daily_at_zero(tuple(v.war for v in values), tuple(shifts), rows, in_order)
+    a_open, b_open, b_all = np.empty((n, rows.size, n_opts)), np.empty((n, n_opts)), np.empty(n)
+    for i, v in enumerate(values):
+        a_open[i], (b_open[i], b_all[i]) = a[i] @ space.open_by_option.T, v.slopes(space)
+        if not in_order:
+            a_all[i] = a[i].sum(axis=1)
+    const, per_rebuild = every_coefficient(
+        path.during, path.frac, path.left, path.ia, path.ib, path.g, path.h, path.la, path.lb, path.days,
+        m, a_open, a_all, b_open, b_all, space.closes_momentum_by_option, tuple(v.weighted for v in values),
+        tuple(v.inter for v in values), space.term_columns, space.tied_terms, rows,
+        np.array([float(v.war_weight) for v in values]),
+    )  # fmt: skip
+    return path.frac, const, per_rebuild
+
+
+@kernel
+def daily_at_zero(war, shift, rows, in_order):  # fmt: skip
+    """Kernel of ``coefficients_of``: ``a`` (n, r, F), valuer i's daily value of each front at a
+    balance of 0 in world ``rows[k]`` (``war[i]`` + ``shift[i]``: ``Values.coefficients``'s
+    ``a``, one addition a cell), and with ``in_order`` its sums over fronts ``a_all`` (n, r), each
+    row added from 0 front by front as NumPy sums fewer than ``IN_ORDER`` terms
+    (``a.sum(axis=1)``); without, ``a_all`` is left to the caller."""
+    n, n_fronts = len(war), war[0].shape[1]
+    a = np.empty((n, rows.size, n_fronts))
+    a_all = np.empty((n, rows.size))
+    for i in range(n):
+        for k in range(rows.size):
+            r = rows[k]
+            s = 0.0
+            for f in range(n_fronts):
+                a[i, k, f] = war[i][r, f] + shift[i][r, f]
+                s += a[i, k, f]
+            a_all[i, k] = s
+    return a, a_all
+
+
+@kernel
+def every_coefficient(
+    during, frac, left, ia, ib, g, h, la, lb, days, m, a_open, a_all, b_open, b_all, closes,
+    weighted, inter, columns, tied, rows, ww,
+):  # fmt: skip
+    """Kernel of ``coefficients_of``: ``coefficient_sums`` of valuer i (``weighted[i]``, the sums
+    over fronts ``a_open[i]``, ``a_all[i]``, ``b_open[i]``, ``b_all[i]``, its war weight ``ww[i]``)
+    into ``const[:, i]`` and ``per_rebuild[:, i]`` (r, n, O)."""
+    n_rows, n_opts = during.shape
+    const = np.empty((n_rows, len(weighted), n_opts))
+    per_rebuild = np.empty((n_rows, len(weighted), n_opts))
+    for i in range(len(weighted)):
+        coefficient_sums(
+            during, frac, left, ia, ib, g, h, la, lb, days, m, a_open[i], a_all[i], b_open[i], b_all[i],
+            closes, weighted[i], inter[i], columns, tied, rows, ww[i], const[:, i], per_rebuild[:, i],
+        )  # fmt: skip
+    return const, per_rebuild
+
+
 @kernel
 def coefficient_sums(
-    during, frac, left, ia, ib, g, h, la, lb, days, m, a_open, a_all, b_open, b_all, closes, status_quo, ww,
+    during, frac, left, ia, ib, g, h, la, lb, days, m, a_open, a_all, b_open, b_all, closes,
+    weighted, inter, columns, tied, rows, ww, const, per_rebuild,
 ):  # fmt: skip
-    """Kernel of ``Values.coefficients``: ``const`` and ``per_rebuild`` (r, O), cell by cell, with
-    the readable path's operations in its order. The path's exponentials (``ExpectedPath.of``) and the sums
-    over fronts (``a_open``, ``a_all``, ``b_open``, ``b_all``) come from NumPy, whose own routines
-    set their last bits."""
+    """Kernel of ``Values.coefficients``: writes ``const`` and ``per_rebuild`` (r, O), cell by cell,
+    with the readable path's operations in its order. The path's exponentials
+    (``ExpectedPath.of``) and the sums over fronts (``a_open``, ``a_all``, ``b_open``, ``b_all``)
+    come from NumPy, whose own routines set their last bits; the status quo's tied terms in world
+    ``rows[k]`` are summed here (``term_value``, from 0 in the order of the issues, as
+    ``Values.terms_of`` sums them)."""
     n_rows, n_opts = during.shape
-    const = np.empty((n_rows, n_opts))
-    per_rebuild = np.empty((n_rows, n_opts))
     for k in range(n_rows):
         mm = m[k]
+        status_quo = term_value(weighted, inter, columns, tied, rows[k], STATUS_QUO)[1]
         for o in range(n_opts):
             d = during[k, o]
             if closes[o]:
@@ -447,11 +571,29 @@ def coefficient_sums(
                 a_open[k, o] * d + b_open[o] * balance_during + a_all[k] * left[k, o]
                 + b_all * (la[k, o] * at_end + lb[k, o])
             )  # fmt: skip
-            const[k, o] = (1.0 - frac[k, o]) * status_quo[k] + ww * war
+            const[k, o] = (1.0 - frac[k, o]) * status_quo + ww * war
             per_rebuild[k, o] = (ww * (1.0 if closes[o] else 0.0)) * (
                 b_open[o] * 0.5 * d * d + b_all * la[k, o] * days[k, o]
             )
-    return const, per_rebuild
+
+
+@kernel
+def truce_lengths(idx, inforce, truce, end, clock, n_options, full, fresh):  # fmt: skip
+    """Kernel of ``NegotiationModel.truce_days``: (r, O) how long a truce of each option would run
+    from now in world ``idx[k]``: 0 for none, ``full`` days for another option than the one in
+    force, what is left of the truce in force (``end - clock``, at least 0) for its own option
+    (unless ``fresh``)."""
+    out = np.empty((idx.size, n_options))
+    for k in range(idx.size):
+        r = idx[k]
+        out[k, 0] = 0.0
+        for o in range(1, n_options):
+            out[k, o] = full
+        current = truce[inforce[r]]
+        if not fresh and current > 0:
+            left = end[r] - clock[r]
+            out[k, current] = left if left >= 0.0 else 0.0
+    return out
 
 
 def warm_up() -> None:
@@ -464,7 +606,13 @@ def warm_up() -> None:
     for n in range(1, 5):  # one valuer, and every party of a table of up to four
         surplus_values((one,) * n, (row,) * n, cols, no, first, cols, first, first, row, one,
                        np.zeros((1, n, 1)), np.zeros((1, n, 1)))  # fmt: skip
-    coefficient_sums(*[one] * 10, row, one, row, row, 0.0, np.zeros(1, dtype=np.bool_), row, 1.0)
+    coefficient_sums(*[one] * 10, row, one, row, row, 0.0, no, one, row, cols, no, first, 1.0, one, one)
+    path_sums(*[one] * 6, 1.0, 0.0, 1.0)
+    truce_lengths(first, first, first, row, row, 1, 1.0, False)
+    for n in range(1, 5):
+        every_coefficient(*[one] * 10, row, np.zeros((n, 1, 1)), np.zeros((n, 1)), np.zeros((n, 1)),
+                          np.zeros(n), no, (one,) * n, (row,) * n, cols, no, first, np.ones(n))  # fmt: skip
+        daily_at_zero((one,) * n, (one,) * n, first, True)
     term_sums(
         one, np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.bool_), np.zeros(1), one, one.copy()
     )
