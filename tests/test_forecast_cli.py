@@ -108,8 +108,8 @@ def test_a_bad_observations_file_names_the_file_and_field(project, capsys):
         (["parties.russia.war.land.momentum"], "states no uncertainty"),
         (["truce.days=10:40"], "whole numbers"),
         (["nope.x"], "no field"),
-        (["parties.russia.margin.mean", "--reporting-error", "0"], "--reporting-error must be above 0"),
-        (["parties.russia.margin.mean", "--reporting-error", "nan"], "--reporting-error must be above 0"),
+        (["parties.russia.margin.mean", "--reporting-error", "0"], "reporting error must be above 0"),
+        (["parties.russia.margin.mean", "--reporting-error", "nan"], "reporting error must be above 0"),
     ],
 )
 def test_calibrate_refuses_what_is_not_a_calibratable_assumption(project, capsys, params, says):

@@ -873,6 +873,15 @@ def _catalogue_cases(project: Path) -> dict[str, list]:
         "reporting error of 0 or 1": [*update, "--observed", obs, "--reporting-error", "1"],
         "resampling budget spent": [*update, "--observed", obs, "--ess-floor", "1", "--budget", "60"],
         "calibrating what is not an assumption": [*calibrate, "--params", "replications=1:5"],
+        "a calibration history made another way": [*calibrate, "--out", _made_by_brier(project)],
+        "a negative answer to a threshold exercise": [
+            "exercise",
+            "check",
+            "1",
+            text("negative.toml", "answer = -0.05\n"),
+            "--dir",
+            ROOT / "teaching" / "exercises",
+        ],
         "an assumption without an uncertainty": [*calibrate, "--params", "parties.russia.war.land.momentum"],
         "a bad posterior file": [
             "run",
@@ -936,6 +945,15 @@ def _other_class(project: Path) -> str:
     db.set_meta(scenario="other", sha256="0" * 64, world="0", teacher="t", code="000000")
     db.close()
     return "results/other-class.sqlite"
+
+
+def _made_by_brier(project: Path) -> str:
+    """An output folder holding the baseline's calibration history made with the Brier tolerance."""
+    folder = project / "abc" / "baseline" / "calibrate"
+    folder.mkdir(parents=True)
+    (folder / "history.db").write_bytes(b"")
+    (folder / "manifest.json").write_text(json.dumps({"method": "brier"}))
+    return "abc"
 
 
 def _few_worlds(folder: Path) -> str:
