@@ -293,15 +293,21 @@ def test_package_values_equal_the_readable_gathers(seed, monkeypatch):
         assert bits(a) == bits(b)
 
 
-@pytest.mark.parametrize("path", BUNDLED[:4], ids=lambda p: p.stem)
-def test_coefficient_sums_equal_the_readable_coefficients(path, monkeypatch):
-    """Random balances, pressures, war values and truce lengths (none, short, past the window)."""
-    sc = load_scenario(path)
-    model = NegotiationModel(sc, replications=60, rng=2)
+def random_moment(path: Path):
+    """A 60-world model of a bundled scenario and 40 of its worlds at a random moment: truce lengths
+    none, short, at and past the window (the random stream goes on for the caller's draws)."""
+    model = NegotiationModel(load_scenario(path), replications=60, rng=2)
     space, rng = model.space, np.random.default_rng(len(path.stem))
     rows = np.sort(rng.choice(60, size=40, replace=False))
     n_opts, n_fronts = len(space.options[space.truce_k]), len(space.fronts)
     days = rng.choice([0.0, 0.5, 7.0, 30.0, model.window, 3.0 * model.window], size=(40, n_opts))
+    return model, space, rng, rows, days, n_fronts
+
+
+@pytest.mark.parametrize("path", BUNDLED[:4], ids=lambda p: p.stem)
+def test_coefficient_sums_equal_the_readable_coefficients(path, monkeypatch):
+    """Random balances, pressures, war values and truce lengths (none, short, past the window)."""
+    model, space, rng, rows, days, n_fronts = random_moment(path)
     m, shift = rng.normal(0, 0.3, size=40), rng.normal(0, 0.02, size=(40, n_fronts))
     got, want = [], []
     for party in model.parties:
@@ -337,12 +343,7 @@ def test_hurt_sums_equal_the_readable_hurt(n_fronts):
 def test_every_valuers_coefficients_in_one_call_equal_each_valuers_readable_ones(path, monkeypatch):
     """``coefficients_of`` (one kernel call for every valuer) against ``Values.coefficients`` of
     each valuer on the readable path, on random balances, pressures, war values and truce lengths."""
-    sc = load_scenario(path)
-    model = NegotiationModel(sc, replications=60, rng=2)
-    space, rng = model.space, np.random.default_rng(len(path.stem))
-    rows = np.sort(rng.choice(60, size=40, replace=False))
-    n_opts, n_fronts = len(space.options[space.truce_k]), len(space.fronts)
-    days = rng.choice([0.0, 0.5, 7.0, 30.0, model.window, 3.0 * model.window], size=(40, n_opts))
+    model, space, rng, rows, days, n_fronts = random_moment(path)
     m = rng.normal(0, 0.3, size=40)
     path_ = ExpectedPath.of(space, days, m, model.window)
     war = [rng.normal(0, 0.05, size=(60, n_fronts)) for _ in model.parties]
