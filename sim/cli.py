@@ -675,9 +675,6 @@ def cmd_calibrate(args) -> int:
     for name in ("population", "generations", "worlds"):
         if getattr(args, name) < (2 if name == "population" else 1):
             raise UserError(f"--{name} must be at least {2 if name == 'population' else 1}")
-    e = args.reporting_error
-    if e is not None and not (math.isfinite(e) and 0 < e < 1):
-        raise UserError(f"--reporting-error: the reporting error must be above 0 and below 1 (got {e:g})")
     outdir = args.out / sc.name / "calibrate"
     with executor(args, False) as ex:
         result = calibrate(

@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import logsumexp
 
-from sim.analysis.conditioning import DEFAULT_ERROR, Weighted, forecast
+from sim.analysis.conditioning import DEFAULT_ERROR, Weighted, check_error, forecast
 from sim.analysis.scoring import asked
 from sim.errors import UserError, show
 from sim.experiments.forks import Lineage, run_generation
@@ -325,8 +325,7 @@ def calibrate(
         )
     if method not in METHODS:
         raise UserError(f"the calibration method must be one of {', '.join(METHODS)} (got {show(method)})")
-    if not 0.0 < reporting_error < 1.0:
-        raise UserError(f"the reporting error must be above 0 and below 1 (got {reporting_error:g})")
+    check_error(reporting_error)
     prior = pyabc.Distribution(**{p.path: p.rv() for p in params})
     model = ScenarioModel(sc, params, obs, worlds)
     observed = observed_stats(sc, obs)

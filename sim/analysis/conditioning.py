@@ -126,6 +126,14 @@ def likelihood(sc: Scenario, path: np.ndarray, obs: Iterable[Observation], error
     return lik
 
 
+def check_error(e: float) -> float:
+    """A reporting error, or a one-line error unless it is above 0 and below 1 (0 would rule worlds
+    out silently; nan is neither)."""
+    if not 0 < e < 1:
+        raise UserError(f"the reporting error must be above 0 and below 1 (got {e:g})")
+    return e
+
+
 def ess(weights: np.ndarray) -> float:
     """Effective sample size of normalised weights (Kong, Liu & Wong 1994)."""
     return float(1.0 / np.sum(weights**2))
@@ -219,9 +227,7 @@ def condition(
 ) -> Filtered:
     """Run the particle filter over the observations dated up to ``as_of`` (all when None)."""
     until = check_as_of(sc, as_of) if as_of is not None else None
-    e = settings.reporting_error
-    if not 0 < e < 1:
-        raise UserError(f"the reporting error must be above 0 and below 1 (got {e:g})")
+    e = check_error(settings.reporting_error)
     if not 0 <= settings.ess_floor <= 1:
         raise UserError(
             f"the effective sample size floor is a share of the worlds, 0 to 1 (got {settings.ess_floor:g})"

@@ -265,13 +265,14 @@ def calibrate(
 
     from sim import __version__
     from sim.analysis import calibration as K
+    from sim.analysis import conditioning as C
     from sim.outputs.files import versions
 
     sc = _scenario(scenario, None, seed)
     obs = load_observations(observed, [sc]) if isinstance(observed, str | os.PathLike) else observed
     plist = K.parse_params(sc, list(params))
+    error = C.check_error(_settings(obs, reporting_error, None, None).reporting_error)  # before any file
     folder = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="negsim-abc-"))
-    error = _settings(obs, reporting_error, None, None).reporting_error
     if not fresh:
         _same_acceptance(folder, method, error)
     folder.mkdir(parents=True, exist_ok=True)

@@ -73,15 +73,15 @@ class Beliefs:
         out = np.empty((idx.size, len(self.parties)))
         pain, offset, informed = self.pain_hat[idx], self.offset[idx], self.informed[idx]
         deadline = self.model.spec.calendar.deadline_day
+        revealed = informed.any()  # the true margins are computed only where a leaders' call told them
         for i, party in enumerate(self.parties):
             progress = resource_progress(pain[:, i], self.mean_tolerance[i])
             if deadline is not None:
                 progress = 1.0 - (1.0 - progress) * (1.0 - np.minimum(day / deadline, 1.0))
             public = self.mean_margin[i] * (1.0 - concession(progress, self.mean_inverse_beta[i]))
-            if not informed.any():  # the true margins only where a leaders' call revealed them
-                out[:, i] = public + offset[:, i]
-                continue
-            out[:, i] = np.where(informed, party.margin(idx, day), public + offset[:, i])
+            out[:, i] = public + offset[:, i]
+            if revealed:
+                out[:, i] = np.where(informed, party.margin(idx, day), out[:, i])
         return out
 
     def estimate(self, idx: np.ndarray, pkgs: np.ndarray | None) -> np.ndarray:

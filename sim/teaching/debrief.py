@@ -332,8 +332,9 @@ def rounds(sc: Scenario, space, transcript: list[dict[str, Any]]) -> list[dict[s
         if e.get("deal"):
             home = "ratified" if e["ratified"] else "vetoed"
         inforce = _label(sc, space.class_order[space.package_class[here]])
-        text = _short(sc, space, e["proposal"]) if "proposal" in e else ""
+        text = ""
         if "proposal" in e:
+            text = _short(sc, space, e["proposal"])
             # A counter the envoy carried from the last contact, put as it was tabled (an envoy at
             # the class server may draft another text instead: that one is the envoy's).
             if carried is not None and carried["proposal"] == e["proposal"] and carried["by"] in sc.parties:
@@ -425,15 +426,16 @@ def _histogram(d: Debrief, pd: PartyDebrief, path: Path) -> Path:
     ax.set_title(f"{label}: each table (T#) against the model", fontsize=10, pad=34)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return path
+    return _write(fig, path, plt)
 
 
 def _outcomes(d: Debrief, path: Path) -> Path:
     plt = _pyplot()
-    fig = outcomes_figure(d, plt)
+    return _write(outcomes_figure(d, plt), path, plt)
+
+
+def _write(fig, path: Path, plt) -> Path:
+    """The figure as a PNG, written atomically, without a software tag (same figure, same bytes)."""
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", metadata={"Software": None})
     plt.close(fig)
