@@ -393,9 +393,10 @@ class Comparison:
             for v in self.checks
         ]
 
-    def write(self, folder: str | os.PathLike) -> Path:
+    def write(self, folder: str | os.PathLike, pool: Executor | None = None) -> Path:
         """The comparison's plots, summary.csv, hypotheses.csv, manifest.json, report.md and report.html
-        in ``folder``, written beside its place and moved there whole."""
+        in ``folder``, written beside its place and moved there whole (the plots drawn on a local
+        process ``pool`` when given)."""
         manifest = self.manifest()
         with folders.Staging(folder) as stage:
             report.write_compare(
@@ -408,6 +409,7 @@ class Comparison:
                 verdicts=self.verdicts,
                 manifest=manifest,
                 firsts=self.firsts,
+                pool=pool,
             )
             write_csv(stage.path / "hypotheses.csv", pd.DataFrame([v.as_dict() for v in self.checks]))
             write_json(stage.path / "manifest.json", manifest)
@@ -563,7 +565,7 @@ def compare(
             stage.discard()
     comparison = Comparison(runs, time.perf_counter() - t0, label, reference, why, command)
     if root is not None:
-        comparison.write(root / "compare")
+        comparison.write(root / "compare", executor)
     return comparison
 
 

@@ -26,16 +26,51 @@ def within(daily: np.ndarray | float, days: np.ndarray) -> np.ndarray:
     return 1.0 - np.power(1.0 - daily, days)
 
 
+class Draws:
+    """Every stream's numbers for all n worlds, drawn once per purpose and kept while it may be
+    asked again: a stream is filled world by world whoever asks (``stream(*purpose)`` makes a
+    fresh Generator of that purpose each time), so a kept array gives the very numbers a new
+    draw would, without making the Generator again at each of a day's moments.
+
+    ``forget`` drops what is kept: the model forgets a day's streams when the day is over (they are
+    never asked again), and a forked copy forgets all when its streams change generation.
+    """
+
+    def __init__(self, stream: Stream, n: int) -> None:
+        self.stream, self.n = stream, n
+        self.kept: dict[tuple, np.ndarray] = {}
+
+    def uniform(self, *purpose: object) -> np.ndarray:
+        """(n,) uniform draws on [0, 1) of the stream of ``purpose``, one per world."""
+        return self._kept(purpose, False)
+
+    def normal(self, *purpose: object) -> np.ndarray:
+        """(n,) standard normal draws of the stream of ``purpose``, one per world."""
+        return self._kept(purpose, True)
+
+    def _kept(self, purpose: tuple, normal: bool) -> np.ndarray:
+        key = (normal, *purpose)
+        out = self.kept.get(key)
+        if out is None:
+            g = self.stream(*purpose)
+            out = self.kept[key] = g.standard_normal(self.n) if normal else g.random(self.n)
+        return out
+
+    def forget(self, keep: Callable[[tuple], bool] | None = None) -> None:
+        """Drop the kept draws whose purpose ``keep`` rejects (all without ``keep``)."""
+        self.kept = {} if keep is None else {k: v for k, v in self.kept.items() if keep(k[1:])}
+
+
 def draws(
-    stream: Stream, purpose: tuple, day: int, seg: np.ndarray, idx: np.ndarray, n: int, normal: bool = False
+    drawn: Draws, purpose: tuple, day: int, seg: np.ndarray, idx: np.ndarray, normal: bool = False
 ) -> np.ndarray:
-    """One draw per world of idx from the stream of (purpose, day, segment), filled for all n worlds
+    """One draw per world of idx from the stream of (purpose, day, segment), filled for all worlds
     and indexed by world: world j's number depends only on j, the day and j's own segment count."""
     out = np.empty(idx.size)
     for k in np.unique(seg):
         sel = seg == k
-        g = stream(*purpose, day, int(k))
-        out[sel] = (g.standard_normal(n) if normal else g.random(n))[idx[sel]]
+        filled = drawn.normal(*purpose, day, int(k)) if normal else drawn.uniform(*purpose, day, int(k))
+        out[sel] = filled[idx[sel]]
     return out
 
 
@@ -67,8 +102,8 @@ class Battlefield:
     receive weapons during the pause recovers (Fearon 1995).
     """
 
-    def __init__(self, spec: S.Momentum, space: OutcomeSpace, stream: Stream, n: int) -> None:
-        self.spec, self.space, self.stream = spec, space, stream
+    def __init__(self, spec: S.Momentum, space: OutcomeSpace, drawn: Draws, n: int) -> None:
+        self.spec, self.space, self.drawn = spec, space, drawn
         self.front = space.fronts.index(spec.front)
         self.momentum = np.full(n, spec.initial, dtype=np.float64)
         self.n = n
@@ -78,7 +113,7 @@ class Battlefield:
     ) -> None:
         """Move the balance in worlds idx over dt days (segment seg of ``day``), under what is in force."""
         s, m = self.spec, self.momentum[idx]
-        eps = draws(self.stream, ("battlefield",), day, seg, idx, self.n, normal=True) if s.noise > 0 else 0.0
+        eps = draws(self.drawn, ("battlefield",), day, seg, idx, normal=True) if s.noise > 0 else 0.0
         fighting = ou_transition(m, dt, s.drift, s.reversion, s.noise, eps)
         paused = m + dt * self.space.rebuild[inforce]
         closed = self.space.closes[inforce, self.front]
@@ -93,8 +128,8 @@ class Truces:
     Peace*, finds that monitoring and specific terms make ceasefires last.
     """
 
-    def __init__(self, spec: S.Truce, space: OutcomeSpace, stream: Stream, n: int) -> None:
-        self.spec, self.space, self.stream = spec, space, stream
+    def __init__(self, spec: S.Truce, space: OutcomeSpace, drawn: Draws, n: int) -> None:
+        self.spec, self.space, self.drawn = spec, space, drawn
         self.end = np.full(n, np.inf)  # the time (days) the truce in force ends (inf: none in force)
 
     def violated(
@@ -110,7 +145,7 @@ class Truces:
             v.daily_probability * (1 - v.monitoring_reduction),
             v.daily_probability,
         )
-        luck = draws(self.stream, ("violation",), day, seg, idx, self.end.size)
+        luck = draws(self.drawn, ("violation",), day, seg, idx)
         return (self.space.truce[inforce] > 0) & (luck < within(daily, dt))
 
     def expiring(self, idx: np.ndarray, inforce: np.ndarray, now: np.ndarray) -> np.ndarray:
@@ -123,9 +158,9 @@ class Events:
     parties' daily war values or the balance of power, or (a leaders' call) reveals the parties'
     priorities and margins to the mediator."""
 
-    def __init__(self, specs: dict[str, S.Event], stream: Stream, n: int) -> None:
+    def __init__(self, specs: dict[str, S.Event], drawn: Draws, n: int) -> None:
         self.ids, self.specs = list(specs), list(specs.values())
-        self.stream, self.n = stream, n
+        self.drawn, self.n = drawn, n
         self.fired = np.zeros((len(self.specs), n), dtype=bool)
 
     def fire(
@@ -139,7 +174,7 @@ class Events:
             if ev.daily_probability == 0 or not (days > 0).any():
                 out.append(np.zeros(idx.size, dtype=bool))
                 continue
-            luck = draws(self.stream, ("event", eid), day, seg, idx, self.n)
+            luck = draws(self.drawn, ("event", eid), day, seg, idx)
             hit = luck < within(ev.daily_probability, days)
             if ev.once:
                 hit &= ~self.fired[e, idx]

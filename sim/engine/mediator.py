@@ -185,10 +185,16 @@ class Mediator(mesa.Agent):
     # ------------------------------------------------------------------ learning
 
     def learn(
-        self, idx: np.ndarray, pkg: np.ndarray, asked: np.ndarray, said_yes: np.ndarray, day: np.ndarray
+        self,
+        idx: np.ndarray,
+        pkg: np.ndarray,
+        asked: np.ndarray,
+        said_yes: np.ndarray,
+        day: np.ndarray,
+        outlook=None,
     ) -> None:
         """Update the beliefs from the public answers (r, n) to the texts pkg (r,)."""
-        self.beliefs.learn(idx, pkg, asked, said_yes, day)
+        self.beliefs.learn(idx, pkg, asked, said_yes, day, outlook)
 
     def listen(self, idx: np.ndarray, demands: np.ndarray) -> None:
         """A demand (n, r; move index or -1) marks its issue as salient to the party that made it."""

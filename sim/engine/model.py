@@ -50,7 +50,7 @@ import numpy as np
 
 from sim.engine.beliefs import Beliefs
 from sim.engine.counters import zeuthen
-from sim.engine.dynamics import Battlefield, Events, Levers, Truces
+from sim.engine.dynamics import Battlefield, Draws, Events, Levers, Truces
 from sim.engine.mediator import Mediator
 from sim.engine.outcomes import STATUS_QUO, OutcomeSpace
 from sim.engine.parties import Party, VetoPlayer
@@ -106,9 +106,10 @@ class NegotiationModel(mesa.Model):
                 p.beliefs = Beliefs(self, ("belief", p.pid), sc.mediator.learning_step, False, own=i)
         self.believers = [p.beliefs for p in self.parties if p.beliefs is not None]
         self.opening = self.space.index(sc.opening.package) if sc.opening else None
-        self.battlefield = Battlefield(sc.dynamics.momentum, self.space, self.stream, R)
-        self.truces = Truces(sc.truce, self.space, self.stream, R)
-        self.events = Events(sc.events, self.stream, R)
+        self.drawn = Draws(self.stream, R)  # each stream's draws for every world, made once
+        self.battlefield = Battlefield(sc.dynamics.momentum, self.space, self.drawn, R)
+        self.truces = Truces(sc.truce, self.space, self.drawn, R)
+        self.events = Events(sc.events, self.drawn, R)
         self.levers = Levers(sc.levers, self.party, self.space, R)
 
         n, T = len(self.parties), sc.days
@@ -163,10 +164,33 @@ class NegotiationModel(mesa.Model):
     ) -> np.ndarray:
         """(r, C) value of packages (r, C; None: all) for a valuer, under the pressure on its party
         (``Values.of``, its coefficients from ``coefficients_of`` as every valuer's are)."""
-        m = self.battlefield.momentum[idx]
-        path = ExpectedPath.of(self.space, self.truce_days(idx, fresh), m, self.window)
+        m, path = self.outlook_at(idx, fresh)
         frac, const, per = coefficients_of([values], [party.shift], self.space, idx, m, path, self.window)
         return values.at(self.space, idx, pkgs, (frac, const[:, 0], per[:, 0]))
+
+    def values_of(
+        self, parties: list[Party], idx: np.ndarray, pkgs: np.ndarray, fresh: bool = False
+    ) -> np.ndarray:
+        """(r, n, C) ``value`` of packages (r, C) for each party, at one moment: the expected path
+        and every party's coefficients computed once for all of them."""
+        m, path = self.outlook_at(idx, fresh)
+        shifts = [p.shift for p in parties]
+        frac, const, per = coefficients_of(
+            [p.values for p in parties], shifts, self.space, idx, m, path, self.window
+        )
+        return np.stack(
+            [
+                p.values.at(self.space, idx, pkgs, (frac, const[:, i], per[:, i]))
+                for i, p in enumerate(parties)
+            ],
+            axis=1,
+        )
+
+    def outlook_at(self, idx: np.ndarray, fresh: bool = False) -> tuple[np.ndarray, ExpectedPath]:
+        """The balance now in worlds idx and its expected path for a truce of each option
+        (``truce_days``): what every valuer's coefficients share at one moment."""
+        m = self.battlefield.momentum[idx]
+        return m, ExpectedPath.of(self.space, self.truce_days(idx, fresh), m, self.window)
 
     def surplus(self, values: Values, party: Party, idx: np.ndarray, pkgs: np.ndarray | None) -> np.ndarray:
         """(r, C) value of packages (r, C; (C,) in every world; None: all) over what is in force (a
@@ -174,21 +198,31 @@ class NegotiationModel(mesa.Model):
         return self.surpluses([values], [party], idx, pkgs)[:, 0]
 
     def surpluses(
-        self, values: list[Values], parties: list[Party], idx: np.ndarray, pkgs: np.ndarray | None
+        self,
+        values: list[Values],
+        parties: list[Party],
+        idx: np.ndarray,
+        pkgs: np.ndarray | None,
+        outlook: tuple[np.ndarray, ExpectedPath] | None = None,
     ) -> np.ndarray:
         """(r, n, C) ``surplus`` of each valuer (with the pressure on its party), at one moment: the
-        expected path of the balance is the same for all of them, so it is computed once."""
-        coefs = self.stacked_coefficients(values, idx, parties)
+        expected path of the balance is the same for all of them, so it is computed once (or given:
+        ``outlook_at(idx)``)."""
+        coefs = self.stacked_coefficients(values, idx, parties, outlook)
         return surpluses_at(values, self.space, idx, pkgs, self.inforce[idx], coefs)
 
     def stacked_coefficients(
-        self, values: list[Values], idx: np.ndarray, parties: list[Party] | None = None
+        self,
+        values: list[Values],
+        idx: np.ndarray,
+        parties: list[Party] | None = None,
+        outlook: tuple[np.ndarray, ExpectedPath] | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``coefficients`` of each valuer (under the pressure on its party; by default one valuer
         per party), as the kernels take them: the share of the window (r, O), and the constants and
-        rebuild values stacked by valuer (r, n, O), on the expected path they share (computed once)."""
-        m = self.battlefield.momentum[idx]
-        path = ExpectedPath.of(self.space, self.truce_days(idx), m, self.window)
+        rebuild values stacked by valuer (r, n, O), on the expected path they share (computed once,
+        unless given: ``outlook_at(idx)``)."""
+        m, path = self.outlook_at(idx) if outlook is None else outlook
         shifts = [party.shift for party in (self.parties if parties is None else parties)]
         return coefficients_of(values, shifts, self.space, idx, m, path, self.window)
 
@@ -223,6 +257,7 @@ class NegotiationModel(mesa.Model):
         self._close_entry()
         self.class_by_day[:, day - 1] = self.space.package_class[self.inforce]
         self._day_end = {}
+        self._forget_draws()
         self.datacollector.collect(self)
         self.running = day < self.spec.days
 
@@ -311,8 +346,9 @@ class NegotiationModel(mesa.Model):
         pkg = self.inforce[rows]
         lapsed = self.space.lapse[pkg]
         keep = np.ones(rows.size, dtype=bool)
-        for p in self.parties:
-            keep &= ~p.required[pkg] | p.prefers(rows, pkg, lapsed, fresh=True)
+        u = self.values_of(self.parties, rows, np.stack([pkg, lapsed], axis=1), fresh=True)
+        for i, p in enumerate(self.parties):
+            keep &= ~p.required[pkg] | p.prefers(rows, pkg, lapsed, fresh=True, u=u[:, i])
         extended = rows[keep]
         self.truces.end[extended] = self.clock[extended] + self.spec.truce.days
         self._record(extended, "extended", self.inforce[extended])
@@ -399,9 +435,10 @@ class NegotiationModel(mesa.Model):
         self._record(rows[deal & ~ratified], "vetoed", pkg[deal & ~ratified])
         self.bank(rows[banked], pkg[banked])
         said_yes = (accepted & ~vetoed_by).T
-        self.mediator.learn(rows, pkg, asked.T, said_yes, now)
+        outlook = self.outlook_at(rows)  # after the banking: every learner values what is now in force
+        self.mediator.learn(rows, pkg, asked.T, said_yes, now, outlook)
         for beliefs in self.believers:
-            beliefs.learn(rows, pkg, asked.T, said_yes, now)
+            beliefs.learn(rows, pkg, asked.T, said_yes, now, outlook)
         if first:
             self.mediator.listen(rows, demands)
         return banked, asked & ~accepted
@@ -487,9 +524,8 @@ class NegotiationModel(mesa.Model):
         fresh = (self.space.truce[pkg] > 0) & (self.space.truce[pkg] != self.space.truce[old])
         self.truces.end[rows[fresh]] = self.clock[rows[fresh]] + self.spec.truce.days
         both = np.stack([pkg, np.full(rows.size, STATUS_QUO)], axis=1)
-        for i, p in enumerate(self.parties):  # each party's gain over no deal at all, at signing
-            u = self.value(p.values, p, rows, both, fresh=True)
-            self.gain[rows, i] = u[:, 0] - u[:, 1]
+        u = self.values_of(self.parties, rows, both, fresh=True)
+        self.gain[rows] = u[:, :, 0] - u[:, :, 1]  # each party's gain over no deal at all, at signing
         self.inforce[rows] = pkg
         self.inforce_by[rows] = self.text_by[rows]
         new = rows[np.isnan(self.first_day[rows])]
@@ -509,8 +545,15 @@ class NegotiationModel(mesa.Model):
         out = np.empty(rows.size)
         for k in np.unique(n):
             sel = n == k
-            out[sel] = self.stream(*purpose, int(k)).random(self.replications)[rows[sel]]
+            out[sel] = self.drawn.uniform(*purpose, int(k))[rows[sel]]
         return out
+
+    def _forget_draws(self) -> None:
+        """At a day's end, keep only the draws that may still be asked: those keyed by a contact
+        count (ratification, ``_by_contact``) that some world has not passed; the day's own streams
+        (keyed by the day and segment) are never asked again."""
+        low = int(self.held.min(initial=0))
+        self.drawn.forget(lambda purpose: purpose[0] == "veto" and purpose[-1] >= low)
 
     # ------------------------------------------------------------------ records
 

@@ -214,8 +214,8 @@ class Party(mesa.Agent):
         """The single-issue change to the text the party values most (a move index), or -1."""
         space = self.model.space
         nb = space.neighbours[pkg]  # (r, M)
-        u = self.model.surplus(self.values, self, idx, nb)
-        here = self.model.surplus(self.values, self, idx, pkg[:, None])
+        both = self.model.surplus(self.values, self, idx, np.concatenate([nb, pkg[:, None]], axis=1))
+        u, here = both[:, :-1], both[:, -1:]  # each neighbour's surplus and the text's, in one call
         u = np.where(space.valid[nb] & ~self.red[nb], u, -np.inf)
         best = np.argmax(u, axis=1)
         gain = u[np.arange(best.size), best] - here[:, 0]
@@ -289,10 +289,14 @@ class Party(mesa.Agent):
             out[a : a + self.BLOCK] = np.where(pick >= 0, cols[np.maximum(pick, 0)], -1)
         return out
 
-    def prefers(self, idx: np.ndarray, a: np.ndarray, b: np.ndarray, fresh: bool = False) -> np.ndarray:
+    def prefers(
+        self, idx: np.ndarray, a: np.ndarray, b: np.ndarray, fresh: bool = False, u: np.ndarray | None = None
+    ) -> np.ndarray:
         """Whether the party values package a (r,) above package b (r,) as things stand (with
-        ``fresh``, a's truce valued as if it started now: an extension)."""
-        u = self.model.value(self.values, self, idx, np.stack([a, b], axis=1), fresh=fresh)
+        ``fresh``, a's truce valued as if it started now: an extension). ``u`` (r, 2): its values
+        of a and b, when the model has valued them for every party at once (``values_of``)."""
+        if u is None:
+            u = self.model.value(self.values, self, idx, np.stack([a, b], axis=1), fresh=fresh)
         yes = u[:, 0] > u[:, 1]
         return yes if self.player is None else self.player.prefers(self, idx, a, b, yes)
 

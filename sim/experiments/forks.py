@@ -171,6 +171,7 @@ class ForkedModel(NegotiationModel):
             # The intervals between contacts are cached per contact count for all worlds; those not
             # yet drawn by a world are drawn from this generation's streams from here on.
             self._intervals.clear()
+            self.drawn.forget()  # likewise every kept draw (the ratifications' are per contact count)
             self._level = level
         super().step()
         self.path.append(self.inforce.copy())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import textwrap
 import unicodedata
 import warnings
+from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -320,19 +321,42 @@ def plot_compare(
     reference: str,
     firsts: dict[str, pd.DataFrame] | None = None,
     lead: str = AGREEMENT,
+    pool: Executor | None = None,
 ) -> list[Path]:
     """``outcomes.png`` (class shares per scenario), ``curves.png`` (the class ``lead`` over time) and,
     with the first-in-force curves, ``curves_<class>.png`` for every deal class that occurs and for
-    any agreement: one panel per scenario, so each class's differences between scenarios show."""
+    any agreement: one panel per scenario, so each class's differences between scenarios show.
+
+    With a local process pool the figures are drawn there side by side (each is independent and
+    drawing is most of the comparison's own time); else one after another here."""
     outdir = Path(outdir)
-    out = [save(_stacked_figure(runs, reference), outdir / "outcomes.png")]
-    out.append(save(_curves_figure(runs, reference, lead, firsts), outdir / "curves.png"))
+    jobs: list[tuple[str, str | None, str]] = [
+        ("outcomes", None, "outcomes.png"),
+        ("curves", lead, "curves.png"),
+    ]
     if firsts is not None:
-        for outcome in compared_classes(runs):
-            out.append(
-                save(_curves_figure(runs, reference, outcome, firsts), outdir / f"curves_{outcome}.png")
-            )
-    return out
+        jobs += [("curves", outcome, f"curves_{outcome}.png") for outcome in compared_classes(runs)]
+    if isinstance(pool, ProcessPoolExecutor):  # a remote cluster would draw on its own disks
+        futures = [
+            pool.submit(draw_compare, outdir / name, kind, runs, reference, what, firsts)
+            for kind, what, name in jobs
+        ]
+        return [f.result() for f in futures]
+    return [draw_compare(outdir / name, kind, runs, reference, what, firsts) for kind, what, name in jobs]
+
+
+def draw_compare(
+    path: Path,
+    kind: str,
+    runs: Runs,
+    reference: str,
+    outcome: str | None,
+    firsts: dict[str, pd.DataFrame] | None,
+) -> Path:
+    """One figure of ``plot_compare``: the stacked shares (``outcomes``) or the curves of ``outcome``."""
+    if kind == "outcomes":
+        return save(_stacked_figure(runs, reference), path)
+    return save(_curves_figure(runs, reference, outcome or AGREEMENT, firsts), path)
 
 
 def compared_classes(runs: Runs) -> list[str]:

@@ -36,6 +36,8 @@ from sim.outputs.plots import (
 )
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     import pandas as pd
 
     from sim.scenario import Scenario
@@ -357,8 +359,10 @@ def write_compare(
     verdicts=(),
     manifest: dict[str, Any] | None = None,
     firsts: dict[str, pd.DataFrame] | None = None,
+    pool: Executor | None = None,
 ) -> Path:
-    """Plots, summary.csv, report.md and a self-contained report.html for a comparison.
+    """Plots, summary.csv, report.md and a self-contained report.html for a comparison (with a
+    local process ``pool``, the plots drawn there side by side).
 
     ``verdicts``: the scenarios' hypotheses with held / contrary / inconclusive (see
     :class:`sim.outputs.headline.Verdict`); shown first in the headline whenever there are any.
@@ -372,7 +376,7 @@ def write_compare(
     head = headline.build(runs, summary, reference, why, verdicts, firsts)
     q = head.question
     outcomes_png, curves_png, *class_pngs = plot_compare(
-        outdir, runs, reference, firsts, q.lead if q is not None else AGREEMENT
+        outdir, runs, reference, firsts, q.lead if q is not None else AGREEMENT, pool
     )
     write_csv(outdir / "summary.csv", full_summary(runs, summary, q))
     likely, diff = likelihood_table(summary, runs, reference), difference_table(summary, runs, reference)
