@@ -256,6 +256,27 @@ def test_a_worlds_history_does_not_depend_on_whether_other_worlds_talk(make_scen
     assert quiet.battlefield.momentum[j] == both.battlefield.momentum[j]
 
 
+def test_kept_draws_are_the_streams_own_and_forgotten_once_no_world_can_ask_for_them():
+    """``Draws`` keeps each stream's numbers for every world: they must be the stream's own, and at a
+    day's end only ratification luck of a contact count some world has not passed may remain (the
+    day's streams, keyed by day and segment, are never asked again)."""
+    from pathlib import Path
+
+    from test_analysis import baseline_raw
+
+    sc = validate(baseline_raw(replications=60), Path("scenarios") / "baseline.toml")
+    model = chunk_model(sc, sc.seed, 0, 60)
+    kept_any = False
+    for _ in range(40):
+        model.step()
+        for (normal, *purpose), numbers in model.drawn.kept.items():
+            kept_any = True
+            assert purpose[0] == "veto" and purpose[-1] >= model.held.min()
+            fresh = model.stream(*purpose)
+            assert np.array_equal(numbers, fresh.standard_normal(60) if normal else fresh.random(60))
+    assert kept_any
+
+
 # ---------------------------------------------------------------- the limit of frequent contacts
 
 

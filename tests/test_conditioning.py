@@ -106,6 +106,22 @@ def test_a_copy_keeps_its_parents_contact_times_to_the_fork_and_draws_its_own_af
     assert np.unique(copy.seen[t][1][1::2]).size > 1
 
 
+def test_a_copy_draws_its_own_ratification_luck_after_the_fork(small):
+    """Ratification luck is kept per contact count for every world (``sim.engine.dynamics.Draws``),
+    across days: a count asked for on or before the fork day is the parent's, after it the copy's
+    own, so what was kept must be forgotten when the streams change generation."""
+    R, day = small.replications, 20
+    model = forks.ForkedModel(small, forks.Lineage(small.seed, R).then(day, np.arange(R)), 0, R)
+    purpose = ("veto", "russia", 10**6)  # a count no world passes: kept to the end of the run
+    for _ in range(day):
+        model.step()
+    before = model.drawn.uniform(*purpose).copy()
+    model.step()
+    after = model.drawn.uniform(*purpose)
+    assert np.array_equal(before, forks.level_stream(small.seed, 0, 0, purpose).random(R))
+    assert np.array_equal(after, forks.level_stream(small.seed, 1, 0, purpose).random(R))
+
+
 def test_systematic_resampling_copies_in_proportion_to_the_weights():
     w = np.array([0.5, 0.25, 0.125, 0.125])
     idx = C.systematic(w, 0.3)

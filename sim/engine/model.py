@@ -552,7 +552,7 @@ class NegotiationModel(mesa.Model):
         """At a day's end, keep only the draws that may still be asked: those keyed by a contact
         count (ratification, ``_by_contact``) that some world has not passed; the day's own streams
         (keyed by the day and segment) are never asked again."""
-        low = int(self.held.min(initial=0))
+        low = int(self.held.min()) if self.held.size else 0
         self.drawn.forget(lambda purpose: purpose[0] == "veto" and purpose[-1] >= low)
 
     # ------------------------------------------------------------------ records
