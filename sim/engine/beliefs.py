@@ -70,17 +70,18 @@ class Beliefs:
 
     def believed_margin(self, idx: np.ndarray, day: np.ndarray) -> np.ndarray:
         """(r, n) what each party is believed to ask above what is in force, at times day (r,)."""
-        out = np.empty((idx.size, len(self.parties)))
-        pain, offset, informed = self.pain_hat[idx], self.offset[idx], self.informed[idx]
+        informed = self.informed[idx]
+        progress = resource_progress(self.pain_hat[idx], self.mean_tolerance)  # every party at once
         deadline = self.model.spec.calendar.deadline_day
-        revealed = informed.any()  # the true margins are computed only where a leaders' call told them
-        for i, party in enumerate(self.parties):
-            progress = resource_progress(pain[:, i], self.mean_tolerance[i])
-            if deadline is not None:
-                progress = 1.0 - (1.0 - progress) * (1.0 - np.minimum(day / deadline, 1.0))
-            public = self.mean_margin[i] * (1.0 - concession(progress, self.mean_inverse_beta[i]))
-            out[:, i] = public + offset[:, i]
-            if revealed:
+        if deadline is not None:
+            progress = 1.0 - (1.0 - progress) * (1.0 - np.minimum(day / deadline, 1.0))[:, None]
+        out = np.empty(progress.shape)
+        for i in range(len(self.parties)):  # the power one party's column at a time (contiguous:
+            column = np.ascontiguousarray(progress[:, i])  # NumPy's loops may differ on strided data)
+            out[:, i] = self.mean_margin[i] * (1.0 - concession(column, self.mean_inverse_beta[i]))
+        out += self.offset[idx]
+        if informed.any():  # the true margins, only where a leaders' call told them
+            for i, party in enumerate(self.parties):
                 out[:, i] = np.where(informed, party.margin(idx, day), out[:, i])
         return out
 
