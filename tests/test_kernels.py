@@ -86,9 +86,9 @@ def test_the_kernel_and_the_array_path_propose_the_same_texts(path, monkeypatch)
     model = NegotiationModel(sc, replications=257, rng=7)
     compared = []
 
-    def both(self, idx, day):
-        fast = nash_pick_of(self, idx, day)
-        ref = self.propose_arrays(idx, day)
+    def both(self, idx, day, moment=None):  # the kernel on the contact's shared moment, as the model runs it
+        fast = nash_pick_of(self, idx, day, moment)
+        ref = self.propose_arrays(idx, day)  # values on its own moment
         np.testing.assert_array_equal(fast, ref)
         compared.append(int((ref >= 0).sum()))
         return fast
@@ -175,9 +175,9 @@ def test_the_kernel_and_the_array_path_table_the_same_counters(path, monkeypatch
     compared = []
     compiled = Party.counter_compiled
 
-    def both(self, idx, day):
-        fast = compiled(self, idx, day)
-        np.testing.assert_array_equal(fast, self.counter_arrays(idx, day))
+    def both(self, idx, day, moment=None):  # the kernel on the contact's shared moment, as the model runs it
+        fast = compiled(self, idx, day, moment)
+        np.testing.assert_array_equal(fast, self.counter_arrays(idx, day))  # values on its own moment
         compared.append(int((fast >= 0).sum()))
         return fast
 

@@ -415,8 +415,8 @@ def record_texts(model: NegotiationModel) -> NegotiationModel:
     b = model.party["b"]
     original = model.respond
 
-    def respond(idx, pkg):
-        out = original(idx, pkg)
+    def respond(idx, pkg, record=True, moment=None):
+        out = original(idx, pkg, record, moment)
         s = model.surplus(b.values, b, idx, pkg[:, None])[:, 0]
         for j, sj, ok, p, ok_a in zip(idx, s, out[0][1], pkg, out[0][0], strict=True):
             model.records[j].append((sj, ok, p, ok_a))
@@ -430,7 +430,7 @@ def test_the_mediator_revises_toward_who_refused_and_a_random_mediator_does_not(
     sc = make_scenario(learning_talks(replications=240), "learn")
     learned = revisions_favour_who_refused(record_texts(NegotiationModel(sc, replications=240, rng=3)))
 
-    def random_text(self, idx, day):
+    def random_text(self, idx, day, moment=None):
         rng = np.random.default_rng(int(day[0] * 1440) if len(day) else 0)
         allowed = self.candidates(idx)
         pick = [rng.choice(np.flatnonzero(a)) if a.any() else -1 for a in allowed]

@@ -85,10 +85,10 @@ class Beliefs:
                 out[:, i] = np.where(informed, party.margin(idx, day), out[:, i])
         return out
 
-    def estimate(self, idx: np.ndarray, pkgs: np.ndarray | None, outlook=None) -> np.ndarray:
+    def estimate(self, idx: np.ndarray, pkgs: np.ndarray | None, moment=None) -> np.ndarray:
         """(r, n, C) estimated surplus of each party for packages (r, C; None: all) over what is in
-        force (``outlook``: the model's ``outlook_at(idx)``, when already computed)."""
-        return self.model.surpluses(self.est, self.parties, idx, pkgs, outlook)
+        force (``moment``: the model's ``moment_at(idx)``, when already computed)."""
+        return self.model.surpluses(self.est, self.parties, idx, pkgs, moment)
 
     def learn(
         self,
@@ -97,11 +97,11 @@ class Beliefs:
         asked: np.ndarray,
         said_yes: np.ndarray,
         day: np.ndarray,
-        outlook=None,
+        moment=None,
     ) -> None:
-        """Update offsets from the public answers (r, n) to the texts pkg (r,) (``outlook``: the
+        """Update offsets from the public answers (r, n) to the texts pkg (r,) (``moment``: the
         expected path at this moment, shared by every learner)."""
-        est = self.estimate(idx, pkg[:, None], outlook)[:, :, 0]  # (r, n)
+        est = self.estimate(idx, pkg[:, None], moment)[:, :, 0]  # (r, n)
         base = self.believed_margin(idx, day) - self.offset[idx]
         gap = est - base  # the offset at which the answer would have been a toss-up
         off = self.offset[idx]

@@ -18,7 +18,7 @@ from sim.engine.beliefs import Beliefs
 from sim.engine.jit import kernel
 from sim.engine.outcomes import STATUS_QUO
 from sim.engine.parties import draw_values
-from sim.engine.valuation import term_value, weigh
+from sim.engine.valuation import Moment, term_value, weigh
 from sim.scenario import schema as S
 
 
@@ -133,7 +133,7 @@ class Mediator(mesa.Agent):
     BLOCK = 4096  # worlds solved at once (a chunk): fewer, larger array operations
     compiled = True  # False: the readable array path below (the reference the kernel must match)
 
-    def propose(self, idx: np.ndarray, day: np.ndarray) -> np.ndarray:
+    def propose(self, idx: np.ndarray, day: np.ndarray, moment: Moment | None = None) -> np.ndarray:
         """The revised text in each world of idx; -1 where no extension is left to propose.
 
         Compiled, each world scans only its own candidates (``nash_pick``); the readable path
@@ -158,7 +158,7 @@ class Mediator(mesa.Agent):
             self.inter_hat,
             space.term_columns,
             space.tied_terms,
-            *model.stacked_coefficients(self.est, idx),
+            *model.stacked_coefficients(self.est, idx, None, moment),
             np.zeros((idx.size, len(self.parties))),  # no bonus: a carrot is an option, in the terms
             self.believed_margin(idx, day),
         )
@@ -191,10 +191,10 @@ class Mediator(mesa.Agent):
         asked: np.ndarray,
         said_yes: np.ndarray,
         day: np.ndarray,
-        outlook=None,
+        moment=None,
     ) -> None:
         """Update the beliefs from the public answers (r, n) to the texts pkg (r,)."""
-        self.beliefs.learn(idx, pkg, asked, said_yes, day, outlook)
+        self.beliefs.learn(idx, pkg, asked, said_yes, day, moment)
 
     def listen(self, idx: np.ndarray, demands: np.ndarray) -> None:
         """A demand (n, r; move index or -1) marks its issue as salient to the party that made it."""

@@ -54,7 +54,15 @@ from sim.engine.dynamics import Battlefield, Draws, Events, Levers, Truces
 from sim.engine.mediator import Mediator
 from sim.engine.outcomes import STATUS_QUO, OutcomeSpace
 from sim.engine.parties import Party, VetoPlayer
-from sim.engine.valuation import ExpectedPath, Values, coefficients_of, surpluses_at, truce_lengths
+from sim.engine.valuation import (
+    ExpectedPath,
+    Moment,
+    Values,
+    coefficients_of,
+    surpluses_at,
+    taken,
+    truce_lengths,
+)
 from sim.scenario.schema import Scenario
 
 EVENTS = ("banked", "extended", "lapsed", "violated", "vetoed", "gave_up")
@@ -164,7 +172,7 @@ class NegotiationModel(mesa.Model):
     ) -> np.ndarray:
         """(r, C) value of packages (r, C; None: all) for a valuer, under the pressure on its party
         (``Values.of``, its coefficients from ``coefficients_of`` as every valuer's are)."""
-        m, path = self.outlook_at(idx, fresh)
+        m, path = self.moment_at(idx, fresh)
         frac, const, per = coefficients_of([values], [party.shift], self.space, idx, m, path, self.window)
         return values.at(self.space, idx, pkgs, (frac, const[:, 0], per[:, 0]))
 
@@ -173,7 +181,7 @@ class NegotiationModel(mesa.Model):
     ) -> np.ndarray:
         """(r, n, C) ``value`` of packages (r, C) for each party, at one moment: the expected path
         and every party's coefficients computed once for all of them."""
-        m, path = self.outlook_at(idx, fresh)
+        m, path = self.moment_at(idx, fresh)
         shifts = [p.shift for p in parties]
         frac, const, per = coefficients_of(
             [p.values for p in parties], shifts, self.space, idx, m, path, self.window
@@ -186,16 +194,23 @@ class NegotiationModel(mesa.Model):
             axis=1,
         )
 
-    def outlook_at(self, idx: np.ndarray, fresh: bool = False) -> tuple[np.ndarray, ExpectedPath]:
+    def moment_at(self, idx: np.ndarray, fresh: bool = False) -> Moment:
         """The balance now in worlds idx and its expected path for a truce of each option
         (``truce_days``): what every valuer's coefficients share at one moment."""
         m = self.battlefield.momentum[idx]
         return m, ExpectedPath.of(self.space, self.truce_days(idx, fresh), m, self.window)
 
-    def surplus(self, values: Values, party: Party, idx: np.ndarray, pkgs: np.ndarray | None) -> np.ndarray:
+    def surplus(
+        self,
+        values: Values,
+        party: Party,
+        idx: np.ndarray,
+        pkgs: np.ndarray | None,
+        moment: Moment | None = None,
+    ) -> np.ndarray:
         """(r, C) value of packages (r, C; (C,) in every world; None: all) over what is in force (a
         carrot is an option of a package: its worth is in the terms, counted once)."""
-        return self.surpluses([values], [party], idx, pkgs)[:, 0]
+        return self.surpluses([values], [party], idx, pkgs, moment)[:, 0]
 
     def surpluses(
         self,
@@ -203,12 +218,12 @@ class NegotiationModel(mesa.Model):
         parties: list[Party],
         idx: np.ndarray,
         pkgs: np.ndarray | None,
-        outlook: tuple[np.ndarray, ExpectedPath] | None = None,
+        moment: Moment | None = None,
     ) -> np.ndarray:
         """(r, n, C) ``surplus`` of each valuer (with the pressure on its party), at one moment: the
         expected path of the balance is the same for all of them, so it is computed once (or given:
-        ``outlook_at(idx)``)."""
-        coefs = self.stacked_coefficients(values, idx, parties, outlook)
+        ``moment_at(idx)``)."""
+        coefs = self.stacked_coefficients(values, idx, parties, moment)
         return surpluses_at(values, self.space, idx, pkgs, self.inforce[idx], coefs)
 
     def stacked_coefficients(
@@ -216,13 +231,13 @@ class NegotiationModel(mesa.Model):
         values: list[Values],
         idx: np.ndarray,
         parties: list[Party] | None = None,
-        outlook: tuple[np.ndarray, ExpectedPath] | None = None,
+        moment: Moment | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``coefficients`` of each valuer (under the pressure on its party; by default one valuer
         per party), as the kernels take them: the share of the window (r, O), and the constants and
         rebuild values stacked by valuer (r, n, O), on the expected path they share (computed once,
-        unless given: ``outlook_at(idx)``)."""
-        m, path = self.outlook_at(idx) if outlook is None else outlook
+        unless given: ``moment_at(idx)``)."""
+        m, path = self.moment_at(idx) if moment is None else moment
         shifts = [party.shift for party in (self.parties if parties is None else parties)]
         return coefficients_of(values, shifts, self.space, idx, m, path, self.window)
 
@@ -333,12 +348,13 @@ class NegotiationModel(mesa.Model):
             return
         fired = self.levers.apply(talks, self.clock[talks], self.refused_last)
         self._note_levers(talks, fired)
-        pkg = self.propose(talks, first)
+        here = self.moment_at(talks)  # what the text, the answers and the ratification value on
+        pkg = self.propose(talks, first, here)
         settled = pkg < 0
         self.mediator.talking[talks[settled]] = False
         rows, pkg = talks[~settled], pkg[~settled]
         if rows.size:
-            self.negotiate(rows, pkg)
+            self.negotiate(rows, pkg, taken(here, ~settled))
 
     def expire(self, rows: np.ndarray) -> None:
         """At its end a truce is extended if every party whose consent it needs prefers extending
@@ -364,7 +380,7 @@ class NegotiationModel(mesa.Model):
         self.truces.end[rows] = np.inf
         self.mediator.reopen(rows, self.clock[rows])
 
-    def propose(self, idx: np.ndarray, first: np.ndarray) -> np.ndarray:
+    def propose(self, idx: np.ndarray, first: np.ndarray, moment: Moment | None = None) -> np.ndarray:
         """The opening text at a world's first contact; later the mediator's revision of the single
         text (compiled or not). A drafter at the mediator's seat (a person) sees that text and
         tables its own instead: it has the last word over the model's proposal."""
@@ -373,7 +389,7 @@ class NegotiationModel(mesa.Model):
         pkg[opening] = self.opening if self.opening is not None else -1
         if (~opening).any():
             later = idx[~opening]
-            pkg[~opening] = self.mediator.propose(later, self.clock[later])
+            pkg[~opening] = self.mediator.propose(later, self.clock[later], taken(moment, ~opening))
         # A counter carried from the last contact is the text put to the others now.
         carried = self.carried[idx] >= 0
         pkg[carried] = self.carried[idx[carried]]
@@ -392,14 +408,15 @@ class NegotiationModel(mesa.Model):
         self.text_by[idx] = by
         return pkg
 
-    def negotiate(self, rows: np.ndarray, pkg: np.ndarray) -> None:
+    def negotiate(self, rows: np.ndarray, pkg: np.ndarray, moment: Moment | None = None) -> None:
         """Answers to the mediator's text pkg (r,) in worlds rows; where it is not banked, a counter by
-        a party that refused it (sim.engine.counters); then the mediator's give-up rule."""
+        a party that refused it (sim.engine.counters); then the mediator's give-up rule. ``moment``:
+        ``moment_at(rows)``, when already computed."""
         now = self.clock[rows]
-        banked, refused = self.put(rows, pkg, "text")
+        banked, refused, after = self.put(rows, pkg, "text", moment)
         if self.believers:
-            left = np.flatnonzero(~banked & refused.any(axis=0))
-            counter, by = self.counters(rows[left], pkg[left], refused[:, left])
+            left = np.flatnonzero(~banked & refused.any(axis=0))  # nothing was banked there
+            counter, by = self.counters(rows[left], pkg[left], refused[:, left], taken(after, left))
             has = counter >= 0
             if has.any():
                 crow = rows[left[has]]
@@ -408,7 +425,7 @@ class NegotiationModel(mesa.Model):
                     self._note_carried(crow, counter[has], by[has])
                 else:
                     self.text_by[crow] = by[has]
-                    banked[left[has]], _ = self.put(crow, counter[has], "counter")
+                    banked[left[has]], _, _ = self.put(crow, counter[has], "counter", taken(after, left[has]))
         self.mediator.answered(rows, banked, now)
         quit_rows = rows[~self.mediator.talking[rows]]
         self.carried[quit_rows] = -1
@@ -419,47 +436,51 @@ class NegotiationModel(mesa.Model):
         if k is not None:
             self._entry["carried"] = {"by": self.parties[int(by[k])].pid, "proposal": int(pkg[k])}
 
-    def put(self, rows: np.ndarray, pkg: np.ndarray, stage: str) -> tuple[np.ndarray, np.ndarray]:
+    def put(
+        self, rows: np.ndarray, pkg: np.ndarray, stage: str, moment: Moment | None = None
+    ) -> tuple[np.ndarray, np.ndarray, Moment]:
         """A text on the table: answers, ratification, banking, and learning from the public answers.
-        Returns where it was banked (r,) and who refused it (n, r)."""
+        Returns where it was banked (r,), who refused it (n, r), and the moment after the banking
+        (``moment_at(rows)``). ``moment``: the one before, when already computed."""
         now = self.clock[rows]
         self.mediator.table(rows, pkg)
+        here = self.moment_at(rows) if moment is None else moment
         first = stage == "text"  # demands and refusals that trigger levers answer the mediator's text
-        answers = self.respond(rows, pkg) if first else self.respond(rows, pkg, record=False)
-        accepted, asked, surplus, demands = answers
+        accepted, asked, surplus, demands = self.respond(rows, pkg, record=first, moment=here)
         deal = accepted.all(axis=0)
-        ratified, vetoed_by = self.ratify(rows, pkg, deal, stage)
+        ratified, vetoed_by = self.ratify(rows, pkg, deal, stage, here)
         banked = deal & ratified
         if self.trace_row is not None:
             self._note_round(rows, pkg, accepted, asked, surplus, demands, deal, ratified, stage)
         self._record(rows[deal & ~ratified], "vetoed", pkg[deal & ~ratified])
         self.bank(rows[banked], pkg[banked])
         said_yes = (accepted & ~vetoed_by).T
-        outlook = self.outlook_at(rows)  # after the banking: every learner values what is now in force
-        self.mediator.learn(rows, pkg, asked.T, said_yes, now, outlook)
+        after = self.moment_at(rows)  # after the banking: every learner values what is now in force
+        self.mediator.learn(rows, pkg, asked.T, said_yes, now, after)
         for beliefs in self.believers:
-            beliefs.learn(rows, pkg, asked.T, said_yes, now, outlook)
+            beliefs.learn(rows, pkg, asked.T, said_yes, now, after)
         if first:
             self.mediator.listen(rows, demands)
-        return banked, asked & ~accepted
+        return banked, asked & ~accepted, after
 
     def counters(
-        self, idx: np.ndarray, text: np.ndarray, refused: np.ndarray
+        self, idx: np.ndarray, text: np.ndarray, refused: np.ndarray, moment: Moment | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """The counter that stands in each world of idx after the text was refused (who refused:
-        ``refused`` (n, r)), and the index of the party that tabled it; -1 where none is tabled."""
+        ``refused`` (n, r)), and the index of the party that tabled it; -1 where none is tabled
+        (``moment``: ``moment_at(idx)``, when already computed)."""
         n = len(self.parties)
         tabled = np.full((idx.size, n), -1, dtype=np.int64)
         for i, p in enumerate(self.parties):
             sel = refused[i] & (p.beliefs is not None)
             if sel.any():
-                tabled[sel, i] = p.counter(idx[sel], text[sel], self.clock[idx[sel]])
+                tabled[sel, i] = p.counter(idx[sel], text[sel], self.clock[idx[sel]], taken(moment, sel))
         has = tabled >= 0
         if not has.any():
             return np.full(idx.size, -1, dtype=np.int64), np.full(idx.size, -1, dtype=np.int64)
         # each party's surplus of each counter, for Zeuthen's risk limits
         cols = np.maximum(tabled, 0)
-        surplus = self.surpluses([p.values for p in self.parties], self.parties, idx, cols)
+        surplus = self.surpluses([p.values for p in self.parties], self.parties, idx, cols, moment)
         who = zeuthen(surplus, has)
         pick = np.where(who >= 0, tabled[np.arange(idx.size), np.maximum(who, 0)], -1)
         k = self._where(idx)
@@ -467,17 +488,18 @@ class NegotiationModel(mesa.Model):
             self._entry["counters"] = {self.parties[i].pid: int(tabled[k, i]) for i in range(n) if has[k, i]}
         return pick, who
 
-    def respond(self, idx: np.ndarray, pkg: np.ndarray, record: bool = True):
+    def respond(self, idx: np.ndarray, pkg: np.ndarray, record: bool = True, moment: Moment | None = None):
         """Every party whose consent the text needs answers; a refusal names a demand (with
-        ``record``: the mediator's text, whose refusals are remembered for levers)."""
+        ``record``: the mediator's text, whose refusals are remembered for levers; ``moment``:
+        ``moment_at(idx)``, when already computed)."""
         n = len(self.parties)
         accepted = np.ones((n, idx.size), dtype=bool)
         asked = np.zeros((n, idx.size), dtype=bool)
         surplus = np.zeros((n, idx.size))
         demands = np.full((n, idx.size), -1, dtype=np.int64)
-        surplus[:] = self.surpluses([p.values for p in self.parties], self.parties, idx, pkg[:, None])[
-            :, :, 0
-        ].T
+        surplus[:] = self.surpluses(
+            [p.values for p in self.parties], self.parties, idx, pkg[:, None], moment
+        )[:, :, 0].T
         for i, p in enumerate(self.parties):
             ok = p.respond(idx, pkg, surplus[i], self.clock[idx])
             asked[i] = p.required[pkg]
@@ -493,12 +515,19 @@ class NegotiationModel(mesa.Model):
                 else refused & (self.first_demand[idx, i] < 0)
             )
             if ask.any():
-                demands[i, ask] = p.demand(idx[ask], pkg[ask])
+                demands[i, ask] = p.demand(idx[ask], pkg[ask], taken(moment, ask))
                 first = ask & (self.first_demand[idx, i] < 0)
                 self.first_demand[idx[first], i] = demands[i, first]
         return accepted, asked, surplus, demands
 
-    def ratify(self, idx: np.ndarray, pkg: np.ndarray, deal: np.ndarray, stage: str = "text"):
+    def ratify(
+        self,
+        idx: np.ndarray,
+        pkg: np.ndarray,
+        deal: np.ndarray,
+        stage: str = "text",
+        moment: Moment | None = None,
+    ):
         """Each asked party's veto player takes the deal home (Putnam 1988)."""
         ok = np.ones(idx.size, dtype=bool)
         vetoed_by = np.zeros((len(self.parties), idx.size), dtype=bool)
@@ -509,7 +538,7 @@ class NegotiationModel(mesa.Model):
             # keyed by the world's own contact count: its n-th text goes home with the n-th draw
             purpose = ("veto", veto.party.pid) if stage == "text" else ("veto", veto.party.pid, stage)
             luck = self._by_contact(purpose, idx[asked])
-            passed = veto.ratify(idx[asked], pkg[asked], luck)
+            passed = veto.ratify(idx[asked], pkg[asked], luck, taken(moment, asked))
             no = np.zeros(idx.size, dtype=bool)
             no[np.flatnonzero(asked)[~passed]] = True
             vetoed_by[self.index[veto.party.pid]] |= no

@@ -16,7 +16,7 @@ import numpy as np
 from sim.engine.counters import best_for_self
 from sim.engine.jit import kernel
 from sim.engine.outcomes import OutcomeSpace
-from sim.engine.valuation import IN_ORDER, Values, term_value, weigh
+from sim.engine.valuation import IN_ORDER, Moment, Values, term_value, weigh
 from sim.scenario import schema as S
 
 Stream = Callable[..., np.random.Generator]
@@ -210,11 +210,12 @@ class Party(mesa.Agent):
         ok = (surplus >= self.margin(idx, day)) & (surplus > 0) & ~self.red[pkg]
         return ok if self.player is None else self.player.respond(self, idx, pkg, surplus, ok)
 
-    def demand(self, idx: np.ndarray, pkg: np.ndarray) -> np.ndarray:
-        """The single-issue change to the text the party values most (a move index), or -1."""
+    def demand(self, idx: np.ndarray, pkg: np.ndarray, moment: Moment | None = None) -> np.ndarray:
+        """The single-issue change to the text the party values most (a move index), or -1
+        (``moment``: the model's ``moment_at(idx)``, when already computed)."""
         space = self.model.space
         nb = space.neighbours[pkg]  # (r, M)
-        both = self.model.surplus(self.values, self, idx, np.concatenate([nb, pkg[:, None]], axis=1))
+        both = self.model.surplus(self.values, self, idx, np.concatenate([nb, pkg[:, None]], axis=1), moment)
         u, here = both[:, :-1], both[:, -1:]  # each neighbour's surplus and the text's, in one call
         u = np.where(space.valid[nb] & ~self.red[nb], u, -np.inf)
         best = np.argmax(u, axis=1)
@@ -225,7 +226,9 @@ class Party(mesa.Agent):
     BLOCK = 4096  # worlds solved at once
     compiled = True  # False: the readable array path (the reference the kernel must match)
 
-    def counter(self, idx: np.ndarray, text: np.ndarray, day: np.ndarray) -> np.ndarray:
+    def counter(
+        self, idx: np.ndarray, text: np.ndarray, day: np.ndarray, moment: Moment | None = None
+    ) -> np.ndarray:
         """After refusing ``text`` (r,): the package the party tables in worlds idx, or -1.
 
         The package it values most among those it would accept itself (surplus over what is in force
@@ -235,10 +238,10 @@ class Party(mesa.Agent):
         extensions (``counter_pick``); the readable path (``counter_arrays``) evaluates a block of
         worlds on the union of their extensions, with the same rule and tie-break.
         """
-        out = self.counter_arrays(idx, day) if not self.compiled else self.counter_compiled(idx, day)
+        out = self.counter_arrays(idx, day) if not self.compiled else self.counter_compiled(idx, day, moment)
         return out if self.player is None else self.player.counter(self, idx, text, out)
 
-    def counter_compiled(self, idx: np.ndarray, day: np.ndarray) -> np.ndarray:
+    def counter_compiled(self, idx: np.ndarray, day: np.ndarray, moment: Moment | None = None) -> np.ndarray:
         model, space, beliefs = self.model, self.model.space, self.beliefs
         me = model.index[self.pid]
         others = space.memo("required:parties", lambda: np.array([p.required for p in model.parties]))
@@ -258,7 +261,7 @@ class Party(mesa.Agent):
             tuple(est.inter for est in beliefs.est),
             space.term_columns,
             space.tied_terms,
-            *model.stacked_coefficients(beliefs.est, idx),
+            *model.stacked_coefficients(beliefs.est, idx, None, moment),
             self.margin(idx, day),
             beliefs.believed_margin(idx, day),
         )
@@ -333,14 +336,16 @@ class VetoPlayer(mesa.Agent):
         )
         self.threshold = draw(stream("veto", party.pid, "threshold"), spec.threshold, n, sc.uncertainty.exact)
 
-    def probability(self, idx: np.ndarray, pkg: np.ndarray) -> np.ndarray:
-        s = self.model.surplus(self.values, self.party, idx, pkg[:, None])[:, 0]
+    def probability(self, idx: np.ndarray, pkg: np.ndarray, moment: Moment | None = None) -> np.ndarray:
+        s = self.model.surplus(self.values, self.party, idx, pkg[:, None], moment)[:, 0]
         z = (s - self.threshold[idx]) / self.spec.slope
         return 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
 
-    def ratify(self, idx: np.ndarray, pkg: np.ndarray, luck: np.ndarray) -> np.ndarray:
+    def ratify(
+        self, idx: np.ndarray, pkg: np.ndarray, luck: np.ndarray, moment: Moment | None = None
+    ) -> np.ndarray:
         """True where the constituency lets the deal stand, given uniform draws ``luck``."""
-        return luck < self.probability(idx, pkg)
+        return luck < self.probability(idx, pkg, moment)
 
 
 @kernel

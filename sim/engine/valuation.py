@@ -89,7 +89,6 @@ class Outlook:
         return np.where(closes_front, m + rebuild * days, g * m + h)
 
 
-@dataclass(frozen=True)
 class ExpectedPath:
     """The expected path of the balance over the valuation window, per world and truce option
     (r, O), for truces of ``days`` from now: what every valuer's coefficients share at one moment.
@@ -100,16 +99,27 @@ class ExpectedPath:
     (``Outlook.end``), ``la, lb``: the integral over ``left`` from there.
     """
 
-    days: np.ndarray
-    during: np.ndarray
-    frac: np.ndarray
-    left: np.ndarray
-    ia: np.ndarray
-    ib: np.ndarray
-    g: np.ndarray
-    h: np.ndarray
-    la: np.ndarray
-    lb: np.ndarray
+    FIELDS = ("days", "during", "frac", "left", "ia", "ib", "g", "h", "la", "lb")
+    __slots__ = ("stack",)
+
+    def __init__(self, stack: np.ndarray) -> None:
+        self.stack = stack  # (10, r, O) in the order of FIELDS: one array, so a subset is one take
+
+    days = property(lambda self: self.stack[0])
+    during = property(lambda self: self.stack[1])
+    frac = property(lambda self: self.stack[2])
+    left = property(lambda self: self.stack[3])
+    ia = property(lambda self: self.stack[4])
+    ib = property(lambda self: self.stack[5])
+    g = property(lambda self: self.stack[6])
+    h = property(lambda self: self.stack[7])
+    la = property(lambda self: self.stack[8])
+    lb = property(lambda self: self.stack[9])
+
+    def take(self, sel: np.ndarray) -> ExpectedPath:
+        """The path of the worlds ``sel`` (a mask or positions) picks: every quantity is computed
+        cell by cell, so it is the path those worlds alone would have."""
+        return ExpectedPath(self.stack[:, sel])
 
     @classmethod
     def of(cls, space: OutcomeSpace, days: np.ndarray, m: np.ndarray, window: int) -> ExpectedPath:
@@ -119,15 +129,29 @@ class ExpectedPath:
         outlook = Outlook.of(space)
         k = outlook.reversion
         if Values.compiled and k != 0:  # the exponentials NumPy's, as below; the rest in one call
-            sums = path_sums(
+            stack = np.empty((10, *days.shape))
+            stack[0], stack[1], stack[3] = days, during, left
+            stack[PATH_SUMS] = path_sums(
                 during, days, left, np.expm1(-k * during), np.expm1(-k * days), np.expm1(-k * left),
                 float(window), outlook.drift, k,
             )  # fmt: skip
-            return cls(days, during, sums[0], left, *sums[1:])
+            return cls(stack)
         ia, ib = outlook.integral(during)
         g, h = outlook.end(days)
         la, lb = outlook.integral(left)
-        return cls(days, during, during / window, left, ia, ib, g, h, la, lb)
+        return cls(np.stack([days, during, during / window, left, ia, ib, g, h, la, lb]))
+
+
+PATH_SUMS = [2, 4, 5, 6, 7, 8, 9]  # where ``path_sums``' seven quantities go in ExpectedPath.FIELDS
+
+
+Moment = tuple[np.ndarray, ExpectedPath]  # the balance in some worlds now and its expected path
+
+
+def taken(moment: Moment | None, sel: np.ndarray) -> Moment | None:
+    """The moment of the worlds ``sel`` picks among those it was computed for (every quantity is
+    computed cell by cell, so the same numbers those worlds alone would get); None stays None."""
+    return None if moment is None else (moment[0][sel], moment[1].take(sel))
 
 
 @kernel
