@@ -497,6 +497,27 @@ def test_kernels_are_cached_on_disk_and_loaded_by_the_next_process(tmp_path):
     assert {p: p.stat().st_mtime_ns for p in cache.rglob("*") if p.is_file()} == files, "compiled again"
 
 
+def test_after_the_warm_up_no_bundled_scenario_compiles_a_kernel(tmp_path):
+    """``python -m sim.engine.warm`` runs before worker processes start: it must compile every
+    version of every kernel the engine runs (each number of valuers, each array layout), or each
+    worker compiles it again from cold."""
+    cache = tmp_path / "numba"
+    warm = run_python("from sim.engine import warm; warm.warm_up()", NUMBA_CACHE_DIR=str(cache))
+    assert warm.returncode == 0, warm.stderr
+    before = {p.name for p in cache.rglob("*") if p.is_file()}
+    code = (
+        "from pathlib import Path\n"
+        "from sim.scenario import load_scenario\n"
+        "from sim.experiments.chunks import run_chunk\n"
+        "for f in sorted(Path('scenarios').glob('*.toml')):\n"
+        "    run_chunk(load_scenario(f), 1, 0, 48)\n"
+    )
+    run = run_python(code, NUMBA_CACHE_DIR=str(cache))
+    assert run.returncode == 0, run.stderr
+    added = {p.name for p in cache.rglob("*") if p.is_file()} - before
+    assert not added, f"compiled after the warm-up: {sorted(added)}"
+
+
 def test_the_cache_folder_of_a_read_only_install(tmp_path, monkeypatch):
     pkg = tmp_path / "site-packages" / "sim" / "engine"
     pkg.mkdir(parents=True)

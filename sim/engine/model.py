@@ -188,7 +188,9 @@ class NegotiationModel(mesa.Model):
         )
         return np.stack(
             [
-                p.values.at(self.space, idx, pkgs, (frac, const[:, i], per[:, i]))
+                p.values.at(
+                    self.space, idx, pkgs, (frac, *map(np.ascontiguousarray, (const[:, i], per[:, i])))
+                )
                 for i, p in enumerate(parties)
             ],
             axis=1,

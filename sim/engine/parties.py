@@ -436,7 +436,7 @@ def extensions(packages, negotiable, here, digit, cand):  # fmt: skip
 
 
 def warm_up() -> None:
-    """Compile (or load) this module's kernels on a one-package table, for tables of up to four
+    """Compile (or load) this module's kernels on a one-package table, for tables of two to four
     parties (numba compiles one version per number of parties)."""
     world, one_front = np.zeros(1, dtype=np.int64), np.zeros((1, 1))
     for pain in (np.zeros(1)[:, None], np.zeros((1, 2))):  # a party's pain, a believer's
@@ -445,7 +445,7 @@ def warm_up() -> None:
     one = np.zeros(1, dtype=np.int64)
     no = np.zeros(1, dtype=np.bool_)
     cols = np.zeros((1, 1), dtype=np.int64)
-    for n in range(1, 5):
+    for n in range(2, 5):  # a believer estimates every party: a table has two at least
         counter_pick(
             one, one, 0, cols, no, np.zeros((0, 0), dtype=np.bool_), no,
             np.zeros((n, 1), dtype=np.bool_), one, np.zeros(1), (np.zeros((1, 1)),) * n,

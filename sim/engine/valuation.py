@@ -119,7 +119,8 @@ class ExpectedPath:
     def take(self, sel: np.ndarray) -> ExpectedPath:
         """The path of the worlds ``sel`` (a mask or positions) picks: every quantity is computed
         cell by cell, so it is the path those worlds alone would have."""
-        return ExpectedPath(self.stack[:, sel])
+        at = np.flatnonzero(sel) if sel.dtype == np.bool_ else sel
+        return ExpectedPath(self.stack.take(at, axis=1))  # C-ordered, as the kernels are compiled for
 
     @classmethod
     def of(cls, space: OutcomeSpace, days: np.ndarray, m: np.ndarray, window: int) -> ExpectedPath:
@@ -630,7 +631,8 @@ def warm_up() -> None:
     for n in range(1, 5):  # one valuer, and every party of a table of up to four
         surplus_values((one,) * n, (row,) * n, cols, no, first, cols, first, first, row, one,
                        np.zeros((1, n, 1)), np.zeros((1, n, 1)))  # fmt: skip
-    coefficient_sums(*[one] * 10, row, one, row, row, 0.0, no, one, row, cols, no, first, 1.0, one, one)
+    # (``coefficient_sums`` on its own is the readable face's, which the engine never runs: it is
+    # compiled inside ``every_coefficient`` below)
     path_sums(*[one] * 6, 1.0, 0.0, 1.0)
     truce_lengths(first, first, first, row, row, 1, 1.0, False)
     for n in range(1, 5):
