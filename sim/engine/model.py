@@ -50,7 +50,7 @@ import numpy as np
 
 from sim.engine.beliefs import Beliefs
 from sim.engine.counters import zeuthen
-from sim.engine.dynamics import Battlefield, Draws, Events, Levers, Truces
+from sim.engine.dynamics import Battlefield, Draws, Events, Levers, Truces, present
 from sim.engine.mediator import Mediator
 from sim.engine.outcomes import STATUS_QUO, OutcomeSpace
 from sim.engine.parties import Party, VetoPlayer
@@ -331,7 +331,7 @@ class NegotiationModel(mesa.Model):
         gap = np.full(rows.size, float(c.mean_interval_days))
         if c.sd_days > 0:
             shape, scale = (c.mean_interval_days / c.sd_days) ** 2, c.sd_days**2 / c.mean_interval_days
-            for k in np.unique(n):
+            for k in present(n):
                 if int(k) not in self._intervals:
                     g = self.stream("contact", int(k)).standard_gamma(shape, self.replications)
                     self._intervals[int(k)] = g * scale
@@ -574,7 +574,7 @@ class NegotiationModel(mesa.Model):
         """One uniform draw per world of rows from the stream of (purpose, n), n its contact count."""
         n = self.held[rows]
         out = np.empty(rows.size)
-        for k in np.unique(n):
+        for k in present(n):
             sel = n == k
             out[sel] = self.drawn.uniform(*purpose, int(k))[rows[sel]]
         return out
