@@ -251,14 +251,14 @@ EXTRA: list[Mutant] = [
         "truce_always_extended",
         "a truce is extended at its end whatever the parties prefer",
         "sim/engine/model.py",
-        (("keep &= ~p.required[pkg] | p.prefers(rows, pkg, lapsed, fresh=True)", "pass"),),
+        (("keep &= ~p.required[pkg] | p.prefers(rows, pkg, lapsed, fresh=True, u=u[:, i])", "pass"),),
         tests(MODEL, CLOCK, OUTLOOK),
     ),
     Mutant(
         "truce_in_force_valued_fresh",
         "the truce in force is valued as if it had its full duration left",
-        "sim/engine/model.py",
-        (("if not fresh:", "if False:"),),
+        "sim/engine/valuation.py",  # the kernel the engine runs (``truce_lengths``)
+        (("if not fresh and current > 0:", "if False and current > 0:"),),
         tests(MODEL, OUTLOOK, CLOCK),
     ),
     Mutant(
