@@ -9,7 +9,7 @@ and, with ``reach = k``, within k issue changes of the text on the table.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import mesa
 import numpy as np
@@ -184,17 +184,9 @@ class Mediator(mesa.Agent):
 
     # ------------------------------------------------------------------ learning
 
-    def learn(
-        self,
-        idx: np.ndarray,
-        pkg: np.ndarray,
-        asked: np.ndarray,
-        said_yes: np.ndarray,
-        day: np.ndarray,
-        moment=None,
-    ) -> None:
-        """Update the beliefs from the public answers (r, n) to the texts pkg (r,)."""
-        self.beliefs.learn(idx, pkg, asked, said_yes, day, moment)
+    def learn(self, *answers: Any) -> None:
+        """Update the beliefs from the public answers to the texts (``Beliefs.learn``'s arguments)."""
+        self.beliefs.learn(*answers)
 
     def listen(self, idx: np.ndarray, demands: np.ndarray) -> None:
         """A demand (n, r; move index or -1) marks its issue as salient to the party that made it."""
