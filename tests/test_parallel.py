@@ -59,6 +59,19 @@ def test_outputs_are_byte_identical_whatever_runs_the_chunks(outputs, name):
         assert (outputs[executor] / name).read_bytes() == reference, executor
 
 
+def test_a_comparisons_figures_are_the_same_drawn_here_or_on_the_pool(tmp_path):
+    """With a process pool every figure is drawn in a worker, each from its own arguments: a
+    figure handed the wrong class or scenario would differ from the one drawn in this process."""
+    files = [str(BASELINE), str(ROOT / "scenarios" / "hardliners.toml")]
+    pngs = {}
+    for name, options in (("here", ["--workers", "1"]), ("pool", ["--workers", "2"])):
+        folder = tmp_path / name
+        assert main(["compare", *files, "-n", "200", "--out", str(folder), *options]) == 0
+        pngs[name] = {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*.png"))}
+    assert len([p for p in pngs["here"] if p.parts[0] == "compare"]) >= 4
+    assert pngs["pool"] == pngs["here"]
+
+
 def test_the_run_spans_several_chunks(outputs):
     lines = (outputs["pool"] / "outcomes.csv").read_bytes().count(b"\n")
     assert lines == RUN_REPS + 1 and RUN_REPS > CHUNK

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.engine.parties import concession, draw_values, feel_hurt, hurt, resource_progress
-from sim.engine.valuation import Values
+from sim.engine.valuation import Moment, Values
 
 
 class Beliefs:
@@ -85,7 +85,7 @@ class Beliefs:
                 out[:, i] = np.where(informed, party.margin(idx, day), out[:, i])
         return out
 
-    def estimate(self, idx: np.ndarray, pkgs: np.ndarray | None, moment=None) -> np.ndarray:
+    def estimate(self, idx: np.ndarray, pkgs: np.ndarray | None, moment: Moment | None = None) -> np.ndarray:
         """(r, n, C) estimated surplus of each party for packages (r, C; None: all) over what is in
         force (``moment``: the model's ``moment_at(idx)``, when already computed)."""
         return self.model.surpluses(self.est, self.parties, idx, pkgs, moment)
@@ -97,7 +97,7 @@ class Beliefs:
         asked: np.ndarray,
         said_yes: np.ndarray,
         day: np.ndarray,
-        moment=None,
+        moment: Moment | None = None,
     ) -> None:
         """Update offsets from the public answers (r, n) to the texts pkg (r,) (``moment``: the
         expected path at this moment, shared by every learner)."""

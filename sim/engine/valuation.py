@@ -143,7 +143,8 @@ class ExpectedPath:
         return cls(np.stack([days, during, during / window, left, ia, ib, g, h, la, lb]))
 
 
-PATH_SUMS = [2, 4, 5, 6, 7, 8, 9]  # where ``path_sums``' seven quantities go in ExpectedPath.FIELDS
+# where ``path_sums``' seven quantities go in the path's stack
+PATH_SUMS = [ExpectedPath.FIELDS.index(f) for f in ("frac", "ia", "ib", "g", "h", "la", "lb")]
 
 
 Moment = tuple[np.ndarray, ExpectedPath]  # the balance in some worlds now and its expected path
