@@ -20,8 +20,10 @@
   coarse synthetic tables full of ties (the lower index wins).
 * ``every_coefficient`` (``coefficient_sums`` of every valuer at one moment, one call, the row
   sums over fewer than 8 fronts added in NumPy's order, the daily values gathered by
-  ``daily_at_zero``) equals
-  each valuer's readable ``Values.coefficients`` bit for bit.
+  ``daily_at_zero``) and, over fewer than 4 fronts, ``coefficients_in_order`` (all of it in one
+  pass, the sums over the fronts a truce leaves open added in order, as NumPy's matrix product adds
+  so few) equal each valuer's readable ``Values.coefficients`` bit for bit, for 1 to 9 fronts and
+  one world or many.
 * ``truce_lengths`` (how long a truce of each option would run, world by world) and
   ``path_sums`` (the expected path's integrals from NumPy's exponentials) equal the readable
   ``truce_days`` and ``ExpectedPath.of`` bit for bit.
@@ -67,7 +69,7 @@ from sim.engine.parties import (
     hurt,
     hurt_sums,
 )
-from sim.engine.valuation import ExpectedPath, Values, coefficients_of, term_tables, weigh
+from sim.engine.valuation import FEW_FRONTS, ExpectedPath, Values, coefficients_of, term_tables, weigh
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = sorted((ROOT / "scenarios").glob("*.toml"))
@@ -358,6 +360,70 @@ def test_every_valuers_coefficients_in_one_call_equal_each_valuers_readable_ones
         want = v.coefficients(space, rows, days, m, shift[rows], model.window)
         for x, y in zip((frac, const[:, i], per_rebuild[:, i]), want, strict=True):
             assert x.shape == y.shape and bits(x) == bits(y)
+
+
+@pytest.mark.parametrize("n_fronts", [1, 2, 3, 4, 5, 9])
+def test_every_valuers_coefficients_equal_the_readable_ones_whatever_the_fronts_and_rows(
+    n_fronts, make_scenario, monkeypatch
+):
+    """``coefficients_of`` against each valuer's readable ``Values.coefficients`` on a domain of
+    1 to 9 fronts, for one world, two and many: below ``FEW_FRONTS`` one kernel adds every sum over
+    fronts in order (NumPy's matrix product does the same there, one row or many); from it on the
+    product stays NumPy's, whose matrix-vector routine (one row) may add in another order."""
+    from conftest import CLOSES, exact_party, random_issues, scenario_raw, uncertain
+
+    rng = np.random.default_rng(100 + n_fronts)
+    terms = random_issues(rng, (1, 3), (2, 3))
+    fronts = ["land", "energy", *(f"f{i}" for i in range(n_fronts - 2))][:n_fronts]
+    parties = {}
+    for pid in ("a", "b", "c"):
+        party = exact_party(rng, terms)
+        party["war"] = {
+            f: uncertain(float(rng.normal(0, 0.01)), momentum=float(rng.normal(0, 0.01))) for f in fronts
+        }
+        parties[pid] = party
+    raw = scenario_raw(terms, parties, tied=list(terms)[:1], momentum={"front": fronts[0], "reversion": 0.05})
+    raw["fronts"] = {f: {"label": f} for f in fronts}
+    raw["truce"]["closes"] = {k: [f for f in v if f in fronts] for k, v in CLOSES.items()}
+    raw["truce"]["closes"]["full"] = list(fronts)
+    model = NegotiationModel(make_scenario(raw, f"fronts{n_fronts}"), replications=60, rng=n_fronts)
+    space = model.space
+    n_opts = len(space.options[space.truce_k])
+    for size in (1, 2, 40):
+        rows = np.sort(rng.choice(60, size=size, replace=False))
+        days = rng.choice([0.0, 0.5, 7.0, 30.0, model.window, 3.0 * model.window], size=(size, n_opts))
+        m = rng.normal(0, 0.3, size=size)
+        path = ExpectedPath.of(space, days, m, model.window)
+        values = [
+            Values(p.values.weighted, p.values.inter, rng.normal(0, 0.05, size=(60, n_fronts)) * 10.0
+                   ** rng.integers(-3, 3, size=(60, n_fronts)), p.values.slope, float(rng.uniform(0.2, 1.0)))
+            for p in model.parties
+        ]  # fmt: skip
+        shifts = [rng.normal(0, 0.02, size=(60, n_fronts)) for _ in values]
+        frac, const, per_rebuild = coefficients_of(values, shifts, space, rows, m, path, model.window)
+        monkeypatch.setattr(Values, "compiled", False)
+        for i, (v, shift) in enumerate(zip(values, shifts, strict=True)):
+            want = v.coefficients(space, rows, days, m, shift[rows], model.window)
+            for x, y in zip((frac, const[:, i], per_rebuild[:, i]), want, strict=True):
+                assert x.shape == y.shape and bits(x) == bits(y), (n_fronts, size, i)
+        monkeypatch.setattr(Values, "compiled", True)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_matrix_product_adds_fewer_than_four_fronts_in_order(seed):
+    """What ``coefficients_in_order`` rests on: with 0/1 factors (each product exact), NumPy's
+    matrix product over 1 to 3 fronts adds them in order from 0, for one row or many and one truce
+    option or many (BLAS's matrix-vector and matrix-matrix routines alike)."""
+    rng = np.random.default_rng(seed)
+    for n_fronts in range(1, FEW_FRONTS):
+        for n_opts in range(1, 6):
+            for r in (1, 2, 3, 7, 33, 600):
+                a = rng.normal(size=(r, n_fronts)) * 10.0 ** rng.integers(-6, 6, size=(r, n_fronts))
+                open_ = rng.random((n_opts, n_fronts)) < 0.5
+                in_order = np.zeros((r, n_opts))
+                for f in range(n_fronts):
+                    in_order = in_order + a[:, f : f + 1] * open_[:, f]
+                assert bits(a @ open_.T) == bits(in_order), (n_fronts, n_opts, r)
 
 
 # the baseline's and kursk_momentum's balance reverts (the kernel's case); europe's does not

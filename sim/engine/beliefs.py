@@ -62,6 +62,13 @@ class Beliefs:
             est.war[rows] = party.values.war[rows]
         self.informed[rows] = True
 
+    def hurts(self) -> list[tuple[np.ndarray, int, Values, np.ndarray]]:
+        """What ``feel_war`` adds to, as ``hurt_every`` takes it: (pain table, column, values, shift)."""
+        return [
+            (self.pain_hat, i, est, party.shift)
+            for i, (est, party) in enumerate(zip(self.est, self.parties, strict=True))
+        ]
+
     def feel_war(self, idx: np.ndarray, days: np.ndarray, m: np.ndarray, open_fronts: np.ndarray) -> None:
         """Track the hurt each party is believed to take (public: the fronts, the balance, pressure)."""
         for i, (est, party) in enumerate(zip(self.est, self.parties, strict=True)):

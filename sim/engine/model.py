@@ -53,8 +53,9 @@ from sim.engine.counters import zeuthen
 from sim.engine.dynamics import Battlefield, Draws, Events, Levers, Truces, present
 from sim.engine.mediator import Mediator
 from sim.engine.outcomes import STATUS_QUO, OutcomeSpace
-from sim.engine.parties import Party, VetoPlayer
+from sim.engine.parties import Party, VetoPlayer, hurt_every
 from sim.engine.valuation import (
+    IN_ORDER,
     ExpectedPath,
     Moment,
     Values,
@@ -291,11 +292,7 @@ class NegotiationModel(mesa.Model):
         inforce = self.inforce[rows]
         open_fronts = ~self.space.closes[inforce]
         m = self.battlefield.momentum[rows]
-        # Order does not matter here: every party and the mediator take the same war's measure.
-        self.agents_by_type[Party].do("feel_war", rows, dt, m, open_fronts)
-        self.mediator.feel_war(rows, dt, m, open_fronts)
-        for beliefs in self.believers:
-            beliefs.feel_war(rows, dt, m, open_fronts)
+        self.feel_war(rows, dt, m, open_fronts)
         self.battlefield.advance(day, seg, rows, inforce, dt)
         self.levers.phase(rows, start, t)
         self.clock[rows] = t
@@ -304,6 +301,27 @@ class NegotiationModel(mesa.Model):
         self.lapse(rows[broken], "violated")
         if self.trace_row is not None and self._where(rows) is not None:
             self._entry["momentum"] = float(self.battlefield.momentum[self.trace_row])
+
+    def feel_war(self, rows: np.ndarray, dt: np.ndarray, m: np.ndarray, open_fronts: np.ndarray) -> None:
+        """Every party feels the war's hurt, and every believer tracks the hurt it believes each party
+        takes: compiled, all in one call (``hurt_every``); else each agent's ``feel_war``. Order does
+        not matter: each adds to its own tables, and all take the same war's measure."""
+        if Party.compiled and len(self.space.fronts) < IN_ORDER:
+            # a call per group of n valuers (the parties, each believer), so numba compiles one
+            # version per number of parties, not per number of believers
+            groups = [[h for p in self.parties for h in p.hurts()]]
+            groups += [b.hurts() for b in (self.mediator.beliefs, *self.believers)]
+            for group in groups:
+                pains, cols, values, shifts = zip(*group, strict=True)
+                hurt_every(
+                    pains, np.array(cols, dtype=np.int64), tuple(v.war for v in values),
+                    tuple(v.slope for v in values), shifts, rows, dt, m, open_fronts,
+                )  # fmt: skip
+            return
+        self.agents_by_type[Party].do("feel_war", rows, dt, m, open_fronts)
+        self.mediator.feel_war(rows, dt, m, open_fronts)
+        for beliefs in self.believers:
+            beliefs.feel_war(rows, dt, m, open_fronts)
 
     def happen(self, day: int, seg: np.ndarray, idx: np.ndarray, start: np.ndarray, end: np.ndarray) -> None:
         hits = self.events.fire(day, seg, idx, start, end)

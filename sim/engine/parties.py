@@ -143,6 +143,15 @@ def hurt_sums(pain, col, war, slope, shift, rows, days, m, open_fronts):  # fmt:
         pain[r, col] += days[k] * h
 
 
+@kernel
+def hurt_every(pains, cols, wars, slopes, shifts, rows, days, m, open_fronts):  # fmt: skip
+    """``hurt_sums`` of every valuer that tracks the war's hurt (a party its own, a believer each
+    party's as it believes it), one after another: valuer j adds to column ``cols[j]`` of
+    ``pains[j]`` (each cell is one valuer's, so the order does not matter)."""
+    for j in range(len(pains)):
+        hurt_sums(pains[j], cols[j], wars[j], slopes[j], shifts[j], rows, days, m, open_fronts)
+
+
 def resource_progress(pain: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
     """How much of its tolerance for the war's hurt a party has used up, in [0, 1)."""
     return 1.0 - np.exp(-pain / tolerance)
@@ -198,6 +207,10 @@ class Party(mesa.Agent):
         if deadline is not None:  # a declared deadline: time-dependent tactic as well (Faratin et al.)
             progress = 1.0 - (1.0 - progress) * (1.0 - np.minimum(day / deadline, 1.0))
         return self.margin0[idx] * (1.0 - concession(progress, self.inverse_beta[idx]))
+
+    def hurts(self) -> list[tuple[np.ndarray, int, Values, np.ndarray]]:
+        """What ``feel_war`` adds to, as ``hurt_every`` takes it: (pain table, column, values, shift)."""
+        return [(self.pain[:, None], 0, self.values, self.shift)]
 
     def feel_war(self, idx: np.ndarray, days: np.ndarray, m: np.ndarray, open_fronts: np.ndarray) -> None:
         """Add the hurt of ``days`` (r,) of the war on the open fronts (r, F), where as a whole it costs
@@ -442,6 +455,10 @@ def warm_up() -> None:
     for pain in (np.zeros(1)[:, None], np.zeros((1, 2))):  # a party's pain, a believer's
         hurt_sums(pain, 0, one_front, np.zeros(1), one_front, world, np.zeros(1), np.zeros(1),
                   np.zeros((1, 1), dtype=np.bool_))  # fmt: skip
+    for n in range(2, 5):  # the parties, or one believer's estimates of them
+        hurt_every((np.zeros((1, 2)),) * n, np.zeros(n, dtype=np.int64), (one_front,) * n,
+                   (np.zeros(1),) * n, (one_front,) * n, world, np.zeros(1), np.zeros(1),
+                   np.zeros((1, 1), dtype=np.bool_))  # fmt: skip
     one = np.zeros(1, dtype=np.int64)
     no = np.zeros(1, dtype=np.bool_)
     cols = np.zeros((1, 1), dtype=np.int64)

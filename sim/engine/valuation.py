@@ -46,6 +46,9 @@ from sim.engine.jit import kernel
 from sim.engine.outcomes import STATUS_QUO, OutcomeSpace
 
 IN_ORDER = 8  # NumPy sums fewer terms than this from 0 in order (from 8 on, pairwise)
+# A matrix product over fewer fronts than this adds them in order from 0, in BLAS's matrix-vector
+# routine (one row, or one truce option) as in its matrix-matrix one; from 4 on the former may not.
+FEW_FRONTS = 4
 
 
 @dataclass(frozen=True)
@@ -381,6 +384,12 @@ def package_values(
     return out
 
 
+def compilable(*tables: np.ndarray) -> bool:
+    """Whether every table is laid out as the kernels are compiled for (C-ordered float64): any
+    other layout would compile another version of a kernel, so the readable path takes it."""
+    return all(t.dtype == np.float64 and t.flags.c_contiguous for t in tables)
+
+
 def surpluses_at(
     values: list[Values],
     space: OutcomeSpace,
@@ -393,8 +402,7 @@ def surpluses_at(
     ``here`` (r,), what is in force, from the coefficients ``coefs`` stacked by valuer
     (``coefficients_of``: frac (r, O), const and per_rebuild (r, n, O)). Compiled, every valuer in
     one call (``surplus_values``); else ``Values.at`` twice per valuer and the difference."""
-    tables = [v.weighted for v in values] + [v.inter for v in values]
-    if Values.compiled and all(t.flags.c_contiguous and t.dtype == np.float64 for t in tables):
+    if Values.compiled and compilable(*[v.weighted for v in values], *[v.inter for v in values]):
         cols = np.arange(space.n) if pkgs is None else pkgs
         return surplus_values(
             tuple(v.weighted for v in values), tuple(v.inter for v in values), space.term_columns,
@@ -509,11 +517,22 @@ def coefficients_of(
     every valuer's coefficients (``every_coefficient``). Else each valuer's own ``coefficients``,
     stacked."""
     tables = [v.weighted for v in values] + [v.inter for v in values] + [v.war for v in values] + shifts
-    if not (Values.compiled and all(t.flags.c_contiguous and t.dtype == np.float64 for t in tables)):
+    if not (Values.compiled and compilable(*tables)):
         pairs = zip(values, shifts, strict=True)
         coefs = [v.coefficients(space, rows, path.days, m, s[rows], window, path) for v, s in pairs]
         return coefs[0][0], np.stack([c[1] for c in coefs], axis=1), np.stack([c[2] for c in coefs], axis=1)
     n, n_opts, rows = len(values), path.days.shape[1], np.asarray(rows, dtype=np.int64)
+    if len(space.fronts) < FEW_FRONTS:  # every sum over fronts in order: the whole step in one call
+        slopes = [v.slopes(space) for v in values]
+        const, per_rebuild = coefficients_in_order(
+            path.stack, m, tuple(v.war for v in values), tuple(shifts), rows,
+            space.memo("open_by_option:float", lambda: space.open_by_option.astype(np.float64)),
+            np.array([s[0] for s in slopes]), np.array([s[1] for s in slopes]),
+            space.closes_momentum_by_option, tuple(v.weighted for v in values),
+            tuple(v.inter for v in values), space.term_columns, space.tied_terms,
+            np.array([float(v.war_weight) for v in values]),
+        )  # fmt: skip
+        return path.frac, const, per_rebuild
     in_order = len(space.fronts) < IN_ORDER
     a, a_all = daily_at_zero(tuple(v.war for v in values), tuple(shifts), rows, in_order)
     a_open, b_open, b_all = np.empty((n, rows.size, n_opts)), np.empty((n, n_opts)), np.empty(n)
@@ -567,6 +586,54 @@ def every_coefficient(
             during, frac, left, ia, ib, g, h, la, lb, days, m, a_open[i], a_all[i], b_open[i], b_all[i],
             closes, weighted[i], inter[i], columns, tied, rows, ww[i], const[:, i], per_rebuild[:, i],
         )  # fmt: skip
+    return const, per_rebuild
+
+
+@kernel
+def coefficients_in_order(
+    stack, m, war, shift, rows, open_by_option, b_open, b_all, closes, weighted, inter, columns, tied, ww,
+):  # fmt: skip
+    """Kernel of ``coefficients_of`` over fewer than ``FEW_FRONTS`` fronts: ``daily_at_zero``, the
+    sums over the fronts each truce option leaves open (NumPy's matrix product adds so few in
+    order from 0, as here: a 0/1 factor makes each product exact) and ``every_coefficient``, in
+    one pass over each valuer and world; the path as its (10, r, O) stack (``ExpectedPath``)."""
+    n_rows, n_opts, n_fronts = stack.shape[1], stack.shape[2], open_by_option.shape[1]
+    days, during, frac, left = stack[0], stack[1], stack[2], stack[3]
+    ia, ib, g, h, la, lb = stack[4], stack[5], stack[6], stack[7], stack[8], stack[9]
+    n = len(weighted)
+    const = np.empty((n_rows, n, n_opts))
+    per_rebuild = np.empty((n_rows, n, n_opts))
+    a = np.empty(n_fronts)
+    balance_during, at_end = np.empty((n_rows, n_opts)), np.empty((n_rows, n_opts))
+    for k in range(n_rows):  # the balance's path is every valuer's
+        mm = m[k]
+        for o in range(n_opts):
+            if closes[o]:
+                balance_during[k, o], at_end[k, o] = mm * during[k, o], mm
+            else:
+                balance_during[k, o], at_end[k, o] = ia[k, o] * mm + ib[k, o], g[k, o] * mm + h[k, o]
+    for i in range(n):
+        war_i, shift_i, weighted_i, inter_i, ww_i = war[i], shift[i], weighted[i], inter[i], ww[i]
+        for k in range(n_rows):
+            r = rows[k]
+            a_all = 0.0
+            for f in range(n_fronts):
+                a[f] = war_i[r, f] + shift_i[r, f]
+                a_all += a[f]
+            status_quo = term_value(weighted_i, inter_i, columns, tied, r, STATUS_QUO)[1]
+            for o in range(n_opts):
+                a_open = 0.0
+                for f in range(n_fronts):
+                    a_open += a[f] * open_by_option[o, f]
+                d = during[k, o]
+                war_value = (
+                    a_open * d + b_open[i, o] * balance_during[k, o] + a_all * left[k, o]
+                    + b_all[i] * (la[k, o] * at_end[k, o] + lb[k, o])
+                )  # fmt: skip
+                const[k, i, o] = (1.0 - frac[k, o]) * status_quo + ww_i * war_value
+                per_rebuild[k, i, o] = (ww_i * (1.0 if closes[o] else 0.0)) * (
+                    b_open[i, o] * 0.5 * d * d + b_all[i] * la[k, o] * days[k, o]
+                )
     return const, per_rebuild
 
 
@@ -640,6 +707,8 @@ def warm_up() -> None:
         every_coefficient(*[one] * 10, row, np.zeros((n, 1, 1)), np.zeros((n, 1)), np.zeros((n, 1)),
                           np.zeros(n), no, (one,) * n, (row,) * n, cols, no, first, np.ones(n))  # fmt: skip
         daily_at_zero((one,) * n, (one,) * n, first, True)
+        coefficients_in_order(np.zeros((10, 1, 1)), row, (one,) * n, (one,) * n, first, one, np.zeros((n, 1)),
+                              np.zeros(n), no, (one,) * n, (row,) * n, cols, no, np.ones(n))  # fmt: skip
     term_sums(
         one, np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.bool_), np.zeros(1), one, one.copy()
     )
