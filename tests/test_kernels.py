@@ -25,7 +25,8 @@
   so few) equal each valuer's readable ``Values.coefficients`` bit for bit, for 1 to 9 fronts and
   one world or many.
 * ``truce_lengths`` (how long a truce of each option would run, world by world) and
-  ``path_sums`` (the expected path's integrals from NumPy's exponentials) equal the readable
+  ``path_sums`` (the expected path's integrals, by the C library's expm1 as ``sim.engine.libm``)
+  equal the readable
   ``truce_days`` and ``ExpectedPath.of`` bit for bit.
 * ``extensions`` (a world's extensions of what is in force, counted up on the grid of options
   instead of scanning every package, as ``counter_pick`` now reads them) are the packages a scan
@@ -33,8 +34,11 @@
 * ``surplus_values`` (every valuer's surplus at one moment, one call) equals the readable
   differences of ``Values.at`` bit for bit on random tables.
 * ``coefficient_sums`` (a valuer's per-option constants, cell by cell) equals the readable
-  ``Values.coefficients`` bit for bit on random balances, pressures and truce lengths; the path's
-  exponentials stay NumPy's (numba's ``expm1`` differs from NumPy's in the last bit on this CPU).
+  ``Values.coefficients`` bit for bit on random balances, pressures and truce lengths.
+* ``aspirations`` and ``believed_aspirations`` (a party's margin and what a believer believes
+  each party asks, world by world) equal the readable ``Party.margin`` and
+  ``Beliefs.believed_margin`` bit for bit, with and without a deadline; ``sim.engine.libm``'s
+  exp, expm1 and power are the C library's (``math``), element by element, broadcast as NumPy's.
 * ``hurt_sums`` (the war's hurt added to a party's or a believer's pain, one world at a time)
   equals the readable ``pain[idx] += days * hurt(daily)`` bit for bit on random wars, pressures
   and open fronts, for 1 to 7 fronts (NumPy sums fewer than 8 terms in order, as the kernel does;
@@ -322,6 +326,77 @@ def test_coefficient_sums_equal_the_readable_coefficients(path, monkeypatch):
     for a, b in zip(got, want, strict=True):
         for x, y in zip(a, b, strict=True):
             assert x.shape == y.shape and bits(x) == bits(y)
+
+
+@pytest.mark.parametrize("deadline", [None, 40])
+def test_the_margins_world_by_world_equal_the_readable_ones(deadline, make_scenario, monkeypatch):
+    """A party's margin and a believer's believed margins on random pains (none, some, past the
+    tolerance), offsets, times (before and past a deadline) and worlds a leaders' call informed."""
+    from conftest import exact_party, random_issues, scenario_raw, uncertain
+
+    rng = np.random.default_rng(7 if deadline is None else deadline)
+    terms = random_issues(rng, (1, 3), (2, 3))
+    parties = {pid: exact_party(rng, terms) for pid in ("a", "b", "c")}
+    for party in parties.values():  # margins, tolerances and tactics that differ between worlds
+        party["margin"], party["tolerance"] = uncertain(0.2, 0.05), uncertain(2.0, 0.5)
+        party["concession"] = uncertain(1.0, 0.4)
+    raw = scenario_raw(terms, parties, deadline=deadline, horizon=70)
+    model = NegotiationModel(make_scenario(raw, f"deadline{deadline}"), replications=200, rng=3)
+    beliefs = model.mediator.beliefs
+    for party in model.parties:
+        party.pain[:] = rng.choice([0.0, 0.3, 1.0, 20.0], size=200) * rng.uniform(0.5, 1.5, size=200)
+    beliefs.pain_hat[:] = rng.uniform(0, 5, size=beliefs.pain_hat.shape)
+    beliefs.offset[:] = rng.normal(0, 0.05, size=beliefs.offset.shape)
+    beliefs.informed[:] = rng.random(200) < 0.2
+    idx = np.sort(rng.choice(200, size=120, replace=False))
+    day = rng.uniform(0, 80, size=120)
+    got = [p.margin(idx, day) for p in model.parties] + [beliefs.believed_margin(idx, day)]
+    monkeypatch.setattr(Party, "compiled", False)
+    want = [p.margin(idx, day) for p in model.parties] + [beliefs.believed_margin(idx, day)]
+    for a, b in zip(got, want, strict=True):
+        assert a.shape == b.shape and bits(a) == bits(b)
+
+
+def test_libm_is_the_c_library_element_by_element():
+    """``sim.engine.libm``: the ``math`` module's exp, expm1 and pow on every element, in the shape
+    NumPy's ufuncs give (a scalar, a table, a broadcast pair), whatever loops NumPy has for the CPU."""
+    import math
+
+    from sim.engine import libm
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-40, 5, size=(30, 7)) * 10.0 ** rng.integers(-6, 1, size=(30, 7))
+    base, power = rng.uniform(0, 1.2, size=(30, 1)), rng.uniform(0, 9, size=7)
+    for ours, theirs in ((libm.exp, math.exp), (libm.expm1, math.expm1)):
+        want = np.array([[theirs(v) for v in row] for row in x])
+        assert bits(ours(x)) == bits(want) and ours(x).shape == x.shape
+        assert ours(0.25).shape == () and float(ours(0.25)) == theirs(0.25)
+        assert bits(ours(x.T)) == bits(want.T)  # a strided view, element by element all the same
+    want = np.array([[math.pow(b, p) for p in power] for b in base[:, 0]])
+    got = libm.power(base, power)
+    assert got.shape == (30, 7) and bits(got) == bits(want)
+    assert float(libm.power(0.0, 2.5)) == 0.0 and float(libm.power(0.5, 0.0)) == 1.0
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_the_engine_never_asks_numpy_for_an_exponential_or_a_power(compiled, monkeypatch):
+    """NumPy's exp, expm1 and power are the CPU's (see ``sim.engine.libm``): a whole run, compiled
+    or on the readable path, with a truce, violations, events, levers and a trace, never calls them."""
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the engine called one of NumPy's exponentials or powers")
+
+    from sim.engine import warm
+
+    warm.warm_up()  # numba reads NumPy's functions when it first loads a kernel: before they go
+    sc = load_scenario(ROOT / "scenarios" / "leaders_call.toml")
+    for flag in (Values, Party, Mediator):
+        monkeypatch.setattr(flag, "compiled", compiled)
+    for name in ("exp", "expm1", "power", "exp2", "log", "log1p"):
+        monkeypatch.setattr(np, name, refused)
+    model = NegotiationModel(sc, replications=40, rng=5, trace=3)
+    model.run()
+    assert model.counts["banked"].sum() > 0 and model.transcript
 
 
 @pytest.mark.parametrize("n_fronts", range(1, IN_ORDER))

@@ -20,6 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -105,12 +108,14 @@ def sensitivity_digests() -> dict[str, str]:
     return {"sensitivity/tornado.csv": csv_digest(res.tornado.frame)}
 
 
-def engine_digests() -> dict[str, str]:
+def engine_digests(names: tuple[str, ...] | None = None) -> dict[str, str]:
     from sim.api import load_scenario
     from sim.experiments.chunks import run_chunks
 
     out = {}
     for path in sorted(SCENARIOS.glob("*.toml")):
+        if names is not None and path.stem not in names:
+            continue
         sc = load_scenario(path)
         out[f"engine/{path.stem}"] = chunk_digest(run_chunks(sc, SEED, 300))
     return out
@@ -127,7 +132,10 @@ ALL = {
 
 # Recorded before the compiled kernels (see the module docstring for when they may change);
 # regenerated when the parties came to value the war and a truce on the balance the dynamics
-# produce, to table counter-proposals, and to feel sticks sized in the war's units.
+# produce, to table counter-proposals, and to feel sticks sized in the war's units; and when the
+# engine's exp, expm1 and power came from the C library instead of NumPy's loops for the CPU, so a
+# seed fixes every number with or without AVX-512: only the full-precision arrays and traces moved
+# (every CSV kept its digest), to what NumPy's own fallback to the C library gave on a CPU without.
 EXPECTED: dict[str, str] = {
     "run/outcomes.csv": "7f3a8551ac29e347",
     "run/history.csv": "1ef94b3f17be4ced",
@@ -191,23 +199,23 @@ EXPECTED: dict[str, str] = {
     "compare/us_pressure_ukraine/shares.csv": "6bdb84eac4c059b7",
     "compare/summary.csv": "6ed19a3ab5261e2a",
     "compare/hypotheses.csv": "a4817b0563664b72",
-    "trace/baseline/3.json": "0815d279604af9b0",
-    "trace/leaders_call/5.json": "765cae47313396e2",
-    "trace/mediator_listens/1.json": "280e4a8e3dd52b0b",
-    "trace/europe/0.json": "777dcac87a962c27",
+    "trace/baseline/3.json": "5e3a599c8a6712b5",
+    "trace/leaders_call/5.json": "e174236e1f06bed4",
+    "trace/mediator_listens/1.json": "710ce828a869bdc3",
+    "trace/europe/0.json": "5b70309726459f92",
     "sweep/sweep.csv": "303db08b7d9b82fe",
     "sensitivity/tornado.csv": "6732ffd5c059f95a",
-    "engine/baseline": "277cab3652c015de",
-    "engine/commitment_problem": "10537aa6981c06b6",
-    "engine/europe": "1c5b47209d0f9fa0",
-    "engine/hardliners": "aad2f123fbfb1aef",
-    "engine/hurting_stalemate": "08363aa04b767c89",
-    "engine/kursk_momentum": "dfe0e36378c1e6cb",
-    "engine/leaders_call": "a9fb6f280c7f78ba",
-    "engine/mediator_listens": "d9a78ad013db3a15",
-    "engine/russia_conditions": "a4ff2346f0b1302a",
-    "engine/us_pressure_russia": "92c60503c1d5a355",
-    "engine/us_pressure_ukraine": "8dd7de51ccd8a9f5",
+    "engine/baseline": "390acb86a74468a3",
+    "engine/commitment_problem": "f4fef81e3b1e0817",
+    "engine/europe": "7358fd1346fcc8be",
+    "engine/hardliners": "be04ff2e0ffe0d32",
+    "engine/hurting_stalemate": "aaeea03faeabda19",
+    "engine/kursk_momentum": "77ae31544fef3ce8",
+    "engine/leaders_call": "2cf112d5ff271235",
+    "engine/mediator_listens": "7a045dc0d1cfb127",
+    "engine/russia_conditions": "88be2dd4171384aa",
+    "engine/us_pressure_russia": "95a7a1b626e2d438",
+    "engine/us_pressure_ukraine": "eb56376995a5bb25",
 }
 
 
@@ -216,6 +224,44 @@ def test_outputs_keep_their_bytes(what):
     got = ALL[what]()
     want = {k: v for k, v in EXPECTED.items() if k.startswith(what + "/")}
     assert got == want, "outputs changed: see this file's docstring for when digests may be regenerated"
+
+
+def numpy_dispatch() -> list[str]:
+    """The CPU features above its baseline for which NumPy has loops of its own, and this CPU has."""
+    from numpy._core import _multiarray_umath as umath
+
+    return [f for f in umath.__cpu_dispatch__ if umath.__cpu_features__.get(f)]
+
+
+def test_the_same_bytes_without_numpys_loops_for_this_cpu():
+    """A seed fixes every number on any x86-64 CPU, with or without AVX-512: NumPy picks its loops
+    by the CPU at run time (``NPY_DISABLE_CPU_FEATURES`` turns them off), and its AVX-512 ``exp``,
+    ``expm1`` and ``power`` round about one result in twenty differently, so the engine takes them
+    from the C library (``sim.engine.libm``). Here the engine's raw arrays and a trace, computed
+    with every NumPy loop above its baseline turned off, keep the digests above (this CPU's)."""
+    features = numpy_dispatch()
+    if not features:
+        pytest.skip("NumPy has no loops for this CPU beyond its baseline: nothing to turn off")
+    names = ("baseline", "europe", "leaders_call")
+    code = (
+        "import json, sys\n"
+        "sys.path.insert(0, 'tests')\n"
+        "import test_same_bytes as t\n"
+        f"digests = {{**t.engine_digests({names!r}), **t.trace_digests()}}\n"
+        "print(json.dumps(digests))\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NPY_DISABLE_CPU_FEATURES=" ".join(features))
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert run.returncode == 0, run.stderr
+    got = json.loads(run.stdout.strip().splitlines()[-1])
+    want = {
+        k: v
+        for k, v in EXPECTED.items()
+        if k.startswith("trace/") or k.split("/")[-1] in names and k.startswith("engine/")
+    }
+    assert got == want
 
 
 if __name__ == "__main__":

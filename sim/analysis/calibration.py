@@ -55,6 +55,7 @@ from scipy.special import logsumexp
 
 from sim.analysis.conditioning import DEFAULT_ERROR, Weighted, check_error, forecast
 from sim.analysis.scoring import asked
+from sim.engine import libm
 from sim.errors import UserError, show
 from sim.experiments.forks import Lineage, run_generation
 from sim.experiments.sweeps import build_point, lookup, numeric_kind, scenario_raw
@@ -244,7 +245,7 @@ def reports_kernel(sizes: Sequence[int], error: float):
 
         def __init__(self) -> None:
             k = np.asarray(sizes, dtype=float)
-            self.right, self.wrong = math.log1p(-error), np.log(error / (k - 1))
+            self.right, self.wrong = math.log1p(-error), libm.log(error / (k - 1))
             super().__init__(ret_scale=SCALE_LOG, keys=["codes"], pdf_max=len(k) * self.right)
 
         def __call__(self, x: dict, x_0: dict, t: int | None = None, par: dict | None = None) -> float:

@@ -49,6 +49,7 @@ from sim.analysis.scoring import (
     log_score,
     uniform,
 )
+from sim.engine import libm
 from sim.engine.outcomes import STATUS_QUO
 from sim.errors import UserError
 from sim.experiments.chunks import compiled_space
@@ -252,7 +253,7 @@ def condition(
             static = forecast(sc, base, np.full(R, 1.0 / R), a)
             out.prequential.append(_pq_row(obs, oid, o, a, p, static, settings.log_floor))
         lik = likelihood(sc, path, (o for _, o in items), e)
-        loglik += np.log(likelihood(sc, base, (o for _, o in items), e))
+        loglik += libm.log(likelihood(sc, base, (o for _, o in items), e))
         w = w * lik
         w = w / w.sum()
         n_eff = ess(w)

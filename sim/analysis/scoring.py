@@ -27,6 +27,7 @@ the horizon, if D is later); nothing is in force before day 1's end.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -55,7 +56,7 @@ def log_score(p: Sequence[float], observed: int, floor: float = 0.0) -> float:
     """-ln max(p[observed], floor): 0 for certainty on what happened; infinite for a probability of
     0 when there is no floor."""
     q = max(float(np.asarray(p, dtype=float)[observed]), floor)
-    return float("inf") if q <= 0 else max(0.0, float(-np.log(q)))
+    return float("inf") if q <= 0 else max(0.0, -math.log(q))
 
 
 @dataclass(frozen=True)

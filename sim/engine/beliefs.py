@@ -16,7 +16,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.engine.parties import concession, draw_values, feel_hurt, hurt, resource_progress
+from sim.engine.parties import (
+    Party,
+    believed_aspirations,
+    concession,
+    days_of,
+    draw_values,
+    feel_hurt,
+    hurt,
+    resource_progress,
+)
 from sim.engine.valuation import Moment, Values
 
 
@@ -78,8 +87,15 @@ class Beliefs:
     def believed_margin(self, idx: np.ndarray, day: np.ndarray) -> np.ndarray:
         """(r, n) what each party is believed to ask above what is in force, at times day (r,)."""
         informed = self.informed[idx]
-        progress = resource_progress(self.pain_hat[idx], self.mean_tolerance)  # every party at once
         deadline = self.model.spec.calendar.deadline_day
+        if Party.compiled:  # the same steps, world by world
+            out = believed_aspirations(
+                self.pain_hat, self.mean_tolerance, self.mean_margin, self.mean_inverse_beta, self.offset,
+                np.asarray(idx, dtype=np.int64), days_of(day, idx),
+                0.0 if deadline is None else float(deadline),
+            )  # fmt: skip
+            return self._told(out, informed, idx, day)
+        progress = resource_progress(self.pain_hat[idx], self.mean_tolerance)  # every party at once
         if deadline is not None:
             progress = 1.0 - (1.0 - progress) * (1.0 - np.minimum(day / deadline, 1.0))[:, None]
         out = np.empty(progress.shape)
@@ -87,7 +103,11 @@ class Beliefs:
             column = np.ascontiguousarray(progress[:, i])  # NumPy's loops may differ on strided data)
             out[:, i] = self.mean_margin[i] * (1.0 - concession(column, self.mean_inverse_beta[i]))
         out += self.offset[idx]
-        if informed.any():  # the true margins, only where a leaders' call told them
+        return self._told(out, informed, idx, day)
+
+    def _told(self, out: np.ndarray, informed: np.ndarray, idx: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """The true margins, only where a leaders' call told them."""
+        if informed.any():
             for i, party in enumerate(self.parties):
                 out[:, i] = np.where(informed, party.margin(idx, day), out[:, i])
         return out

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from sim.engine import libm
 from sim.engine.outcomes import OutcomeSpace
 from sim.scenario import schema as S
 
@@ -23,7 +24,7 @@ Stream = Callable[..., np.random.Generator]
 def within(daily: np.ndarray | float, days: np.ndarray) -> np.ndarray:
     """The chance that something with a daily probability happens at least once in ``days`` (a
     Bernoulli process per day, taken as its continuous-time limit for fractions of a day)."""
-    return 1.0 - np.power(1.0 - daily, days)
+    return 1.0 - libm.power(1.0 - daily, days)
 
 
 class Draws:
@@ -93,8 +94,8 @@ def ou_transition(
     if reversion == 0:
         return m + drift * dt + noise * np.sqrt(dt) * eps
     k = reversion
-    grown = -np.expm1(-k * dt)  # 1 - e^{-k dt}, exact for small k dt
-    sd = noise * np.sqrt(-np.expm1(-2 * k * dt) / (2 * k))
+    grown = -libm.expm1(-k * dt)  # 1 - e^{-k dt}, exact for small k dt
+    sd = noise * np.sqrt(-libm.expm1(-2 * k * dt) / (2 * k))
     return m * (1.0 - grown) + (drift / k) * grown + sd * eps
 
 

@@ -7,12 +7,14 @@ terms and of fighting on each front are drawn per world from the scenario's stat
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Protocol
 
 import mesa
 import numpy as np
 
+from sim.engine import libm
 from sim.engine.counters import best_for_self
 from sim.engine.jit import kernel
 from sim.engine.outcomes import OutcomeSpace
@@ -154,7 +156,7 @@ def hurt_every(pains, cols, wars, slopes, shifts, rows, days, m, open_fronts):  
 
 def resource_progress(pain: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
     """How much of its tolerance for the war's hurt a party has used up, in [0, 1)."""
-    return 1.0 - np.exp(-pain / tolerance)
+    return 1.0 - libm.exp(-pain / tolerance)
 
 
 def concession(progress: np.ndarray, inverse_beta: np.ndarray) -> np.ndarray:
@@ -166,7 +168,47 @@ def concession(progress: np.ndarray, inverse_beta: np.ndarray) -> np.ndarray:
     for the war's hurt (their resource-dependent tactics), not a deadline, unless the scenario
     declares one.
     """
-    return np.power(progress, inverse_beta)
+    return libm.power(progress, inverse_beta)
+
+
+def days_of(day: np.ndarray | float, idx: np.ndarray) -> np.ndarray:
+    """The times ``day`` as one float per world of ``idx`` (a contiguous array, as kernels take it)."""
+    day = np.asarray(day, dtype=np.float64)
+    return day if day.shape == np.shape(idx) else np.ascontiguousarray(np.broadcast_to(day, np.shape(idx)))
+
+
+@kernel
+def aspirations(pain, tolerance, margin0, inverse_beta, rows, day, deadline):  # fmt: skip
+    """Kernel of ``Party.margin``: in world ``rows[k]``, the opening margin less its share given
+    up, ``concession(progress)``, the progress ``resource_progress`` (and, with a ``deadline`` > 0,
+    the time's share of it as well), with the readable path's operations in their order and the C
+    library's exp and pow (``sim.engine.libm``)."""
+    out = np.empty(rows.size)
+    for k in range(rows.size):
+        r = rows[k]
+        progress = 1.0 - math.exp(-pain[r] / tolerance[r])
+        if deadline > 0.0:
+            progress = 1.0 - (1.0 - progress) * (1.0 - min(day[k] / deadline, 1.0))
+        out[k] = margin0[r] * (1.0 - math.pow(progress, inverse_beta[r]))
+    return out
+
+
+@kernel
+def believed_aspirations(pain, tolerance, margin, inverse_beta, offset, rows, day, deadline):  # fmt: skip
+    """Kernel of ``Beliefs.believed_margin`` (before what a leaders' call told): (r, n) in world
+    ``rows[k]`` each party's mean margin less its believed concession (``aspirations``' steps on the
+    believed pain ``pain[r, i]`` and the party's mean tolerance and tactic), plus the learnt
+    ``offset[r, i]``."""
+    n = tolerance.size
+    out = np.empty((rows.size, n))
+    for k in range(rows.size):
+        r = rows[k]
+        for i in range(n):
+            progress = 1.0 - math.exp(-pain[r, i] / tolerance[i])
+            if deadline > 0.0:
+                progress = 1.0 - (1.0 - progress) * (1.0 - min(day[k] / deadline, 1.0))
+            out[k, i] = margin[i] * (1.0 - math.pow(progress, inverse_beta[i])) + offset[r, i]
+    return out
 
 
 class Party(mesa.Agent):
@@ -202,8 +244,13 @@ class Party(mesa.Agent):
 
     def margin(self, idx: np.ndarray, day: np.ndarray) -> np.ndarray:
         """The surplus over what is in force that the party asks for at times day (r,), in worlds idx."""
-        progress = resource_progress(self.pain[idx], self.tolerance[idx])
         deadline = self.model.spec.calendar.deadline_day
+        if self.compiled:  # the same steps, world by world
+            return aspirations(
+                self.pain, self.tolerance, self.margin0, self.inverse_beta, np.asarray(idx, dtype=np.int64),
+                days_of(day, idx), 0.0 if deadline is None else float(deadline),
+            )  # fmt: skip
+        progress = resource_progress(self.pain[idx], self.tolerance[idx])
         if deadline is not None:  # a declared deadline: time-dependent tactic as well (Faratin et al.)
             progress = 1.0 - (1.0 - progress) * (1.0 - np.minimum(day / deadline, 1.0))
         return self.margin0[idx] * (1.0 - concession(progress, self.inverse_beta[idx]))
@@ -352,7 +399,7 @@ class VetoPlayer(mesa.Agent):
     def probability(self, idx: np.ndarray, pkg: np.ndarray, moment: Moment | None = None) -> np.ndarray:
         s = self.model.surplus(self.values, self.party, idx, pkg[:, None], moment)[:, 0]
         z = (s - self.threshold[idx]) / self.spec.slope
-        return 1.0 / (1.0 + np.exp(-np.clip(z, -500, 500)))
+        return 1.0 / (1.0 + libm.exp(-np.clip(z, -500, 500)))
 
     def ratify(
         self, idx: np.ndarray, pkg: np.ndarray, luck: np.ndarray, moment: Moment | None = None
@@ -461,6 +508,10 @@ def warm_up() -> None:
                    np.zeros((1, 1), dtype=np.bool_))  # fmt: skip
     one = np.zeros(1, dtype=np.int64)
     no = np.zeros(1, dtype=np.bool_)
+    aspirations(np.ones(1), np.ones(1), np.ones(1), np.ones(1), one, np.zeros(1), 0.0)
+    believed_aspirations(
+        np.ones((1, 2)), np.ones(2), np.ones(2), np.ones(2), np.zeros((1, 2)), one, np.zeros(1), 0.0
+    )
     cols = np.zeros((1, 1), dtype=np.int64)
     for n in range(2, 5):  # a believer estimates every party: a table has two at least
         counter_pick(

@@ -38,10 +38,12 @@ tied terms end with it (``OutcomeSpace.lapse``), so they never count beyond it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim.engine import libm
 from sim.engine.jit import kernel
 from sim.engine.outcomes import STATUS_QUO, OutcomeSpace
 
@@ -72,7 +74,7 @@ class Outlook:
         k = self.reversion
         if k == 0:
             return np.ones_like(t), self.drift * t
-        grown = -np.expm1(-k * t)  # 1 - e^{-k t}
+        grown = -libm.expm1(-k * t)  # 1 - e^{-k t}
         return 1.0 - grown, (self.drift / k) * grown
 
     def integral(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -80,7 +82,7 @@ class Outlook:
         k = self.reversion
         if k == 0:
             return t.copy(), 0.5 * self.drift * t * t
-        a = -np.expm1(-k * t) / k
+        a = -libm.expm1(-k * t) / k
         return a, (self.drift / k) * (t - a)
 
     def truce_end(
@@ -132,13 +134,10 @@ class ExpectedPath:
         left = np.maximum(window - days, 0.0)
         outlook = Outlook.of(space)
         k = outlook.reversion
-        if Values.compiled and k != 0:  # the exponentials NumPy's, as below; the rest in one call
+        if Values.compiled and k != 0:  # the same operations, cell by cell, in one call
             stack = np.empty((10, *days.shape))
             stack[0], stack[1], stack[3] = days, during, left
-            stack[PATH_SUMS] = path_sums(
-                during, days, left, np.expm1(-k * during), np.expm1(-k * days), np.expm1(-k * left),
-                float(window), outlook.drift, k,
-            )  # fmt: skip
+            stack[PATH_SUMS] = path_sums(during, days, left, float(window), outlook.drift, k)
             return cls(stack)
         ia, ib = outlook.integral(during)
         g, h = outlook.end(days)
@@ -160,21 +159,20 @@ def taken(moment: Moment | None, sel: np.ndarray) -> Moment | None:
 
 
 @kernel
-def path_sums(during, days, left, e_during, e_days, e_left, window, drift, k):  # fmt: skip
+def path_sums(during, days, left, window, drift, k):  # fmt: skip
     """Kernel of ``ExpectedPath.of`` at a reversion k != 0: ``frac``, ``ia``, ``ib``, ``g``,
     ``h``, ``la``, ``lb`` (7, r, O) cell by cell, with ``Outlook.integral`` and ``Outlook.end``'s
-    operations in their order, from NumPy's ``expm1(-k t)`` of each time (``e_during``,
-    ``e_days``, ``e_left``: numba's expm1 differs from NumPy's in the last bit)."""
+    operations in their order (``expm1`` the C library's, as ``sim.engine.libm`` computes it)."""
     out = np.empty((7, during.shape[0], during.shape[1]))
     c = drift / k
     for r in range(during.shape[0]):
         for o in range(during.shape[1]):
             out[0, r, o] = during[r, o] / window
-            a = -e_during[r, o] / k
+            a = -math.expm1(-k * during[r, o]) / k
             out[1, r, o], out[2, r, o] = a, c * (during[r, o] - a)
-            grown = -e_days[r, o]
+            grown = -math.expm1(-k * days[r, o])
             out[3, r, o], out[4, r, o] = 1.0 - grown, c * grown
-            a = -e_left[r, o] / k
+            a = -math.expm1(-k * left[r, o]) / k
             out[5, r, o], out[6, r, o] = a, c * (left[r, o] - a)
     return out
 
@@ -701,7 +699,7 @@ def warm_up() -> None:
                        np.zeros((1, n, 1)), np.zeros((1, n, 1)))  # fmt: skip
     # (``coefficient_sums`` on its own is the readable face's, which the engine never runs: it is
     # compiled inside ``every_coefficient`` below)
-    path_sums(*[one] * 6, 1.0, 0.0, 1.0)
+    path_sums(one, one, one, 1.0, 0.0, 1.0)
     truce_lengths(first, first, first, row, row, 1, 1.0, False)
     for n in range(1, 5):
         every_coefficient(*[one] * 10, row, np.zeros((n, 1, 1)), np.zeros((n, 1)), np.zeros((n, 1)),
