@@ -43,7 +43,12 @@
   equals the readable ``pain[idx] += days * hurt(daily)`` bit for bit on random wars, pressures
   and open fronts, for 1 to 7 fronts (NumPy sums fewer than 8 terms in order, as the kernel does;
   from 8 fronts on the engine keeps NumPy's pairwise sums).
-* A whole run on the compiled paths and on the readable ones is the same to the last bit.
+* ``learnt_offsets`` (a learner's whole update from the public answers, one call: its estimates,
+  the margins it believes, the true ones where a leaders' call told them, the offsets raised or
+  capped) leaves what ``Beliefs.learn`` leaves on the readable path.
+* A whole run on the compiled paths and on the readable ones is the same to the last bit: the
+  histories, every gain, every learner's offsets and believed pains, every party's pain, the
+  daily series.
 * numba is imported only when a kernel runs, never by ``import sim.cli``; compiled code is cached
   on disk, and a read-only install keeps its cache in the user's cache folder.
 """
@@ -111,10 +116,12 @@ def readable(monkeypatch) -> None:
         monkeypatch.setattr(cls, "compiled", False)
 
 
-# mediator_listens revises its tables as it goes; the baseline's parties table counters
-@pytest.mark.parametrize("name", ["mediator_listens", "baseline"])
+# mediator_listens revises its tables as it goes; the baseline's parties table counters; a leaders'
+# call tells the mediator the true margins in some worlds
+@pytest.mark.parametrize("name", ["mediator_listens", "baseline", "leaders_call"])
 def test_the_whole_run_is_the_same_on_either_path(name, monkeypatch):
-    """Not only each proposal: the worlds' histories agree to the last bit of every gain."""
+    """Not only each proposal: the worlds' histories agree to the last bit of every gain, and what
+    every learner learnt (its offsets), every party's pain and the daily series, to the last bit."""
     sc = load_scenario(ROOT / "scenarios" / f"{name}.toml")
     fast = NegotiationModel(sc, replications=300, rng=3).run()
     readable(monkeypatch)
@@ -122,6 +129,13 @@ def test_the_whole_run_is_the_same_on_either_path(name, monkeypatch):
     np.testing.assert_array_equal(fast.inforce, slow.inforce)
     np.testing.assert_array_equal(fast.class_by_day, slow.class_by_day)
     assert bits(fast.gain) == bits(slow.gain)
+    for a, b in zip(
+        [fast.mediator.beliefs, *fast.believers], [slow.mediator.beliefs, *slow.believers], strict=True
+    ):
+        assert bits(a.offset) == bits(b.offset) and bits(a.pain_hat) == bits(b.pain_hat)
+    assert all(bits(p.pain) == bits(q.pain) for p, q in zip(fast.parties, slow.parties, strict=True))
+    series = [m.datacollector.get_model_vars_dataframe().to_numpy(dtype=np.float64) for m in (fast, slow)]
+    assert bits(series[0]) == bits(series[1])
 
 
 def one_term_per_package(n_pkgs: int) -> tuple[np.ndarray, np.ndarray]:

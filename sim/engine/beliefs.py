@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.engine.jit import kernel
 from sim.engine.parties import (
     Party,
+    aspirations,
     believed_aspirations,
     concession,
     days_of,
@@ -26,7 +28,14 @@ from sim.engine.parties import (
     hurt,
     resource_progress,
 )
-from sim.engine.valuation import Moment, Values
+from sim.engine.valuation import (
+    FEW_FRONTS,
+    Moment,
+    Values,
+    coefficients_in_order,
+    compilable,
+    surplus_values,
+)
 
 
 class Beliefs:
@@ -112,6 +121,38 @@ class Beliefs:
                 out[:, i] = np.where(informed, party.margin(idx, day), out[:, i])
         return out
 
+    def _learns_compiled(self) -> bool:
+        space = self.model.space
+        return (
+            Values.compiled
+            and Party.compiled
+            and len(space.fronts) < FEW_FRONTS
+            and all(v.laid_out() for v in self.est)
+            and compilable(*(p.shift for p in self.parties))
+        )
+
+    def _learn_compiled(self, idx, pkg, asked, said_yes, day, moment) -> None:
+        model, space = self.model, self.model.space
+        m, path = model.moment_at(idx) if moment is None else moment
+        rows = np.asarray(idx, dtype=np.int64)
+        slopes = [v.slopes(space) for v in self.est]
+        deadline = model.spec.calendar.deadline_day
+        learnt_offsets(
+            path.stack, m, tuple(v.war for v in self.est), tuple(p.shift for p in self.parties), rows,
+            space.memo("open_by_option:float", lambda: space.open_by_option.astype(np.float64)),
+            np.array([s[0] for s in slopes]), np.array([s[1] for s in slopes]),
+            space.closes_momentum_by_option, tuple(v.weighted for v in self.est),
+            tuple(v.inter for v in self.est), space.term_columns, space.tied_terms,
+            np.array([float(v.war_weight) for v in self.est]),
+            np.ascontiguousarray(pkg, dtype=np.int64)[:, None], model.inforce[rows], space.truce,
+            space.rebuild,
+            self.pain_hat, self.mean_tolerance, self.mean_margin, self.mean_inverse_beta, self.offset,
+            days_of(day, idx), 0.0 if deadline is None else float(deadline), self.informed,
+            tuple(p.pain for p in self.parties), tuple(p.tolerance for p in self.parties),
+            tuple(p.margin0 for p in self.parties), tuple(p.inverse_beta for p in self.parties),
+            np.ascontiguousarray(asked), np.ascontiguousarray(said_yes), float(self.step),
+        )  # fmt: skip
+
     def estimate(self, idx: np.ndarray, pkgs: np.ndarray | None, moment: Moment | None = None) -> np.ndarray:
         """(r, n, C) estimated surplus of each party for packages (r, C; None: all) over what is in
         force (``moment``: the model's ``moment_at(idx)``, when already computed)."""
@@ -127,7 +168,11 @@ class Beliefs:
         moment: Moment | None = None,
     ) -> None:
         """Update offsets from the public answers (r, n) to the texts pkg (r,) (``moment``: the
-        expected path at this moment, shared by every learner)."""
+        expected path at this moment, shared by every learner). Compiled, in one call
+        (``learnt_offsets``) where every sum over fronts is in order (``coefficients_in_order``)."""
+        if self._learns_compiled():
+            self._learn_compiled(idx, pkg, asked, said_yes, day, moment)
+            return
         est = self.estimate(idx, pkg[:, None], moment)[:, :, 0]  # (r, n)
         base = self.believed_margin(idx, day) - self.offset[idx]
         gap = est - base  # the offset at which the answer would have been a toss-up
@@ -135,3 +180,62 @@ class Beliefs:
         raised = np.maximum(off, gap + self.step)
         capped = np.minimum(off, gap)
         self.offset[idx] = np.where(asked, np.where(said_yes, capped, raised), off)
+
+
+@kernel
+def learnt_offsets(
+    stack, m, war, shift, rows, open_by_option, b_open, b_all, closes, weighted, inter, columns, tied, ww,
+    pkg, here, truce, rebuild, pain_hat, mean_tolerance, mean_margin, mean_inverse_beta, offset, day,
+    deadline, informed, pain, tolerance, margin0, inverse_beta, asked, said_yes, step,
+):  # fmt: skip
+    """Kernel of ``Beliefs.learn``: the believer's estimated surplus of each text ``pkg[k, 0]``
+    over ``here[k]`` for every party (``coefficients_in_order``, then ``surplus_values``), the
+    margins it believes they ask (``believed_aspirations``; the true ones, ``aspirations``, where a
+    leaders' call ``informed`` it), and each asked party's offset raised above the text's estimated
+    surplus (a refusal, by ``step``) or capped there (an acceptance), in ``offset`` in place; the
+    same kernels and operations as the readable path, so the same bits (``np.maximum`` and
+    ``np.minimum`` as NumPy defines them: the first where they tie, nan if either is nan)."""
+    const, per_rebuild = coefficients_in_order(
+        stack, m, war, shift, rows, open_by_option, b_open, b_all, closes, weighted, inter, columns, tied, ww
+    )
+    est = surplus_values(
+        weighted, inter, columns, tied, rows, pkg, here, truce, rebuild, stack[2], const, per_rebuild
+    )
+    believed = believed_aspirations(
+        pain_hat, mean_tolerance, mean_margin, mean_inverse_beta, offset, rows, day, deadline
+    )
+    told = False
+    for k in range(rows.size):
+        told = told or informed[rows[k]]
+    if told:
+        for i in range(len(pain)):
+            true = aspirations(pain[i], tolerance[i], margin0[i], inverse_beta[i], rows, day, deadline)
+            for k in range(rows.size):
+                if informed[rows[k]]:
+                    believed[k, i] = true[k]
+    for k in range(rows.size):
+        r = rows[k]
+        for i in range(believed.shape[1]):
+            if not asked[k, i]:
+                continue
+            off = offset[r, i]
+            gap = est[k, i, 0] - (believed[k, i] - off)  # the offset at which the answer is a toss-up
+            if said_yes[k, i]:
+                offset[r, i] = off if (off <= gap or off != off) else gap
+            else:
+                up = gap + step
+                offset[r, i] = off if (off >= up or off != off) else up
+
+
+def warm_up() -> None:
+    """Compile (or load) this module's kernel for tables of two to four parties."""
+    one, row, first = np.zeros((1, 1)), np.zeros(1), np.zeros(1, dtype=np.int64)
+    cols, no = np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.bool_)
+    for n in range(2, 5):
+        learnt_offsets(
+            np.zeros((10, 1, 1)), row, (one,) * n, (one,) * n, first, one, np.zeros((n, 1)), np.zeros(n), no,
+            (one,) * n, (row,) * n, cols, no, np.ones(n), cols, first, first, row, np.zeros((1, n)),
+            np.ones(n), np.ones(n), np.ones(n), np.zeros((1, n)), row, 0.0, no, (row,) * n,
+            (np.ones(1),) * n, (row,) * n, (np.ones(1),) * n, np.zeros((1, n), dtype=np.bool_),
+            np.zeros((1, n), dtype=np.bool_), 0.02,
+        )  # fmt: skip

@@ -198,6 +198,7 @@ class Values:
     slope: np.ndarray
     war_weight: float = 1.0
     _slopes: tuple = field(default=(), init=False, repr=False, compare=False)  # see ``slopes``
+    _layout: tuple = field(default=(), init=False, repr=False, compare=False)  # see ``laid_out``
 
     def tables(self, space: OutcomeSpace, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(r, P) permanent and tied term values of every package in worlds ``rows``: the readable
@@ -214,6 +215,14 @@ class Values:
             else:
                 perm += self.weighted[rows, col]
         return perm + self.inter[pkg], tied
+
+    def laid_out(self) -> bool:
+        """Whether the tables are laid out as the kernels are compiled for (``compilable``): known
+        once for the arrays held (a table is revised in place, never laid out anew)."""
+        held = (id(self.weighted), id(self.inter), id(self.war))
+        if not self._layout or self._layout[0] != held:
+            self._layout = (held, compilable(self.weighted, self.inter, self.war))
+        return self._layout[1]
 
     def slopes(self, space: OutcomeSpace) -> tuple[np.ndarray, float]:
         """(O,) the slope of the fronts each truce option leaves open, and the slope of every front:
@@ -382,10 +391,13 @@ def package_values(
     return out
 
 
+F8 = np.dtype(np.float64)
+
+
 def compilable(*tables: np.ndarray) -> bool:
     """Whether every table is laid out as the kernels are compiled for (C-ordered float64): any
     other layout would compile another version of a kernel, so the readable path takes it."""
-    return all(t.dtype == np.float64 and t.flags.c_contiguous for t in tables)
+    return all(t.dtype == F8 and t.flags.c_contiguous for t in tables)
 
 
 def surpluses_at(
@@ -400,7 +412,7 @@ def surpluses_at(
     ``here`` (r,), what is in force, from the coefficients ``coefs`` stacked by valuer
     (``coefficients_of``: frac (r, O), const and per_rebuild (r, n, O)). Compiled, every valuer in
     one call (``surplus_values``); else ``Values.at`` twice per valuer and the difference."""
-    if Values.compiled and compilable(*[v.weighted for v in values], *[v.inter for v in values]):
+    if Values.compiled and all(v.laid_out() for v in values):
         cols = np.arange(space.n) if pkgs is None else pkgs
         return surplus_values(
             tuple(v.weighted for v in values), tuple(v.inter for v in values), space.term_columns,
@@ -514,8 +526,7 @@ def coefficients_of(
     fewer than ``IN_ORDER`` fronts added by the kernel in NumPy's order), then one kernel call for
     every valuer's coefficients (``every_coefficient``). Else each valuer's own ``coefficients``,
     stacked."""
-    tables = [v.weighted for v in values] + [v.inter for v in values] + [v.war for v in values] + shifts
-    if not (Values.compiled and compilable(*tables)):
+    if not (Values.compiled and all(v.laid_out() for v in values) and compilable(*shifts)):
         pairs = zip(values, shifts, strict=True)
         coefs = [v.coefficients(space, rows, path.days, m, s[rows], window, path) for v, s in pairs]
         return coefs[0][0], np.stack([c[1] for c in coefs], axis=1), np.stack([c[2] for c in coefs], axis=1)

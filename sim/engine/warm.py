@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import time
 
-from sim.engine import libm, mediator, parties, valuation
+from sim.engine import beliefs, libm, mediator, parties, valuation
 
 
 def warm_up() -> float:
     """Compile (or load from the cache) every kernel of the engine; the seconds it took."""
     t0 = time.perf_counter()
-    for warm in (libm.warm_up, mediator.warm_up, parties.warm_up, valuation.warm_up):
+    for warm in (libm.warm_up, mediator.warm_up, parties.warm_up, valuation.warm_up, beliefs.warm_up):
         warm()
     return time.perf_counter() - t0
 
