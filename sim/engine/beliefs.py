@@ -227,11 +227,11 @@ def learnt_offsets(
                 offset[r, i] = off if (off >= up or off != off) else up
 
 
-def warm_up() -> None:
-    """Compile (or load) this module's kernel for tables of two to four parties."""
+def warm_up(tables: tuple[int, ...] = (2, 3, 4)) -> None:
+    """Compile (or load) this module's kernel for tables of ``tables`` parties."""
     one, row, first = np.zeros((1, 1)), np.zeros(1), np.zeros(1, dtype=np.int64)
     cols, no = np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.bool_)
-    for n in range(2, 5):
+    for n in tables:
         learnt_offsets(
             np.zeros((10, 1, 1)), row, (one,) * n, (one,) * n, first, one, np.zeros((n, 1)), np.zeros(n), no,
             (one,) * n, (row,) * n, cols, no, np.ones(n), cols, first, first, row, np.zeros((1, n)),

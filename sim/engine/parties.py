@@ -495,14 +495,13 @@ def extensions(packages, negotiable, here, digit, cand):  # fmt: skip
         p += stride
 
 
-def warm_up() -> None:
-    """Compile (or load) this module's kernels on a one-package table, for tables of two to four
+def warm_up(tables: tuple[int, ...] = (2, 3, 4)) -> None:
+    """Compile (or load) this module's kernels on a one-package table, for tables of ``tables``
     parties (numba compiles one version per number of parties)."""
     world, one_front = np.zeros(1, dtype=np.int64), np.zeros((1, 1))
-    for pain in (np.zeros(1)[:, None], np.zeros((1, 2))):  # a party's pain, a believer's
-        hurt_sums(pain, 0, one_front, np.zeros(1), one_front, world, np.zeros(1), np.zeros(1),
-                  np.zeros((1, 1), dtype=np.bool_))  # fmt: skip
-    for n in range(2, 5):  # the parties, or one believer's estimates of them
+    # (``hurt_sums`` on its own is the agents' readable face's: the engine runs it inside
+    # ``hurt_every``, compiled with it)
+    for n in tables:  # the parties, or one believer's estimates of them
         hurt_every((np.zeros((1, 2)),) * n, np.zeros(n, dtype=np.int64), (one_front,) * n,
                    (np.zeros(1),) * n, (one_front,) * n, world, np.zeros(1), np.zeros(1),
                    np.zeros((1, 1), dtype=np.bool_))  # fmt: skip
@@ -513,7 +512,7 @@ def warm_up() -> None:
         np.ones((1, 2)), np.ones(2), np.ones(2), np.ones(2), np.zeros((1, 2)), one, np.zeros(1), 0.0
     )
     cols = np.zeros((1, 1), dtype=np.int64)
-    for n in range(2, 5):  # a believer estimates every party: a table has two at least
+    for n in tables:  # a believer estimates every party
         counter_pick(
             one, one, 0, cols, no, np.zeros((0, 0), dtype=np.bool_), no,
             np.zeros((n, 1), dtype=np.bool_), one, np.zeros(1), (np.zeros((1, 1)),) * n,

@@ -698,26 +698,31 @@ def truce_lengths(idx, inforce, truce, end, clock, n_options, full, fresh):  # f
     return out
 
 
-def warm_up() -> None:
-    """Compile (or load) this module's kernels on a tiny table."""
+def warm_up(tables: tuple[int, ...] = (2, 3, 4), many_fronts: bool = True) -> None:
+    """Compile (or load) this module's kernels on a tiny table: the versions for one valuer and for
+    every party at tables of ``tables`` parties; those for ``FEW_FRONTS`` fronts or more, and the
+    whole term tables, only with ``many_fronts``."""
     one = np.zeros((1, 1))
     first = np.zeros(1, dtype=np.int64)
     cols, no = np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.bool_)
     row = np.zeros(1)
     package_values(one, row, cols, no, first, cols, first, row, one, one, one)
-    for n in range(1, 5):  # one valuer, and every party of a table of up to four
+    for n in (1, *tables):  # one valuer, and every party of a table
         surplus_values((one,) * n, (row,) * n, cols, no, first, cols, first, first, row, one,
                        np.zeros((1, n, 1)), np.zeros((1, n, 1)))  # fmt: skip
     # (``coefficient_sums`` on its own is the readable face's, which the engine never runs: it is
     # compiled inside ``every_coefficient`` below)
     path_sums(one, one, one, 1.0, 0.0, 1.0)
     truce_lengths(first, first, first, row, row, 1, 1.0, False)
-    for n in range(1, 5):
-        every_coefficient(*[one] * 10, row, np.zeros((n, 1, 1)), np.zeros((n, 1)), np.zeros((n, 1)),
-                          np.zeros(n), no, (one,) * n, (row,) * n, cols, no, first, np.ones(n))  # fmt: skip
-        daily_at_zero((one,) * n, (one,) * n, first, True)
+    for n in (1, *tables):
+        if many_fronts:
+            every_coefficient(*[one] * 10, row, np.zeros((n, 1, 1)), np.zeros((n, 1)),
+                              np.zeros((n, 1)), np.zeros(n), no, (one,) * n, (row,) * n, cols, no, first,
+                              np.ones(n))  # fmt: skip
+            daily_at_zero((one,) * n, (one,) * n, first, True)
         coefficients_in_order(np.zeros((10, 1, 1)), row, (one,) * n, (one,) * n, first, one, np.zeros((n, 1)),
                               np.zeros(n), no, (one,) * n, (row,) * n, cols, no, np.ones(n))  # fmt: skip
-    term_sums(
-        one, np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.bool_), np.zeros(1), one, one.copy()
-    )
+    if many_fronts:  # (whole term tables: what analyses read, not the engine; compiled with the rest)
+        term_sums(
+            one, np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.bool_), np.zeros(1), one, one.copy()
+        )
