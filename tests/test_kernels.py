@@ -443,12 +443,19 @@ def test_every_valuers_coefficients_in_one_call_equal_each_valuers_readable_ones
         for p, w in zip(model.parties, war, strict=True)
     ]
     shifts = [rng.normal(0, 0.02, size=(60, n_fronts)) for _ in values]
-    frac, const, per_rebuild = coefficients_of(values, shifts, space, rows, m, path_, model.window)
-    monkeypatch.setattr(Values, "compiled", False)
-    for i, (v, shift) in enumerate(zip(values, shifts, strict=True)):
-        want = v.coefficients(space, rows, days, m, shift[rows], model.window)
-        for x, y in zip((frac, const[:, i], per_rebuild[:, i]), want, strict=True):
-            assert x.shape == y.shape and bits(x) == bits(y)
+    assert_coefficients_as_readable(model, values, shifts, rows, days, m, path_, monkeypatch)
+
+
+def assert_coefficients_as_readable(model, values, shifts, rows, days, m, path, monkeypatch) -> None:
+    """``coefficients_of`` (every valuer in one call) equals each valuer's readable
+    ``Values.coefficients`` bit for bit."""
+    frac, const, per_rebuild = coefficients_of(values, shifts, model.space, rows, m, path, model.window)
+    with monkeypatch.context() as patch:
+        patch.setattr(Values, "compiled", False)
+        for i, (v, shift) in enumerate(zip(values, shifts, strict=True)):
+            want = v.coefficients(model.space, rows, days, m, shift[rows], model.window)
+            for x, y in zip((frac, const[:, i], per_rebuild[:, i]), want, strict=True):
+                assert x.shape == y.shape and bits(x) == bits(y), (rows.size, i)
 
 
 @pytest.mark.parametrize("n_fronts", [1, 2, 3, 4, 5, 9])
@@ -489,13 +496,7 @@ def test_every_valuers_coefficients_equal_the_readable_ones_whatever_the_fronts_
             for p in model.parties
         ]  # fmt: skip
         shifts = [rng.normal(0, 0.02, size=(60, n_fronts)) for _ in values]
-        frac, const, per_rebuild = coefficients_of(values, shifts, space, rows, m, path, model.window)
-        monkeypatch.setattr(Values, "compiled", False)
-        for i, (v, shift) in enumerate(zip(values, shifts, strict=True)):
-            want = v.coefficients(space, rows, days, m, shift[rows], model.window)
-            for x, y in zip((frac, const[:, i], per_rebuild[:, i]), want, strict=True):
-                assert x.shape == y.shape and bits(x) == bits(y), (n_fronts, size, i)
-        monkeypatch.setattr(Values, "compiled", True)
+        assert_coefficients_as_readable(model, values, shifts, rows, days, m, path, monkeypatch)
 
 
 @pytest.mark.parametrize("seed", range(4))
