@@ -392,6 +392,28 @@ def test_libm_is_the_c_library_element_by_element():
     assert float(libm.power(0.0, 2.5)) == 0.0 and float(libm.power(0.5, 0.0)) == 1.0
 
 
+def test_least_and_most_are_numpys_minimum_and_maximum():
+    """The learner's kernel caps and raises offsets as ``np.minimum`` and ``np.maximum`` do, to the
+    sign of a zero and the nan: NumPy takes the second of two equal numbers."""
+    from sim.engine.beliefs import least, most
+
+    nan, inf = float("nan"), float("inf")
+    pairs = [
+        (0.0, -0.0),
+        (-0.0, 0.0),
+        (1.5, 1.5),
+        (2.0, 3.0),
+        (3.0, 2.0),
+        (-inf, inf),
+        (nan, 1.0),
+        (1.0, nan),
+    ]
+    for a, b in pairs:
+        for ours, theirs in ((least, np.minimum), (most, np.maximum)):
+            got, want = ours(a, b), float(theirs(np.array([a]), np.array([b]))[0])
+            assert (np.isnan(got) and np.isnan(want)) or bits(np.array(got)) == bits(np.array(want)), (a, b)
+
+
 @pytest.mark.parametrize("compiled", [True, False])
 def test_the_engine_never_asks_numpy_for_an_exponential_or_a_power(compiled, monkeypatch):
     """NumPy's exp, expm1 and power are the CPU's (see ``sim.engine.libm``): a whole run, compiled

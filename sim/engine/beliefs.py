@@ -183,6 +183,27 @@ class Beliefs:
 
 
 @kernel
+def least(a, b):  # fmt: skip
+    """``np.minimum`` of two floats as NumPy's loops compute it: nan if either is nan, else the
+    smaller, the second where they compare equal (so the minimum of +0.0 and -0.0 is -0.0)."""
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a < b else b
+
+
+@kernel
+def most(a, b):  # fmt: skip
+    """``np.maximum`` of two floats as NumPy's loops compute it (see ``least``)."""
+    if a != a:
+        return a
+    if b != b:
+        return b
+    return a if a > b else b
+
+
+@kernel
 def learnt_offsets(
     stack, m, war, shift, rows, open_by_option, b_open, b_all, closes, weighted, inter, columns, tied, ww,
     pkg, here, truce, rebuild, pain_hat, mean_tolerance, mean_margin, mean_inverse_beta, offset, day,
@@ -193,8 +214,8 @@ def learnt_offsets(
     margins it believes they ask (``believed_aspirations``; the true ones, ``aspirations``, where a
     leaders' call ``informed`` it), and each asked party's offset raised above the text's estimated
     surplus (a refusal, by ``step``) or capped there (an acceptance), in ``offset`` in place; the
-    same kernels and operations as the readable path, so the same bits (``np.maximum`` and
-    ``np.minimum`` as NumPy defines them: the first where they tie, nan if either is nan)."""
+    same kernels and operations as the readable path, so the same bits (``np.minimum`` and
+    ``np.maximum`` as ``least`` and ``most``)."""
     const, per_rebuild = coefficients_in_order(
         stack, m, war, shift, rows, open_by_option, b_open, b_all, closes, weighted, inter, columns, tied, ww
     )
@@ -220,11 +241,7 @@ def learnt_offsets(
                 continue
             off = offset[r, i]
             gap = est[k, i, 0] - (believed[k, i] - off)  # the offset at which the answer is a toss-up
-            if said_yes[k, i]:
-                offset[r, i] = off if (off <= gap or off != off) else gap
-            else:
-                up = gap + step
-                offset[r, i] = off if (off >= up or off != off) else up
+            offset[r, i] = least(off, gap) if said_yes[k, i] else most(off, gap + step)
 
 
 def warm_up(tables: tuple[int, ...] = (2, 3, 4)) -> None:
