@@ -304,8 +304,9 @@ class NegotiationModel(mesa.Model):
 
     def feel_war(self, rows: np.ndarray, dt: np.ndarray, m: np.ndarray, open_fronts: np.ndarray) -> None:
         """Every party feels the war's hurt, and every believer tracks the hurt it believes each party
-        takes: compiled, all in one call (``hurt_every``); else each agent's ``feel_war``. Order does
-        not matter: each adds to its own tables, and all take the same war's measure."""
+        takes: compiled, one call per group of valuers (``hurt_every``); else each agent's
+        ``feel_war``. Order does not matter: each adds to its own tables, and all take the same war's
+        measure."""
         if Party.compiled and len(self.space.fronts) < IN_ORDER:
             # a call per group of n valuers (the parties, each believer), so numba compiles one
             # version per number of parties, not per number of believers
