@@ -675,6 +675,14 @@ def test_kernels_are_cached_on_disk_and_loaded_by_the_next_process(tmp_path):
     assert {p: p.stat().st_mtime_ns for p in cache.rglob("*") if p.is_file()} == files, "compiled again"
 
 
+def test_the_warm_up_takes_all_or_nothing_else():
+    """``python -m sim.engine.warm`` takes ``--all`` or no argument; anything else is one line on
+    stderr and exit code 2, before any kernel is compiled."""
+    bad = run_python("import sys; from sim.engine import warm; sys.exit(warm.main(['--al']))")
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert bad.stderr.strip().count("\n") == 0 and "--all" in bad.stderr
+
+
 def test_after_the_warm_up_no_bundled_scenario_compiles_a_kernel(tmp_path):
     """``python -m sim.engine.warm`` runs before worker processes start: it must compile every
     version of every kernel the engine runs (each number of valuers, each array layout), or each

@@ -7,6 +7,7 @@ kernels instead of each compiling them from cold; the benchmark times it on an e
 
 from __future__ import annotations
 
+import sys
 import time
 
 from sim.engine import beliefs, libm, mediator, parties, valuation
@@ -30,10 +31,17 @@ def warm_up(tables: tuple[int, ...] = TABLES, many_fronts: bool = False) -> floa
     return time.perf_counter() - t0
 
 
-if __name__ == "__main__":
-    import sys
-
-    if sys.argv[1:] == ["--all"]:  # every version: tables of 2 to 4 parties, any number of fronts
+def main(argv: list[str]) -> int:
+    """``python -m sim.engine.warm [--all]``: 0 once the kernels are ready, 2 for other arguments."""
+    if argv not in ([], ["--all"]):
+        print("usage: python -m sim.engine.warm [--all]: --all is the only option", file=sys.stderr)
+        return 2
+    if argv:  # every version: tables of 2 to 4 parties, any number of fronts
         print(f"kernels ready in {warm_up((2, 3, 4), many_fronts=True):.1f} s")
     else:
         print(f"kernels ready in {warm_up():.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
