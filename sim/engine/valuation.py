@@ -521,11 +521,12 @@ def coefficients_of(
     share of the window (r, O), the constants and rebuild values (r, n, O). ``shifts[i]`` (R, F):
     the pressure on valuer i's party in every world.
 
-    Compiled, the daily values at a balance of 0 of every valuer in one call (``daily_at_zero``),
-    their sums over fronts NumPy's matrix products as in ``Values.coefficients`` (the row sums of
-    fewer than ``IN_ORDER`` fronts added by the kernel in NumPy's order), then one kernel call for
-    every valuer's coefficients (``every_coefficient``). Else each valuer's own ``coefficients``,
-    stacked."""
+    Compiled over fewer than ``FEW_FRONTS`` fronts, all of it in one kernel call
+    (``coefficients_in_order``). Compiled over more, the daily values at a balance of 0 of every
+    valuer in one call (``daily_at_zero``), their sums over fronts NumPy's matrix products as in
+    ``Values.coefficients`` (the row sums of fewer than ``IN_ORDER`` fronts added by the kernel in
+    NumPy's order), then one kernel call for every valuer's coefficients (``every_coefficient``).
+    Else each valuer's own ``coefficients``, stacked."""
     if not (Values.compiled and all(v.laid_out() for v in values) and compilable(*shifts)):
         pairs = zip(values, shifts, strict=True)
         coefs = [v.coefficients(space, rows, path.days, m, s[rows], window, path) for v, s in pairs]
