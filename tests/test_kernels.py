@@ -69,7 +69,6 @@ from sim.engine.counters import best_for_self
 from sim.engine.mediator import Mediator, nash_choice, nash_pick
 from sim.engine.model import NegotiationModel
 from sim.engine.parties import (
-    IN_ORDER,
     Party,
     counter_pick,
     draw_option_values,
@@ -78,7 +77,15 @@ from sim.engine.parties import (
     hurt,
     hurt_sums,
 )
-from sim.engine.valuation import FEW_FRONTS, ExpectedPath, Values, coefficients_of, term_tables, weigh
+from sim.engine.valuation import (
+    FEW_FRONTS,
+    IN_ORDER,
+    ExpectedPath,
+    Values,
+    coefficients_of,
+    term_tables,
+    weigh,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = sorted((ROOT / "scenarios").glob("*.toml"))

@@ -24,7 +24,6 @@ from sim.engine.parties import (
     concession,
     days_of,
     draw_values,
-    feel_hurt,
     hurt,
     resource_progress,
 )
@@ -88,10 +87,10 @@ class Beliefs:
         ]
 
     def feel_war(self, idx: np.ndarray, days: np.ndarray, m: np.ndarray, open_fronts: np.ndarray) -> None:
-        """Track the hurt each party is believed to take (public: the fronts, the balance, pressure)."""
+        """Track the hurt each party is believed to take (public: the fronts, the balance, pressure).
+        (The readable face: compiled, the model adds every valuer's hurt by ``hurt_every``.)"""
         for i, (est, party) in enumerate(zip(self.est, self.parties, strict=True)):
-            if not feel_hurt(self.pain_hat, i, est, party.shift, idx, days, m, open_fronts):
-                self.pain_hat[idx, i] += days * hurt(est.daily(idx, m, party.shift[idx]), open_fronts)
+            self.pain_hat[idx, i] += days * hurt(est.daily(idx, m, party.shift[idx]), open_fronts)
 
     def believed_margin(self, idx: np.ndarray, day: np.ndarray) -> np.ndarray:
         """(r, n) what each party is believed to ask above what is in force, at times day (r,)."""

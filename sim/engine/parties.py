@@ -18,7 +18,7 @@ from sim.engine import libm
 from sim.engine.counters import best_for_self
 from sim.engine.jit import kernel
 from sim.engine.outcomes import OutcomeSpace
-from sim.engine.valuation import IN_ORDER, Moment, Values, term_value, weigh
+from sim.engine.valuation import Moment, Values, term_value, weigh
 from sim.scenario import schema as S
 
 Stream = Callable[..., np.random.Generator]
@@ -107,25 +107,6 @@ def draw_values(
 def hurt(daily: np.ndarray, open_fronts: np.ndarray) -> np.ndarray:
     """(r,) how much a day of the war on the open fronts costs a party beyond what it yields."""
     return np.maximum(-(open_fronts * daily).sum(axis=1), 0.0)
-
-
-def feel_hurt(
-    pain: np.ndarray,
-    col: int,
-    values: Values,
-    shift: np.ndarray,
-    idx: np.ndarray,
-    days: np.ndarray,
-    m: np.ndarray,
-    open_fronts: np.ndarray,
-) -> bool:
-    """``pain[idx, col] += days * hurt(values.daily(idx, m, shift[idx]), open_fronts)`` by the kernel
-    (``hurt_sums``: no (r, F) copies), where it sums the fronts in NumPy's order; False where it
-    does not (8 fronts or more, or the readable path asked for): the caller adds by NumPy."""
-    if not Party.compiled or values.slope.size >= IN_ORDER:
-        return False
-    hurt_sums(pain, col, values.war, values.slope, shift, idx, days, m, open_fronts)
-    return True
 
 
 @kernel
@@ -261,9 +242,9 @@ class Party(mesa.Agent):
 
     def feel_war(self, idx: np.ndarray, days: np.ndarray, m: np.ndarray, open_fronts: np.ndarray) -> None:
         """Add the hurt of ``days`` (r,) of the war on the open fronts (r, F), where as a whole it costs
-        the party more than it yields; a party gaining by the war feels none."""
-        if not feel_hurt(self.pain[:, None], 0, self.values, self.shift, idx, days, m, open_fronts):
-            self.pain[idx] += days * hurt(self.values.daily(idx, m, self.shift[idx]), open_fronts)
+        the party more than it yields; a party gaining by the war feels none. (The readable face:
+        compiled, the model adds every valuer's hurt by ``hurt_every``.)"""
+        self.pain[idx] += days * hurt(self.values.daily(idx, m, self.shift[idx]), open_fronts)
 
     def respond(self, idx: np.ndarray, pkg: np.ndarray, surplus: np.ndarray, day: np.ndarray) -> np.ndarray:
         """Accept where the text beats what is in force by the margin and crosses no red line."""
@@ -499,8 +480,7 @@ def warm_up(tables: tuple[int, ...] = (2, 3, 4)) -> None:
     """Compile (or load) this module's kernels on a one-package table, for tables of ``tables``
     parties (numba compiles one version per number of parties)."""
     world, one_front = np.zeros(1, dtype=np.int64), np.zeros((1, 1))
-    # (``hurt_sums`` on its own is the agents' readable face's: the engine runs it inside
-    # ``hurt_every``, compiled with it)
+    # (``hurt_sums`` is compiled inside ``hurt_every``, where the engine runs it)
     for n in tables:  # the parties, or one believer's estimates of them
         hurt_every((np.zeros((1, 2)),) * n, np.zeros(n, dtype=np.int64), (one_front,) * n,
                    (np.zeros(1),) * n, (one_front,) * n, world, np.zeros(1), np.zeros(1),
