@@ -302,7 +302,10 @@ EXTRA: list[Mutant] = [
         "refusal_teaches_nothing",
         "a refused text does not raise what the refusing party is believed to ask",
         "sim/engine/beliefs.py",
-        (("raised = np.maximum(off, gap + self.step)", "raised = off"),),
+        (
+            ("raised = np.maximum(off, gap + self.step)", "raised = off"),  # the readable path
+            ("else most(off, gap + step)", "else off"),  # the kernel the engine runs (learnt_offsets)
+        ),
         tests(COUNTERS, MODEL),
     ),
     Mutant(
