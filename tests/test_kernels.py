@@ -59,9 +59,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import party_raw, scenario_raw, write_toml
 
 from sim.api import load_scenario
 from sim.engine import jit
@@ -83,6 +85,8 @@ from sim.engine.valuation import (
     ExpectedPath,
     Values,
     coefficients_of,
+    hold_side_by_side,
+    side_by_side,
     term_tables,
     weigh,
 )
@@ -246,7 +250,7 @@ def test_the_counter_kernel_breaks_ties_as_best_for_self_does(seed):
     zeros = np.zeros((r, n, 1))
     got = counter_pick(
         rows, inforce, me, packages, negotiable, locked, red, required, np.zeros(n_pkgs, dtype=np.int64),
-        np.zeros(n_pkgs), tuple(perm), tuple(np.zeros((n, n_pkgs))), *one_term_per_package(n_pkgs),
+        np.zeros(n_pkgs), perm, np.zeros((n, n_pkgs)), *one_term_per_package(n_pkgs),
         np.zeros((r, 1)), zeros, zeros, margin, believed,
     )  # fmt: skip
     surplus = (perm - perm[:, rows, inforce][:, :, None]).transpose(1, 0, 2)  # (r, n, P)
@@ -442,9 +446,11 @@ def test_the_engine_never_asks_numpy_for_an_exponential_or_a_power(compiled, mon
     assert model.counts["banked"].sum() > 0 and model.transcript
 
 
+@pytest.mark.parametrize("by_world", [True, False], ids=["a believer's (R, n)", "the parties' (n, R)"])
 @pytest.mark.parametrize("n_fronts", range(1, IN_ORDER))
-def test_hurt_sums_equal_the_readable_hurt(n_fronts):
-    """Wars over six orders of magnitude, so the order of the sums shows in the last bits."""
+def test_hurt_sums_equal_the_readable_hurt(n_fronts, by_world):
+    """Wars over six orders of magnitude, so the order of the sums shows in the last bits; the pain
+    of valuer 1 of three, held world by world (a believer's) or valuer by valuer (the parties')."""
     rng = np.random.default_rng(n_fronts)
     R, r, F = 300, 200, n_fronts
     war = rng.normal(0, 0.01, size=(R, F)) * 10.0 ** rng.integers(-3, 3, size=(R, F))
@@ -454,7 +460,12 @@ def test_hurt_sums_equal_the_readable_hurt(n_fronts):
     days, m, open_fronts = rng.uniform(0, 2, size=r), rng.normal(0, 0.5, size=r), rng.random((r, F)) < 0.6
     fast = rng.uniform(0, 1, size=(R, 3))
     slow = fast.copy()
-    hurt_sums(fast, 1, war, values.slope, shift, idx, days, m, open_fronts)
+    if by_world:
+        hurt_sums(fast, 1, True, war, values.slope, shift, idx, days, m, open_fronts)
+    else:
+        held = fast.T.copy()  # (3, R): valuer by valuer
+        hurt_sums(held, 1, False, war, values.slope, shift, idx, days, m, open_fronts)
+        fast = held.T
     slow[idx, 1] += days * hurt(values.daily(idx, m, shift[idx]), open_fronts)
     assert bits(fast) == bits(slow)
 
@@ -478,7 +489,8 @@ def test_every_valuers_coefficients_in_one_call_equal_each_valuers_readable_ones
 def assert_coefficients_as_readable(model, values, shifts, rows, days, m, path, monkeypatch) -> None:
     """``coefficients_of`` (every valuer in one call) equals each valuer's readable
     ``Values.coefficients`` bit for bit."""
-    frac, const, per_rebuild = coefficients_of(values, shifts, model.space, rows, m, path, model.window)
+    parties = [SimpleNamespace(shift=s) for s in shifts]  # the pressure each valuer's party is under
+    frac, const, per_rebuild = coefficients_of(values, parties, model.space, rows, m, path, model.window)
     with monkeypatch.context() as patch:
         patch.setattr(Values, "compiled", False)
         for i, (v, shift) in enumerate(zip(values, shifts, strict=True)):
@@ -590,6 +602,35 @@ def test_every_valuers_surplus_in_one_call_equals_the_readable_differences(seed,
         assert bits(a) == bits(b)
 
 
+def test_a_group_of_valuers_is_passed_as_the_array_its_tables_are_rows_of():
+    """``hold_side_by_side`` re-holds each owner's table as a row of one array, and
+    ``side_by_side`` hands the kernels that very array (no copy: a kernel writes through it, and an
+    owner's revision in place is the kernel's), but only for the owners held together, in their
+    order, each still holding its row: any other group gets a stacked copy, so a kernel never
+    reads one valuer's row as another's."""
+    rng = np.random.default_rng(0)
+    owners = [Values(rng.random((5, 3)), rng.random(4), rng.random((5, 2)), rng.random(2)) for _ in range(3)]
+    before = [v.weighted.copy() for v in owners]
+    held = hold_side_by_side(owners, ("weighted", "war"))
+    for i, v in enumerate(owners):
+        assert bits(v.weighted) == bits(before[i]) and v.weighted.base is held["weighted"]
+    weighted, war = side_by_side(owners, "weighted", "war")
+    assert weighted is held["weighted"] and war is held["war"] and weighted.flags.c_contiguous
+    owners[1].weighted[2] += 1.0  # a revision in place is seen through the array
+    assert bits(weighted[1]) == bits(owners[1].weighted)
+    swapped = side_by_side([owners[1], owners[0], owners[2]], "weighted")
+    assert swapped is not weighted and bits(swapped[0]) == bits(owners[1].weighted)
+    pair = side_by_side(owners[:2], "weighted")  # not the whole group: a copy
+    assert pair.shape == (2, 5, 3) and not np.shares_memory(pair, weighted)
+    one = side_by_side(owners[2:], "war")  # one valuer: a view of its table
+    assert one.shape == (1, 5, 2) and np.shares_memory(one, war)
+    inter = side_by_side(owners, "inter")  # a table not held side by side
+    assert not np.shares_memory(inter, owners[0].inter)
+    assert bits(inter) == bits(np.stack([v.inter for v in owners]))
+    owners[0].war = rng.random((5, 2))  # a table held anew: the group is no longer its rows
+    assert bits(side_by_side(owners, "war")[0]) == bits(owners[0].war)
+
+
 # ---------------------------------------------------------------------------- term sums
 
 
@@ -657,10 +698,10 @@ def test_term_sums_equal_the_readable_sums_on_random_tables(seed, make_scenario)
 # ---------------------------------------------------------------------------- numba, lazily
 
 
-def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
+def run_python(code: str, *args: str, **env: str) -> subprocess.CompletedProcess:
     full = dict(os.environ, PYTHONPATH=str(ROOT), **env)
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=full, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", code, *args], cwd=ROOT, env=full, capture_output=True, text=True, timeout=300
     )
 
 
@@ -690,22 +731,40 @@ def test_the_warm_up_takes_all_or_nothing_else():
     assert bad.stderr.strip().count("\n") == 0 and "--all" in bad.stderr
 
 
-def test_after_the_warm_up_no_bundled_scenario_compiles_a_kernel(tmp_path):
+def party_tables(n: int) -> Path:
+    """A file of n parties over two fronts, the first of which tables counters (a believer)."""
+    terms = {"prisoners": ["none", "all"], "aid": ["on", "off"]}
+    parties = {
+        f"p{i}": party_raw(
+            {"prisoners": 0.5, "aid": 0.5},
+            {"prisoners": {"none": 0.0, "all": 0.2 + 0.1 * i}, "aid": {"on": 0.1 * i, "off": 0.3}},
+            war={"land": -0.002, "energy": -0.001},
+            **({"counters": {"tables": True, "assumption": "chosen for the test"}} if i == 0 else {}),
+        )
+        for i in range(n)
+    }
+    return scenario_raw(terms, parties, replications=48)
+
+
+def test_after_the_warm_up_no_scenario_compiles_a_kernel_whatever_its_number_of_parties(tmp_path):
     """``python -m sim.engine.warm`` runs before worker processes start: it must compile every
-    version of every kernel the engine runs (each number of valuers, each array layout), or each
-    worker compiles it again from cold."""
+    version of every kernel the engine runs (each array layout), or each worker compiles it again
+    from cold. A group of valuers is passed as arrays side by side, so one version serves any
+    number of parties: files of 2 and 6 parties compile nothing either."""
     cache = tmp_path / "numba"
     warm = run_python("from sim.engine import warm; warm.warm_up()", NUMBA_CACHE_DIR=str(cache))
     assert warm.returncode == 0, warm.stderr
     before = {p.name for p in cache.rglob("*") if p.is_file()}
+    files = [write_toml(tmp_path / f"parties_{n}.toml", party_tables(n)) for n in (2, 6)]
     code = (
+        "import sys\n"
         "from pathlib import Path\n"
         "from sim.scenario import load_scenario\n"
         "from sim.experiments.chunks import run_chunk\n"
-        "for f in sorted(Path('scenarios').glob('*.toml')):\n"
+        "for f in [*sorted(Path('scenarios').glob('*.toml')), *map(Path, sys.argv[1:])]:\n"
         "    run_chunk(load_scenario(f), 1, 0, 48)\n"
     )
-    run = run_python(code, NUMBA_CACHE_DIR=str(cache))
+    run = run_python(code, *map(str, files), NUMBA_CACHE_DIR=str(cache))
     assert run.returncode == 0, run.stderr
     added = {p.name for p in cache.rglob("*") if p.is_file()} - before
     assert not added, f"compiled after the warm-up: {sorted(added)}"

@@ -14,6 +14,8 @@ surplus, an acceptance caps it there (a refused text is evidence). A leaders' ca
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from sim.engine.jit import kernel
@@ -33,8 +35,13 @@ from sim.engine.valuation import (
     Values,
     coefficients_in_order,
     compilable,
+    hold_side_by_side,
+    side_by_side,
     surplus_values,
 )
+
+# A party's tables its true margin is computed from (``Party.margin``), as a leaders' call tells it.
+TRUE_MARGINS = ("pain", "tolerance", "margin0", "inverse_beta")
 
 
 class Beliefs:
@@ -57,11 +64,14 @@ class Beliefs:
         space, R = model.space, model.replications
         self.parties = model.parties
         self.step = step
-        # ``est``: priors already drawn (the mediator keeps its tables side by side for its kernel)
+        # ``est``: priors already drawn; a party believes its own true values (a copy of its own
+        # tables, so that every believer's tables are held side by side, as the kernels take them)
         self.est: list[Values] = est or [
-            p.values if i == own else draw_values(space, p.spec, model.stream, (*who, p.pid), R)
+            replace(p.values) if i == own else draw_values(space, p.spec, model.stream, (*who, p.pid), R)
             for i, p in enumerate(self.parties)
         ]
+        self.own = own
+        self.tables = hold_side_by_side(self.est, ("weighted", "inter", "war", "slope"))
         self.mean_margin = np.array([p.spec.margin.mean for p in self.parties])
         self.mean_tolerance = np.array([p.spec.tolerance.mean for p in self.parties])
         self.mean_inverse_beta = 1.0 / np.array([max(p.spec.concession.mean, 0.05) for p in self.parties])
@@ -72,19 +82,12 @@ class Beliefs:
 
     def reveal(self, rows: np.ndarray) -> None:
         """A leaders' call: the believer learns the true priorities, values and margins in rows."""
-        for est, party in zip(self.est, self.parties, strict=True):
-            if est is party.values:
+        for i, (est, party) in enumerate(zip(self.est, self.parties, strict=True)):
+            if i == self.own:
                 continue
             est.weighted[rows] = party.values.weighted[rows]
             est.war[rows] = party.values.war[rows]
         self.informed[rows] = True
-
-    def hurts(self) -> list[tuple[np.ndarray, int, Values, np.ndarray]]:
-        """What ``feel_war`` adds to, as ``hurt_every`` takes it: (pain table, column, values, shift)."""
-        return [
-            (self.pain_hat, i, est, party.shift)
-            for i, (est, party) in enumerate(zip(self.est, self.parties, strict=True))
-        ]
 
     def feel_war(self, idx: np.ndarray, days: np.ndarray, m: np.ndarray, open_fronts: np.ndarray) -> None:
         """Track the hurt each party is believed to take (public: the fronts, the balance, pressure).
@@ -136,19 +139,18 @@ class Beliefs:
         rows = np.asarray(idx, dtype=np.int64)
         slopes = [v.slopes(space) for v in self.est]
         deadline = model.spec.calendar.deadline_day
+        war, weighted, inter = side_by_side(self.est, "war", "weighted", "inter")
         learnt_offsets(
-            path.stack, m, tuple(v.war for v in self.est), tuple(p.shift for p in self.parties), rows,
+            path.stack, m, war, side_by_side(self.parties, "shift"), rows,
             space.memo("open_by_option:float", lambda: space.open_by_option.astype(np.float64)),
             np.array([s[0] for s in slopes]), np.array([s[1] for s in slopes]),
-            space.closes_momentum_by_option, tuple(v.weighted for v in self.est),
-            tuple(v.inter for v in self.est), space.term_columns, space.tied_terms,
+            space.closes_momentum_by_option, weighted, inter, space.term_columns, space.tied_terms,
             np.array([float(v.war_weight) for v in self.est]),
             np.ascontiguousarray(pkg, dtype=np.int64)[:, None], model.inforce[rows], space.truce,
             space.rebuild,
             self.pain_hat, self.mean_tolerance, self.mean_margin, self.mean_inverse_beta, self.offset,
             days_of(day, idx), 0.0 if deadline is None else float(deadline), self.informed,
-            tuple(p.pain for p in self.parties), tuple(p.tolerance for p in self.parties),
-            tuple(p.margin0 for p in self.parties), tuple(p.inverse_beta for p in self.parties),
+            *side_by_side(self.parties, *TRUE_MARGINS),
             np.ascontiguousarray(asked), np.ascontiguousarray(said_yes), float(self.step),
         )  # fmt: skip
 
@@ -243,15 +245,13 @@ def learnt_offsets(
             offset[r, i] = least(off, gap) if said_yes[k, i] else most(off, gap + step)
 
 
-def warm_up(tables: tuple[int, ...] = (2, 3, 4)) -> None:
-    """Compile (or load) this module's kernel for tables of ``tables`` parties."""
+def warm_up() -> None:
+    """Compile (or load) this module's kernel: one version for any number of parties."""
     one, row, first = np.zeros((1, 1)), np.zeros(1), np.zeros(1, dtype=np.int64)
-    cols, no = np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.bool_)
-    for n in tables:
-        learnt_offsets(
-            np.zeros((10, 1, 1)), row, (one,) * n, (one,) * n, first, one, np.zeros((n, 1)), np.zeros(n), no,
-            (one,) * n, (row,) * n, cols, no, np.ones(n), cols, first, first, row, np.zeros((1, n)),
-            np.ones(n), np.ones(n), np.ones(n), np.zeros((1, n)), row, 0.0, no, (row,) * n,
-            (np.ones(1),) * n, (row,) * n, (np.ones(1),) * n, np.zeros((1, n), dtype=np.bool_),
-            np.zeros((1, n), dtype=np.bool_), 0.02,
-        )  # fmt: skip
+    cols, no, three = np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.bool_), np.zeros((1, 1, 1))
+    ones = np.ones(1)
+    learnt_offsets(
+        np.zeros((10, 1, 1)), row, three, three, first, one, one, row, no, three, one, cols, no, row, cols,
+        first, first, row, one, ones, ones, ones, one, row, 0.0, no, one, ones[None], one, ones[None],
+        np.zeros((1, 1), dtype=np.bool_), np.zeros((1, 1), dtype=np.bool_), 0.02,
+    )  # fmt: skip

@@ -51,14 +51,7 @@ class Mediator(mesa.Agent):
         space, R = model.space, model.replications
         sc = model.spec
         self.parties = model.parties
-        # The estimates of every party side by side (n, R, J), for the compiled proposal; each
-        # party's Values holds a view of its own slice, so a revision of one is a revision of both.
-        self.weighted_hat = np.empty((len(self.parties), R, space.term_options))
-        est = [
-            draw_values(space, p.spec, model.stream, ("mediator", p.pid), R, out=self.weighted_hat[i])
-            for i, p in enumerate(self.parties)
-        ]
-        self.inter_hat = np.stack([v.inter for v in est])
+        est = [draw_values(space, p.spec, model.stream, ("mediator", p.pid), R) for p in self.parties]
         self.beliefs = Beliefs(model, ("mediator",), spec.learning_step, spec.informed, est=est)
         self.weights_hat = None  # per-world salience estimates, kept only when listening
         self.required = np.array([p.required for p in self.parties])  # (n, P)
@@ -154,8 +147,8 @@ class Mediator(mesa.Agent):
             self.required,
             space.truce,
             space.rebuild,
-            self.weighted_hat,
-            self.inter_hat,
+            self.beliefs.tables["weighted"],  # every party's estimates side by side: each
+            self.beliefs.tables["inter"],  # party's Values holds a view of its own row
             space.term_columns,
             space.tied_terms,
             *model.stacked_coefficients(self.est, idx, None, moment),

@@ -60,6 +60,7 @@ from sim.engine.valuation import (
     Moment,
     Values,
     coefficients_of,
+    hold_side_by_side,
     surpluses_at,
     taken,
     truce_lengths,
@@ -106,6 +107,10 @@ class NegotiationModel(mesa.Model):
         self._intervals: dict[int, np.ndarray] = {}
         self.inforce = np.full(R, STATUS_QUO, dtype=np.int64)
         self.parties = [Party(self, pid, p) for pid, p in sc.parties.items()]
+        # every party's tables side by side (n, ...), as the kernels take a group of valuers
+        self.tables = hold_side_by_side(
+            self.parties, ("pain", "tolerance", "margin0", "inverse_beta", "shift")
+        ) | hold_side_by_side([p.values for p in self.parties], ("weighted", "inter", "war", "slope"))
         self.party = {p.pid: p for p in self.parties}
         self.index = {p.pid: i for i, p in enumerate(self.parties)}
         self.vetoes = [VetoPlayer(self, p, p.spec.veto) for p in self.parties if p.spec.veto]
@@ -174,7 +179,7 @@ class NegotiationModel(mesa.Model):
         """(r, C) value of packages (r, C; None: all) for a valuer, under the pressure on its party
         (``Values.of``, its coefficients from ``coefficients_of`` as every valuer's are)."""
         m, path = self.moment_at(idx, fresh)
-        frac, const, per = coefficients_of([values], [party.shift], self.space, idx, m, path, self.window)
+        frac, const, per = coefficients_of([values], [party], self.space, idx, m, path, self.window)
         return values.at(self.space, idx, pkgs, (frac, const[:, 0], per[:, 0]))
 
     def values_of(
@@ -183,9 +188,8 @@ class NegotiationModel(mesa.Model):
         """(r, n, C) ``value`` of packages (r, C) for each party, at one moment: the expected path
         and every party's coefficients computed once for all of them."""
         m, path = self.moment_at(idx, fresh)
-        shifts = [p.shift for p in parties]
         frac, const, per = coefficients_of(
-            [p.values for p in parties], shifts, self.space, idx, m, path, self.window
+            [p.values for p in parties], parties, self.space, idx, m, path, self.window
         )
         return np.stack(
             [
@@ -241,8 +245,8 @@ class NegotiationModel(mesa.Model):
         rebuild values stacked by valuer (r, n, O), on the expected path they share (computed once,
         unless given: ``moment_at(idx)``)."""
         m, path = self.moment_at(idx) if moment is None else moment
-        shifts = [party.shift for party in (self.parties if parties is None else parties)]
-        return coefficients_of(values, shifts, self.space, idx, m, path, self.window)
+        parties = self.parties if parties is None else parties
+        return coefficients_of(values, parties, self.space, idx, m, path, self.window)
 
     # ------------------------------------------------------------------ one day
 
@@ -308,15 +312,16 @@ class NegotiationModel(mesa.Model):
         ``feel_war``. Order does not matter: each adds to its own tables, and all take the same war's
         measure."""
         if Party.compiled and len(self.space.fronts) < IN_ORDER:
-            # a call per group of n valuers (the parties, each believer), so numba compiles one
-            # version per number of parties, not per number of believers
-            groups = [[h for p in self.parties for h in p.hurts()]]
-            groups += [b.hurts() for b in (self.mediator.beliefs, *self.believers)]
-            for group in groups:
-                pains, cols, values, shifts = zip(*group, strict=True)
+            # a call per group of valuers (the parties, each believer): each group's tables side by
+            # side, the pain it adds to held as one array (written in place)
+            shift = self.tables["shift"]
+            hurt_every(
+                self.tables["pain"], False, self.tables["war"], self.tables["slope"], shift, rows, dt, m,
+                open_fronts,
+            )  # fmt: skip
+            for b in (self.mediator.beliefs, *self.believers):
                 hurt_every(
-                    pains, np.array(cols, dtype=np.int64), tuple(v.war for v in values),
-                    tuple(v.slope for v in values), shifts, rows, dt, m, open_fronts,
+                    b.pain_hat, True, b.tables["war"], b.tables["slope"], shift, rows, dt, m, open_fronts
                 )  # fmt: skip
             return
         self.agents_by_type[Party].do("feel_war", rows, dt, m, open_fronts)

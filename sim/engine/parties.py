@@ -18,7 +18,7 @@ from sim.engine import libm
 from sim.engine.counters import best_for_self
 from sim.engine.jit import kernel
 from sim.engine.outcomes import OutcomeSpace
-from sim.engine.valuation import Moment, Values, term_value, weigh
+from sim.engine.valuation import Moment, Values, side_by_side, term_value, weigh
 from sim.scenario import schema as S
 
 Stream = Callable[..., np.random.Generator]
@@ -70,10 +70,9 @@ def draw_values(
     stream: Stream,
     who: tuple[str, ...],
     n: int,
-    out: np.ndarray | None = None,
 ) -> Values:
     """A party's weighted option values and daily war values in n worlds, from the streams of
-    ``who`` (the weighted values written into ``out``, an (n, J) array, when given)."""
+    ``who``."""
     sc = space.scenario
     u = sc.uncertainty
     terms = [space.issues[k] for k in space.term_ks]
@@ -91,9 +90,6 @@ def draw_values(
         for i in terms
     ]
     weighted = weigh(weights, values)
-    if out is not None:
-        out[:] = weighted
-        weighted = out
     war = np.zeros((n, len(space.fronts)))
     slope = np.zeros(len(space.fronts))
     for f, front in enumerate(space.fronts):
@@ -110,10 +106,11 @@ def hurt(daily: np.ndarray, open_fronts: np.ndarray) -> np.ndarray:
 
 
 @kernel
-def hurt_sums(pain, col, war, slope, shift, rows, days, m, open_fronts):  # fmt: skip
-    """Kernel of ``feel_war``: ``pain[rows[k], col] += days[k] * hurt`` of the daily values
-    (war + shift) + m * slope on the open fronts of world ``rows[k]``, with ``daily`` and
-    ``hurt``'s operations in their order (the fronts summed from 0, fewer than ``IN_ORDER``)."""
+def hurt_sums(pain, j, by_world, war, slope, shift, rows, days, m, open_fronts):  # fmt: skip
+    """Kernel of ``feel_war``: valuer j's pain in world ``rows[k]`` (``pain[rows[k], j]`` with
+    ``by_world``, else ``pain[j, rows[k]]``) grows by ``days[k] * hurt`` of the daily values
+    (war + shift) + m * slope on the open fronts, with ``daily`` and ``hurt``'s operations in
+    their order (the fronts summed from 0, fewer than ``IN_ORDER``)."""
     for k in range(rows.size):
         r = rows[k]
         s = 0.0
@@ -123,16 +120,20 @@ def hurt_sums(pain, col, war, slope, shift, rows, days, m, open_fronts):  # fmt:
         h = -s
         if h < 0.0:  # np.maximum(-s, 0.0); a zero's sign is lost in the sum below
             h = 0.0
-        pain[r, col] += days[k] * h
+        if by_world:
+            pain[r, j] += days[k] * h
+        else:
+            pain[j, r] += days[k] * h
 
 
 @kernel
-def hurt_every(pains, cols, wars, slopes, shifts, rows, days, m, open_fronts):  # fmt: skip
-    """``hurt_sums`` of every valuer that tracks the war's hurt (a party its own, a believer each
-    party's as it believes it), one after another: valuer j adds to column ``cols[j]`` of
-    ``pains[j]`` (each cell is one valuer's, so the order does not matter)."""
-    for j in range(len(pains)):
-        hurt_sums(pains[j], cols[j], wars[j], slopes[j], shifts[j], rows, days, m, open_fronts)
+def hurt_every(pain, by_world, war, slope, shift, rows, days, m, open_fronts):  # fmt: skip
+    """``hurt_sums`` of each of a group of n valuers, one after another (each cell is one valuer's,
+    so the order does not matter): the parties, each its own pain (``pain`` (n, R)), or a believer,
+    the pain it believes each party takes (``pain`` (R, n), ``by_world``); their tables side by
+    side, ``war`` and ``shift`` (n, R, F), ``slope`` (n, F)."""
+    for j in range(war.shape[0]):
+        hurt_sums(pain, j, by_world, war[j], slope[j], shift[j], rows, days, m, open_fronts)
 
 
 def resource_progress(pain: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
@@ -236,10 +237,6 @@ class Party(mesa.Agent):
             progress = 1.0 - (1.0 - progress) * (1.0 - np.minimum(day / deadline, 1.0))
         return self.margin0[idx] * (1.0 - concession(progress, self.inverse_beta[idx]))
 
-    def hurts(self) -> list[tuple[np.ndarray, int, Values, np.ndarray]]:
-        """What ``feel_war`` adds to, as ``hurt_every`` takes it: (pain table, column, values, shift)."""
-        return [(self.pain[:, None], 0, self.values, self.shift)]
-
     def feel_war(self, idx: np.ndarray, days: np.ndarray, m: np.ndarray, open_fronts: np.ndarray) -> None:
         """Add the hurt of ``days`` (r,) of the war on the open fronts (r, F), where as a whole it costs
         the party more than it yields; a party gaining by the war feels none. (The readable face:
@@ -298,8 +295,7 @@ class Party(mesa.Agent):
             others,
             space.truce,
             space.rebuild,
-            tuple(est.weighted for est in beliefs.est),
-            tuple(est.inter for est in beliefs.est),
+            *side_by_side(beliefs.est, "weighted", "inter"),
             space.term_columns,
             space.tied_terms,
             *model.stacked_coefficients(beliefs.est, idx, None, moment),
@@ -401,11 +397,12 @@ def counter_pick(
     whose consent it needs would accept (estimated surplus above ``believed_margin[k, i]``); the
     lower index on a tie, -1 if none.
 
-    ``weighted``, ``inter``: a tuple of each party's weighted option values and interactions as
-    the party believes them (its own the true ones), summed per package by ``term_value`` over
-    ``columns`` and ``tied``; ``frac`` (r, O), ``const`` and ``per_rebuild`` (r, n, O) their
-    per-option coefficients (``Values.coefficients``). A surplus is the value less the value of
-    what is in force, both summed as ``Values.at`` sums them, so the bits are the array path's.
+    ``weighted`` (n, R, J), ``inter`` (n, P): each party's weighted option values and
+    interactions as the party believes them (its own the true ones), side by side, summed per
+    package by ``term_value`` over ``columns`` and ``tied``; ``frac`` (r, O), ``const`` and
+    ``per_rebuild`` (r, n, O) their per-option coefficients (``Values.coefficients``). A surplus is
+    the value less the value of what is in force, both summed as ``Values.at`` sums them, so the
+    bits are the array path's.
     """
     n, n_pkgs, n_issues = len(weighted), packages.shape[0], packages.shape[1]
     out = np.full(rows.size, -1, dtype=np.int64)
@@ -476,26 +473,20 @@ def extensions(packages, negotiable, here, digit, cand):  # fmt: skip
         p += stride
 
 
-def warm_up(tables: tuple[int, ...] = (2, 3, 4)) -> None:
-    """Compile (or load) this module's kernels on a one-package table, for tables of ``tables``
-    parties (numba compiles one version per number of parties)."""
-    world, one_front = np.zeros(1, dtype=np.int64), np.zeros((1, 1))
+def warm_up() -> None:
+    """Compile (or load) this module's kernels on a one-package table: one version for any number
+    of parties (their tables side by side, ``sim.engine.valuation.side_by_side``)."""
+    world, one, no = np.zeros(1, dtype=np.int64), np.zeros((1, 1)), np.zeros(1, dtype=np.bool_)
+    three = np.zeros((1, 1, 1))
     # (``hurt_sums`` is compiled inside ``hurt_every``, where the engine runs it)
-    for n in tables:  # the parties, or one believer's estimates of them
-        hurt_every((np.zeros((1, 2)),) * n, np.zeros(n, dtype=np.int64), (one_front,) * n,
-                   (np.zeros(1),) * n, (one_front,) * n, world, np.zeros(1), np.zeros(1),
-                   np.zeros((1, 1), dtype=np.bool_))  # fmt: skip
-    one = np.zeros(1, dtype=np.int64)
-    no = np.zeros(1, dtype=np.bool_)
-    aspirations(np.ones(1), np.ones(1), np.ones(1), np.ones(1), one, np.zeros(1), 0.0)
+    no_front = np.zeros((1, 1), dtype=np.bool_)
+    hurt_every(one, False, three, one, three, world, np.zeros(1), np.zeros(1), no_front)
+    aspirations(np.ones(1), np.ones(1), np.ones(1), np.ones(1), world, np.zeros(1), 0.0)
     believed_aspirations(
-        np.ones((1, 2)), np.ones(2), np.ones(2), np.ones(2), np.zeros((1, 2)), one, np.zeros(1), 0.0
+        np.ones((1, 2)), np.ones(2), np.ones(2), np.ones(2), np.zeros((1, 2)), world, np.zeros(1), 0.0
     )
     cols = np.zeros((1, 1), dtype=np.int64)
-    for n in tables:  # a believer estimates every party
-        counter_pick(
-            one, one, 0, cols, no, np.zeros((0, 0), dtype=np.bool_), no,
-            np.zeros((n, 1), dtype=np.bool_), one, np.zeros(1), (np.zeros((1, 1)),) * n,
-            (np.zeros(1),) * n, cols, no, np.zeros((1, 1)), np.zeros((1, n, 1)), np.zeros((1, n, 1)),
-            np.zeros(1), np.zeros((1, n)),
-        )  # fmt: skip
+    counter_pick(
+        world, world, 0, cols, no, np.zeros((0, 0), dtype=np.bool_), no, np.zeros((1, 1), dtype=np.bool_),
+        world, np.zeros(1), three, one, cols, no, one, three, three, np.zeros(1), one,
+    )  # fmt: skip

@@ -39,7 +39,9 @@ tied terms end with it (``OutcomeSpace.lapse``), so they never count beyond it.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -199,6 +201,7 @@ class Values:
     war_weight: float = 1.0
     _slopes: tuple = field(default=(), init=False, repr=False, compare=False)  # see ``slopes``
     _layout: tuple = field(default=(), init=False, repr=False, compare=False)  # see ``laid_out``
+    held: tuple | None = field(default=None, init=False, repr=False, compare=False)  # hold_side_by_side
 
     def tables(self, space: OutcomeSpace, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(r, P) permanent and tied term values of every package in worlds ``rows``: the readable
@@ -394,6 +397,49 @@ def package_values(
 F8 = np.dtype(np.float64)
 
 
+def hold_side_by_side(owners: Sequence[Any], names: Sequence[str]) -> dict[str, np.ndarray]:
+    """Hold the tables ``names`` of n owners (valuers, parties) as the rows of one array per name,
+    (n, ...), each owner keeping a view of its own row (and, as ``held``, where it sits), and
+    return those arrays.
+
+    A kernel takes a group of valuers as such arrays (``side_by_side``), so numba compiles one
+    version of it for any number of parties: a tuple of n arrays is a type of its own for each n.
+    An owner revises its row in place (a view), never by holding another array."""
+    held: dict[str, np.ndarray] = {}
+    for name in names:
+        whole = held[name] = np.stack([np.asarray(getattr(o, name), dtype=np.float64) for o in owners])
+        for o, row in zip(owners, whole, strict=True):
+            setattr(o, name, row)
+    for i, o in enumerate(owners):
+        o.held = (held, i)
+    return held
+
+
+def side_by_side(owners: Sequence[Any], *names: str) -> Any:
+    """(n, ...) the tables ``names`` of n owners as the kernels take them, one array per name (a
+    tuple of them for several names): the array whose rows they are, in this order, when the
+    owners are held side by side (``hold_side_by_side``; a view of the one table when n is 1),
+    else a stacked copy."""
+    if len(owners) == 1:
+        out = [getattr(owners[0], name)[None] for name in names]
+    else:
+        held = getattr(owners[0], "held", None)
+        for i, o in enumerate(owners):  # held together, in this order
+            at = getattr(o, "held", None)
+            if held is None or at is None or at[0] is not held[0] or at[1] != i:
+                held = None
+                break
+        out = [
+            held[0][name]
+            if held is not None
+            and len(held[0].get(name, ())) == len(owners)  # the whole group
+            and all(getattr(o, name).base is held[0][name] for o in owners)  # no table held anew
+            else np.stack([getattr(o, name) for o in owners])
+            for name in names
+        ]
+    return out[0] if len(out) == 1 else tuple(out)
+
+
 def compilable(*tables: np.ndarray) -> bool:
     """Whether every table is laid out as the kernels are compiled for (C-ordered float64): any
     other layout would compile another version of a kernel, so the readable path takes it."""
@@ -415,8 +461,8 @@ def surpluses_at(
     if Values.compiled and all(v.laid_out() for v in values):
         cols = np.arange(space.n) if pkgs is None else pkgs
         return surplus_values(
-            tuple(v.weighted for v in values), tuple(v.inter for v in values), space.term_columns,
-            space.tied_terms, np.asarray(rows, dtype=np.int64),
+            *side_by_side(values, "weighted", "inter"),
+            space.term_columns, space.tied_terms, np.asarray(rows, dtype=np.int64),
             np.asarray(cols[None, :] if cols.ndim == 1 else cols, dtype=np.int64),
             np.asarray(here, dtype=np.int64), space.truce, space.rebuild, *coefs,
         )  # fmt: skip
@@ -432,9 +478,10 @@ def surpluses_at(
 def surplus_values(
     weighted, inter, columns, tied, rows, pkgs, here, truce, rebuild, frac, const, per_rebuild,
 ):  # fmt: skip
-    """Kernel of ``surpluses_at``: ``weighted``, ``inter`` a tuple of each valuer's weighted option
-    values and interactions, ``const`` and ``per_rebuild`` (r, n, O); each value summed as
-    ``package_values`` sums it, less the value of ``here[k]`` summed the same way."""
+    """Kernel of ``surpluses_at``: ``weighted`` (n, R, J), ``inter`` (n, P) each valuer's weighted
+    option values and interactions (``side_by_side``), ``const`` and ``per_rebuild`` (r, n, O);
+    each value summed as ``package_values`` sums it, less the value of ``here[k]`` summed the same
+    way."""
     n, n_rows, n_cols = len(weighted), rows.size, pkgs.shape[1]
     out = np.empty((n_rows, n, n_cols))
     shared = pkgs.shape[0] != n_rows
@@ -510,7 +557,7 @@ def term_sums(
 
 def coefficients_of(
     values: list[Values],
-    shifts: list[np.ndarray],
+    parties: Sequence[Any],
     space: OutcomeSpace,
     rows: np.ndarray,
     m: np.ndarray,
@@ -518,8 +565,8 @@ def coefficients_of(
     window: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every valuer's ``Values.coefficients`` at one moment, stacked as the kernels take them: the
-    share of the window (r, O), the constants and rebuild values (r, n, O). ``shifts[i]`` (R, F):
-    the pressure on valuer i's party in every world.
+    share of the window (r, O), the constants and rebuild values (r, n, O). ``parties[i].shift``
+    (R, F): the pressure on valuer i's party in every world.
 
     Compiled over fewer than ``FEW_FRONTS`` fronts, all of it in one kernel call
     (``coefficients_in_order``). Compiled over more, the daily values at a balance of 0 of every
@@ -527,6 +574,7 @@ def coefficients_of(
     ``Values.coefficients`` (the row sums of fewer than ``IN_ORDER`` fronts added by the kernel in
     NumPy's order), then one kernel call for every valuer's coefficients (``every_coefficient``).
     Else each valuer's own ``coefficients``, stacked."""
+    shifts = [p.shift for p in parties]
     if not (Values.compiled and all(v.laid_out() for v in values) and compilable(*shifts)):
         pairs = zip(values, shifts, strict=True)
         coefs = [v.coefficients(space, rows, path.days, m, s[rows], window, path) for v, s in pairs]
@@ -534,17 +582,18 @@ def coefficients_of(
     n, n_opts, rows = len(values), path.days.shape[1], np.asarray(rows, dtype=np.int64)
     if len(space.fronts) < FEW_FRONTS:  # every sum over fronts in order: the whole step in one call
         slopes = [v.slopes(space) for v in values]
+        war, weighted, inter = side_by_side(values, "war", "weighted", "inter")
         const, per_rebuild = coefficients_in_order(
-            path.stack, m, tuple(v.war for v in values), tuple(shifts), rows,
+            path.stack, m, war, side_by_side(parties, "shift"), rows,
             space.memo("open_by_option:float", lambda: space.open_by_option.astype(np.float64)),
             np.array([s[0] for s in slopes]), np.array([s[1] for s in slopes]),
-            space.closes_momentum_by_option, tuple(v.weighted for v in values),
-            tuple(v.inter for v in values), space.term_columns, space.tied_terms,
+            space.closes_momentum_by_option, weighted, inter, space.term_columns, space.tied_terms,
             np.array([float(v.war_weight) for v in values]),
         )  # fmt: skip
         return path.frac, const, per_rebuild
     in_order = len(space.fronts) < IN_ORDER
-    a, a_all = daily_at_zero(tuple(v.war for v in values), tuple(shifts), rows, in_order)
+    war, weighted, inter = side_by_side(values, "war", "weighted", "inter")
+    a, a_all = daily_at_zero(war, side_by_side(parties, "shift"), rows, in_order)
     a_open, b_open, b_all = np.empty((n, rows.size, n_opts)), np.empty((n, n_opts)), np.empty(n)
     for i, v in enumerate(values):
         a_open[i], (b_open[i], b_all[i]) = a[i] @ space.open_by_option.T, v.slopes(space)
@@ -552,8 +601,8 @@ def coefficients_of(
             a_all[i] = a[i].sum(axis=1)
     const, per_rebuild = every_coefficient(
         path.during, path.frac, path.left, path.ia, path.ib, path.g, path.h, path.la, path.lb, path.days,
-        m, a_open, a_all, b_open, b_all, space.closes_momentum_by_option, tuple(v.weighted for v in values),
-        tuple(v.inter for v in values), space.term_columns, space.tied_terms, rows,
+        m, a_open, a_all, b_open, b_all, space.closes_momentum_by_option,
+        weighted, inter, space.term_columns, space.tied_terms, rows,
         np.array([float(v.war_weight) for v in values]),
     )  # fmt: skip
     return path.frac, const, per_rebuild
@@ -699,30 +748,25 @@ def truce_lengths(idx, inforce, truce, end, clock, n_options, full, fresh):  # f
     return out
 
 
-def warm_up(tables: tuple[int, ...] = (2, 3, 4), many_fronts: bool = True) -> None:
-    """Compile (or load) this module's kernels on a tiny table: the versions for one valuer and for
-    every party at tables of ``tables`` parties; those for ``FEW_FRONTS`` fronts or more, and the
-    whole term tables, only with ``many_fronts``."""
-    one = np.zeros((1, 1))
+def warm_up(many_fronts: bool = True) -> None:
+    """Compile (or load) this module's kernels on a tiny table: one version for any number of
+    valuers (``side_by_side``); those for ``FEW_FRONTS`` fronts or more, and the whole term tables,
+    only with ``many_fronts``."""
+    one, three = np.zeros((1, 1)), np.zeros((1, 1, 1))
     first = np.zeros(1, dtype=np.int64)
     cols, no = np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.bool_)
     row = np.zeros(1)
     package_values(one, row, cols, no, first, cols, first, row, one, one, one)
-    for n in (1, *tables):  # one valuer, and every party of a table
-        surplus_values((one,) * n, (row,) * n, cols, no, first, cols, first, first, row, one,
-                       np.zeros((1, n, 1)), np.zeros((1, n, 1)))  # fmt: skip
+    surplus_values(three, one, cols, no, first, cols, first, first, row, one, three, three)
     # (``coefficient_sums`` on its own is the readable face's, which the engine never runs: it is
     # compiled inside ``every_coefficient`` below)
     path_sums(one, one, one, 1.0, 0.0, 1.0)
     truce_lengths(first, first, first, row, row, 1, 1.0, False)
-    for n in (1, *tables):
-        if many_fronts:
-            every_coefficient(*[one] * 10, row, np.zeros((n, 1, 1)), np.zeros((n, 1)),
-                              np.zeros((n, 1)), np.zeros(n), no, (one,) * n, (row,) * n, cols, no, first,
-                              np.ones(n))  # fmt: skip
-            daily_at_zero((one,) * n, (one,) * n, first, True)
-        coefficients_in_order(np.zeros((10, 1, 1)), row, (one,) * n, (one,) * n, first, one, np.zeros((n, 1)),
-                              np.zeros(n), no, (one,) * n, (row,) * n, cols, no, np.ones(n))  # fmt: skip
+    if many_fronts:
+        every_coefficient(*[one] * 10, row, three, one, one, row, no, three, one, cols, no, first, row)
+        daily_at_zero(three, three, first, True)
+    coefficients_in_order(np.zeros((10, 1, 1)), row, three, three, first, one, one, row, no, three, one, cols,
+                          no, row)  # fmt: skip
     if many_fronts:  # (whole term tables: what analyses read, not the engine; compiled with the rest)
         term_sums(
             one, np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.bool_), np.zeros(1), one, one.copy()
