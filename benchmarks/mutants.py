@@ -224,7 +224,7 @@ EXTRA: list[Mutant] = [
         "sim/engine/parties.py",
         (
             ("self.pain[idx] += days * hurt(", "self.pain[idx] += hurt("),
-            ("pain[r, col] += days[k] * h", "pain[r, col] += h"),
+            ("add = days[k] * h", "add = h"),
         ),
         tests(MODEL, CLOCK),
     ),

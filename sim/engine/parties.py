@@ -120,10 +120,11 @@ def hurt_sums(pain, j, by_world, war, slope, shift, rows, days, m, open_fronts):
         h = -s
         if h < 0.0:  # np.maximum(-s, 0.0); a zero's sign is lost in the sum below
             h = 0.0
+        add = days[k] * h
         if by_world:
-            pain[r, j] += days[k] * h
+            pain[r, j] += add
         else:
-            pain[j, r] += days[k] * h
+            pain[j, r] += add
 
 
 @kernel
