@@ -321,6 +321,9 @@ def test_the_memory_estimate_follows_parties_veto_players_packages_and_worlds(ma
     vetoed = valid_raw()
     del vetoed["mediator"]["source"]  # no seeds/ beside make_scenario's files
     assert budget.valuers(make_scenario(vetoed)) == 5  # and a veto player's own
+    countering = wide_raw(2, [4, 4])
+    next(iter(countering["parties"].values()))["counters"] = {"tables": True, "assumption": "for the test"}
+    assert budget.valuers(make_scenario(countering)) == 4 + 2  # and a believer's tables of both
     # twice the valuers and the parties' state; the days and contacts are the same
     assert 1.5 * budget.chunk_mb(two, 4096) < budget.chunk_mb(four, 4096) < 2 * budget.chunk_mb(two, 4096)
     assert budget.chunk_mb(wider, 4096) > budget.chunk_mb(two, 4096)  # 4 more options per valuer

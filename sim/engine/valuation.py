@@ -420,23 +420,27 @@ def side_by_side(owners: Sequence[Any], *names: str) -> Any:
     tuple of them for several names): the array whose rows they are, in this order, when the
     owners are held side by side (``hold_side_by_side``; a view of the one table when n is 1),
     else a stacked copy."""
-    if len(owners) == 1:
+    n = len(owners)
+    if n == 1:
         out = [getattr(owners[0], name)[None] for name in names]
-    else:
-        held = getattr(owners[0], "held", None)
-        for i, o in enumerate(owners):  # held together, in this order
-            at = getattr(o, "held", None)
-            if held is None or at is None or at[0] is not held[0] or at[1] != i:
-                held = None
+        return out[0] if len(out) == 1 else tuple(out)
+    held = getattr(owners[0], "held", None)
+    group = held[0] if held is not None else None
+    for i, o in enumerate(owners):  # held together, in this order (plain loops: a hot path)
+        at = getattr(o, "held", None) if group is not None else None
+        if at is None or at[0] is not group or at[1] != i:
+            group = None
+            break
+    out = []
+    for name in names:
+        whole = group.get(name) if group is not None else None
+        if whole is not None and len(whole) != n:  # only the whole group
+            whole = None
+        for o in owners if whole is not None else ():
+            if getattr(o, name).base is not whole:  # a table held anew: not a row any more
+                whole = None
                 break
-        out = [
-            held[0][name]
-            if held is not None
-            and len(held[0].get(name, ())) == len(owners)  # the whole group
-            and all(getattr(o, name).base is held[0][name] for o in owners)  # no table held anew
-            else np.stack([getattr(o, name) for o in owners])
-            for name in names
-        ]
+        out.append(whole if whole is not None else np.stack([getattr(o, name) for o in owners]))
     return out[0] if len(out) == 1 else tuple(out)
 
 

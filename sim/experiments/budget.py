@@ -17,10 +17,11 @@ large. Time: a world-round costs about 2 µs plus 0.1 µs per package of the out
 follows what the engine holds for a chunk of R worlds (R = the chunk size, or fewer replications):
 
 * the valuers' parameters: for every party its own weighted option values and daily war values,
-  the mediator's estimate of them, each veto player's own, and the estimates of the others held by
-  each of the c parties that may table counters (float64, (R, J + F) each, J term options and F
-  fronts): 8 R (J + F) (2 n + v + c (n - 1)) bytes for n parties and v veto players (no table over
-  the P packages is held: a package's terms are summed when read);
+  the mediator's estimate of them, each veto player's own, and the beliefs held by each of the c
+  parties that may table counters: its estimates of the others and a copy of its own values, so
+  that a believer's tables sit side by side (float64, (R, J + F) each, J term options and F
+  fronts): 8 R (J + F) (2 n + v + c n) bytes for n parties and v veto players (no table over the
+  P packages is held: a package's terms are summed when read);
 * per world, the class in force at the end of each of the T days, the answers at each contact, each
   party's state (hurt, margins, beliefs) and a demand's values over the M moves;
 * where a scenario has carrots, the mediator proposes on its readable path (the kernel knows no
@@ -88,11 +89,12 @@ def _seconds(sc: Scenario, n: float) -> float:
 
 def valuers(sc: Scenario) -> int:
     """Valuers a model holds per world: each party's own values and the mediator's estimate of
-    them, each veto player's own, and each countering party's estimates of the others (its beliefs)."""
+    them, each veto player's own, and each countering party's beliefs (its estimates of the others
+    and a copy of its own values, held side by side with them)."""
     n = len(sc.parties)
     vetoes = sum(1 for p in sc.parties.values() if p.veto is not None)
     believers = sum(1 for p in sc.parties.values() if p.tables_counters)
-    return 2 * n + vetoes + believers * (n - 1)
+    return 2 * n + vetoes + believers * n
 
 
 def chunk_mb(sc: Scenario, worlds: int | None = None) -> float:
