@@ -731,19 +731,24 @@ def test_the_warm_up_takes_all_or_nothing_else():
     assert bad.stderr.strip().count("\n") == 0 and "--all" in bad.stderr
 
 
-def party_tables(n: int) -> Path:
-    """A file of n parties over two fronts, the first of which tables counters (a believer)."""
-    terms = {"prisoners": ["none", "all"], "aid": ["on", "off"]}
+def party_tables(n: int) -> dict:
+    """A scenario of n parties over two fronts in which every kernel runs: the first party tables
+    counters (a believer) and wants the aid off, which the others want on, and asks for more."""
+    terms = {"prisoners": ["none", "some", "all"], "aid": ["on", "less", "off"]}
+    aid = {"on": 1.0, "less": 0.6, "off": 0.0}
     parties = {
         f"p{i}": party_raw(
             {"prisoners": 0.5, "aid": 0.5},
-            {"prisoners": {"none": 0.0, "all": 0.2 + 0.1 * i}, "aid": {"on": 0.1 * i, "off": 0.3}},
+            {"prisoners": {"none": 0.0, "some": 0.3, "all": 0.6}, "aid": {k: 1.0 - v for k, v in aid.items()}}
+            if i == 0
+            else {"prisoners": {"none": 0.0, "some": 0.3, "all": 0.6}, "aid": aid},
             war={"land": -0.002, "energy": -0.001},
+            margin=0.2 if i == 0 else 0.05,
             **({"counters": {"tables": True, "assumption": "chosen for the test"}} if i == 0 else {}),
         )
         for i in range(n)
     }
-    return scenario_raw(terms, parties, replications=48)
+    return scenario_raw(terms, parties, replications=48, value_sd=0.1)
 
 
 def test_after_the_warm_up_no_scenario_compiles_a_kernel_whatever_its_number_of_parties(tmp_path):
