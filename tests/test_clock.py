@@ -351,6 +351,21 @@ def test_the_calendar_and_its_durations_are_checked(tmp_path, path, value, says)
     assert says in str(err.value) and "\n" not in str(err.value)
 
 
+def test_the_history_tells_dates_and_times_as_the_single_moment_does():
+    """``dates`` and ``times`` (a whole history at once) give ``date_of`` and ``moment_of``'s date
+    and time of every moment, to the minute: also on half minutes, which both round half to even,
+    at midnight, across a month and a leap day."""
+    from sim.scenario.dates import date_of, dates, moment_of, times
+
+    rng = np.random.default_rng(7)
+    halves = (np.arange(2 * 1440 * 3) + 0.5) / 2880  # every half minute of three days: the ties
+    days = np.concatenate([rng.uniform(0, 400, 5000), halves, [0.0, 1.0, 17.0, 1 - 1e-12, 365.9999]])
+    for start in ("2025-03-13", "2024-02-27"):
+        told = [moment_of(start, d) for d in days]
+        assert times(start, days) == [t[11:] for t in told]
+        assert dates(start, days) == [date_of(start, d) for d in days]
+
+
 def test_a_moment_is_told_as_a_day_to_a_tenth_and_a_date_to_the_minute():
     """What play, the class server and the debrief print for a moment of the model's clock."""
     from types import SimpleNamespace

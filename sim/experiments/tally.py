@@ -16,7 +16,7 @@ import pandas as pd
 from sim.engine.outcomes import NO_DEAL, OutcomeSpace
 from sim.experiments.chunks import ChunkResult
 from sim.scenario.dates import dates as calendar_dates
-from sim.scenario.dates import moment_of
+from sim.scenario.dates import times
 
 Z95 = 0.05  # alpha of the 95% intervals
 ANY = "any_agreement"  # every class but no agreement, added up: never a class itself
@@ -90,7 +90,7 @@ def history_frame(space: OutcomeSpace, chunks: list[ChunkResult]) -> pd.DataFram
             "replication": h["replication"],
             "day": np.round(h["day"], 4),
             "date": dates(space, h["day"]),
-            "time": [moment_of(space.scenario.calendar.start, d)[11:] for d in h["day"]],
+            "time": times(space.scenario.calendar.start, h["day"]),
             "event": h["kind"],
             "outcome": _labels(space.package_class[h["package"]], space.class_order),
             "tabled_by": _labels(h["by"].astype(np.int64) + 1, ["mediator", *space.scenario.parties]),

@@ -19,9 +19,16 @@ def moment_of(start: str, day: float) -> str:
 
 
 def dates(start: str, days: np.ndarray) -> list[str]:
-    """Dates of many times (vectorised over whole days)."""
-    base = np.datetime64(start, "D")
-    return [str(d) for d in base + np.floor(np.asarray(days, dtype=np.float64)).astype("timedelta64[D]")]
+    """Dates of many times (``date_of``, vectorised over whole days)."""
+    whole = np.floor(np.asarray(days, dtype=np.float64)).astype("timedelta64[D]")
+    return np.datetime_as_string(np.datetime64(start, "D") + whole, unit="D").tolist()
+
+
+def times(start: str, days: np.ndarray) -> list[str]:
+    """Times of day (HH:MM) of many times (``moment_of``'s, vectorised): the minutes rounded half
+    to even, as Python's ``round`` rounds them."""
+    minutes = np.round(np.asarray(days, dtype=np.float64) * 1440).astype(np.int64).astype("timedelta64[m]")
+    return [s[11:] for s in np.datetime_as_string(np.datetime64(start, "m") + minutes, unit="m").tolist()]
 
 
 def when(sc, day: float) -> str:
