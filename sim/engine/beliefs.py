@@ -36,6 +36,7 @@ from sim.engine.valuation import (
     coefficients_in_order,
     compilable,
     hold_side_by_side,
+    in_order_inputs,
     side_by_side,
     surplus_values,
 )
@@ -137,15 +138,9 @@ class Beliefs:
         model, space = self.model, self.model.space
         m, path = model.moment_at(idx) if moment is None else moment
         rows = np.asarray(idx, dtype=np.int64)
-        slopes = [v.slopes(space) for v in self.est]
         deadline = model.spec.calendar.deadline_day
-        war, weighted, inter = side_by_side(self.est, "war", "weighted", "inter")
         learnt_offsets(
-            path.stack, m, war, side_by_side(self.parties, "shift"), rows,
-            space.memo("open_by_option:float", lambda: space.open_by_option.astype(np.float64)),
-            np.array([s[0] for s in slopes]), np.array([s[1] for s in slopes]),
-            space.closes_momentum_by_option, weighted, inter, space.term_columns, space.tied_terms,
-            np.array([float(v.war_weight) for v in self.est]),
+            *in_order_inputs(self.est, self.parties, space, rows, m, path),
             np.ascontiguousarray(pkg, dtype=np.int64)[:, None], model.inforce[rows], space.truce,
             space.rebuild,
             self.pain_hat, self.mean_tolerance, self.mean_margin, self.mean_inverse_beta, self.offset,

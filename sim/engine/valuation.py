@@ -585,15 +585,7 @@ def coefficients_of(
         return coefs[0][0], np.stack([c[1] for c in coefs], axis=1), np.stack([c[2] for c in coefs], axis=1)
     n, n_opts, rows = len(values), path.days.shape[1], np.asarray(rows, dtype=np.int64)
     if len(space.fronts) < FEW_FRONTS:  # every sum over fronts in order: the whole step in one call
-        slopes = [v.slopes(space) for v in values]
-        war, weighted, inter = side_by_side(values, "war", "weighted", "inter")
-        const, per_rebuild = coefficients_in_order(
-            path.stack, m, war, side_by_side(parties, "shift"), rows,
-            space.memo("open_by_option:float", lambda: space.open_by_option.astype(np.float64)),
-            np.array([s[0] for s in slopes]), np.array([s[1] for s in slopes]),
-            space.closes_momentum_by_option, weighted, inter, space.term_columns, space.tied_terms,
-            np.array([float(v.war_weight) for v in values]),
-        )  # fmt: skip
+        const, per_rebuild = coefficients_in_order(*in_order_inputs(values, parties, space, rows, m, path))
         return path.frac, const, per_rebuild
     in_order = len(space.fronts) < IN_ORDER
     war, weighted, inter = side_by_side(values, "war", "weighted", "inter")
@@ -610,6 +602,28 @@ def coefficients_of(
         np.array([float(v.war_weight) for v in values]),
     )  # fmt: skip
     return path.frac, const, per_rebuild
+
+
+def in_order_inputs(
+    values: list[Values],
+    parties: Sequence[Any],
+    space: OutcomeSpace,
+    rows: np.ndarray,
+    m: np.ndarray,
+    path: ExpectedPath,
+) -> tuple:
+    """What ``coefficients_in_order`` takes for a group of valuers (under the pressure on each one's
+    party) in worlds ``rows`` (int64) at one moment, in its order; ``learnt_offsets`` starts with
+    the same."""
+    slopes = [v.slopes(space) for v in values]
+    war, weighted, inter = side_by_side(values, "war", "weighted", "inter")
+    return (
+        path.stack, m, war, side_by_side(parties, "shift"), rows,
+        space.memo("open_by_option:float", lambda: space.open_by_option.astype(np.float64)),
+        np.array([s[0] for s in slopes]), np.array([s[1] for s in slopes]),
+        space.closes_momentum_by_option, weighted, inter, space.term_columns, space.tied_terms,
+        np.array([float(v.war_weight) for v in values]),
+    )  # fmt: skip
 
 
 @kernel
@@ -766,12 +780,11 @@ def warm_up(many_fronts: bool = True) -> None:
     # compiled inside ``every_coefficient`` below)
     path_sums(one, one, one, 1.0, 0.0, 1.0)
     truce_lengths(first, first, first, row, row, 1, 1.0, False)
-    if many_fronts:
-        every_coefficient(*[one] * 10, row, three, one, one, row, no, three, one, cols, no, first, row)
-        daily_at_zero(three, three, first, True)
     coefficients_in_order(np.zeros((10, 1, 1)), row, three, three, first, one, one, row, no, three, one, cols,
                           no, row)  # fmt: skip
-    if many_fronts:  # (whole term tables: what analyses read, not the engine; compiled with the rest)
+    if many_fronts:  # (and the whole term tables: what analyses read, not the engine)
+        every_coefficient(*[one] * 10, row, three, one, one, row, no, three, one, cols, no, first, row)
+        daily_at_zero(three, three, first, True)
         term_sums(
             one, np.zeros((1, 1), dtype=np.int64), np.zeros(1, dtype=np.bool_), np.zeros(1), one, one.copy()
         )

@@ -15,8 +15,8 @@ from sim.engine import beliefs, libm, mediator, parties, valuation
 # One version of each kernel serves any number of parties (a group of valuers is passed as arrays
 # side by side, ``sim.engine.valuation.side_by_side``); the versions for ``FEW_FRONTS`` fronts or
 # more, which no bundled scenario has, are compiled with ``--all`` or at first use, once, into the
-# same cache (``test_after_the_warm_up_no_bundled_scenario_compiles_a_kernel`` holds the warm-up to
-# what the bundled scenarios run).
+# same cache (``test_after_the_warm_up_no_scenario_compiles_a_kernel_whatever_its_number_of_parties``
+# holds the warm-up to what the bundled scenarios and files of other numbers of parties run).
 
 
 def warm_up(many_fronts: bool = False) -> float:
@@ -36,10 +36,7 @@ def main(argv: list[str]) -> int:
     if argv not in ([], ["--all"]):
         print("usage: python -m sim.engine.warm [--all]: --all is the only option", file=sys.stderr)
         return 2
-    if argv:  # every version: any number of fronts
-        print(f"kernels ready in {warm_up(many_fronts=True):.1f} s")
-    else:
-        print(f"kernels ready in {warm_up():.1f} s")
+    print(f"kernels ready in {warm_up(many_fronts=bool(argv)):.1f} s")  # --all: any number of fronts
     return 0
 
 
